@@ -1,0 +1,143 @@
+# vfstack — top-level build.
+#
+#   make            build everything (libraries, tools, unit tests)
+#   make deps       install every Debian package the project needs (root)
+#   make test       deps + build + every test suite; ends with "N passed, N failed, N skipped"
+#   make demo       the main job: testbed up, VFs created, one assigned, measured
+#
+# Source layout conventions (so each module's fragment stays small):
+#   freestanding:  iommu/*.c irq_remap/*.c sriov/*.c        (-ffreestanding, port/ only)
+#   hosted libs:   sriov/linux/*.c vfio/*.c vmm_glue/*.c     (libc, libpci, libnl)
+#   tools:         tools/NAME/*.c        -> build/bin/NAME
+#   unit tests:    tests/unit/test_*.c   -> build/unit/test_*  (cmocka, ASan+UBSan)
+#                  tests/unit/support/*.c are linked into every unit test
+# Each folder may add a fragment NAME.mk (included below) for anything else:
+# a suite it adds appends its name to SUITES and defines test-NAME.
+
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+
+WARN := -std=c11 -Wall -Wextra -Werror
+INCLUDES := -I. -Iport
+
+# Freestanding flavour: what the bare-metal images link.  No red zone and no
+# SSE (interrupt handlers), no stack protector, no PIC.
+FS_CFLAGS := $(WARN) $(INCLUDES) -O2 -g -ffreestanding -fno-builtin -nostdlib \
+	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fno-common
+# Sanitised host flavour: the same sources, for unit tests.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_CFLAGS := $(WARN) $(INCLUDES) -D_GNU_SOURCE -O1 -g $(SAN_FLAGS)
+# Hosted flavour: tools and hosted libraries.
+HOST_CFLAGS := $(WARN) $(INCLUDES) -D_GNU_SOURCE -O2 -g $(shell pkg-config --cflags libnl-route-3.0 libpci 2>/dev/null)
+HOST_LIBS := $(shell pkg-config --libs libnl-route-3.0 libpci 2>/dev/null)
+
+FS_SRCS := $(sort $(wildcard iommu/*.c irq_remap/*.c sriov/*.c))
+HOSTED_SRCS := $(sort $(wildcard sriov/linux/*.c vfio/*.c vmm_glue/*.c))
+TOOLS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard tools/*/*.c)))))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_SUPPORT := $(sort $(wildcard tests/unit/support/*.c)) port/host/port_host.c
+
+FS_OBJS := $(FS_SRCS:%.c=$(BUILD)/fs/%.o)
+FS_SAN_OBJS := $(FS_SRCS:%.c=$(BUILD)/san/%.o)
+# The hosted library carries the freestanding modules too (built as ordinary
+# PIE objects) and the host port, so a tool links one archive.
+HOSTED_OBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(FS_SRCS) $(HOSTED_SRCS) port/host/port_host.c)
+HOSTED_SAN_OBJS := $(HOSTED_SRCS:%.c=$(BUILD)/san/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
+TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
+
+LIB_FS := $(BUILD)/fs/libvfs_fs.a
+LIB_FS_SAN := $(BUILD)/san/libvfs_fs.a
+LIB_HOST := $(BUILD)/host/libvfs_host.a
+LIB_HOST_SAN := $(BUILD)/san/libvfs_host.a
+
+# Suites `make test` runs, in order; fragments append theirs.
+SUITES := unit
+
+.PHONY: all deps test test-unit check-freestanding clean distclean help
+.DEFAULT_GOAL := all
+# Keep intermediate objects: a rebuild recompiles only what changed.
+.SECONDARY:
+
+all: $(LIB_FS) $(LIB_HOST) $(TOOL_BINS) $(UNIT_BINS) check-freestanding
+
+deps:
+	@bash scripts/deps.sh
+
+help:
+	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
+
+# --- compile rules ----------------------------------------------------------
+
+$(BUILD)/fs/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(FS_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_FS): $(FS_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(LIB_FS_SAN): $(FS_SAN_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(LIB_HOST): $(HOSTED_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(LIB_HOST_SAN): $(HOSTED_SAN_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/host/%.o,$$(wildcard tools/$$*/*.c)) $(LIB_HOST)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.o,$^) $(LIB_HOST) $(HOST_LIBS)
+
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_SUPPORT:%.c=$(BUILD)/san/%.o) $(LIB_FS_SAN) $(LIB_HOST_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -Itests/unit/support -o $@ $< $(UNIT_SUPPORT:%.c=$(BUILD)/san/%.o) \
+		$(LIB_FS_SAN) $(LIB_HOST_SAN) -lcmocka $(HOST_LIBS)
+
+# --- the freestanding contract ------------------------------------------------
+# A freestanding object may reference only port_* and the four functions the C
+# standard requires of a freestanding environment.
+FS_ALLOWED := ^(port_[a-z0-9_]+|memcpy|memmove|memset|memcmp)$$
+
+check-freestanding: $(FS_OBJS)
+	@bad=0; for o in $(FS_OBJS); do \
+	  for s in $$(nm -u $$o | awk '{print $$2}'); do \
+	    echo "$$s" | grep -Eq '$(FS_ALLOWED)' || { echo "error: $$o references $$s, which is outside port/port.h (freestanding modules reach the platform only through the port)"; bad=1; }; \
+	  done; done; \
+	[ $$bad = 0 ] && echo "check-freestanding: $(words $(FS_OBJS)) objects reference only the port"
+
+# --- tests --------------------------------------------------------------------
+
+test-unit: $(UNIT_BINS)
+	@tests/lib/run-suite unit 600 -- tests/unit/run $(UNIT_BINS)
+
+# Everything: packages, build, then every suite (continuing past failures),
+# then one summary line over all of them.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@rm -rf $(BUILD)/results
+	@$(MAKE) --no-print-directory -k $(addprefix test-,$(SUITES)) || true
+	@echo "== summary over suites: $(SUITES)"
+	@tests/lib/tap-count $(patsubst %,$(BUILD)/results/%.tap,$(SUITES))
+
+clean:
+	rm -rf $(BUILD)/fs $(BUILD)/san $(BUILD)/host $(BUILD)/bin $(BUILD)/unit $(BUILD)/results
+
+# distclean also drops the cached testbed images.
+distclean:
+	rm -rf $(BUILD)
+
+-include $(sort $(wildcard */*.mk tests/*/*.mk))
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
