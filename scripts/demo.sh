@@ -1,0 +1,87 @@
+#!/bin/sh
+# demo.sh — vfstack's demo, end to end (run it with `make demo`).
+#
+# The same file runs on both sides:
+#   on the build machine:  scripts/demo.sh           builds the testbed images, boots the
+#                                                     QEMU testbed and runs itself inside it
+#   in the testbed's host VM: demo.sh --in-vm          runs the in-VM steps below
+#
+# Adding a step: write a function `step_NAME` (POSIX sh, busybox inside the VM; it may
+# use /vfstack/lib/testbed.sh helpers and vfstack's tools in /usr/local/bin), and add
+# "NAME|one-line title" to VM_STEPS (or HOST_STEPS for the build machine side).
+# A step fails by returning non-zero after printing one line
+# "demo: step 'NAME' failed: WHAT; fix: HOW".  Values a later step needs go in
+# shell variables (PF, PF_IF, VFS...).
+#
+# Environment: DEMO_VFS (VFs to create, default 2), DEMO_TIMEOUT (s, default 300),
+# VFS_BUILD (default <repo>/build).
+
+HOST_STEPS="
+images|build or reuse the testbed images (kernel, host and guest initramfs)
+boot|boot the QEMU testbed and run the in-VM steps
+"
+VM_STEPS="
+pf|the SR-IOV physical function (igb 82576 PF) and its driver
+sriov|create the virtual functions
+vfs|list the VFs: PCI IDs, IOMMU groups, drivers, per-VF state on the PF
+"
+
+NVFS=${DEMO_VFS:-2}
+
+# --- build-machine steps ----------------------------------------------------------
+step_images() {
+  "$TOP/tests/testbed/build-images" || { echo "demo: step 'images' failed: see build-images' message above; fix: that, then rerun make demo"; return 1; }
+}
+step_boot() {
+  "$TOP/tests/testbed/run-in-vm" --timeout "${DEMO_TIMEOUT:-300}" --env "DEMO_VFS=$NVFS" \
+    -- "$TOP/scripts/demo.sh" --in-vm
+}
+
+# --- in-VM steps --------------------------------------------------------------------
+step_pf() {
+  PF_IF=$(tb_pf_up) || { echo "demo: step 'pf' failed: the igb PF did not come up; fix: see the tb_pf_up message above"; return 1; }
+  PF=$(tb_pf 0)
+  lspci -nn -s "$PF"
+  echo "  driver $(tb_driver "$PF"), netdev $PF_IF ($(ip -br addr show dev "$PF_IF" | awk '{print $3}')), IOMMU group $(tb_iommu_group "$PF"), up to $(cat /sys/bus/pci/devices/$PF/sriov_totalvfs) VFs"
+}
+step_sriov() {
+  tb_sriov_enable "$PF" "$NVFS" || { echo "demo: step 'sriov' failed: could not create $NVFS VFs on $PF; fix: see the message above (dmesg | grep igb)"; return 1; }
+  tb_modprobe igbvf || return 1
+  VFS=$(tb_vfs "$PF" | tr '\n' ' ')
+  echo "  $PF: sriov_numvfs=$(cat /sys/bus/pci/devices/$PF/sriov_numvfs): $VFS"
+}
+step_vfs() {
+  for vf in $VFS; do
+    tb_wait_for 10 tb_netdev "$vf"
+    lspci -nn -s "$vf"
+    echo "  IOMMU group $(tb_iommu_group "$vf"), driver $(tb_driver "$vf"), netdev $(tb_netdev "$vf")"
+  done
+  echo "  per-VF state held by the PF ($PF_IF):"
+  ip link show dev "$PF_IF" | sed 's/^/    /'
+}
+
+# --- driver -------------------------------------------------------------------------
+run_steps() { # SIDE STEPS
+  side=$1 list=$2
+  total=$(printf '%s\n' "$list" | grep -c '|')
+  i=0
+  printf '%s\n' "$list" | grep '|' > /tmp/demo-steps.$$
+  while IFS='|' read -r name title; do
+    i=$((i + 1))
+    echo "== demo [$side $i/$total] $name: $title"
+    if ! "step_$name" < /dev/null; then rm -f /tmp/demo-steps.$$; return 1; fi
+  done < /tmp/demo-steps.$$
+  rm -f /tmp/demo-steps.$$
+}
+
+if [ "${1:-}" = --in-vm ]; then
+  . /vfstack/lib/testbed.sh
+  run_steps vm "$VM_STEPS" || exit 1
+  echo "== demo: all in-VM steps done"
+  exit 0
+fi
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+export VFS_BUILD="${VFS_BUILD:-$TOP/build}"
+run_steps host "$HOST_STEPS" || { echo "== demo: FAILED"; exit 1; }
+echo "== demo: done"

@@ -1,0 +1,424 @@
+/*
+ * sriov_sysfs.c — Linux PF/VF discovery and SR-IOV control.  See sriov_sysfs.h.
+ */
+#include "sriov/linux/sriov_sysfs.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pci/pci.h>
+
+static char sysfs_root[PATH_MAX] = "";
+
+int sriov_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+void sriov_sysfs_set_root(const char *root)
+{
+	sriov_fmt(sysfs_root, sizeof(sysfs_root), "%s", root ? root : "");
+}
+
+const char *sriov_sysfs_root(void)
+{
+	if (sysfs_root[0])
+		return sysfs_root;
+	const char *env = getenv("VFSTACK_SYSFS");
+	return env && env[0] ? env : "/sys";
+}
+
+int pci_bdf_parse(const char *text, char bdf[PCI_BDF_LEN])
+{
+	unsigned dom = 0, bus, dev, fn;
+	int used = 0;
+	if (!text)
+		return -EINVAL;
+	if (sscanf(text, "%x:%x:%x.%x%n", &dom, &bus, &dev, &fn, &used) == 4 && text[used] == '\0') {
+		/* fall through */
+	} else if (dom = 0, used = 0,
+		   sscanf(text, "%x:%x.%x%n", &bus, &dev, &fn, &used) == 3 && text[used] == '\0') {
+		/* fall through */
+	} else {
+		return -EINVAL;
+	}
+	for (const char *p = text; *p; p++)
+		if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+			return -EINVAL;
+	if (dom > 0xFFFF || bus > 0xFF || dev > 0x1F || fn > 7)
+		return -EINVAL;
+	sriov_fmt(bdf, PCI_BDF_LEN, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+	return 0;
+}
+
+static void dev_path(char *buf, size_t len, const char *bdf, const char *attr)
+{
+	sriov_fmt(buf, len, "%s/bus/pci/devices/%s%s%s", sriov_sysfs_root(), bdf,
+		 attr ? "/" : "", attr ? attr : "");
+}
+
+bool pci_dev_exists(const char *bdf)
+{
+	char p[PATH_MAX];
+	dev_path(p, sizeof(p), bdf, NULL);
+	return access(p, F_OK) == 0;
+}
+
+int sysfs_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+int sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(val);
+	ssize_t n = write(fd, val, len);
+	int err = n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	return err;
+}
+
+int pci_dev_attr_read(const char *bdf, const char *attr, char *buf, size_t len)
+{
+	char p[PATH_MAX];
+	dev_path(p, sizeof(p), bdf, attr);
+	return sysfs_read(p, buf, len);
+}
+
+int pci_dev_attr_write(const char *bdf, const char *attr, const char *val)
+{
+	char p[PATH_MAX];
+	dev_path(p, sizeof(p), bdf, attr);
+	return sysfs_write(p, val);
+}
+
+static int attr_long(const char *bdf, const char *attr, long *out)
+{
+	char buf[64];
+	int err = pci_dev_attr_read(bdf, attr, buf, sizeof(buf));
+	if (err)
+		return err;
+	char *end;
+	errno = 0;
+	long v = strtol(buf, &end, 0);
+	if (errno || end == buf)
+		return -EIO;
+	*out = v;
+	return 0;
+}
+
+int pci_dev_ids(const char *bdf, uint16_t *vendor, uint16_t *device, uint32_t *class_code)
+{
+	long v = 0, d = 0, c = 0;
+	int err = attr_long(bdf, "vendor", &v);
+	if (!err)
+		err = attr_long(bdf, "device", &d);
+	if (!err)
+		err = attr_long(bdf, "class", &c);
+	if (err)
+		return pci_dev_exists(bdf) ? err : -ENODEV;
+	if (vendor)
+		*vendor = (uint16_t)v;
+	if (device)
+		*device = (uint16_t)d;
+	if (class_code)
+		*class_code = (uint32_t)c;
+	return 0;
+}
+
+/* libpci calls these through pointers pci_init() would set; we only look
+ * names up, so give it quiet ones. */
+static void pci_quiet(char *msg, ...)
+{
+	(void)msg;
+}
+
+void pci_dev_name(uint16_t vendor, uint16_t device, char *buf, size_t len)
+{
+	sriov_fmt(buf, len, "[%04x:%04x]", vendor, device);
+	struct pci_access *pa = pci_alloc();
+	if (!pa)
+		return;
+	pa->warning = pci_quiet;
+	pa->debug = pci_quiet;
+	char vbuf[SRIOV_NAME_LEN], dbuf[SRIOV_NAME_LEN];
+	const char *vn = pci_lookup_name(pa, vbuf, sizeof(vbuf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS, vendor);
+	const char *dn = pci_lookup_name(pa, dbuf, sizeof(dbuf), PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS, vendor, device);
+	if (vn && dn)
+		sriov_fmt(buf, len, "%s %s", vn, dn);
+	else if (vn)
+		sriov_fmt(buf, len, "%s [%04x]", vn, device);
+	pci_cleanup(pa);
+}
+
+/* The first entry of a directory that is not "." or "..". */
+static int first_entry(const char *dir, char *out, size_t len)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	int err = -ENOENT;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		sriov_fmt(out, len, "%s", e->d_name);
+		err = 0;
+		break;
+	}
+	closedir(d);
+	return err;
+}
+
+int pci_dev_netdev(const char *bdf, char *ifname, size_t len)
+{
+	char p[PATH_MAX];
+	ifname[0] = '\0';
+	dev_path(p, sizeof(p), bdf, "net");
+	int err = first_entry(p, ifname, len);
+	return err == -ENOENT ? 0 : err;
+}
+
+/* The basename a symlink in a device directory points at ("" when absent). */
+static int dev_link_base(const char *bdf, const char *link, char *out, size_t len)
+{
+	char p[PATH_MAX], target[PATH_MAX];
+	out[0] = '\0';
+	dev_path(p, sizeof(p), bdf, link);
+	ssize_t n = readlink(p, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	const char *slash = strrchr(target, '/');
+	sriov_fmt(out, len, "%s", slash ? slash + 1 : target);
+	return 0;
+}
+
+bool sriov_is_pf(const char *bdf)
+{
+	char p[PATH_MAX];
+	dev_path(p, sizeof(p), bdf, "sriov_totalvfs");
+	return access(p, F_OK) == 0;
+}
+
+int sriov_pf_get(const char *bdf, struct sriov_pf_info *pf)
+{
+	memset(pf, 0, sizeof(*pf));
+	if (!pci_dev_exists(bdf))
+		return -ENODEV;
+	if (!sriov_is_pf(bdf))
+		return -ENOTSUP;
+	sriov_fmt(pf->bdf, sizeof(pf->bdf), "%s", bdf);
+	int err = pci_dev_ids(bdf, &pf->vendor, &pf->device, NULL);
+	if (err)
+		return err;
+	pci_dev_name(pf->vendor, pf->device, pf->name, sizeof(pf->name));
+	dev_link_base(bdf, "driver", pf->driver, sizeof(pf->driver));
+	pci_dev_netdev(bdf, pf->netdev, sizeof(pf->netdev));
+	long v;
+	pf->total_vfs = attr_long(bdf, "sriov_totalvfs", &v) ? 0 : (int)v;
+	pf->num_vfs = attr_long(bdf, "sriov_numvfs", &v) ? 0 : (int)v;
+	pf->drivers_autoprobe = attr_long(bdf, "sriov_drivers_autoprobe", &v) ? -1 : (int)v;
+	pf->vf_offset = attr_long(bdf, "sriov_offset", &v) ? 0 : (uint16_t)v;
+	pf->vf_stride = attr_long(bdf, "sriov_stride", &v) ? 0 : (uint16_t)v;
+	pf->vf_device = attr_long(bdf, "sriov_vf_device", &v) ? 0 : (uint16_t)v;
+	return 0;
+}
+
+static int cmp_pf(const void *a, const void *b)
+{
+	return strcmp(((const struct sriov_pf_info *)a)->bdf, ((const struct sriov_pf_info *)b)->bdf);
+}
+
+int sriov_pf_list(struct sriov_pf_info **pfs, size_t *n)
+{
+	char p[PATH_MAX];
+	*pfs = NULL;
+	*n = 0;
+	sriov_fmt(p, sizeof(p), "%s/bus/pci/devices", sriov_sysfs_root());
+	DIR *d = opendir(p);
+	if (!d)
+		return -errno;
+	size_t cap = 0;
+	int err = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || !sriov_is_pf(e->d_name))
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 8;
+			struct sriov_pf_info *grown = realloc(*pfs, cap * sizeof(**pfs));
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			*pfs = grown;
+		}
+		if (sriov_pf_get(e->d_name, &(*pfs)[*n]) == 0)
+			(*n)++;
+	}
+	closedir(d);
+	if (err) {
+		free(*pfs);
+		*pfs = NULL;
+		*n = 0;
+		return err;
+	}
+	if (*n)
+		qsort(*pfs, *n, sizeof(**pfs), cmp_pf);
+	return 0;
+}
+
+int sriov_vf_get(const char *pf_bdf, int index, struct sriov_vf_info *vf)
+{
+	char link[32];
+	memset(vf, 0, sizeof(*vf));
+	sriov_fmt(link, sizeof(link), "virtfn%d", index);
+	int err = dev_link_base(pf_bdf, link, vf->bdf, sizeof(vf->bdf));
+	if (err)
+		return err;
+	vf->index = index;
+	dev_link_base(vf->bdf, "driver", vf->driver, sizeof(vf->driver));
+	pci_dev_netdev(vf->bdf, vf->netdev, sizeof(vf->netdev));
+	char grp[32];
+	vf->iommu_group = dev_link_base(vf->bdf, "iommu_group", grp, sizeof(grp)) ? -1 : atoi(grp);
+	return 0;
+}
+
+int sriov_vf_list(const char *pf_bdf, struct sriov_vf_info **vfs, size_t *n)
+{
+	*vfs = NULL;
+	*n = 0;
+	long num = 0;
+	if (!pci_dev_exists(pf_bdf))
+		return -ENODEV;
+	if (attr_long(pf_bdf, "sriov_numvfs", &num))
+		return -ENOTSUP;
+	if (num <= 0)
+		return 0;
+	*vfs = calloc((size_t)num, sizeof(**vfs));
+	if (!*vfs)
+		return -ENOMEM;
+	for (int i = 0; i < num; i++)
+		if (sriov_vf_get(pf_bdf, i, &(*vfs)[*n]) == 0)
+			(*n)++;
+	return 0;
+}
+
+int sriov_vf_parent(const char *vf_bdf, char pf_bdf[PCI_BDF_LEN], int *index)
+{
+	if (!pci_dev_exists(vf_bdf))
+		return -ENODEV;
+	if (dev_link_base(vf_bdf, "physfn", pf_bdf, PCI_BDF_LEN))
+		return -ENOTSUP;
+	long num = 0;
+	attr_long(pf_bdf, "sriov_numvfs", &num);
+	for (int i = 0; i < num; i++) {
+		char link[32], b[PCI_BDF_LEN];
+		sriov_fmt(link, sizeof(link), "virtfn%d", i);
+		if (dev_link_base(pf_bdf, link, b, sizeof(b)) == 0 && strcmp(b, vf_bdf) == 0) {
+			if (index)
+				*index = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* The kernel creates the VF devices before sriov_numvfs returns; give udev
+ * and the VF drivers up to 10 s to finish probing so what follows sees them. */
+static void wait_for_vfs(const char *pf_bdf, int num_vfs)
+{
+	for (int t = 0; t < 100; t++) {
+		char link[32], b[PCI_BDF_LEN];
+		sriov_fmt(link, sizeof(link), "virtfn%d", num_vfs - 1);
+		if (num_vfs == 0 || dev_link_base(pf_bdf, link, b, sizeof(b)) == 0)
+			return;
+		sleep_ms(100);
+	}
+}
+
+static int write_numvfs(const char *pf_bdf, int num_vfs)
+{
+	char val[16];
+	sriov_fmt(val, sizeof(val), "%d", num_vfs);
+	int err = pci_dev_attr_write(pf_bdf, "sriov_numvfs", val);
+	if (!err)
+		wait_for_vfs(pf_bdf, num_vfs);
+	return err;
+}
+
+int sriov_set_numvfs(const char *pf_bdf, int num_vfs)
+{
+	struct sriov_pf_info pf;
+	int err = sriov_pf_get(pf_bdf, &pf);
+	if (err)
+		return err;
+	if (num_vfs < 0 || num_vfs > pf.total_vfs)
+		return -ERANGE;
+	if (!pf.driver[0] && num_vfs > 0)
+		return -ENOENT;
+	if (pf.num_vfs == num_vfs)
+		return 0;
+	if (pf.num_vfs != 0) {
+		err = write_numvfs(pf_bdf, 0);
+		if (err || num_vfs == 0)
+			return err;
+	}
+	err = write_numvfs(pf_bdf, num_vfs);
+	if (err && pf.num_vfs != 0)
+		write_numvfs(pf_bdf, pf.num_vfs); /* put back what was there */
+	return err;
+}
+
+int sriov_get_autoprobe(const char *pf_bdf)
+{
+	long v;
+	if (!pci_dev_exists(pf_bdf))
+		return -ENODEV;
+	int err = attr_long(pf_bdf, "sriov_drivers_autoprobe", &v);
+	return err ? -ENOTSUP : (int)(v != 0);
+}
+
+int sriov_set_autoprobe(const char *pf_bdf, bool on)
+{
+	if (!pci_dev_exists(pf_bdf))
+		return -ENODEV;
+	if (!sriov_is_pf(pf_bdf))
+		return -ENOTSUP;
+	return pci_dev_attr_write(pf_bdf, "sriov_drivers_autoprobe", on ? "1" : "0");
+}

@@ -1,0 +1,316 @@
+/*
+ * sriov_cap.c — SR-IOV capability arithmetic (freestanding).  See sriov_cap.h.
+ */
+#include "sriov/sriov_cap.h"
+
+/* PCIe 5.0 §7.6: extended capabilities start at 0x100 in a 4 KiB space. */
+#define EXT_CAP_START 0x100u
+#define CFG_SPACE_SIZE 0x1000u
+/* §7.6.3 extended capability header: ID [15:0], version [19:16], next [31:20]. */
+#define EXT_HDR_ID(h) ((uint16_t)((h)&0xFFFFu))
+#define EXT_HDR_VER(h) ((uint8_t)(((h) >> 16) & 0xFu))
+#define EXT_HDR_NEXT(h) ((uint16_t)(((h) >> 20) & 0xFFCu))
+/* At most this many headers fit between 0x100 and 0x1000 (4 bytes each). */
+#define EXT_CAP_MAX_HOPS ((CFG_SPACE_SIZE - EXT_CAP_START) / 4u)
+
+/* §7.5.1.2.1 Base Address Register bits for memory BARs. */
+#define BAR_IO_SPACE (1u << 0)
+#define BAR_TYPE_MASK (3u << 1)
+#define BAR_TYPE_64 (2u << 1)
+#define BAR_PREFETCH (1u << 3)
+#define BAR_MEM_FLAGS 0xFu
+
+/* §7.5.1.1 / §7.5.1.2 type 0 header offsets a VF view overrides. */
+#define CFG_VENDOR_ID 0x00u
+#define CFG_DEVICE_ID 0x02u
+#define CFG_BAR0 0x10u
+#define CFG_INT_PIN 0x3Du
+
+static uint32_t cfg_read16(const struct sriov_cfg_ops *cfg, uint16_t off)
+{
+	uint32_t dw = cfg->read32(cfg->ctx, (uint16_t)(off & ~3u));
+	return (dw >> ((off & 2u) * 8u)) & 0xFFFFu;
+}
+
+static uint32_t cfg_read8(const struct sriov_cfg_ops *cfg, uint16_t off)
+{
+	uint32_t dw = cfg->read32(cfg->ctx, (uint16_t)(off & ~3u));
+	return (dw >> ((off & 3u) * 8u)) & 0xFFu;
+}
+
+int sriov_cap_find(const struct sriov_cfg_ops *cfg, uint16_t *pos)
+{
+	if (!cfg || !cfg->read32 || !pos)
+		return -PORT_EINVAL;
+	uint16_t at = EXT_CAP_START;
+	for (unsigned hops = 0; hops < EXT_CAP_MAX_HOPS; hops++) {
+		uint32_t hdr = cfg->read32(cfg->ctx, at);
+		/* All-ones: no function there; zero: no extended capabilities
+		 * (conventional PCI, or a config space without the ECAM window). */
+		if (hdr == 0xFFFFFFFFu)
+			return -PORT_EIO;
+		if (hdr == 0)
+			return -PORT_ENOENT;
+		if (EXT_HDR_ID(hdr) == SRIOV_EXT_CAP_ID) {
+			*pos = at;
+			return 0;
+		}
+		uint16_t next = EXT_HDR_NEXT(hdr);
+		if (next == 0)
+			return -PORT_ENOENT;
+		if (next < EXT_CAP_START)
+			return -PORT_EIO;
+		at = next;
+	}
+	return -PORT_EIO; /* a loop */
+}
+
+int sriov_cap_read(const struct sriov_cfg_ops *cfg, struct sriov_cap *cap)
+{
+	if (!cap)
+		return -PORT_EINVAL;
+	uint16_t pos;
+	int err = sriov_cap_find(cfg, &pos);
+	if (err)
+		return err;
+	*cap = (struct sriov_cap){ 0 };
+	cap->pos = pos;
+	cap->version = EXT_HDR_VER(cfg->read32(cfg->ctx, pos));
+	cap->caps = cfg->read32(cfg->ctx, (uint16_t)(pos + SRIOV_REG_CAP));
+	cap->ctrl = (uint16_t)cfg_read16(cfg, (uint16_t)(pos + SRIOV_REG_CTRL));
+	cap->initial_vfs = (uint16_t)cfg_read16(cfg, (uint16_t)(pos + SRIOV_REG_INITIAL_VFS));
+	cap->total_vfs = (uint16_t)cfg_read16(cfg, (uint16_t)(pos + SRIOV_REG_TOTAL_VFS));
+	cap->num_vfs = (uint16_t)cfg_read16(cfg, (uint16_t)(pos + SRIOV_REG_NUM_VFS));
+	cap->fdl = (uint8_t)cfg_read8(cfg, (uint16_t)(pos + SRIOV_REG_FDL));
+	cap->vf_offset = (uint16_t)cfg_read16(cfg, (uint16_t)(pos + SRIOV_REG_VF_OFFSET));
+	cap->vf_stride = (uint16_t)cfg_read16(cfg, (uint16_t)(pos + SRIOV_REG_VF_STRIDE));
+	cap->vf_device_id = (uint16_t)cfg_read16(cfg, (uint16_t)(pos + SRIOV_REG_VF_DEVICE));
+	cap->supported_pgsz = cfg->read32(cfg->ctx, (uint16_t)(pos + SRIOV_REG_SUPP_PGSZ));
+	cap->system_pgsz = cfg->read32(cfg->ctx, (uint16_t)(pos + SRIOV_REG_SYS_PGSZ));
+	cap->vf_enable = (cap->ctrl & SRIOV_CTRL_VF_ENABLE) != 0;
+	cap->ari_hierarchy = (cap->ctrl & SRIOV_CTRL_ARI_HIERARCHY) != 0;
+	cap->ari_preserved = (cap->caps & SRIOV_CAP_ARI_PRESERVED) != 0;
+	return 0;
+}
+
+uint64_t sriov_cap_page_size(const struct sriov_cap *cap)
+{
+	uint32_t p = cap->system_pgsz;
+	/* §9.3.3.13: exactly one bit, and one the PF supports (§9.3.3.12). */
+	if (p == 0 || (p & (p - 1u)) != 0 || (p & cap->supported_pgsz) == 0)
+		return 0;
+	unsigned n = 0;
+	while (!(p & 1u)) {
+		p >>= 1;
+		n++;
+	}
+	return (uint64_t)1 << (n + 12u);
+}
+
+/* The number of VFs the routing arithmetic may address: NumVFs when set,
+ * otherwise TotalVFs (what enabling all of them would give). */
+static uint16_t vf_limit(const struct sriov_cap *cap)
+{
+	return cap->num_vfs ? cap->num_vfs : cap->total_vfs;
+}
+
+int sriov_vf_rid(const struct sriov_cap *cap, uint16_t pf_rid, uint16_t vf_index,
+		 uint16_t *vf_rid)
+{
+	if (!cap || !vf_rid)
+		return -PORT_EINVAL;
+	if (vf_index >= vf_limit(cap))
+		return -PORT_ERANGE;
+	/* §9.3.3.10: VF Stride may be 0 only when at most one VF exists. */
+	if (cap->vf_stride == 0 && vf_index > 0)
+		return -PORT_EINVAL;
+	if (cap->vf_offset == 0)
+		return -PORT_EINVAL; /* §9.3.3.9: a VF is never the PF itself */
+	uint32_t rid = (uint32_t)pf_rid + cap->vf_offset + (uint32_t)vf_index * cap->vf_stride;
+	if (rid > 0xFFFFu)
+		return -PORT_ERANGE;
+	*vf_rid = (uint16_t)rid;
+	return 0;
+}
+
+int sriov_vf_last_bus(const struct sriov_cap *cap, uint16_t pf_rid, uint16_t num_vfs)
+{
+	if (!cap || num_vfs == 0)
+		return -PORT_EINVAL;
+	struct sriov_cap c = *cap;
+	c.num_vfs = num_vfs;
+	uint16_t rid;
+	int err = sriov_vf_rid(&c, pf_rid, (uint16_t)(num_vfs - 1u), &rid);
+	return err ? err : (int)(rid >> 8);
+}
+
+int sriov_vf_bar_decode(uint32_t val_lo, uint32_t val_hi, uint32_t mask_lo,
+			uint32_t mask_hi, struct sriov_vf_bar *bar)
+{
+	if (!bar)
+		return -PORT_EINVAL;
+	*bar = (struct sriov_vf_bar){ 0 };
+	if (mask_lo == 0)
+		return 0; /* not implemented */
+	/* §9.3.3.14: VF BARs are memory BARs; I/O space is not allowed. */
+	if (mask_lo & BAR_IO_SPACE)
+		return -PORT_EIO;
+	uint32_t type = mask_lo & BAR_TYPE_MASK;
+	if (type != 0 && type != BAR_TYPE_64)
+		return -PORT_EIO;
+	bar->is_64bit = type == BAR_TYPE_64;
+	bar->prefetchable = (mask_lo & BAR_PREFETCH) != 0;
+	uint64_t mask = mask_lo & ~(uint64_t)BAR_MEM_FLAGS;
+	uint64_t base = val_lo & ~(uint64_t)BAR_MEM_FLAGS;
+	if (bar->is_64bit) {
+		mask |= (uint64_t)mask_hi << 32;
+		base |= (uint64_t)val_hi << 32;
+	} else {
+		mask |= 0xFFFFFFFF00000000ull; /* upper bits read as if hard-wired */
+	}
+	if (mask == 0)
+		return -PORT_EIO;
+	bar->size = ~mask + 1u;
+	/* The writable bits must be contiguous from the top (size a power of 2). */
+	if (bar->size & (bar->size - 1u))
+		return -PORT_EIO;
+	bar->base = base;
+	return 0;
+}
+
+int sriov_vf_bars_probe(const struct sriov_cfg_ops *cfg, const struct sriov_cap *cap,
+			struct sriov_vf_bar bars[SRIOV_NUM_BARS])
+{
+	if (!cfg || !cfg->read32 || !cap || !bars)
+		return -PORT_EINVAL;
+	if (!cfg->write32)
+		return -PORT_ENOTSUP;
+	for (unsigned n = 0; n < SRIOV_NUM_BARS; n++)
+		bars[n] = (struct sriov_vf_bar){ 0 };
+	for (unsigned n = 0; n < SRIOV_NUM_BARS; n++) {
+		uint16_t lo_off = (uint16_t)(cap->pos + SRIOV_REG_VF_BAR0 + 4u * n);
+		uint32_t lo = cfg->read32(cfg->ctx, lo_off);
+		cfg->write32(cfg->ctx, lo_off, 0xFFFFFFFFu);
+		uint32_t mlo = cfg->read32(cfg->ctx, lo_off);
+		cfg->write32(cfg->ctx, lo_off, lo);
+		uint32_t hi = 0, mhi = 0;
+		bool wide = (mlo & BAR_TYPE_MASK) == BAR_TYPE_64 && !(mlo & BAR_IO_SPACE);
+		if (wide) {
+			if (n + 1 >= SRIOV_NUM_BARS)
+				return -PORT_EIO; /* a 64-bit BAR5 has no upper half */
+			uint16_t hi_off = (uint16_t)(lo_off + 4u);
+			hi = cfg->read32(cfg->ctx, hi_off);
+			cfg->write32(cfg->ctx, hi_off, 0xFFFFFFFFu);
+			mhi = cfg->read32(cfg->ctx, hi_off);
+			cfg->write32(cfg->ctx, hi_off, hi);
+		}
+		int err = sriov_vf_bar_decode(lo, hi, mlo, mhi, &bars[n]);
+		if (err)
+			return err;
+		if (wide)
+			n++; /* bars[n] (the upper half) stays zero */
+	}
+	return 0;
+}
+
+int sriov_vf_bar_addr(const struct sriov_vf_bar *bar, uint16_t vf_index, uint64_t *addr)
+{
+	if (!bar || !addr || bar->size == 0)
+		return -PORT_EINVAL;
+	uint64_t off = (uint64_t)vf_index * bar->size;
+	if (bar->base + off < bar->base)
+		return -PORT_ERANGE;
+	*addr = bar->base + off;
+	return 0;
+}
+
+/* --- VF config view ------------------------------------------------------ */
+
+int sriov_vf_view_init(struct sriov_vf_view *view, uint16_t pf_vendor_id,
+		       const struct sriov_cap *cap,
+		       const struct sriov_vf_bar bars[SRIOV_NUM_BARS], uint16_t vf_index)
+{
+	if (!view || !cap || !bars)
+		return -PORT_EINVAL;
+	if (vf_index >= vf_limit(cap))
+		return -PORT_ERANGE;
+	*view = (struct sriov_vf_view){ 0 };
+	view->vendor_id = pf_vendor_id;
+	view->device_id = cap->vf_device_id;
+	for (unsigned n = 0; n < SRIOV_NUM_BARS; n++) {
+		const struct sriov_vf_bar *b = &bars[n];
+		if (b->size == 0)
+			continue;
+		uint64_t addr;
+		int err = sriov_vf_bar_addr(b, vf_index, &addr);
+		if (err)
+			return err;
+		uint32_t flags = (b->is_64bit ? BAR_TYPE_64 : 0u) | (b->prefetchable ? BAR_PREFETCH : 0u);
+		view->bar_flags[n] = flags;
+		view->bar_size[n] = b->size;
+		view->virt_bar[n] = (uint32_t)(addr & 0xFFFFFFF0u) | flags;
+		if (b->is_64bit) {
+			if (n + 1 >= SRIOV_NUM_BARS)
+				return -PORT_EINVAL;
+			view->bar_is_hi[n + 1] = true;
+			view->bar_size[n + 1] = b->size;
+			view->virt_bar[n + 1] = (uint32_t)(addr >> 32);
+			n++;
+		}
+	}
+	return 0;
+}
+
+/* The dword the guest sees at an aligned offset. */
+static uint32_t view_dword(const struct sriov_vf_view *view, uint16_t dw_off, uint32_t raw)
+{
+	if (dw_off == CFG_VENDOR_ID)
+		return (uint32_t)view->vendor_id | ((uint32_t)view->device_id << 16);
+	if (dw_off >= CFG_BAR0 && dw_off < CFG_BAR0 + 4u * SRIOV_NUM_BARS)
+		return view->virt_bar[(dw_off - CFG_BAR0) / 4u];
+	if (dw_off == (CFG_INT_PIN & ~3u))
+		return raw & ~(0xFFu << 8); /* interrupt pin 0: VFs have no INTx */
+	return raw;
+}
+
+uint32_t sriov_vf_view_read(const struct sriov_vf_view *view, uint16_t off,
+			    unsigned size, uint32_t raw)
+{
+	if (!view || (size != 1 && size != 2 && size != 4) || (off & (size - 1u)))
+		return 0xFFFFFFFFu;
+	unsigned shift = (off & 3u) * 8u;
+	/* `raw` is the sub-dword value; place it in the dword before merging. */
+	uint32_t dw = view_dword(view, (uint16_t)(off & ~3u), raw << shift);
+	uint32_t mask = size == 4 ? 0xFFFFFFFFu : ((1u << (size * 8u)) - 1u);
+	return (dw >> shift) & mask;
+}
+
+bool sriov_vf_view_write(struct sriov_vf_view *view, uint16_t off, unsigned size,
+			 uint32_t val)
+{
+	if (!view || off < CFG_BAR0 || off >= CFG_BAR0 + 4u * SRIOV_NUM_BARS)
+		return false;
+	unsigned n = (off - CFG_BAR0) / 4u;
+	if (size != 4 || (off & 3u))
+		return true;
+	if (view->bar_size[n] == 0) {
+		view->virt_bar[n] = 0; /* unimplemented BARs are read-only zero */
+		return true;
+	}
+	uint64_t mask = ~(view->bar_size[n] - 1u);
+	if (view->bar_is_hi[n])
+		view->virt_bar[n] = val & (uint32_t)(mask >> 32);
+	else
+		view->virt_bar[n] = (val & (uint32_t)mask & 0xFFFFFFF0u) | view->bar_flags[n];
+	return true;
+}
+
+uint64_t sriov_vf_view_bar_addr(const struct sriov_vf_view *view, unsigned bar)
+{
+	if (!view || bar >= SRIOV_NUM_BARS || view->bar_size[bar] == 0 || view->bar_is_hi[bar])
+		return 0;
+	uint64_t addr = view->virt_bar[bar] & 0xFFFFFFF0u;
+	if ((view->bar_flags[bar] & BAR_TYPE_MASK) == BAR_TYPE_64 && bar + 1 < SRIOV_NUM_BARS)
+		addr |= (uint64_t)view->virt_bar[bar + 1] << 32;
+	return addr;
+}

@@ -1,0 +1,439 @@
+/* VT-d domains: AGAW selection, second-level page tables bit for bit,
+ * superpage rules, and a property test of random map/unmap against a
+ * reference model, checked through translate and through the unit model's
+ * own table walk (what the hardware would do). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "iommu/vtd_context.h"
+#include "iommu/vtd_domain.h"
+#include "iommu/vtd_regs.h"
+#include "iommu/vtd_unit.h"
+#include "port.h"
+#include "port/host/port_host.h"
+#include "vtd_model.h"
+
+#define BASE 0xfed90000ull
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+
+static struct vtd_model model;
+static struct vtd_unit unit;
+
+static void start(uint64_t cap, uint64_t ecap)
+{
+	vtd_model_init(&model, BASE, cap, ecap);
+	assert_int_equal(vtd_unit_init(&unit, BASE, 0), 0);
+	assert_int_equal(vtd_unit_enable(&unit), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	vtd_model_init(&model, BASE, vtd_model_qemu_cap(48, true),
+		       vtd_model_qemu_ecap(true, true, true, false));
+	vtd_model_install(&model);
+	port_host_set_log_quiet(1);
+	port_host_set_clock_step(1000000);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	vtd_unit_fini(&unit);
+	vtd_model_uninstall_all();
+	port_host_set_clock_step(0);
+	port_host_fail_page_allocs_after(-1);
+	assert_int_equal(port_host_pages_in_use(), 0);
+	return 0;
+}
+
+static uint64_t *table(uint64_t pte) { return port_phys_to_virt(pte & VTD_SLPTE_ADDR_MASK); }
+
+static void agaw_selection(void **state)
+{
+	(void)state;
+	unsigned levels = 0;
+	/* SAGAW bit 1 only (QEMU aw-bits=39) */
+	assert_int_equal(vtd_agaw_select(0x2, 39, 32, &levels), 1);
+	assert_int_equal(levels, 3);
+	assert_int_equal(vtd_agaw_select(0x2, 39, 39, &levels), 1);
+	assert_int_equal(vtd_agaw_select(0x2, 39, 40, &levels), -PORT_ENOTSUP);
+	/* SAGAW 39+48 (aw-bits=48): smallest that covers */
+	assert_int_equal(vtd_agaw_select(0x6, 48, 39, &levels), 1);
+	assert_int_equal(levels, 3);
+	assert_int_equal(vtd_agaw_select(0x6, 48, 40, &levels), 2);
+	assert_int_equal(levels, 4);
+	assert_int_equal(vtd_agaw_select(0x6, 48, 49, &levels), -PORT_ENOTSUP);
+	/* 48 only: a 32-bit domain still gets 4 levels */
+	assert_int_equal(vtd_agaw_select(0x4, 48, 32, &levels), 2);
+	assert_int_equal(levels, 4);
+	/* 5-level */
+	assert_int_equal(vtd_agaw_select(0x8, 57, 50, &levels), 3);
+	assert_int_equal(levels, 5);
+	/* MGAW caps the request even when SAGAW would cover it */
+	assert_int_equal(vtd_agaw_select(0xe, 45, 46, &levels), -PORT_ENOTSUP);
+	assert_int_equal(vtd_agaw_select(0x0, 48, 32, &levels), -PORT_ENOTSUP);
+	assert_int_equal(vtd_agaw_select(0x6, 48, 0, &levels), -PORT_ENOTSUP);
+
+	start(vtd_model_qemu_cap(39, false), vtd_model_qemu_ecap(false, false, false, false));
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 40), -PORT_ENOTSUP);
+	assert_int_equal(vtd_domain_init(&d, &unit, 32), 0);
+	assert_int_equal(d.levels, 3);
+	assert_int_equal(d.aw, 1);
+	assert_int_equal(d.width, 39);
+	assert_int_equal(d.did, 1);
+	vtd_domain_destroy(&d);
+}
+
+static void pte_layout_bit_for_bit(void **state)
+{
+	(void)state;
+	start(vtd_model_qemu_cap(48, false), vtd_model_qemu_ecap(false, false, false, false));
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 48), 0);
+	assert_int_equal(d.levels, 4);
+	uint64_t iova = (3ull << 39) | (5ull << 30) | (7ull << 21) | (9ull << 12);
+	assert_int_equal(vtd_domain_map(&d, iova, 0x123456000ull, 4096, VTD_MAP_READ), 0);
+	/* 9.8: non-leaf = next table | R | W; leaf = address | R (| W) */
+	uint64_t l4 = d.top[3];
+	assert_int_equal(l4 & ~VTD_SLPTE_ADDR_MASK, VTD_SLPTE_R | VTD_SLPTE_W);
+	uint64_t l3 = table(l4)[5];
+	assert_int_equal(l3 & ~VTD_SLPTE_ADDR_MASK, VTD_SLPTE_R | VTD_SLPTE_W);
+	uint64_t l2 = table(l3)[7];
+	assert_int_equal(l2 & ~VTD_SLPTE_ADDR_MASK, VTD_SLPTE_R | VTD_SLPTE_W);
+	assert_int_equal(table(l2)[9], 0x123456000ull | VTD_SLPTE_R);
+	assert_int_equal(d.table_pages, 4);
+	/* a 2 MiB leaf: PS (bit 7) at level 2 */
+	assert_int_equal(vtd_domain_map(&d, 0x40000000ull, 0x80000000ull, 2 * MiB,
+					 VTD_MAP_READ | VTD_MAP_WRITE), 0);
+	uint64_t l3b = table(d.top[0])[1];
+	assert_int_equal(table(l3b)[0], 0x80000000ull | VTD_SLPTE_PS | VTD_SLPTE_R | VTD_SLPTE_W);
+	/* a 1 GiB leaf: PS at level 3 */
+	assert_int_equal(vtd_domain_map(&d, 4 * GiB, 8 * GiB, GiB, VTD_MAP_WRITE), 0);
+	assert_int_equal(table(d.top[0])[4], 8 * GiB | VTD_SLPTE_PS | VTD_SLPTE_W);
+	/* SNP is reserved without ECAP.SC: never written */
+	assert_int_equal(vtd_domain_map(&d, 0x1000, 0x2000, 4096, VTD_MAP_READ | VTD_MAP_SNOOP), 0);
+	uint64_t leaf = table(table(table(d.top[0])[0])[0])[1];
+	assert_int_equal(leaf, 0x2000ull | VTD_SLPTE_R);
+	vtd_domain_destroy(&d);
+	vtd_unit_fini(&unit);
+
+	start(vtd_model_qemu_cap(48, false),
+	      vtd_model_qemu_ecap(false, false, false, false) | VTD_ECAP_SC);
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	assert_int_equal(vtd_domain_map(&d, 0x1000, 0x2000, 4096, VTD_MAP_READ | VTD_MAP_SNOOP), 0);
+	leaf = table(table(d.top[0])[0])[1];
+	assert_int_equal(leaf, 0x2000ull | VTD_SLPTE_R | VTD_SLPTE_SNP);
+	unsigned flags;
+	assert_int_equal(vtd_domain_translate(&d, 0x1abc, NULL, &flags, NULL), 0);
+	assert_int_equal(flags, VTD_MAP_READ | VTD_MAP_SNOOP);
+	vtd_domain_destroy(&d);
+}
+
+static void superpage_rules(void **state)
+{
+	(void)state;
+	uint64_t hpa, size;
+	unsigned flags;
+	struct vtd_domain d;
+	/* SLLPS = 0: 4 KiB only */
+	start(vtd_model_qemu_cap(48, false) & ~VTD_GENMASK(37, 34),
+	      vtd_model_qemu_ecap(false, false, false, false));
+	assert_int_equal(vtd_domain_init(&d, &unit, 48), 0);
+	assert_int_equal(vtd_domain_map(&d, GiB, GiB, GiB, VTD_MAP_READ), 0);
+	assert_int_equal(vtd_domain_translate(&d, GiB + 5 * MiB + 17, &hpa, &flags, &size), 0);
+	assert_int_equal(hpa, GiB + 5 * MiB + 17);
+	assert_int_equal(size, 4096);
+	assert_int_equal(d.table_pages, 1 + 1 + 1 + 512);
+	vtd_domain_destroy(&d);
+	vtd_unit_fini(&unit);
+	/* SLLPS = 1: 2 MiB but not 1 GiB */
+	start((vtd_model_qemu_cap(48, false) & ~VTD_GENMASK(37, 34)) | (1ull << 34),
+	      vtd_model_qemu_ecap(false, false, false, false));
+	assert_int_equal(vtd_domain_init(&d, &unit, 48), 0);
+	assert_int_equal(vtd_domain_map(&d, GiB, 3 * GiB, GiB, VTD_MAP_READ), 0);
+	assert_int_equal(vtd_domain_translate(&d, GiB + 3 * MiB, &hpa, &flags, &size), 0);
+	assert_int_equal(size, 2 * MiB);
+	assert_int_equal(hpa, 3 * GiB + 3 * MiB);
+	assert_int_equal(d.table_pages, 3);
+	vtd_domain_destroy(&d);
+	vtd_unit_fini(&unit);
+	/* SLLPS = 3 */
+	start(vtd_model_qemu_cap(48, false), vtd_model_qemu_ecap(false, false, false, false));
+	assert_int_equal(vtd_domain_init(&d, &unit, 48), 0);
+	/* iova aligned, hpa only 4K aligned: no superpage */
+	assert_int_equal(vtd_domain_map(&d, 2 * MiB, 2 * MiB + 4096, 2 * MiB, VTD_MAP_READ), 0);
+	assert_int_equal(vtd_domain_translate(&d, 2 * MiB, &hpa, &flags, &size), 0);
+	assert_int_equal(size, 4096);
+	assert_int_equal(hpa, 2 * MiB + 4096);
+	/* a range from 1 MiB to 2 GiB + 1 MiB: 4K head, 2M run, 1G middle, 4K tail */
+	assert_int_equal(vtd_domain_map(&d, 4 * GiB + MiB, 8 * GiB + MiB, 2 * GiB, VTD_MAP_WRITE), 0);
+	assert_int_equal(vtd_domain_translate(&d, 4 * GiB + MiB, &hpa, &flags, &size), 0);
+	assert_int_equal(size, 4096);
+	assert_int_equal(vtd_domain_translate(&d, 4 * GiB + 2 * MiB, &hpa, &flags, &size), 0);
+	assert_int_equal(size, 2 * MiB);
+	assert_int_equal(vtd_domain_translate(&d, 5 * GiB + 12345, &hpa, &flags, &size), 0);
+	assert_int_equal(size, GiB);
+	assert_int_equal(hpa, 9 * GiB + 12345);
+	assert_int_equal(flags, VTD_MAP_WRITE);
+	assert_int_equal(vtd_domain_translate(&d, 5 * GiB - 2 * MiB, &hpa, &flags, &size), 0);
+	assert_int_equal(size, 2 * MiB);
+	assert_int_equal(hpa, 9 * GiB - 2 * MiB);
+	assert_int_equal(vtd_domain_translate(&d, 6 * GiB + MiB - 1, &hpa, &flags, &size), 0);
+	assert_int_equal(size, 4096);
+	assert_int_equal(hpa, 10 * GiB + MiB - 1);
+	assert_int_equal(vtd_domain_translate(&d, 6 * GiB + MiB, &hpa, &flags, &size), -PORT_ENOENT);
+	/* NO_SUPER */
+	assert_int_equal(vtd_domain_map(&d, 16 * GiB, 16 * GiB, 2 * MiB,
+					 VTD_MAP_READ | VTD_MAP_NO_SUPER), 0);
+	assert_int_equal(vtd_domain_translate(&d, 16 * GiB, &hpa, &flags, &size), 0);
+	assert_int_equal(size, 4096);
+	/* unmapping 4K out of a 1G leaf splits it: 1G -> 511 x 2M + 511 x 4K */
+	struct vtd_unmap_result r;
+	unsigned long pages = d.table_pages;
+	assert_int_equal(vtd_domain_unmap(&d, 5 * GiB + 4096, 4096, &r), 0);
+	assert_int_equal(r.bytes, 4096);
+	assert_int_equal(r.leaves, 1);
+	assert_int_equal(r.tables_freed, 0);
+	assert_int_equal(d.table_pages, pages + 2);
+	assert_int_equal(vtd_domain_translate(&d, 5 * GiB + 4096, &hpa, &flags, &size), -PORT_ENOENT);
+	assert_int_equal(vtd_domain_translate(&d, 5 * GiB, &hpa, &flags, &size), 0);
+	assert_int_equal(hpa, 9 * GiB);
+	assert_int_equal(size, 4096);
+	assert_int_equal(vtd_domain_translate(&d, 5 * GiB + 2 * MiB, &hpa, &flags, &size), 0);
+	assert_int_equal(size, 2 * MiB);
+	assert_int_equal(flags, VTD_MAP_WRITE);
+	vtd_domain_destroy(&d);
+}
+
+static void map_errors_change_nothing(void **state)
+{
+	(void)state;
+	start(vtd_model_qemu_cap(39, false), vtd_model_qemu_ecap(false, false, false, false));
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	assert_int_equal(vtd_domain_map(&d, 0x5000, 0x9000, 4096, VTD_MAP_READ), 0);
+	unsigned long pages = d.table_pages;
+	long in_use = port_host_pages_in_use();
+	/* overlapping: refused, the first 5 pages it mapped are taken back */
+	assert_int_equal(vtd_domain_map(&d, 0x0000, 0x100000, 0x10000, VTD_MAP_READ), -PORT_EEXIST);
+	assert_int_equal(vtd_domain_translate(&d, 0x0000, NULL, NULL, NULL), -PORT_ENOENT);
+	assert_int_equal(vtd_domain_translate(&d, 0x6000, NULL, NULL, NULL), -PORT_ENOENT);
+	uint64_t hpa;
+	assert_int_equal(vtd_domain_translate(&d, 0x5000, &hpa, NULL, NULL), 0);
+	assert_int_equal(hpa, 0x9000);
+	assert_int_equal(d.table_pages, pages);
+	/* argument checks */
+	assert_int_equal(vtd_domain_map(&d, 0x1001, 0, 4096, VTD_MAP_READ), -PORT_EINVAL);
+	assert_int_equal(vtd_domain_map(&d, 0x1000, 0, 4096, 0), -PORT_EINVAL);
+	assert_int_equal(vtd_domain_map(&d, 1ull << 39, 0, 4096, VTD_MAP_READ), -PORT_ERANGE);
+	assert_int_equal(vtd_domain_map(&d, (1ull << 39) - 4096, 0, 8192, VTD_MAP_READ), -PORT_ERANGE);
+	/* out of memory half way: undone, nothing leaked */
+	port_host_fail_page_allocs_after(3);
+	assert_int_equal(vtd_domain_map(&d, 100 * GiB, 0, 8 * MiB, VTD_MAP_READ | VTD_MAP_NO_SUPER),
+			 -PORT_ENOMEM);
+	port_host_fail_page_allocs_after(-1);
+	assert_int_equal(vtd_domain_translate(&d, 100 * GiB, NULL, NULL, NULL), -PORT_ENOENT);
+	assert_int_equal(port_host_pages_in_use(), in_use);
+	assert_int_equal(d.table_pages, pages);
+	/* unmap of a hole is fine and says it freed nothing */
+	struct vtd_unmap_result r;
+	assert_int_equal(vtd_domain_unmap(&d, 200 * GiB, 4096, &r), 0);
+	assert_int_equal(r.bytes, 0);
+	assert_int_equal(vtd_domain_unmap(&d, 0x5000, 4096, &r), 0);
+	assert_int_equal(r.bytes, 4096);
+	assert_int_equal(r.tables_freed, 2);   /* the level-1 and level-2 tables */
+	assert_int_equal(d.table_pages, 1);
+	vtd_domain_destroy(&d);
+}
+
+static void unmap_invalidates_the_iotlb(void **state)
+{
+	(void)state;
+	start(vtd_model_qemu_cap(39, false), vtd_model_qemu_ecap(false, false, false, false));
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	unsigned before = model.ndescs;
+	assert_int_equal(vtd_domain_map(&d, 0x40000, 0x80000, 0x4000, VTD_MAP_READ), 0);
+	assert_int_equal(model.ndescs, before);   /* CM=0: no invalidation on map */
+	assert_int_equal(vtd_domain_unmap(&d, 0x40000, 0x4000, NULL), 0);
+	struct vtd_desc inv = model.descs[model.ndescs - 2];
+	assert_int_equal(inv.lo, VTD_DESC_IOTLB | VTD_DESC_IOTLB_G(VTD_TLB_PAGE) |
+				 VTD_DESC_IOTLB_DID(d.did));
+	assert_int_equal(inv.hi, 0x40000ull | 2);
+	vtd_domain_destroy(&d);
+	vtd_unit_fini(&unit);
+	/* CM=1: not-present -> present is invalidated too */
+	start(vtd_model_qemu_cap(39, true), vtd_model_qemu_ecap(false, false, false, false));
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	before = model.ndescs;
+	assert_int_equal(vtd_domain_map(&d, 0x40000, 0x80000, 0x1000, VTD_MAP_READ), 0);
+	assert_int_equal(model.ndescs, before + 2);
+	inv = model.descs[model.ndescs - 2];
+	assert_int_equal(inv.hi, 0x40000ull);
+	vtd_domain_destroy(&d);
+}
+
+/* --- the property test ----------------------------------------------------- */
+
+#define WIN_PAGES (1u << 19)   /* a 2 GiB window at 4 GiB */
+#define WIN_BASE (4 * GiB)
+static uint64_t ref[WIN_PAGES];   /* 0 = unmapped, else hpa | 1 (R) | 2 (W) */
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void check_page(struct vtd_domain *d, unsigned p, uint16_t sid)
+{
+	uint64_t iova = WIN_BASE + (uint64_t)p * 4096, hpa;
+	unsigned flags;
+	int rc = vtd_domain_translate(d, iova + 0x123, &hpa, &flags, NULL);
+	if (!ref[p]) {
+		assert_int_equal(rc, -PORT_ENOENT);
+		assert_int_equal(vtd_model_translate(&model, sid, iova, false, &hpa), 0x6);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(hpa, (ref[p] & ~0xfffull) + 0x123);
+	assert_int_equal(flags, ref[p] & 3);
+	/* the hardware's view agrees */
+	uint64_t hw;
+	int want_read = (ref[p] & 1) ? 0 : 0x6, want_write = (ref[p] & 2) ? 0 : 0x5;
+	assert_int_equal(vtd_model_translate(&model, sid, iova + 8, false, &hw), want_read);
+	if (!want_read)
+		assert_int_equal(hw, (ref[p] & ~0xfffull) + 8);
+	assert_int_equal(vtd_model_translate(&model, sid, iova, true, &hw), want_write);
+}
+
+static void random_map_unmap_matches_reference(void **state)
+{
+	(void)state;
+	start(vtd_model_qemu_cap(39, true), vtd_model_qemu_ecap(false, false, false, false));
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	const uint16_t sid = VTD_SID(0, 3, 0);
+	assert_int_equal(vtd_ctx_attach(&unit, 0, 3 << 3, &d, VTD_TT_UNTRANSLATED), 0);
+	memset(ref, 0, sizeof(ref));
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	unsigned maps = 0, exists = 0, unmaps = 0;
+	for (unsigned op = 0; op < 20000; op++) {
+		uint64_t r = rnd(&seed);
+		unsigned kind = r % 100;
+		if (kind < 60) {   /* map */
+			unsigned npages, p;
+			uint64_t hpa;
+			if (kind < 40) {
+				npages = 1 + (unsigned)(rnd(&seed) % 32);
+				p = (unsigned)(rnd(&seed) % (WIN_PAGES - npages));
+				hpa = (rnd(&seed) % (1ull << 26)) << 12;
+			} else if (kind < 58) {
+				npages = 512 * (1 + (unsigned)(rnd(&seed) % 3));
+				p = 512 * (unsigned)(rnd(&seed) % (WIN_PAGES / 512 - 3));
+				hpa = (rnd(&seed) % (1ull << 17)) << 21;
+				if (rnd(&seed) % 4 == 0)
+					hpa += 4096;   /* misaligned: must fall back to 4K */
+			} else {
+				npages = 1u << 18;
+				p = (1u << 18) * (unsigned)(rnd(&seed) % 2);
+				hpa = (rnd(&seed) % 64) << 30;
+			}
+			unsigned prot = 1 + (unsigned)(rnd(&seed) % 3);
+			bool clash = false;
+			for (unsigned i = 0; i < npages && !clash; i++)
+				clash = ref[p + i] != 0;
+			int rc = vtd_domain_map(&d, WIN_BASE + (uint64_t)p * 4096, hpa,
+						(uint64_t)npages * 4096, prot);
+			if (clash) {
+				assert_int_equal(rc, -PORT_EEXIST);
+				exists++;
+			} else {
+				assert_int_equal(rc, 0);
+				for (unsigned i = 0; i < npages; i++)
+					ref[p + i] = (hpa + (uint64_t)i * 4096) | prot;
+				maps++;
+			}
+			check_page(&d, p, sid);
+			check_page(&d, p + npages - 1, sid);
+		} else {   /* unmap */
+			unsigned npages = kind < 95 ? 1 + (unsigned)(rnd(&seed) % 1024)
+						    : 1 + (unsigned)(rnd(&seed) % (1u << 18));
+			unsigned p = (unsigned)(rnd(&seed) % (WIN_PAGES - npages));
+			uint64_t want = 0;
+			for (unsigned i = 0; i < npages; i++) {
+				want += ref[p + i] ? 4096 : 0;
+				ref[p + i] = 0;
+			}
+			struct vtd_unmap_result res;
+			assert_int_equal(vtd_domain_unmap(&d, WIN_BASE + (uint64_t)p * 4096,
+							  (uint64_t)npages * 4096, &res), 0);
+			assert_int_equal(res.bytes, want);
+			unmaps++;
+			if (p)
+				check_page(&d, p - 1, sid);
+			check_page(&d, p, sid);
+			check_page(&d, p + npages, sid);
+		}
+		for (unsigned k = 0; k < 4; k++)
+			check_page(&d, (unsigned)(rnd(&seed) % WIN_PAGES), sid);
+		if (op % 5000 == 4999)
+			for (unsigned p = 0; p < WIN_PAGES; p += 7)
+				check_page(&d, p, sid);
+	}
+	assert_true(maps > 1000 && unmaps > 1000 && exists > 10);
+	/* unmap everything: only the top table remains */
+	struct vtd_unmap_result res;
+	assert_int_equal(vtd_domain_unmap(&d, WIN_BASE, (uint64_t)WIN_PAGES * 4096, &res), 0);
+	assert_int_equal(d.table_pages, 1);
+	assert_int_equal(vtd_ctx_detach(&unit, 0, 3 << 3), 0);
+	vtd_domain_destroy(&d);
+	print_message("# %u maps, %u refused overlaps, %u unmaps\n", maps, exists, unmaps);
+}
+
+static void five_level_domain(void **state)
+{
+	(void)state;
+	uint64_t cap = (vtd_model_qemu_cap(48, false) & ~VTD_GENMASK(21, 8)) |
+		       vtd_make(56, 21, 16) | vtd_make(0x8, 12, 8);   /* MGAW 57, SAGAW 57 */
+	start(cap, vtd_model_qemu_ecap(false, false, false, false));
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 32), 0);   /* only 5-level offered */
+	assert_int_equal(d.levels, 5);
+	assert_int_equal(d.aw, 3);
+	uint64_t iova = (1ull << 56) | (1ull << 47) | 0x5000;
+	assert_int_equal(vtd_domain_map(&d, iova, 0x7000, 4096, VTD_MAP_READ), 0);
+	assert_true(d.top[256] & VTD_SLPTE_R);
+	assert_true(table(d.top[256])[256] & VTD_SLPTE_R);
+	assert_int_equal(vtd_ctx_attach(&unit, 1, 0, &d, VTD_TT_UNTRANSLATED), 0);
+	uint64_t hpa;
+	assert_int_equal(vtd_model_translate(&model, VTD_SID(1, 0, 0), iova + 4, false, &hpa), 0);
+	assert_int_equal(hpa, 0x7004);
+	assert_int_equal(vtd_ctx_detach(&unit, 1, 0), 0);
+	vtd_domain_destroy(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(agaw_selection, setup, teardown),
+		cmocka_unit_test_setup_teardown(pte_layout_bit_for_bit, setup, teardown),
+		cmocka_unit_test_setup_teardown(superpage_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_errors_change_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(unmap_invalidates_the_iotlb, setup, teardown),
+		cmocka_unit_test_setup_teardown(random_map_unmap_matches_reference, setup, teardown),
+		cmocka_unit_test_setup_teardown(five_level_domain, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,44 @@
+# vmx.mk — the bare-metal VMX core (vmm_glue/vmx/) and its Bochs test.
+#
+#   make test-vmx       build the multiboot2 image and ISO, run it under Bochs
+#   make vmx-iso        just build build/vmx/vmx.iso
+#
+# The core is freestanding (FS_CFLAGS) and built only here: the top-level
+# Makefile compiles vmm_glue/*.c (not subfolders) as hosted code.  The image
+# is the test (tests/vmx/*.c, *.S) + the core + the multiboot2 entry
+# (baremetal/boot_multiboot2.*) + every baremetal/ PVH platform
+# object, linked by baremetal/boot_multiboot2.ld with the multiboot2 header
+# first, then put on a GRUB ISO (grub-mkrescue, grub-pc-bin).
+
+VMX_BUILD := $(BUILD)/vmx
+VMX_CORE_SRCS := $(sort $(wildcard vmm_glue/vmx/*.c vmm_glue/vmx/*.S))
+VMX_TEST_SRCS := $(sort $(wildcard tests/vmx/*.c tests/vmx/*.S)) baremetal/boot_multiboot2.S baremetal/boot_multiboot2.c
+VMX_OBJS = $(patsubst %,$(VMX_BUILD)/obj/%.o,$(VMX_CORE_SRCS) $(VMX_TEST_SRCS))
+VMX_LDFLAGS := -m elf_x86_64 -nostdlib -static -z max-page-size=4096 --no-warn-rwx-segments \
+	-T baremetal/boot_multiboot2.ld --wrap=boot_main --wrap=boot_exit --wrap=pci_init
+
+.PHONY: test-vmx vmx-iso
+vmx-iso: $(VMX_BUILD)/vmx.iso
+
+$(VMX_BUILD)/obj/%.c.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(FS_CFLAGS) -MMD -MP -c $< -o $@
+
+$(VMX_BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(FS_CFLAGS) -MMD -MP -c $< -o $@
+
+$(VMX_BUILD)/vmx.elf: $(VMX_OBJS) $$(BM_OBJS) baremetal/boot_multiboot2.ld
+	@mkdir -p $(@D)
+	ld $(VMX_LDFLAGS) -o $@ $(filter %.o,$^)
+
+$(VMX_BUILD)/vmx.iso: $(VMX_BUILD)/vmx.elf tests/vmx/grub.cfg
+	@rm -rf $(VMX_BUILD)/iso && mkdir -p $(VMX_BUILD)/iso/boot/grub
+	cp $(VMX_BUILD)/vmx.elf $(VMX_BUILD)/iso/boot/vmx.elf
+	cp tests/vmx/grub.cfg $(VMX_BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(VMX_BUILD)/iso 2>$(VMX_BUILD)/grub-mkrescue.log || \
+		{ cat $(VMX_BUILD)/grub-mkrescue.log; exit 1; }
+
+SUITES += vmx
+test-vmx: $(VMX_BUILD)/vmx.iso
+	@tests/lib/run-suite vmx 120 -- tests/vmx/run-bochs $< --timeout 60 --dir $(VMX_BUILD)/run

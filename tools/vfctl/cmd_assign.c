@@ -1,0 +1,213 @@
+/*
+ * cmd_assign.c — `vfctl assign VF --guest NAME`: check, bind the VF to
+ * vfio-pci, boot a guest with it on the KVM core (vmm_glue/vmm.h), and when
+ * the guest ends give the VF back to the driver it had.  docs/assign.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sriov/linux/assign_registry.h"
+#include "sriov/linux/pci_bind.h"
+#include "tools/vfctl/vfctl.h"
+#include "vfio/vfio.h"
+#include "vmm_glue/vmm.h"
+
+/* The testbed's guest (tests/testbed): used when --kernel/--initrd are not given. */
+#define DEFAULT_KERNEL "/vfstack/guest/vmlinuz"
+#define DEFAULT_INITRD "/vfstack/guest/guest.cpio.gz"
+
+static const char usage[] =
+	"usage: vfctl assign VF --guest NAME [--kernel BZIMAGE] [--initrd FILE]\n"
+	"                       [--mem SIZE] [--cpus N] [--cmdline TEXT] [--console FILE]\n"
+	"\n"
+	"Give VF (a BDF or interface name) to a new guest NAME: check that it is free and\n"
+	"its IOMMU group viable, bind it to vfio-pci, boot the guest (Linux bzImage +\n"
+	"initrd on KVM; guest RAM DMA-mapped, BARs mapped, MSI-X routed to the guest), and\n"
+	"when the guest powers off give the VF back to its host driver.  Runs in the\n"
+	"foreground; the guest's console goes to stdout (or --console FILE).  SIGTERM or\n"
+	"Ctrl-C stops the guest and releases the VF.  `vfctl list` shows the assignment.\n"
+	"\n"
+	"  --kernel/--initrd  default " DEFAULT_KERNEL " and " DEFAULT_INITRD "\n"
+	"  --mem SIZE         guest RAM, e.g. 256M (default), 1G\n"
+	"  --cpus N           vCPUs (default 1)\n"
+	"  --cmdline TEXT     added to \"" VMM_DEFAULT_CMDLINE "\"\n"
+	"\n"
+	"Exit status: 0 the guest ran and powered off, 1 failed, 2 usage.\n";
+
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || s[0] == '-')
+		return 0;
+	switch (*end) {
+	case 'G': case 'g': v <<= 30; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case '\0': v <<= 20; break; /* a bare number is MiB */
+	default: return 0;
+	}
+	return *end ? 0 : v;
+}
+
+static bool readable(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+static int run(int argc, char **argv)
+{
+	const struct vfctl_cmd *self = &vfctl_cmd_assign;
+	const char *dev = NULL, *guest = NULL, *kernel = NULL, *initrd = NULL;
+	const char *extra = NULL, *console = NULL;
+	uint64_t mem = 256ull << 20;
+	long cpus = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-') {
+			if (dev)
+				return vfctl_usage_error(self, "give one VF, not '%s' too", a);
+			dev = a;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return vfctl_usage_error(self, "%s needs a value", a);
+		const char *v = argv[++i];
+		if (!strcmp(a, "--guest")) guest = v;
+		else if (!strcmp(a, "--kernel")) kernel = v;
+		else if (!strcmp(a, "--initrd")) initrd = v;
+		else if (!strcmp(a, "--cmdline")) extra = v;
+		else if (!strcmp(a, "--console")) console = v;
+		else if (!strcmp(a, "--mem")) {
+			mem = parse_size(v);
+			if (!mem)
+				return vfctl_usage_error(self, "--mem %s is not a size (try 256M or 1G)", v);
+		} else if (!strcmp(a, "--cpus")) {
+			cpus = vfctl_parse_uint(v, 16);
+			if (cpus < 1)
+				return vfctl_usage_error(self, "--cpus %s is not a number from 1 to 16", v);
+		} else {
+			return vfctl_usage_error(self, "unknown option '%s'", a);
+		}
+	}
+	if (!dev)
+		return vfctl_usage_error(self, "which VF? give its BDF or interface name");
+	if (!guest || !guest[0] || strlen(guest) >= ASSIGN_GUEST_LEN || strchr(guest, '\n') || strchr(guest, '='))
+		return vfctl_usage_error(self, "--guest NAME is required (up to %d characters, no '=')",
+					 ASSIGN_GUEST_LEN - 1);
+	if (!kernel)
+		kernel = DEFAULT_KERNEL;
+	if (!initrd && readable(DEFAULT_INITRD) && !strcmp(kernel, DEFAULT_KERNEL))
+		initrd = DEFAULT_INITRD;
+
+	char bdf[PCI_BDF_LEN];
+	int rc = vfctl_resolve_dev(dev, bdf);
+	if (rc)
+		return rc;
+
+	/* --- checks: nothing changes until they all pass --- */
+	char holder[ASSIGN_GUEST_LEN];
+	pid_t pid;
+	if (assign_registry_lookup(bdf, holder, sizeof(holder), &pid) == 0)
+		return vfctl_error("%s is already assigned to guest '%s' (pid %ld); stop that guest "
+				   "first.", bdf, holder, (long)pid);
+	char drv[64];
+	if (pci_current_driver(bdf, drv, sizeof(drv)) == 0 && !strcmp(drv, "vfio-pci"))
+		return vfctl_error("%s is already bound to vfio-pci (another VFIO user may hold it); "
+				   "'vfctl release %s' gives it back to the host first.", bdf, bdf);
+	struct pci_group_check gc;
+	int err = pci_group_check(bdf, bdf, &gc);
+	if (err == -EXDEV)
+		return vfctl_error("%s cannot be assigned: its IOMMU group %d is not viable because "
+				   "%s is bound to %s; unbind that device or bind it to vfio-pci "
+				   "first.", bdf, gc.group, gc.blocker, gc.blocker_driver);
+	if (err == -ENOENT)
+		return vfctl_error("%s has no IOMMU group: the IOMMU is off (boot with "
+				   "intel_iommu=on) or the device is not behind one.", bdf);
+	if (err)
+		return vfctl_error("cannot check the IOMMU group of %s: %s.", bdf, vfctl_strerror(err));
+	uint64_t short_by = vfio_memlock_needed(mem);
+	if (short_by)
+		return vfctl_error("assigning %s needs %llu MiB of locked memory for the guest's RAM "
+				   "but RLIMIT_MEMLOCK allows %llu MiB; raise it (ulimit -l %llu) or "
+				   "run with CAP_IPC_LOCK.", bdf, (unsigned long long)(mem >> 20),
+				   (unsigned long long)((mem - short_by) >> 20),
+				   (unsigned long long)(mem >> 10));
+	if (!pci_driver_loaded("vfio-pci"))
+		return vfctl_error("vfio-pci is not loaded; 'modprobe vfio-pci' and assign %s again.", bdf);
+	if (access("/dev/kvm", R_OK | W_OK) != 0)
+		return vfctl_error("cannot assign %s: /dev/kvm is not usable (%s); load kvm-intel "
+				   "or kvm-amd.", bdf, strerror(errno));
+	if (!readable(kernel))
+		return vfctl_error("cannot assign %s: the guest kernel %s is not readable; give "
+				   "--kernel.", bdf, kernel);
+	if (initrd && !readable(initrd))
+		return vfctl_error("cannot assign %s: the initrd %s is not readable.", bdf, initrd);
+
+	int console_fd = 1;
+	if (console) {
+		console_fd = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (console_fd < 0)
+			return vfctl_error("cannot write the console log %s: %s.", console, strerror(errno));
+	}
+
+	/* --- bind, record, run --- */
+	char prev[64];
+	err = pci_bind_driver(bdf, "vfio-pci", prev, sizeof(prev));
+	if (err) {
+		if (console)
+			close(console_fd);
+		return vfctl_error("cannot bind %s to vfio-pci: %s; it stays on %s.", bdf,
+				   vfctl_strerror(err), prev[0] ? prev : "no driver");
+	}
+	err = assign_registry_write(bdf, guest, getpid());
+	if (err) {
+		pci_release_driver(bdf, prev[0] ? prev : NULL);
+		if (console)
+			close(console_fd);
+		return vfctl_error("cannot record the assignment of %s under %s: %s; nothing was "
+				   "changed.", bdf, assign_registry_dir(), vfctl_strerror(err));
+	}
+	fprintf(stderr, "vfctl: %s (was on %s) bound to vfio-pci; starting guest '%s'\n", bdf,
+		prev[0] ? prev : "no driver", guest);
+
+	char cmdline[1024];
+	snprintf(cmdline, sizeof(cmdline), "%s%s%s", VMM_DEFAULT_CMDLINE, extra ? " " : "",
+		 extra ? extra : "");
+	struct vmm_config cfg = {
+		.kernel = kernel, .initrd = initrd, .cmdline = cmdline,
+		.mem_bytes = mem, .ncpus = (unsigned)cpus, .vf_bdf = bdf,
+		.console_fd = console_fd, .console_in_fd = -1,
+	};
+	char why[256];
+	struct vmm_stats st;
+	err = vmm_run(&cfg, &st, why, sizeof(why));
+	if (console)
+		close(console_fd);
+
+	/* --- give it back --- */
+	assign_registry_remove(bdf);
+	int rel = pci_release_driver(bdf, prev[0] ? prev : NULL);
+	char now[64] = "";
+	pci_current_driver(bdf, now, sizeof(now));
+	if (err && err != -EINTR)
+		vfctl_error("guest '%s' with %s failed: %s.", guest, bdf, why[0] ? why : vfctl_strerror(err));
+	if (rel)
+		return vfctl_error("guest '%s' ended but %s could not be given back to %s (%s); it is "
+				   "on %s now: 'vfctl release %s' retries.", guest, bdf,
+				   prev[0] ? prev : "the host", vfctl_strerror(rel), now[0] ? now : "no driver", bdf);
+	if (err && err != -EINTR)
+		return VFCTL_FAILED;
+	fprintf(stderr, "vfctl: guest '%s' %s after %.1f s (%llu VM exits, %u DMA mapping(s), "
+		"%llu MiB); %s is back on %s\n", guest, err ? "stopped" : "powered off",
+		st.boot_to_exit_s, (unsigned long long)st.exits, st.dma_maps_peak,
+		(unsigned long long)(st.dma_bytes_peak >> 20), bdf, now[0] ? now : "no driver");
+	return err ? VFCTL_FAILED : VFCTL_OK;
+}
+
+const struct vfctl_cmd vfctl_cmd_assign = {
+	"assign", "give a VF to a new guest (KVM) until it powers off", usage, run,
+};

@@ -1,0 +1,318 @@
+/*
+ * cmd_doctor.c — `vfctl doctor`: is this host ready for VF passthrough?
+ * Each check prints ok / warn / FAIL and, when not ok, its fix.
+ */
+#include "tools/vfctl/vfctl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "sriov/linux/pci_bind.h"
+
+static const char usage[] =
+	"usage: vfctl doctor [--json]\n"
+	"\n"
+	"Check what VF passthrough needs on this host, each with its fix:\n"
+	"  iommu      DMA remapping is on (an IOMMU in /sys/class/iommu)\n"
+	"  intremap   interrupt remapping is on (IR- interrupt domains)\n"
+	"  vfio       vfio, vfio_iommu_type1 and vfio-pci are loaded\n"
+	"  kvm        /dev/kvm exists and opens\n"
+	"  hugepages  huge pages reserved and hugetlbfs mounted (warning only)\n"
+	"  memlock    RLIMIT_MEMLOCK lets a VMM pin guest RAM (warning only)\n"
+	"  acs        ACS on every bridge between each PF and the root complex\n"
+	"Exit status 1 when any check FAILs; warnings do not fail.\n";
+
+enum level { OK, WARN, FAIL };
+
+struct report {
+	bool json;
+	struct json_out j;
+	int fails, warns;
+};
+
+static void result(struct report *r, const char *name, enum level lv, const char *detail,
+		   const char *fix)
+{
+	static const char *const word[] = { "ok", "warn", "FAIL" };
+	r->fails += lv == FAIL;
+	r->warns += lv == WARN;
+	if (r->json) {
+		json_obj_open(&r->j, NULL);
+		json_str(&r->j, "check", name);
+		json_str(&r->j, "status", lv == OK ? "ok" : lv == WARN ? "warn" : "fail");
+		json_str(&r->j, "detail", detail);
+		json_str(&r->j, "fix", lv == OK ? NULL : fix);
+		json_obj_close(&r->j);
+		return;
+	}
+	printf("%-4s %-9s %s\n", word[lv], name, detail);
+	if (lv != OK && fix)
+		printf("               fix: %s\n", fix);
+}
+
+static bool dir_has_entries(const char *path, char *first, size_t len)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	struct dirent *e;
+	bool any = false;
+	while (!any && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			any = true;
+			if (first)
+				sriov_fmt(first, len, "%s", e->d_name);
+		}
+	closedir(d);
+	return any;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+static void check_iommu(struct report *r)
+{
+	char p[PATH_MAX], first[64] = "", detail[160];
+	sriov_fmt(p, sizeof(p), "%s/class/iommu", sriov_sysfs_root());
+	if (dir_has_entries(p, first, sizeof(first))) {
+		sriov_fmt(detail, sizeof(detail), "DMA remapping is on (%s)", first);
+		result(r, "iommu", OK, detail, NULL);
+	} else {
+		result(r, "iommu", FAIL, "no IOMMU is active, so no device can be isolated for a guest",
+		       "enable VT-d (or AMD-Vi) in the firmware and boot with intel_iommu=on (or amd_iommu=on)");
+	}
+}
+
+static void check_intremap(struct report *r)
+{
+	/* Remapped MSI/IO-APIC domains are named IR-… in /proc/interrupts. */
+	if (file_contains("/proc/interrupts", "IR-"))
+		result(r, "intremap", OK, "interrupt remapping is on (IR- interrupt domains)", NULL);
+	else
+		result(r, "intremap", FAIL,
+		       "interrupt remapping is off, so a VF's MSIs are not confined to its guest",
+		       "do not boot with intremap=off; on QEMU use -device intel-iommu,intremap=on with "
+		       "-machine kernel-irqchip=split");
+}
+
+static void check_vfio(struct report *r)
+{
+	static const char *const mods[] = { "vfio", "vfio_iommu_type1", "vfio_pci" };
+	char p[PATH_MAX], missing[128] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
+		sriov_fmt(p, sizeof(p), "%s/module/%s", sriov_sysfs_root(), mods[i]);
+		if (access(p, F_OK) != 0)
+			used += (size_t)sriov_fmt(missing + used, sizeof(missing) - used, "%s%s", used ? ", " : "",
+						 mods[i]);
+		if (used >= sizeof(missing))
+			used = sizeof(missing) - 1;
+	}
+	if (!missing[0] && pci_driver_loaded("vfio-pci"))
+		result(r, "vfio", OK, "vfio, vfio_iommu_type1 and vfio-pci are loaded", NULL);
+	else {
+		char d[192];
+		sriov_fmt(d, sizeof(d), "not loaded: %s", missing[0] ? missing : "vfio-pci driver");
+		result(r, "vfio", FAIL, d, "modprobe vfio-pci vfio_iommu_type1 (the VMM needs both)");
+	}
+}
+
+static void check_kvm(struct report *r)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		result(r, "kvm", OK, "/dev/kvm opens read-write", NULL);
+	} else if (errno == ENOENT) {
+		result(r, "kvm", FAIL, "/dev/kvm does not exist",
+		       "enable VT-x/AMD-V in the firmware and modprobe kvm-intel (or kvm-amd)");
+	} else {
+		char d[128];
+		sriov_fmt(d, sizeof(d), "/dev/kvm exists but does not open (%s)", strerror(errno));
+		result(r, "kvm", FAIL, d, "run as root or add the user to the kvm group");
+	}
+}
+
+static void check_hugepages(struct report *r)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	long total = 0, size_kb = 0;
+	char line[256];
+	while (f && fgets(line, sizeof(line), f)) {
+		sscanf(line, "HugePages_Total: %ld", &total);
+		sscanf(line, "Hugepagesize: %ld", &size_kb);
+	}
+	if (f)
+		fclose(f);
+	bool mounted = file_contains("/proc/mounts", "hugetlbfs");
+	char d[160];
+	sriov_fmt(d, sizeof(d), "%ld huge pages of %ld KiB reserved, hugetlbfs %s", total, size_kb,
+		  mounted ? "mounted" : "not mounted");
+	result(r, "hugepages", total > 0 && mounted ? OK : WARN, d,
+	       "echo 512 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs none /dev/hugepages "
+	       "(needed by DPDK; guests can use normal pages)");
+}
+
+static void check_memlock(struct report *r)
+{
+	struct rlimit rl;
+	char d[160];
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0) {
+		result(r, "memlock", WARN, "cannot read RLIMIT_MEMLOCK", "ulimit -l unlimited");
+		return;
+	}
+	bool unlimited = rl.rlim_cur == RLIM_INFINITY;
+	if (unlimited)
+		sriov_fmt(d, sizeof(d), "RLIMIT_MEMLOCK is unlimited");
+	else
+		sriov_fmt(d, sizeof(d), "RLIMIT_MEMLOCK is %llu KiB%s", (unsigned long long)rl.rlim_cur / 1024,
+			  geteuid() == 0 ? " (root: CAP_IPC_LOCK lifts it)" : "");
+	bool ok = unlimited || geteuid() == 0 || rl.rlim_cur >= (1ull << 30);
+	result(r, "memlock", ok ? OK : WARN, d,
+	       "a VMM pins all guest RAM for DMA: ulimit -l unlimited, or LimitMEMLOCK=infinity in its "
+	       "systemd unit, or run it as root");
+}
+
+/* ACS (PCIe 5.0 §7.7.8, extended capability 0x000D): Control register at
+ * +6; Source Validation (bit 0), Request Redirect (2), Completion Redirect
+ * (3), Upstream Forwarding (4) are what isolation needs. */
+#define ACS_EXT_CAP_ID 0x000Du
+#define ACS_CTRL_NEEDED 0x1Du
+
+static int acs_ctrl(const char *bdf)
+{
+	char p[PATH_MAX];
+	uint8_t cfg[4096];
+	sriov_fmt(p, sizeof(p), "%s/bus/pci/devices/%s/config", sriov_sysfs_root(), bdf);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, cfg, sizeof(cfg));
+	close(fd);
+	if (n < 4096)
+		return -EACCES; /* extended space needs root */
+	unsigned at = 0x100;
+	for (int hops = 0; hops < 960 && at >= 0x100 && at < 0xFFC; hops++) {
+		uint32_t h;
+		memcpy(&h, cfg + at, 4);
+		if (h == 0 || h == 0xFFFFFFFFu)
+			break;
+		if ((h & 0xFFFF) == ACS_EXT_CAP_ID) {
+			uint16_t ctrl;
+			memcpy(&ctrl, cfg + at + 6, 2);
+			return ctrl;
+		}
+		at = (h >> 20) & 0xFFC;
+		if (!at)
+			break;
+	}
+	return -ENOENT;
+}
+
+static void check_acs(struct report *r)
+{
+	struct sriov_pf_info *pfs = NULL;
+	size_t n = 0;
+	sriov_pf_list(&pfs, &n);
+	if (n == 0) {
+		result(r, "acs", OK, "no SR-IOV PFs to check", NULL);
+		free(pfs);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char p[PATH_MAX], real[PATH_MAX], d[256], fix[256];
+		sriov_fmt(p, sizeof(p), "%s/bus/pci/devices/%s", sriov_sysfs_root(), pfs[i].bdf);
+		if (!realpath(p, real)) {
+			result(r, "acs", WARN, "cannot resolve the PF's path", NULL);
+			continue;
+		}
+		/* Walk up the device path: every component that is a BDF above
+		 * the PF is a bridge on its way to the root complex. */
+		int bridges = 0, bad = 0;
+		char blocker[PCI_BDF_LEN] = "";
+		char *slash;
+		while ((slash = strrchr(real, '/'))) {
+			*slash = '\0';
+			char bdf[PCI_BDF_LEN];
+			const char *base = strrchr(real, '/');
+			if (!base || pci_bdf_parse(base + 1, bdf) != 0)
+				break;
+			bridges++;
+			int ctrl = acs_ctrl(bdf);
+			if (ctrl < 0 || (ctrl & ACS_CTRL_NEEDED) != ACS_CTRL_NEEDED) {
+				bad++;
+				if (!blocker[0])
+					sriov_fmt(blocker, sizeof(blocker), "%s", bdf);
+			}
+		}
+		if (bridges == 0) {
+			sriov_fmt(d, sizeof(d), "%s sits on the root bus (no bridge above it); its VFs' "
+				  "isolation is the IOMMU groups 'vfctl list' shows", pfs[i].bdf);
+			result(r, "acs", OK, d, NULL);
+		} else if (!bad) {
+			sriov_fmt(d, sizeof(d), "%s: all %d bridges above it enforce ACS", pfs[i].bdf, bridges);
+			result(r, "acs", OK, d, NULL);
+		} else {
+			sriov_fmt(d, sizeof(d), "%s: bridge %s above it does not enforce ACS (SV, RR, CR, UF), so "
+				  "its VFs may share an IOMMU group with other devices", pfs[i].bdf, blocker);
+			sriov_fmt(fix, sizeof(fix), "use a slot whose root port has ACS, or check the IOMMU "
+				  "groups with 'vfctl list' (a VF alone in its group is fine)");
+			result(r, "acs", WARN, d, fix);
+		}
+	}
+	free(pfs);
+}
+
+static int run(int argc, char **argv)
+{
+	struct report r;
+	memset(&r, 0, sizeof(r));
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			r.json = true;
+		else
+			return vfctl_usage_error(&vfctl_cmd_doctor, "unexpected argument '%s'.", argv[i]);
+	}
+	if (r.json) {
+		json_begin(&r.j, stdout);
+		json_obj_open(&r.j, NULL);
+		json_arr_open(&r.j, "checks");
+	}
+	check_iommu(&r);
+	check_intremap(&r);
+	check_vfio(&r);
+	check_kvm(&r);
+	check_hugepages(&r);
+	check_memlock(&r);
+	check_acs(&r);
+	if (r.json) {
+		json_arr_close(&r.j);
+		json_int(&r.j, "failed", r.fails);
+		json_int(&r.j, "warnings", r.warns);
+		json_obj_close(&r.j);
+		json_end(&r.j);
+	} else {
+		printf("%s: %d failed, %d warning%s.\n", r.fails ? "not ready" : "ready", r.fails, r.warns,
+		       r.warns == 1 ? "" : "s");
+	}
+	return r.fails ? VFCTL_FAILED : VFCTL_OK;
+}
+
+const struct vfctl_cmd vfctl_cmd_doctor = { "doctor", "check IOMMU, interrupt remapping, VFIO, KVM, hugepages, memlock, ACS",
+					    usage, run };

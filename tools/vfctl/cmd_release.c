@@ -1,0 +1,76 @@
+/*
+ * cmd_release.c — `vfctl release DEV [DRIVER]`: give a device back to its
+ * host driver.
+ */
+#include "tools/vfctl/vfctl.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "sriov/linux/assign_registry.h"
+#include "sriov/linux/pci_bind.h"
+
+static const char usage[] =
+	"usage: vfctl release DEV [DRIVER]\n"
+	"\n"
+	"Give DEV back to the host: clear its driver_override, unbind it from\n"
+	"vfio-pci (or pci-stub) and let the kernel probe it again, so its host\n"
+	"driver (igbvf for an igb VF) takes it.  With DRIVER, insist on that one.\n"
+	"Refused while a guest holds DEV.  If no driver takes it, or DRIVER does\n"
+	"not, it is put back where it was.\n";
+
+int vfctl_release_dev(const char *dev, const char *want)
+{
+	char guest[ASSIGN_GUEST_LEN];
+	pid_t pid;
+	if (assign_registry_lookup(dev, guest, sizeof(guest), &pid) == 0)
+		return vfctl_error("%s is held by guest '%s' (pid %ld); stop the guest first.", dev, guest,
+				   (long)pid);
+	char cur[SRIOV_DRV_LEN];
+	pci_current_driver(dev, cur, sizeof(cur));
+	if (cur[0] && strcmp(cur, "vfio-pci") && strcmp(cur, "pci-stub") && (!want || !strcmp(cur, want))) {
+		printf("%s is on its host driver %s; nothing to release.\n", dev, cur);
+		return VFCTL_OK;
+	}
+	if (want && !pci_driver_loaded(want))
+		return vfctl_error("driver %s is not loaded, so it cannot take %s; run 'modprobe %s' and try "
+				   "again.", want, dev, want);
+	int err = pci_release_driver(dev, want);
+	if (err == -EACCES || err == -EPERM)
+		return vfctl_error("not allowed to rebind %s; run vfctl as root.", dev);
+	if (err)
+		return vfctl_error("%s did not take %s (%s); it was put back on %s.", want ? want : "the host driver",
+				   dev, vfctl_strerror(err), cur[0] ? cur : "no driver");
+	char now[SRIOV_DRV_LEN], ifname[SRIOV_IFNAME_LEN] = "";
+	pci_current_driver(dev, now, sizeof(now));
+	if (!now[0] && cur[0]) {
+		/* Nobody took it: put it back rather than leave it driverless. */
+		char prev[SRIOV_DRV_LEN];
+		pci_bind_driver(dev, cur, prev, sizeof(prev));
+		return vfctl_error("no host driver claimed %s, so it was put back on %s; load its driver "
+				   "(for an igb VF: modprobe igbvf) and run 'vfctl release %s' again.", dev,
+				   cur, dev);
+	}
+	pci_dev_netdev(dev, ifname, sizeof(ifname));
+	if (ifname[0])
+		printf("%s: released from %s to %s (interface %s).\n", dev, cur[0] ? cur : "no driver", now, ifname);
+	else
+		printf("%s: released from %s to %s.\n", dev, cur[0] ? cur : "no driver", now);
+	return VFCTL_OK;
+}
+
+static int run(int argc, char **argv)
+{
+	const struct vfctl_cmd *me = &vfctl_cmd_release;
+	if (argc < 2 || argc > 3)
+		return vfctl_usage_error(me, "release takes a device and optionally the host driver.");
+	if (argv[1][0] == '-' || (argc == 3 && argv[2][0] == '-'))
+		return vfctl_usage_error(me, "unknown option '%s'.", argv[argv[1][0] == '-' ? 1 : 2]);
+	char dev[PCI_BDF_LEN];
+	int rc = vfctl_resolve_dev(argv[1], dev);
+	if (rc)
+		return rc;
+	return vfctl_release_dev(dev, argc == 3 ? argv[2] : NULL);
+}
+
+const struct vfctl_cmd vfctl_cmd_release = { "release", "give a VF back to its host driver", usage, run };

@@ -1,0 +1,233 @@
+/*
+ * util.c — messages, device resolution and argument parsing for vfctl.
+ */
+#include "tools/vfctl/vfctl.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int vfctl_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("vfctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return VFCTL_FAILED;
+}
+
+int vfctl_usage_error(const struct vfctl_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "vfctl %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'vfctl %s --help'.\n", cmd->name);
+	return VFCTL_USAGE;
+}
+
+/* A network interface's PCI device, from /sys/class/net/NAME/device. */
+static int netdev_to_bdf(const char *ifname, char bdf[PCI_BDF_LEN])
+{
+	char p[PATH_MAX], target[PATH_MAX];
+	if (strchr(ifname, '/') || strlen(ifname) >= SRIOV_IFNAME_LEN)
+		return -EINVAL;
+	sriov_fmt(p, sizeof(p), "%s/class/net/%s/device", sriov_sysfs_root(), ifname);
+	ssize_t n = readlink(p, target, sizeof(target) - 1);
+	if (n < 0)
+		return -ENOENT;
+	target[n] = '\0';
+	const char *slash = strrchr(target, '/');
+	return pci_bdf_parse(slash ? slash + 1 : target, bdf);
+}
+
+int vfctl_resolve_dev(const char *text, char bdf[PCI_BDF_LEN])
+{
+	if (pci_bdf_parse(text, bdf) == 0) {
+		if (!pci_dev_exists(bdf))
+			return vfctl_error("there is no PCI device %s; 'vfctl list' shows the SR-IOV devices "
+					   "and 'lspci -D' every device.", bdf);
+		return VFCTL_OK;
+	}
+	if (netdev_to_bdf(text, bdf) == 0 && pci_dev_exists(bdf))
+		return VFCTL_OK;
+	fprintf(stderr, "vfctl: '%s' is neither a PCI address (like 0000:00:02.0) nor a network "
+			"interface of a PCI device; 'vfctl list' shows the devices.\n", text);
+	return VFCTL_USAGE;
+}
+
+int vfctl_resolve_pf(const char *text, char bdf[PCI_BDF_LEN])
+{
+	int rc = vfctl_resolve_dev(text, bdf);
+	if (rc)
+		return rc;
+	if (!sriov_is_pf(bdf)) {
+		char pf[PCI_BDF_LEN];
+		if (sriov_vf_parent(bdf, pf, NULL) == 0)
+			return vfctl_error("%s is a virtual function, not a physical function; its PF is %s.",
+					   bdf, pf);
+		uint16_t v = 0, d = 0;
+		char name[SRIOV_NAME_LEN] = "";
+		if (pci_dev_ids(bdf, &v, &d, NULL) == 0)
+			pci_dev_name(v, d, name, sizeof(name));
+		return vfctl_error("%s (%s) has no SR-IOV capability, so it cannot have virtual functions; "
+				   "pick a PF from 'vfctl list'.", bdf, name);
+	}
+	return VFCTL_OK;
+}
+
+int vfctl_resolve_vf(const char *text, char vf[PCI_BDF_LEN], char pf[PCI_BDF_LEN], int *index)
+{
+	int rc = vfctl_resolve_dev(text, vf);
+	if (rc)
+		return rc;
+	int err = sriov_vf_parent(vf, pf, index);
+	if (err)
+		return vfctl_error("%s is not an SR-IOV virtual function; 'vfctl list' shows the VFs.", vf);
+	return VFCTL_OK;
+}
+
+long vfctl_parse_uint(const char *text, long max)
+{
+	if (!text || !*text)
+		return -1;
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (errno || *end || v < 0 || v > max || text[0] == '-' || text[0] == '+')
+		return -1;
+	return v;
+}
+
+int vfctl_parse_bool(const char *text)
+{
+	if (!text)
+		return -1;
+	if (!strcmp(text, "on") || !strcmp(text, "1") || !strcmp(text, "true") || !strcmp(text, "yes"))
+		return 1;
+	if (!strcmp(text, "off") || !strcmp(text, "0") || !strcmp(text, "false") || !strcmp(text, "no"))
+		return 0;
+	return -1;
+}
+
+const char *vfctl_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	return strerror(err);
+}
+
+/* --- JSON output ----------------------------------------------------------- */
+
+static void indent(struct json_out *j)
+{
+	for (int i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
+}
+
+static void put_escaped(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\t': fputs("\\t", f); break;
+		case '\r': fputs("\\r", f); break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+/* Start a member or array element: comma, newline, indentation, key. */
+static void member(struct json_out *j, const char *key)
+{
+	if (j->depth > 0) {
+		if (j->need_comma[j->depth])
+			fputc(',', j->f);
+		fputc('\n', j->f);
+		indent(j);
+	}
+	j->need_comma[j->depth] = true;
+	if (key) {
+		put_escaped(j->f, key);
+		fputs(": ", j->f);
+	}
+}
+
+void json_begin(struct json_out *j, FILE *f)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+}
+
+static void open_(struct json_out *j, const char *key, char c)
+{
+	member(j, key);
+	fputc(c, j->f);
+	if (j->depth < 31)
+		j->depth++;
+	j->need_comma[j->depth] = false;
+}
+
+static void close_(struct json_out *j, char c)
+{
+	bool had = j->need_comma[j->depth];
+	if (j->depth > 0)
+		j->depth--;
+	if (had) {
+		fputc('\n', j->f);
+		indent(j);
+	}
+	fputc(c, j->f);
+}
+
+void json_obj_open(struct json_out *j, const char *key) { open_(j, key, '{'); }
+void json_obj_close(struct json_out *j) { close_(j, '}'); }
+void json_arr_open(struct json_out *j, const char *key) { open_(j, key, '['); }
+void json_arr_close(struct json_out *j) { close_(j, ']'); }
+
+void json_str(struct json_out *j, const char *key, const char *val)
+{
+	member(j, key);
+	if (val)
+		put_escaped(j->f, val);
+	else
+		fputs("null", j->f);
+}
+
+void json_int(struct json_out *j, const char *key, long long val)
+{
+	member(j, key);
+	fprintf(j->f, "%lld", val);
+}
+
+void json_bool(struct json_out *j, const char *key, bool val)
+{
+	member(j, key);
+	fputs(val ? "true" : "false", j->f);
+}
+
+void json_null(struct json_out *j, const char *key)
+{
+	member(j, key);
+	fputs("null", j->f);
+}
+
+void json_end(struct json_out *j)
+{
+	fputc('\n', j->f);
+	fflush(j->f);
+}

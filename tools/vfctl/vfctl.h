@@ -1,0 +1,125 @@
+/*
+ * vfctl.h — what every vfctl subcommand shares.
+ *
+ * A subcommand is one file, tools/vfctl/cmd_NAME.c, exporting
+ *     const struct vfctl_cmd vfctl_cmd_NAME = { "NAME", "summary", usage, run };
+ * and one line `&vfctl_cmd_NAME,` in the table in vfctl.c.  `run` gets argv
+ * starting at the subcommand's name and returns VFCTL_OK, VFCTL_FAILED or
+ * VFCTL_USAGE.  `--help` anywhere in argv prints the usage and exits 0 before
+ * run is called.
+ *
+ * Messages: an error is one sentence naming the device and what to do,
+ * printed with vfctl_error() ("vfctl: " prefix, stderr).
+ */
+#ifndef VFS_VFCTL_H
+#define VFS_VFCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sriov/linux/sriov_sysfs.h"
+
+enum { VFCTL_OK = 0, VFCTL_FAILED = 1, VFCTL_USAGE = 2 };
+
+struct vfctl_cmd {
+	const char *name;
+	const char *summary; /* one line, for `vfctl --help` */
+	const char *usage;   /* full text for `vfctl NAME --help` */
+	int (*run)(int argc, char **argv);
+};
+
+extern const struct vfctl_cmd vfctl_cmd_list;
+extern const struct vfctl_cmd vfctl_cmd_sriov;
+extern const struct vfctl_cmd vfctl_cmd_vf;
+extern const struct vfctl_cmd vfctl_cmd_bind;
+extern const struct vfctl_cmd vfctl_cmd_release;
+extern const struct vfctl_cmd vfctl_cmd_apply;
+extern const struct vfctl_cmd vfctl_cmd_doctor;
+/* Provided by other modules' files when they exist (cmd_assign.c, …). */
+extern const struct vfctl_cmd vfctl_cmd_assign;
+extern const struct vfctl_cmd vfctl_cmd_vnic;
+extern const struct vfctl_cmd vfctl_cmd_bench;
+
+/* --- messages ------------------------------------------------------------ */
+
+/* "vfctl: <sentence>\n" on stderr; returns VFCTL_FAILED. */
+int vfctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "vfctl NAME: <sentence>\n" + "Try 'vfctl NAME --help'." on stderr;
+ * returns VFCTL_USAGE. */
+int vfctl_usage_error(const struct vfctl_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* --- devices ------------------------------------------------------------- */
+
+/* Resolve what the user typed for a device — a BDF ("0000:00:02.0" or
+ * "00:02.0") or a network interface name — to a canonical BDF that exists.
+ * On failure prints the sentence and returns VFCTL_USAGE (not a BDF and not
+ * an interface) or VFCTL_FAILED (no such device). */
+int vfctl_resolve_dev(const char *text, char bdf[PCI_BDF_LEN]);
+
+/* Resolve a PF: as above, and it must have SR-IOV. */
+int vfctl_resolve_pf(const char *text, char bdf[PCI_BDF_LEN]);
+
+/* Resolve a VF given as a BDF (or PF + index in callers). */
+int vfctl_resolve_vf(const char *text, char vf[PCI_BDF_LEN], char pf[PCI_BDF_LEN], int *index);
+
+/* Bind a resolved device to a driver with every check `vfctl bind` makes
+ * (driver loaded, IOMMU group viable, netdev not in use unless force, no
+ * guest holds it); prints the result or the error sentence. */
+int vfctl_bind_dev(const char *dev, const char *driver, bool force);
+/* Set a resolved PF's VF count with every check `vfctl sriov enable` makes;
+ * prints the result or the error sentence. */
+int vfctl_set_numvfs(const char *pf, long n, bool force);
+/* Give a resolved device back to its host driver (or `want`), as
+ * `vfctl release` does. */
+int vfctl_release_dev(const char *dev, const char *want);
+
+/* Parse a non-negative decimal integer <= max; -1 when it is not one. */
+long vfctl_parse_uint(const char *text, long max);
+
+/* Parse on|off|1|0|true|false; -1 when it is none of them. */
+int vfctl_parse_bool(const char *text);
+
+/* The sentence tail for an errno from sriov_set_numvfs and friends. */
+const char *vfctl_strerror(int err);
+
+/* --- JSON output ---------------------------------------------------------
+ * A streaming writer: begin/end objects and arrays, keys and values; commas
+ * and indentation are handled here. */
+struct json_out {
+	FILE *f;
+	int depth;
+	bool need_comma[32];
+	bool after_key;
+};
+void json_begin(struct json_out *j, FILE *f);
+void json_obj_open(struct json_out *j, const char *key);   /* key NULL inside arrays */
+void json_obj_close(struct json_out *j);
+void json_arr_open(struct json_out *j, const char *key);
+void json_arr_close(struct json_out *j);
+void json_str(struct json_out *j, const char *key, const char *val); /* NULL -> null */
+void json_int(struct json_out *j, const char *key, long long val);
+void json_bool(struct json_out *j, const char *key, bool val);
+void json_null(struct json_out *j, const char *key);
+void json_end(struct json_out *j); /* final newline */
+
+/* --- JSON input (for `apply`) --------------------------------------------- */
+enum json_type { JSON_NULL, JSON_BOOL, JSON_NUM, JSON_STR, JSON_ARR, JSON_OBJ };
+struct json_val {
+	enum json_type type;
+	bool b;
+	double num;
+	char *str;
+	size_t n;               /* items in an array/object */
+	struct json_val *items; /* array items, or object values */
+	char **keys;            /* object keys */
+};
+/* Parse text; on error returns NULL and sets *err_line and err (a phrase). */
+struct json_val *json_parse(const char *text, int *err_line, const char **err);
+void json_free(struct json_val *v);
+/* Member of an object, or NULL. */
+const struct json_val *json_get(const struct json_val *obj, const char *key);
+
+#endif /* VFS_VFCTL_H */

@@ -1,0 +1,702 @@
+/*
+ * passthrough.c — the passthrough PCI device.
+ * Register facts: PCI Local Bus 3.0 §6.1 (type 0 header), §6.2.5 (BARs),
+ * §6.7 (capability list), §6.8.1 (MSI), §6.8.2 (MSI-X: capability, table,
+ * PBA); PCI Express Base 4.0 §7.5.3 (PCI Express capability).
+ *
+ * Contexts: `virt_*` is what the guest programmed (config shadow, BAR GPAs,
+ * the MSI-X table it wrote); `route` (glue_msi_route) is the shadow the core
+ * installs; `host_efd` and the region mmaps are physical.
+ */
+#include "vmm_glue/passthrough.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+
+/* Type 0 header (PCI 3.0 §6.1). */
+#define CFG_VENDOR     0x00
+#define CFG_COMMAND    0x04
+#define CFG_STATUS     0x06
+#define CFG_CLS        0x0c
+#define CFG_HDR_TYPE   0x0e
+#define CFG_BAR0       0x10
+#define CFG_ROM        0x30
+#define CFG_CAP_PTR    0x34
+#define CFG_INT_LINE   0x3c
+#define CFG_INT_PIN    0x3d
+#define CMD_IO         0x0001
+#define CMD_MEM        0x0002
+#define CMD_MASTER     0x0004
+#define CMD_INTX_OFF   0x0400
+#define STATUS_CAPS    0x0010
+/* BAR low bits (PCI 3.0 §6.2.5.1). */
+#define BAR_IO         0x1
+#define BAR_TYPE_64    0x4
+#define BAR_PREFETCH   0x8
+/* Capability IDs (PCI 3.0 Appendix H). */
+#define CAP_MSI        0x05
+#define CAP_PCIE       0x10
+#define CAP_MSIX       0x11
+/* MSI (§6.8.1): control bit 0 enable, 3:1 MMC, 6:4 MME, 7 64-bit, 8 PVM. */
+#define MSI_CTL_EN     0x0001
+#define MSI_CTL_MME    0x0070
+#define MSI_CTL_64     0x0080
+#define MSI_CTL_PVM    0x0100
+/* MSI-X (§6.8.2.3): control bit 15 enable, 14 function mask, 10:0 size-1;
+ * table/PBA dwords: BIR in 2:0, offset the rest. */
+#define MSIX_CTL_EN    0x8000
+#define MSIX_CTL_FMASK 0x4000
+#define MSIX_CTL_SIZE  0x07ff
+#define MSIX_ENTRY     16      /* addr lo, addr hi, data, vector control */
+#define MSIX_VEC_MASK  0x1     /* vector control bit 0 */
+#define PCIE_CAP_LEN   0x3c    /* PCIe 4.0 §7.5.3: through Slot Status 2 */
+
+#define MAX_VEC 64
+
+struct pt_dev;
+
+struct pt_bar {
+	struct pt_dev *pt;       /* back to the device, for the trap handler */
+	unsigned idx;
+	uint64_t size;           /* 0: no BAR here */
+	uint32_t low_bits;       /* type bits the guest reads back */
+	bool is_64, is_upper;
+	uint64_t virt_gpa;       /* where the guest put it (0: not placed) */
+	void *hva;               /* physical: mmap of the VFIO region */
+	uint64_t mmap_len;
+	struct vfio_region region;
+	int slots[4];
+	unsigned n_slots;
+	int trap_id;             /* -1: not trapped */
+};
+
+struct pt_vec {
+	uint64_t virt_addr;      /* virtual: what the guest wrote */
+	uint32_t virt_data;
+	uint32_t virt_ctrl;
+	int host_efd;            /* physical: eventfd VFIO signals */
+	struct glue_msi_route *route;   /* shadow */
+};
+
+struct pt_dev {
+	struct glue *glue;
+	struct pci_bus *bus;
+	struct vfio_dev *vdev;
+	struct pci_dev pci;
+	unsigned devfn;
+	uint8_t virt_cfg[256];
+	uint8_t wmask[256];      /* bits the guest may write into the shadow */
+	uint8_t passthru[256];   /* 1: read/write this byte on the device */
+	struct pt_bar bars[6];
+	/* MSI-X */
+	unsigned msix_cap, msix_n, msix_table_bar, msix_pba_bar;
+	uint32_t msix_table_off, msix_pba_off;
+	bool msix_on;
+	struct pt_vec msix[MAX_VEC];
+	/* MSI */
+	unsigned msi_cap, msi_n;
+	bool msi_on;
+	struct pt_vec msi[32];
+};
+
+static uint32_t cfg_get(const struct pt_dev *pt, unsigned off, unsigned size)
+{
+	uint32_t v = 0;
+	for (unsigned i = 0; i < size; i++)
+		v |= (uint32_t)pt->virt_cfg[off + i] << (8 * i);
+	return v;
+}
+
+static void cfg_set(struct pt_dev *pt, unsigned off, unsigned size, uint32_t v)
+{
+	for (unsigned i = 0; i < size; i++)
+		pt->virt_cfg[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+static void mask_set(struct pt_dev *pt, unsigned off, unsigned size, uint32_t m)
+{
+	for (unsigned i = 0; i < size; i++)
+		pt->wmask[off + i] = (uint8_t)(m >> (8 * i));
+}
+
+/* --- guest RAM for DMA ---------------------------------------------------- */
+
+int pt_map_guest_ram(struct glue *g, struct vfio_iommu *iommu, uint64_t *memlock_needed)
+{
+	const struct glue_ram_region *r;
+	size_t n;
+	int err = glue_ram_regions(g, &r, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		err = vfio_dma_map(iommu, r[i].hva, r[i].gpa, r[i].size, memlock_needed);
+		if (err) {
+			while (i--)
+				vfio_dma_unmap(iommu, r[i].gpa, r[i].size);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void pt_unmap_guest_ram(struct glue *g, struct vfio_iommu *iommu)
+{
+	const struct glue_ram_region *r;
+	size_t n;
+	if (glue_ram_regions(g, &r, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		vfio_dma_unmap(iommu, r[i].gpa, r[i].size);
+}
+
+/* --- vectors: virtual MSI -> shadow route -> host eventfd ------------------- */
+
+static void vec_release(struct pt_dev *pt, struct pt_vec *v)
+{
+	if (v->route)
+		glue_msi_route_del(pt->glue, v->route);
+	v->route = NULL;
+	if (v->host_efd >= 0)
+		close(v->host_efd);
+	v->host_efd = -1;
+}
+
+/* Make the shadow follow the virtual state of one vector. */
+static void vec_sync(struct pt_dev *pt, struct pt_vec *v, bool active)
+{
+	if (!v->route)
+		return;
+	if (glue_msi_route_update(pt->glue, v->route, v->virt_addr, v->virt_data, !active) != 0)
+		fprintf(stderr, "vfs-vmm: %s: cannot update an interrupt route\n", vfio_dev_bdf(pt->vdev));
+}
+
+/* Enable an IRQ index: an eventfd per vector, VFIO told, a route each. */
+static int vecs_enable(struct pt_dev *pt, struct pt_vec *vecs, unsigned n, unsigned index)
+{
+	int fds[MAX_VEC] = { 0 };
+	int err = 0;
+	for (unsigned i = 0; i < n; i++)
+		vecs[i].host_efd = -1;
+	for (unsigned i = 0; i < n && !err; i++) {
+		vecs[i].host_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		fds[i] = vecs[i].host_efd;
+		if (fds[i] < 0)
+			err = -errno;
+	}
+	for (unsigned i = 0; i < n && !err; i++)
+		err = glue_msi_route_add(pt->glue, vecs[i].host_efd, vecs[i].virt_addr,
+					 vecs[i].virt_data, true, &vecs[i].route);
+	if (!err)
+		err = vfio_dev_irq_set_eventfds(pt->vdev, index, 0, n, fds);
+	if (err)
+		for (unsigned i = 0; i < n; i++)
+			vec_release(pt, &vecs[i]);
+	return err;
+}
+
+static void vecs_disable(struct pt_dev *pt, struct pt_vec *vecs, unsigned n, unsigned index)
+{
+	vfio_dev_irq_disable(pt->vdev, index);
+	for (unsigned i = 0; i < n; i++)
+		vec_release(pt, &vecs[i]);
+}
+
+static bool msix_vec_active(const struct pt_dev *pt, unsigned i)
+{
+	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msix_cap + 2, 2);
+	return pt->msix_on && !(ctl & MSIX_CTL_FMASK) && !(pt->msix[i].virt_ctrl & MSIX_VEC_MASK);
+}
+
+static void msix_control_changed(struct pt_dev *pt)
+{
+	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msix_cap + 2, 2);
+	bool want = ctl & MSIX_CTL_EN;
+	if (want && !pt->msix_on) {
+		int err = vecs_enable(pt, pt->msix, pt->msix_n, VFIO_PCI_MSIX_IRQ_INDEX);
+		if (err) {
+			fprintf(stderr, "vfs-vmm: %s: cannot enable MSI-X: %s\n",
+				vfio_dev_bdf(pt->vdev), strerror(-err));
+			cfg_set(pt, pt->msix_cap + 2, 2, ctl & ~MSIX_CTL_EN);
+			return;
+		}
+		pt->msix_on = true;
+	} else if (!want && pt->msix_on) {
+		vecs_disable(pt, pt->msix, pt->msix_n, VFIO_PCI_MSIX_IRQ_INDEX);
+		pt->msix_on = false;
+	}
+	for (unsigned i = 0; i < pt->msix_n && pt->msix_on; i++)
+		vec_sync(pt, &pt->msix[i], msix_vec_active(pt, i));
+}
+
+/* MSI: message address at cap+4, upper at cap+8 when 64-bit; data next;
+ * mask bits after the data when per-vector masking (PCI 3.0 §6.8.1). */
+static unsigned msi_data_off(const struct pt_dev *pt)
+{
+	return pt->msi_cap + ((cfg_get(pt, pt->msi_cap + 2, 2) & MSI_CTL_64) ? 12 : 8);
+}
+
+static void msi_changed(struct pt_dev *pt)
+{
+	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msi_cap + 2, 2);
+	bool want = ctl & MSI_CTL_EN;
+	unsigned n = 1u << ((ctl & MSI_CTL_MME) >> 4);
+	if (n > pt->msi_n)
+		n = pt->msi_n;
+	uint64_t addr = cfg_get(pt, pt->msi_cap + 4, 4);
+	if (ctl & MSI_CTL_64)
+		addr |= (uint64_t)cfg_get(pt, pt->msi_cap + 8, 4) << 32;
+	uint32_t data = cfg_get(pt, msi_data_off(pt), 2);
+	uint32_t mask = (ctl & MSI_CTL_PVM) ? cfg_get(pt, msi_data_off(pt) + 4, 4) : 0;
+	if (want && !pt->msi_on) {
+		if (vecs_enable(pt, pt->msi, n, VFIO_PCI_MSI_IRQ_INDEX) != 0) {
+			cfg_set(pt, pt->msi_cap + 2, 2, ctl & ~MSI_CTL_EN);
+			return;
+		}
+		pt->msi_on = true;
+	} else if (!want && pt->msi_on) {
+		vecs_disable(pt, pt->msi, pt->msi_n, VFIO_PCI_MSI_IRQ_INDEX);
+		pt->msi_on = false;
+	}
+	for (unsigned i = 0; i < n && pt->msi_on; i++) {
+		/* Multiple messages: the vector number replaces the low data bits. */
+		pt->msi[i].virt_addr = addr;
+		pt->msi[i].virt_data = (data & ~(n - 1)) | i;
+		vec_sync(pt, &pt->msi[i], !(mask & (1u << i)));
+	}
+}
+
+/* --- BARs ------------------------------------------------------------------------ */
+
+static bool range_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+static uint64_t page_down(uint64_t x) { return x & ~0xfffull; }
+static uint64_t page_up(uint64_t x) { return (x + 0xfff) & ~0xfffull; }
+
+/* Pages of a BAR that must trap: the MSI-X table and PBA (PCI 3.0 §6.8.2). */
+static bool page_trapped(const struct pt_dev *pt, unsigned bar, uint64_t off)
+{
+	if (!pt->msix_cap)
+		return false;
+	if (bar == pt->msix_table_bar &&
+	    range_overlaps(off, 4096, page_down(pt->msix_table_off),
+			   page_up(pt->msix_table_off + pt->msix_n * MSIX_ENTRY) - page_down(pt->msix_table_off)))
+		return true;
+	if (bar == pt->msix_pba_bar &&
+	    range_overlaps(off, 4096, page_down(pt->msix_pba_off),
+			   page_up(pt->msix_pba_off + (pt->msix_n + 63) / 64 * 8) - page_down(pt->msix_pba_off)))
+		return true;
+	return false;
+}
+
+static bool page_mappable(const struct pt_dev *pt, const struct pt_bar *b, unsigned bar, uint64_t off)
+{
+	if (!b->hva || page_trapped(pt, bar, off))
+		return false;
+	if (!b->region.n_sparse)
+		return true;
+	for (unsigned i = 0; i < b->region.n_sparse; i++)
+		if (off >= b->region.sparse[i].offset &&
+		    off + 4096 <= b->region.sparse[i].offset + b->region.sparse[i].size)
+			return true;
+	return false;
+}
+
+static void bar_unplace(struct pt_dev *pt, struct pt_bar *b)
+{
+	for (unsigned i = 0; i < b->n_slots; i++)
+		glue_unmap_host_range(pt->glue, b->slots[i]);
+	b->n_slots = 0;
+	if (b->trap_id >= 0)
+		glue_untrap(pt->glue, b->trap_id);
+	b->trap_id = -1;
+	b->virt_gpa = 0;
+}
+
+static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr);
+
+/* Map what may be mapped, trap the whole BAR (mapped pages never exit). */
+static int bar_place(struct pt_dev *pt, unsigned idx, uint64_t gpa)
+{
+	struct pt_bar *b = &pt->bars[idx];
+	bar_unplace(pt, b);
+	if (!gpa || gpa + b->size > (1ull << 32) || (gpa & (b->size - 1)))
+		return 0; /* sizing pattern or out of reach: leave it unplaced */
+	int err = glue_trap(pt->glue, GLUE_MMIO, gpa, b->size, bar_trap, &pt->bars[idx], &b->trap_id);
+	if (err)
+		return err;
+	b->virt_gpa = gpa;
+	uint64_t size = page_up(b->size);
+	for (uint64_t off = 0; off < size;) {
+		if (!page_mappable(pt, b, idx, off)) {
+			off += 4096;
+			continue;
+		}
+		uint64_t end = off;
+		while (end < size && page_mappable(pt, b, idx, end))
+			end += 4096;
+		if (b->n_slots < 4 &&
+		    glue_map_host_range(pt->glue, gpa + off, (uint8_t *)b->hva + off, end - off,
+					false, &b->slots[b->n_slots]) == 0)
+			b->n_slots++;
+		off = end;
+	}
+	return 0;
+}
+
+static void msix_table_access(struct pt_dev *pt, uint64_t off, uint8_t *data, unsigned size, bool wr)
+{
+	for (unsigned done = 0; done < size; done += 4) {
+		uint64_t o = off + done;
+		unsigned n = size - done < 4 ? size - done : 4;
+		unsigned vec = (unsigned)(o / MSIX_ENTRY), field = (unsigned)(o % MSIX_ENTRY) & ~3u;
+		if (vec >= pt->msix_n) {
+			if (!wr)
+				memset(data + done, 0, n);
+			continue;
+		}
+		struct pt_vec *v = &pt->msix[vec];
+		uint32_t cur = field == 0 ? (uint32_t)v->virt_addr : field == 4 ? (uint32_t)(v->virt_addr >> 32)
+			     : field == 8 ? v->virt_data : v->virt_ctrl;
+		if (!wr) {
+			glue_put_le(data + done, n, cur >> (8 * (o & 3)));
+			continue;
+		}
+		uint32_t val = (uint32_t)glue_get_le(data + done, n);
+		if (n < 4) { /* sub-dword write: merge */
+			uint32_t m = (n == 1 ? 0xffu : 0xffffu) << (8 * (o & 3));
+			val = (cur & ~m) | ((val << (8 * (o & 3))) & m);
+		}
+		if (field == 0)
+			v->virt_addr = (v->virt_addr & ~0xffffffffull) | val;
+		else if (field == 4)
+			v->virt_addr = (v->virt_addr & 0xffffffffull) | (uint64_t)val << 32;
+		else if (field == 8)
+			v->virt_data = val;
+		else
+			v->virt_ctrl = val & MSIX_VEC_MASK;
+		if (pt->msix_on)
+			vec_sync(pt, v, msix_vec_active(pt, vec));
+	}
+}
+
+static void msix_pba_read(struct pt_dev *pt, uint64_t off, uint8_t *data, unsigned size)
+{
+	for (unsigned i = 0; i < size; i++) {
+		uint8_t byte = 0;
+		for (unsigned bit = 0; bit < 8; bit++) {
+			unsigned vec = (unsigned)(off + i) * 8 + bit;
+			if (vec < pt->msix_n && pt->msix_on && !msix_vec_active(pt, vec) &&
+			    pt->msix[vec].host_efd >= 0 && glue_eventfd_pending(pt->msix[vec].host_efd))
+				byte |= (uint8_t)(1u << bit);
+		}
+		data[i] = byte;
+	}
+}
+
+static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr)
+{
+	struct pt_bar *b = ctx;
+	struct pt_dev *pt = b->pt;
+	unsigned idx = b->idx;
+	uint64_t off = addr - b->virt_gpa;
+	if (pt->msix_cap && idx == pt->msix_table_bar && off >= pt->msix_table_off &&
+	    off + size <= pt->msix_table_off + pt->msix_n * MSIX_ENTRY) {
+		msix_table_access(pt, off - pt->msix_table_off, data, size, wr);
+		return;
+	}
+	if (pt->msix_cap && idx == pt->msix_pba_bar && off >= pt->msix_pba_off &&
+	    off + size <= pt->msix_pba_off + (pt->msix_n + 63) / 64 * 8) {
+		if (!wr)
+			msix_pba_read(pt, off - pt->msix_pba_off, data, size);
+		return;
+	}
+	/* Anything else in a trapped page goes to the device (slow path). */
+	int err = wr ? vfio_dev_region_write(pt->vdev, idx, off, data, size)
+		     : vfio_dev_region_read(pt->vdev, idx, off, data, size);
+	if (err && !wr)
+		memset(data, 0xff, size);
+}
+
+/* --- config space ----------------------------------------------------------------- */
+
+static void bar_written(struct pt_dev *pt, unsigned idx)
+{
+	struct pt_bar *b = &pt->bars[idx];
+	if (b->is_upper)
+		b = &pt->bars[--idx];
+	if (!b->size)
+		return;
+	uint64_t gpa = cfg_get(pt, CFG_BAR0 + 4 * idx, 4) & ~0xfull;
+	if (b->is_64)
+		gpa |= (uint64_t)cfg_get(pt, CFG_BAR0 + 4 * (idx + 1), 4) << 32;
+	if (gpa != b->virt_gpa)
+		bar_place(pt, idx, gpa);
+}
+
+static uint32_t pt_cfg_read(struct pci_dev *dev, unsigned off, unsigned size)
+{
+	struct pt_dev *pt = dev->ctx;
+	uint32_t v = 0;
+	for (unsigned i = 0; i < size; i++) {
+		uint8_t byte = pt->virt_cfg[off + i];
+		if (pt->passthru[off + i] && vfio_dev_cfg_read(pt->vdev, off + i, &byte, 1) != 0)
+			byte = 0xff;
+		v |= (uint32_t)byte << (8 * i);
+	}
+	return v;
+}
+
+static void pt_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uint32_t val)
+{
+	struct pt_dev *pt = dev->ctx;
+	bool all_passthru = true;
+	for (unsigned i = 0; i < size; i++)
+		all_passthru &= pt->passthru[off + i] != 0;
+	if (all_passthru) {
+		uint8_t buf[4];
+		glue_put_le(buf, size, val);
+		vfio_dev_cfg_write(pt->vdev, off, buf, size);
+		return;
+	}
+	for (unsigned i = 0; i < size; i++) {
+		unsigned o = off + i;
+		uint8_t m = pt->wmask[o], b = (uint8_t)(val >> (8 * i));
+		pt->virt_cfg[o] = (uint8_t)((pt->virt_cfg[o] & ~m) | (b & m));
+	}
+	/* Side effects, by register. */
+	if (range_overlaps(off, size, CFG_COMMAND, 2)) {
+		uint16_t cmd = (uint16_t)cfg_get(pt, CFG_COMMAND, 2), phys;
+		if (vfio_dev_cfg_read(pt->vdev, CFG_COMMAND, &phys, 2) == 0) {
+			phys = (uint16_t)((phys & ~(CMD_MEM | CMD_MASTER | CMD_INTX_OFF)) |
+					  (cmd & (CMD_MEM | CMD_MASTER | CMD_INTX_OFF)));
+			vfio_dev_cfg_write(pt->vdev, CFG_COMMAND, &phys, 2);
+		}
+	}
+	for (unsigned i = 0; i < 6; i++)
+		if (range_overlaps(off, size, CFG_BAR0 + 4 * i, 4))
+			bar_written(pt, i);
+	if (pt->msix_cap && range_overlaps(off, size, pt->msix_cap + 2, 2))
+		msix_control_changed(pt);
+	if (pt->msi_cap && range_overlaps(off, size, pt->msi_cap + 2, 22))
+		msi_changed(pt);
+}
+
+static const struct pci_dev_ops pt_pci_ops = { pt_cfg_read, pt_cfg_write };
+
+/* Keep MSI, MSI-X and PCI Express; relink the list around the others. */
+static int build_caps(struct pt_dev *pt, const uint8_t *phys)
+{
+	unsigned kept_prev = CFG_CAP_PTR, hops = 0;
+	pt->virt_cfg[CFG_CAP_PTR] = 0;
+	for (unsigned at = phys[CFG_CAP_PTR] & 0xfc; at && hops < 48; at = phys[at + 1] & 0xfc, hops++) {
+		if (at < 0x40 || at > 0xfc)
+			break;
+		uint8_t id = phys[at];
+		unsigned len;
+		if (id == CAP_MSIX) {
+			len = 12;
+			uint16_t ctl = (uint16_t)(phys[at + 2] | phys[at + 3] << 8);
+			uint32_t t, p;
+			memcpy(&t, phys + at + 4, 4);
+			memcpy(&p, phys + at + 8, 4);
+			pt->msix_cap = at;
+			pt->msix_n = (ctl & MSIX_CTL_SIZE) + 1u;
+			if (pt->msix_n > MAX_VEC)
+				return -ENOTSUP;
+			pt->msix_table_bar = t & 7;
+			pt->msix_table_off = t & ~7u;
+			pt->msix_pba_bar = p & 7;
+			pt->msix_pba_off = p & ~7u;
+			memcpy(pt->virt_cfg + at, phys + at, len);
+			/* The guest starts with MSI-X off and unmasked (§6.8.2.3). */
+			cfg_set(pt, at + 2, 2, ctl & MSIX_CTL_SIZE);
+			mask_set(pt, at + 2, 2, MSIX_CTL_EN | MSIX_CTL_FMASK);
+		} else if (id == CAP_MSI) {
+			uint16_t ctl = (uint16_t)(phys[at + 2] | phys[at + 3] << 8);
+			len = 10 + ((ctl & MSI_CTL_64) ? 4 : 0) + ((ctl & MSI_CTL_PVM) ? 10 : 0);
+			pt->msi_cap = at;
+			pt->msi_n = 1u << ((ctl >> 1) & 7);
+			if (pt->msi_n > 32)
+				pt->msi_n = 32;
+			memcpy(pt->virt_cfg + at, phys + at, len);
+			cfg_set(pt, at + 2, 2, ctl & ~(MSI_CTL_EN | MSI_CTL_MME));
+			mask_set(pt, at + 2, 2, MSI_CTL_EN | MSI_CTL_MME);
+			mask_set(pt, at + 4, 4, 0xfffffffc);
+			unsigned d = at + ((ctl & MSI_CTL_64) ? 12 : 8);
+			if (ctl & MSI_CTL_64)
+				mask_set(pt, at + 8, 4, 0xffffffff);
+			mask_set(pt, d, 2, 0xffff);
+			if (ctl & MSI_CTL_PVM)
+				mask_set(pt, d + 4, 4, 0xffffffff);
+		} else if (id == CAP_PCIE) {
+			len = PCIE_CAP_LEN;
+			if (at + len > 256)
+				len = 256 - at;
+			memcpy(pt->virt_cfg + at, phys + at, len);
+			memset(pt->passthru + at + 2, 1, len - 2); /* live registers */
+		} else {
+			continue;
+		}
+		pt->virt_cfg[kept_prev == CFG_CAP_PTR ? CFG_CAP_PTR : kept_prev + 1] = (uint8_t)at;
+		pt->virt_cfg[at + 1] = 0;
+		kept_prev = at;
+	}
+	if (pt->virt_cfg[CFG_CAP_PTR])
+		pt->virt_cfg[CFG_STATUS] |= STATUS_CAPS;
+	return 0;
+}
+
+static int setup_bars(struct pt_dev *pt, const uint8_t *phys, char *why, size_t why_len)
+{
+	for (unsigned i = 0; i < 6; i++) {
+		struct pt_bar *b = &pt->bars[i];
+		b->trap_id = -1;
+		if (b->is_upper)
+			continue;
+		uint32_t reg;
+		memcpy(&reg, phys + CFG_BAR0 + 4 * i, 4);
+		if (vfio_dev_region(pt->vdev, i, &b->region) != 0 || !b->region.size)
+			continue;
+		if (reg & BAR_IO) {
+			/* I/O BARs are not given to the guest (VFs have none). */
+			fprintf(stderr, "vfs-vmm: %s: I/O BAR %u hidden from the guest\n",
+				vfio_dev_bdf(pt->vdev), i);
+			continue;
+		}
+		b->size = b->region.size < 4096 ? 4096 : b->region.size;
+		if (b->size & (b->size - 1))
+			continue;
+		b->is_64 = (reg & 0x6) == BAR_TYPE_64;
+		b->low_bits = reg & (BAR_TYPE_64 | BAR_PREFETCH);
+		if (b->is_64 && i < 5)
+			pt->bars[i + 1].is_upper = true;
+		if (b->region.flags & VFIO_REGION_INFO_FLAG_MMAP) {
+			void *hva;
+			if (vfio_dev_region_mmap(pt->vdev, i, 0, page_up(b->region.size), &hva) == 0) {
+				b->hva = hva;
+				b->mmap_len = page_up(b->region.size);
+			}
+		}
+		uint64_t gpa;
+		int err = pci_bus_alloc_mmio(pt->bus, b->size, &gpa);
+		if (err) {
+			if (why_len)
+				snprintf(why, why_len, "no guest address space left for BAR %u of %s", i,
+					 vfio_dev_bdf(pt->vdev));
+			return err;
+		}
+		cfg_set(pt, CFG_BAR0 + 4 * i, 4, (uint32_t)gpa | b->low_bits);
+		mask_set(pt, CFG_BAR0 + 4 * i, 4, (uint32_t)~(b->size - 1) & ~0xfu);
+		if (b->is_64) {
+			cfg_set(pt, CFG_BAR0 + 4 * (i + 1), 4, (uint32_t)(gpa >> 32));
+			mask_set(pt, CFG_BAR0 + 4 * (i + 1), 4, 0xffffffff);
+		}
+		err = bar_place(pt, i, gpa);
+		if (err) {
+			if (why_len)
+				snprintf(why, why_len, "cannot map BAR %u of %s into the guest: %s", i,
+					 vfio_dev_bdf(pt->vdev), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int pt_dev_create(struct glue *g, struct pci_bus *bus, struct vfio_dev *vdev,
+		  struct pt_dev **out, char *why, size_t why_len)
+{
+	struct pt_dev *pt = calloc(1, sizeof(*pt));
+	if (!pt)
+		return -ENOMEM;
+	pt->glue = g;
+	pt->bus = bus;
+	pt->vdev = vdev;
+	pt->pci = (struct pci_dev){ &pt_pci_ops, pt };
+	for (unsigned i = 0; i < MAX_VEC; i++)
+		pt->msix[i].host_efd = -1;
+	for (unsigned i = 0; i < 32; i++)
+		pt->msi[i].host_efd = -1;
+	for (unsigned i = 0; i < 6; i++) {
+		pt->bars[i].trap_id = -1;
+		pt->bars[i].pt = pt;
+		pt->bars[i].idx = i;
+	}
+	for (unsigned i = 0; i < MAX_VEC; i++)
+		pt->msix[i].virt_ctrl = MSIX_VEC_MASK; /* masked at reset (§6.8.2.9) */
+
+	uint8_t phys[256];
+	int err = vfio_dev_cfg_read(vdev, 0, phys, sizeof(phys));
+	if (err) {
+		if (why_len)
+			snprintf(why, why_len, "cannot read the config space of %s", vfio_dev_bdf(vdev));
+		free(pt);
+		return err;
+	}
+	/* Header: identity from the device (VFIO fills in a VF's IDs). */
+	memcpy(pt->virt_cfg, phys, 0x40);
+	cfg_set(pt, CFG_COMMAND, 2, 0);
+	cfg_set(pt, CFG_STATUS, 2, 0);
+	pt->virt_cfg[CFG_HDR_TYPE] = 0;      /* type 0, single function */
+	memset(pt->virt_cfg + CFG_BAR0, 0, 24);
+	cfg_set(pt, CFG_ROM, 4, 0);          /* no expansion ROM */
+	pt->virt_cfg[CFG_INT_LINE] = 0;
+	mask_set(pt, CFG_COMMAND, 2, CMD_MEM | CMD_MASTER | CMD_INTX_OFF | 0x0140 /* parity, SERR */);
+	mask_set(pt, CFG_CLS, 2, 0xffff);    /* cache line size, latency timer */
+	mask_set(pt, CFG_INT_LINE, 1, 0xff);
+	err = build_caps(pt, phys);
+	if (err) {
+		if (why_len)
+			snprintf(why, why_len, "%s has more MSI-X vectors than supported", vfio_dev_bdf(vdev));
+		goto fail;
+	}
+	err = setup_bars(pt, phys, why, why_len);
+	if (err)
+		goto fail;
+	err = pci_bus_add(bus, &pt->pci, &pt->devfn);
+	if (err) {
+		if (why_len)
+			snprintf(why, why_len, "no free PCI slot in the guest");
+		goto fail;
+	}
+	*out = pt;
+	return 0;
+fail:
+	pt_dev_destroy(pt);
+	return err;
+}
+
+void pt_dev_destroy(struct pt_dev *pt)
+{
+	if (!pt)
+		return;
+	if (pt->devfn)
+		pci_bus_remove(pt->bus, pt->devfn);
+	if (pt->msix_on)
+		vecs_disable(pt, pt->msix, pt->msix_n, VFIO_PCI_MSIX_IRQ_INDEX);
+	if (pt->msi_on)
+		vecs_disable(pt, pt->msi, pt->msi_n, VFIO_PCI_MSI_IRQ_INDEX);
+	for (unsigned i = 0; i < 6; i++) {
+		struct pt_bar *b = &pt->bars[i];
+		bar_unplace(pt, b);
+		if (b->hva)
+			munmap(b->hva, b->mmap_len);
+	}
+	/* Leave the device quiet: no bus mastering, reset. */
+	uint16_t cmd = 0;
+	vfio_dev_cfg_write(pt->vdev, CFG_COMMAND, &cmd, 2);
+	vfio_dev_reset(pt->vdev);
+	free(pt);
+}
+
+unsigned pt_dev_devfn(const struct pt_dev *pt) { return pt->devfn; }
+uint64_t pt_dev_bar_gpa(const struct pt_dev *pt, unsigned bar) { return bar < 6 ? pt->bars[bar].virt_gpa : 0; }
+unsigned pt_dev_msix_vectors(const struct pt_dev *pt) { return pt->msix_n; }

@@ -1,0 +1,47 @@
+/*
+ * vmm.h — the small VMM as one call: boot a Linux bzImage + initrd on the
+ * KVM core with an 8250 console, a PCI bus and (optionally) one VFIO device
+ * passed through; return when the guest powers off.  `vfctl assign` and
+ * `vfs-vmm` are thin front ends to it.
+ */
+#ifndef VFS_VMM_H
+#define VFS_VMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the guest gets unless told otherwise (appended to by the caller). */
+#define VMM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+
+struct vmm_config {
+	const char *kernel;       /* bzImage */
+	const char *initrd;       /* may be NULL */
+	const char *cmdline;
+	uint64_t mem_bytes;
+	unsigned ncpus;
+	const char *vf_bdf;       /* bound to vfio-pci already; NULL: none */
+	int console_fd;           /* the guest's ttyS0 output */
+	int console_in_fd;        /* its input, or -1 */
+	/* Called once the device is in the guest's address space and guest RAM
+	 * is mapped for DMA, just before the vCPUs start; non-zero aborts. */
+	int (*on_ready)(void *ctx);
+	void *ctx;
+};
+
+struct vmm_stats {
+	double boot_to_exit_s;
+	uint64_t exits;
+	unsigned dma_maps_peak;
+	uint64_t dma_bytes_peak;
+};
+
+/* 0: the guest powered off (or reset itself).  -EINTR: stopped by
+ * vmm_request_stop (SIGTERM/SIGINT).  Other negative errno: it could not
+ * start or KVM failed; `why` holds one sentence.  Everything it set up is
+ * torn down before it returns (no DMA mapping, fd or thread left). */
+int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, size_t why_len);
+
+/* Async-signal-safe. */
+void vmm_request_stop(void);
+
+#endif

@@ -1,0 +1,970 @@
+/*
+ * vmx.c — VMXON, VMCS setup, the run loop and the exit handlers.
+ * Section numbers: Intel SDM Vol. 3C (see vmcs_fields.h for the edition).
+ */
+#include "vmm_glue/vmx/vmx.h"
+
+#include "port.h"
+#include "vmm_glue/vmx/vmcs_fields.h"
+#include "vmm_glue/vmx/vmx_insn.h"
+
+/* vmx_entry.S: load the guest GPRs, VMLAUNCH/VMRESUME; returns 0 after a VM
+ * exit (GPRs saved), 1 on VMfailInvalid, 2 on VMfailValid (§30.2). */
+int vmx_enter(uint64_t *gpr, int launched);
+void vmx_exit_point(void);
+
+/* --- instructions -------------------------------------------------------- */
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+#define READ_CR(n) ({ uint64_t v_; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v_)); v_; })
+#define WRITE_CR(n, v) __asm__ volatile("mov %0, %%cr" #n : : "r"((uint64_t)(v)) : "memory")
+#define READ_SEG(s) ({ uint16_t v_; __asm__ volatile("mov %%" #s ", %0" : "=r"(v_)); v_; })
+
+struct __attribute__((packed)) desc_ptr {
+	uint16_t limit;
+	uint64_t base;
+};
+
+/* VMX instructions (§30.3): CF = VMfailInvalid, ZF = VMfailValid. */
+static int vmx_insn_pa(const char *which, uint64_t pa)
+{
+	uint8_t fail;
+	if (which[0] == 'o')
+		__asm__ volatile("vmxon %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	else if (which[0] == 'c')
+		__asm__ volatile("vmclear %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	else
+		__asm__ volatile("vmptrld %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return fail ? -PORT_EIO : 0;
+}
+
+uint64_t vmx_vmread(uint32_t field)
+{
+	uint64_t v = 0;
+	__asm__ volatile("vmread %1, %0" : "=rm"(v) : "r"((uint64_t)field) : "cc");
+	return v;
+}
+
+void vmx_vmwrite(uint32_t field, uint64_t val)
+{
+	uint8_t fail;
+	__asm__ volatile("vmwrite %1, %2; setna %0" : "=q"(fail) : "rm"(val), "r"((uint64_t)field) : "cc");
+	if (fail)
+		port_log("vmx: VMWRITE of field 0x%x failed: VM-instruction error %u (%s)", field,
+			 (unsigned)vmx_vmread(VMCS_INSN_ERROR),
+			 vmx_insn_error_name((uint32_t)vmx_vmread(VMCS_INSN_ERROR)));
+}
+
+/* INVEPT (§30.3): type 1 single-context, 2 all-context. */
+static void invept(uint64_t type, uint64_t eptp)
+{
+	struct { uint64_t eptp, zero; } d = { eptp, 0 };
+	__asm__ volatile("invept %0, %1" : : "m"(d), "r"(type) : "cc", "memory");
+}
+
+/* --- the physical CPU ---------------------------------------------------- */
+
+static void read_caps(struct vmx_caps *c)
+{
+	c->basic = rdmsr(MSR_IA32_VMX_BASIC);
+	c->pin = rdmsr(vmx_controls_msr(c->basic, VMX_CTLS_PIN));
+	c->proc = rdmsr(vmx_controls_msr(c->basic, VMX_CTLS_PROC));
+	c->exit = rdmsr(vmx_controls_msr(c->basic, VMX_CTLS_EXIT));
+	c->entry = rdmsr(vmx_controls_msr(c->basic, VMX_CTLS_ENTRY));
+	/* Secondary controls exist only when the primary may enable them. */
+	c->proc2 = (c->proc >> 32) & PROC_SECONDARY_CTLS ? rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) : 0;
+	c->cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
+	c->cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+	c->cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
+	c->cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+	c->ept_vpid = (c->proc2 >> 32) & (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID) ?
+		rdmsr(MSR_IA32_VMX_EPT_VPID_CAP) : 0;
+}
+
+/* 64-bit TSS descriptor (Vol. 3A §7.2.3): 16 bytes, type 9 (available). */
+static void tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
+{
+	slot[0] = (limit & 0xffffull) | ((base & 0xffffffull) << 16) | (9ull << 40) | (1ull << 47) |
+		  ((uint64_t)(limit >> 16 & 0xf) << 48) | (((base >> 24) & 0xffull) << 56);
+	slot[1] = base >> 32;
+}
+
+static uint64_t descriptor_base(const uint64_t *d)
+{
+	return ((d[0] >> 16) & 0xffffffull) | (((d[0] >> 56) & 0xffull) << 24) | (d[1] << 32);
+}
+
+/* A VM exit loads TR from the host-state area and VM entry requires a
+ * non-null host TR selector (§26.2.3).  A platform that never loaded a TR
+ * gets a copy of its GDT with a TSS appended. */
+static int ensure_host_tr(void)
+{
+	uint16_t tr;
+	struct desc_ptr gdtr;
+	__asm__ volatile("str %0" : "=r"(tr));
+	if (tr)
+		return 0;
+	__asm__ volatile("sgdt %0" : "=m"(gdtr));
+	unsigned n = (gdtr.limit + 1u) / 8u;
+	if (n + 2 > PORT_PAGE_SIZE / 8)
+		return -PORT_ENOSPC;
+	uint64_t *gdt = port_page_alloc();
+	uint8_t *tss = port_page_alloc();
+	if (!gdt || !tss) {
+		port_page_free(gdt);
+		port_page_free(tss);
+		return -PORT_ENOMEM;
+	}
+	__builtin_memcpy(gdt, (const void *)(uintptr_t)gdtr.base, n * 8u);
+	tss[102] = 104;  /* I/O map base beyond the limit: no I/O bitmap */
+	tss_descriptor(&gdt[n], (uint64_t)(uintptr_t)tss, 103);
+	struct desc_ptr ng = { (uint16_t)((n + 2) * 8 - 1), (uint64_t)(uintptr_t)gdt };
+	uint16_t sel = (uint16_t)(n * 8);
+	__asm__ volatile("lgdt %0; ltr %1" : : "m"(ng), "r"(sel) : "memory");
+	port_log("vmx: host had no TR; loaded TSS selector 0x%x", sel);
+	return 0;
+}
+
+int vmx_cpu_on(struct vmx_cpu *cpu)
+{
+	uint32_t r[4];
+	uint64_t fc_next;
+	int rc;
+
+	*cpu = (struct vmx_cpu){ .next_vpid = 1 };
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 5)))            /* CPUID.1:ECX.VMX (§23.6) */
+		return -PORT_ENODEV;
+	rc = vmx_feature_control(rdmsr(MSR_IA32_FEATURE_CONTROL), &fc_next);
+	if (rc < 0) {
+		port_log("vmx: IA32_FEATURE_CONTROL locked with VMX disabled (firmware setting)");
+		return rc;
+	}
+	if (rc == 1)
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fc_next);
+
+	read_caps(&cpu->caps);
+	if (VMX_BASIC_REGION_SIZE(cpu->caps.basic) > PORT_PAGE_SIZE)
+		return -PORT_ENOTSUP;
+	/* EPT is what the whole design rests on. */
+	if (!((cpu->caps.proc2 >> 32) & PROC2_ENABLE_EPT) || !(cpu->caps.ept_vpid & EPT_CAP_PWL4))
+		return -PORT_ENOTSUP;
+
+	/* §23.8: CR0 and CR4 must hold their fixed bits in VMX operation. */
+	WRITE_CR(0, vmx_cr_fix(READ_CR(0), cpu->caps.cr0_fixed0, cpu->caps.cr0_fixed1, 0));
+	WRITE_CR(4, vmx_cr_fix(READ_CR(4) | CR4_VMXE, cpu->caps.cr4_fixed0, cpu->caps.cr4_fixed1, 0));
+
+	rc = ensure_host_tr();
+	if (rc)
+		return rc;
+	cpu->vmxon_region = port_page_alloc();
+	if (!cpu->vmxon_region)
+		return -PORT_ENOMEM;
+	/* §24.11.5: the VMXON region starts with the VMCS revision identifier. */
+	*(uint32_t *)cpu->vmxon_region = VMX_BASIC_REVISION(cpu->caps.basic);
+	cpu->vmxon_pa = port_virt_to_phys(cpu->vmxon_region);
+	if (vmx_insn_pa("on", cpu->vmxon_pa)) {
+		port_log("vmx: VMXON failed");
+		port_page_free(cpu->vmxon_region);
+		return -PORT_EIO;
+	}
+	cpu->on = true;
+	return 0;
+}
+
+void vmx_cpu_off(struct vmx_cpu *cpu)
+{
+	if (!cpu->on)
+		return;
+	__asm__ volatile("vmxoff" ::: "cc", "memory");
+	WRITE_CR(4, READ_CR(4) & ~CR4_VMXE);
+	port_page_free(cpu->vmxon_region);
+	cpu->on = false;
+}
+
+/* --- a guest ------------------------------------------------------------- */
+
+static void bitmap_set(uint8_t *map, unsigned bit, bool on)
+{
+	if (on)
+		map[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	else
+		map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
+int vmx_vm_init(struct vmx_vm *vm, struct vmx_cpu *cpu, const struct vmx_vm_ops *ops, void *ctx)
+{
+	*vm = (struct vmx_vm){ .cpu = cpu, .ops = ops, .ctx = ctx };
+	int rc = ept_init(&vm->ept, cpu->caps.ept_vpid);
+	if (rc)
+		return rc;
+	vm->io_bitmap[0] = port_page_alloc();
+	vm->io_bitmap[1] = port_page_alloc();
+	vm->msr_bitmap = port_page_alloc();
+	if (!vm->io_bitmap[0] || !vm->io_bitmap[1] || !vm->msr_bitmap) {
+		vmx_vm_destroy(vm);
+		return -PORT_ENOMEM;
+	}
+	/* EPTP: walk memory type WB when allowed, else UC (§24.6.11). */
+	vm->eptp = ept_pointer(vm->ept.pml4_pa,
+			       (cpu->caps.ept_vpid & EPT_CAP_MT_WB) ? EPT_MT_WB : EPT_MT_UC, false);
+	if ((cpu->caps.proc2 >> 32) & PROC2_ENABLE_VPID)
+		vm->vpid = cpu->next_vpid++;
+	return vmx_vm_trap_msr(vm, MSR_IA32_EFER, true, true);
+}
+
+void vmx_vm_destroy(struct vmx_vm *vm)
+{
+	ept_destroy(&vm->ept);
+	port_page_free(vm->io_bitmap[0]);
+	port_page_free(vm->io_bitmap[1]);
+	port_page_free(vm->msr_bitmap);
+	vm->io_bitmap[0] = vm->io_bitmap[1] = vm->msr_bitmap = NULL;
+}
+
+int vmx_vm_map(struct vmx_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype)
+{
+	return ept_map(&vm->ept, gpa, hpa, size, perms, memtype);
+}
+
+int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct vmx_mmio_ops *ops)
+{
+	if (vm->nr_mmio == VMX_MAX_MMIO)
+		return -PORT_ENOSPC;
+	int rc = ept_unmap(&vm->ept, gpa, size);
+	if (rc)
+		return rc;
+	vm->mmio[vm->nr_mmio].gpa = gpa;
+	vm->mmio[vm->nr_mmio].size = size;
+	vm->mmio[vm->nr_mmio].ops = *ops;
+	vm->nr_mmio++;
+	return 0;
+}
+
+int vmx_vm_trap_io(struct vmx_vm *vm, uint16_t port, unsigned count, bool trap)
+{
+	if (count == 0 || port + count > 0x10000u)
+		return -PORT_EINVAL;
+	for (unsigned p = port; p < port + count; p++) {
+		unsigned which, bit = vmx_io_bitmap_bit((uint16_t)p, &which);
+		bitmap_set(vm->io_bitmap[which], bit, trap);
+	}
+	return 0;
+}
+
+int vmx_vm_trap_msr(struct vmx_vm *vm, uint32_t msr, bool on_read, bool on_write)
+{
+	int rd = vmx_msr_bitmap_bit(msr, false), wr = vmx_msr_bitmap_bit(msr, true);
+	if (rd < 0)
+		return (on_read && on_write) ? 0 : -PORT_EINVAL; /* always exits */
+	bitmap_set(vm->msr_bitmap, (unsigned)rd, on_read);
+	bitmap_set(vm->msr_bitmap, (unsigned)wr, on_write);
+	return 0;
+}
+
+void vmx_vm_flush_ept(struct vmx_vm *vm)
+{
+	uint64_t caps = vm->cpu->caps.ept_vpid;
+	if (!(caps & EPT_CAP_INVEPT))
+		return;
+	invept((caps & EPT_CAP_INVEPT_SINGLE) ? 1 : 2, vm->eptp);
+}
+
+/* --- a vcpu: the VMCS ---------------------------------------------------- */
+
+static void write_host_state(void)
+{
+	struct desc_ptr gdtr, idtr;
+	uint16_t tr;
+	__asm__ volatile("sgdt %0; sidt %1; str %2" : "=m"(gdtr), "=m"(idtr), "=r"(tr));
+
+	/* §24.5 host-state area; §26.2.3: selectors with RPL = TI = 0. */
+	vmx_vmwrite(VMCS_HOST_CR0, READ_CR(0));
+	vmx_vmwrite(VMCS_HOST_CR3, READ_CR(3));
+	vmx_vmwrite(VMCS_HOST_CR4, READ_CR(4));
+	vmx_vmwrite(VMCS_HOST_CS_SEL, READ_SEG(cs) & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_SS_SEL, READ_SEG(ss) & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_DS_SEL, READ_SEG(ds) & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_ES_SEL, READ_SEG(es) & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_FS_SEL, READ_SEG(fs) & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_GS_SEL, READ_SEG(gs) & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_TR_SEL, tr & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+	vmx_vmwrite(VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
+	vmx_vmwrite(VMCS_HOST_TR_BASE, descriptor_base((const uint64_t *)(uintptr_t)(gdtr.base + (tr & 0xf8u))));
+	vmx_vmwrite(VMCS_HOST_GDTR_BASE, gdtr.base);
+	vmx_vmwrite(VMCS_HOST_IDTR_BASE, idtr.base);
+	vmx_vmwrite(VMCS_HOST_SYSENTER_CS, rdmsr(MSR_IA32_SYSENTER_CS));
+	vmx_vmwrite(VMCS_HOST_SYSENTER_ESP, rdmsr(MSR_IA32_SYSENTER_ESP));
+	vmx_vmwrite(VMCS_HOST_SYSENTER_EIP, rdmsr(MSR_IA32_SYSENTER_EIP));
+	vmx_vmwrite(VMCS_HOST_EFER, rdmsr(MSR_IA32_EFER));
+	vmx_vmwrite(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
+	vmx_vmwrite(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_point);
+	/* HOST_RSP is written by vmx_enter on every entry. */
+}
+
+static int write_controls(struct vmx_vcpu *v)
+{
+	const struct vmx_caps *c = &v->vm->cpu->caps;
+	uint32_t pin, proc, proc2, exit, entry, missing;
+	int rc;
+
+	rc = vmx_adjust_controls(c->pin, PIN_EXT_INTR_EXITING, PIN_NMI_EXITING, &pin, &missing);
+	if (!rc)
+		rc = vmx_adjust_controls(c->proc, PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
+					 PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CTLS, 0, &proc, &missing);
+	if (!rc)
+		rc = vmx_adjust_controls(c->proc2, PROC2_ENABLE_EPT,
+					 PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST, &proc2, &missing);
+	if (!rc)
+		rc = vmx_adjust_controls(c->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_ACK_INTR_ON_EXIT |
+					 EXIT_SAVE_EFER | EXIT_LOAD_EFER, EXIT_SAVE_PAT | EXIT_LOAD_PAT,
+					 &exit, &missing);
+	if (!rc)
+		rc = vmx_adjust_controls(c->entry, ENTRY_LOAD_EFER, ENTRY_LOAD_PAT, &entry, &missing);
+	if (rc) {
+		port_log("vmx: required VMX controls 0x%x not supported by this CPU", missing);
+		return rc;
+	}
+	if (!v->vm->vpid)
+		proc2 &= ~PROC2_ENABLE_VPID;
+	v->unrestricted = (proc2 & PROC2_UNRESTRICTED_GUEST) != 0;
+
+	vmx_vmwrite(VMCS_PIN_CTLS, pin);                  /* §24.6.1 */
+	vmx_vmwrite(VMCS_PROC_CTLS, proc);                /* §24.6.2 */
+	vmx_vmwrite(VMCS_PROC_CTLS2, proc2);
+	vmx_vmwrite(VMCS_EXIT_CTLS, exit);                /* §24.7.1 */
+	vmx_vmwrite(VMCS_ENTRY_CTLS, entry);              /* §24.8.1 */
+	vmx_vmwrite(VMCS_EXCEPTION_BITMAP, 0);            /* §24.6.3 */
+	vmx_vmwrite(VMCS_PF_ERRCODE_MASK, 0);
+	vmx_vmwrite(VMCS_PF_ERRCODE_MATCH, 0);
+	vmx_vmwrite(VMCS_CR3_TARGET_COUNT, 0);
+	vmx_vmwrite(VMCS_IO_BITMAP_A, port_virt_to_phys(v->vm->io_bitmap[0]));  /* §24.6.4 */
+	vmx_vmwrite(VMCS_IO_BITMAP_B, port_virt_to_phys(v->vm->io_bitmap[1]));
+	vmx_vmwrite(VMCS_MSR_BITMAP, port_virt_to_phys(v->vm->msr_bitmap));     /* §24.6.9 */
+	vmx_vmwrite(VMCS_EPT_POINTER, v->vm->eptp);       /* §24.6.11 */
+	if (v->vm->vpid)
+		vmx_vmwrite(VMCS_VPID, v->vm->vpid);      /* §24.6.12 */
+	vmx_vmwrite(VMCS_EXIT_MSR_STORE_COUNT, 0);        /* §24.7.2 */
+	vmx_vmwrite(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	vmx_vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, 0);        /* §24.8.2 */
+	vmx_vmwrite(VMCS_ENTRY_INTR_INFO, 0);             /* §24.8.3 */
+	vmx_vmwrite(VMCS_LINK_POINTER, ~0ull);            /* §24.4.2 */
+	return 0;
+}
+
+int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm)
+{
+	*v = (struct vmx_vcpu){ .vm = vm, .pending_irq = -1 };
+	v->vmcs = port_page_alloc();
+	if (!v->vmcs)
+		return -PORT_ENOMEM;
+	*(uint32_t *)v->vmcs = VMX_BASIC_REVISION(vm->cpu->caps.basic); /* §24.2 */
+	v->vmcs_pa = port_virt_to_phys(v->vmcs);
+	if (vmx_insn_pa("clear", v->vmcs_pa) || vmx_insn_pa("ptrld", v->vmcs_pa)) {
+		port_log("vmx: VMCLEAR/VMPTRLD of a new VMCS failed");
+		return -PORT_EIO;
+	}
+	write_host_state();
+	return write_controls(v);
+}
+
+void vmx_vcpu_destroy(struct vmx_vcpu *v)
+{
+	if (v->vmcs) {
+		vmx_insn_pa("clear", v->vmcs_pa);
+		port_page_free(v->vmcs);
+		v->vmcs = NULL;
+	}
+}
+
+static void write_segment(enum vmx_seg s, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
+{
+	vmx_vmwrite(VMCS_GUEST_ES_SEL + 2u * s, sel);
+	vmx_vmwrite(VMCS_GUEST_ES_BASE + 2u * s, base);
+	vmx_vmwrite(VMCS_GUEST_ES_LIMIT + 2u * s, limit);
+	vmx_vmwrite(VMCS_GUEST_ES_AR + 2u * s, ar);
+}
+
+/* The guest-state fields both guest kinds share (§24.4.1, §24.4.2). */
+static void write_common_guest_state(uint64_t cr0, uint64_t cr4, uint64_t efer)
+{
+	vmx_vmwrite(VMCS_GUEST_DR7, 0x400);
+	vmx_vmwrite(VMCS_GUEST_DEBUGCTL, 0);
+	vmx_vmwrite(VMCS_GUEST_PAT, 0x0007040600070406ull); /* power-up PAT (Vol. 3A §11.12.4) */
+	vmx_vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
+	vmx_vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
+	vmx_vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
+	vmx_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmx_vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
+	vmx_vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+	vmx_vmwrite(VMCS_GUEST_EFER, efer);
+	write_segment(VMX_LDTR, 0, 0, 0, AR_UNUSABLE);
+	/* §24.6.6: the guest owns the CR bits outside the masks; the host owns
+	 * the bits VMX fixes, CR0.PE/PG (so the core tracks paging mode and
+	 * IA-32e entry) and CR4.VMXE (hidden: the guest reads 0). */
+	vmx_vmwrite(VMCS_CR0_SHADOW, cr0);
+	vmx_vmwrite(VMCS_CR4_SHADOW, cr4);
+}
+
+static void write_cr_masks(struct vmx_vcpu *v)
+{
+	const struct vmx_caps *c = &v->vm->cpu->caps;
+	uint64_t cr0_mask = ((c->cr0_fixed0 | ~c->cr0_fixed1) & 0xffffffffull) | CR0_PE | CR0_PG | CR0_NE;
+	uint64_t cr4_mask = ((c->cr4_fixed0 | ~c->cr4_fixed1) & 0xffffffffull) | CR4_VMXE;
+	vmx_vmwrite(VMCS_CR0_MASK, cr0_mask);
+	vmx_vmwrite(VMCS_CR4_MASK, cr4_mask);
+}
+
+static uint64_t guest_cr0_actual(const struct vmx_vcpu *v, uint64_t cr0)
+{
+	const struct vmx_caps *c = &v->vm->cpu->caps;
+	return vmx_cr_fix(cr0, c->cr0_fixed0, c->cr0_fixed1, v->unrestricted ? CR0_PE | CR0_PG : 0);
+}
+
+static uint64_t guest_cr4_actual(const struct vmx_vcpu *v, uint64_t cr4)
+{
+	const struct vmx_caps *c = &v->vm->cpu->caps;
+	return vmx_cr_fix(cr4, c->cr4_fixed0, c->cr4_fixed1, 0);
+}
+
+int vmx_vcpu_setup_long64(struct vmx_vcpu *v, const struct vmx_guest64 *g)
+{
+	uint64_t cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	uint64_t cr4 = CR4_PAE;
+	uint32_t code = AR_TYPE(SEG_TYPE_CODE_RX_A) | AR_S | AR_P | AR_L | AR_G;
+	uint32_t data = AR_TYPE(SEG_TYPE_DATA_RW_A) | AR_S | AR_P | AR_DB | AR_G;
+
+	if (vmx_insn_pa("ptrld", v->vmcs_pa))
+		return -PORT_EIO;
+	write_cr_masks(v);
+	write_common_guest_state(cr0, cr4, EFER_LME | EFER_LMA);
+	vmx_vmwrite(VMCS_GUEST_CR0, guest_cr0_actual(v, cr0));
+	vmx_vmwrite(VMCS_GUEST_CR3, g->cr3);
+	vmx_vmwrite(VMCS_GUEST_CR4, guest_cr4_actual(v, cr4));
+	write_segment(VMX_CS, g->cs, 0, 0xffffffffu, code);
+	write_segment(VMX_SS, g->ds, 0, 0xffffffffu, data);
+	write_segment(VMX_DS, g->ds, 0, 0xffffffffu, data);
+	write_segment(VMX_ES, g->ds, 0, 0xffffffffu, data);
+	write_segment(VMX_FS, g->ds, 0, 0xffffffffu, data);
+	write_segment(VMX_GS, g->ds, 0, 0xffffffffu, data);
+	/* §26.3.1.2: in IA-32e mode TR must be a busy 64-bit TSS. */
+	write_segment(VMX_TR, g->tr, g->tr_base, 103, AR_TYPE(SEG_TYPE_TSS64_BUSY) | AR_P);
+	vmx_vmwrite(VMCS_GUEST_GDTR_BASE, g->gdt_base);
+	vmx_vmwrite(VMCS_GUEST_GDTR_LIMIT, g->gdt_limit);
+	vmx_vmwrite(VMCS_GUEST_IDTR_BASE, g->idt_base);
+	vmx_vmwrite(VMCS_GUEST_IDTR_LIMIT, g->idt_limit);
+	vmx_vmwrite(VMCS_GUEST_RSP, g->rsp);
+	vmx_vmwrite(VMCS_GUEST_RIP, g->rip);
+	vmx_vmwrite(VMCS_GUEST_RFLAGS, g->rflags | RFLAGS_FIXED);
+	vmx_vmwrite(VMCS_ENTRY_CTLS, vmx_vmread(VMCS_ENTRY_CTLS) | ENTRY_IA32E_MODE_GUEST);
+	v->gpr[GPR_RSP] = g->rsp;
+	return 0;
+}
+
+int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t sp)
+{
+	/* §26.3.1.2 with "unrestricted guest": CS type 11 or 3, DPL 0; SS type
+	 * 3, DPL 0; data segments accessed; TR a busy TSS. */
+	uint32_t code = AR_TYPE(SEG_TYPE_CODE_RX_A) | AR_S | AR_P;
+	uint32_t data = AR_TYPE(SEG_TYPE_DATA_RW_A) | AR_S | AR_P;
+	uint64_t cr0 = CR0_ET;
+
+	if (!v->unrestricted)
+		return -PORT_ENOTSUP;
+	if (vmx_insn_pa("ptrld", v->vmcs_pa))
+		return -PORT_EIO;
+	write_cr_masks(v);
+	write_common_guest_state(cr0, 0, 0);
+	vmx_vmwrite(VMCS_GUEST_CR0, guest_cr0_actual(v, cr0));
+	vmx_vmwrite(VMCS_GUEST_CR3, 0);
+	vmx_vmwrite(VMCS_GUEST_CR4, guest_cr4_actual(v, 0));
+	write_segment(VMX_CS, cs, (uint64_t)cs << 4, 0xffff, code);
+	write_segment(VMX_SS, 0, 0, 0xffff, data);
+	write_segment(VMX_DS, 0, 0, 0xffff, data);
+	write_segment(VMX_ES, 0, 0, 0xffff, data);
+	write_segment(VMX_FS, 0, 0, 0xffff, data);
+	write_segment(VMX_GS, 0, 0, 0xffff, data);
+	write_segment(VMX_TR, 0, 0, 0xffff, AR_TYPE(SEG_TYPE_TSS16_BUSY) | AR_P);
+	vmx_vmwrite(VMCS_GUEST_GDTR_BASE, 0);
+	vmx_vmwrite(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+	vmx_vmwrite(VMCS_GUEST_IDTR_BASE, 0);
+	vmx_vmwrite(VMCS_GUEST_IDTR_LIMIT, 0x3ff);
+	vmx_vmwrite(VMCS_GUEST_RSP, sp);
+	vmx_vmwrite(VMCS_GUEST_RIP, ip);
+	vmx_vmwrite(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
+	vmx_vmwrite(VMCS_ENTRY_CTLS, vmx_vmread(VMCS_ENTRY_CTLS) & ~ENTRY_IA32E_MODE_GUEST);
+	v->gpr[GPR_RSP] = sp;
+	return 0;
+}
+
+/* --- events -------------------------------------------------------------- */
+
+void vmx_vcpu_inject_irq(struct vmx_vcpu *v, uint8_t vector)
+{
+	v->pending_irq = vector;
+}
+
+void vmx_vcpu_inject_exception(struct vmx_vcpu *v, uint8_t vector, uint32_t errcode)
+{
+	v->exc_pending = true;
+	v->exc_vector = vector;
+	v->exc_has_err = vmx_exception_has_errcode(vector);
+	v->exc_err = errcode;
+}
+
+static void set_intr_window(bool on)
+{
+	uint64_t proc = vmx_vmread(VMCS_PROC_CTLS);
+	uint64_t want = on ? proc | PROC_INTR_WINDOW_EXITING : proc & ~(uint64_t)PROC_INTR_WINDOW_EXITING;
+	if (want != proc)
+		vmx_vmwrite(VMCS_PROC_CTLS, want);
+}
+
+/* Before each entry (§26.5 event injection): an event whose delivery an
+ * exit interrupted goes first, then an exception, then a pending interrupt
+ * if RFLAGS.IF = 1 and no STI / MOV SS blocking (§24.4.2); otherwise ask for
+ * an interrupt-window exit (§25.2). */
+static void prepare_injection(struct vmx_vcpu *v)
+{
+	uint32_t info = 0;
+
+	if (v->reinject_info & INTR_INFO_VALID) {
+		info = v->reinject_info;
+		vmx_vmwrite(VMCS_ENTRY_EXC_ERRCODE, v->reinject_err);
+		vmx_vmwrite(VMCS_ENTRY_INSN_LEN, v->reinject_len);
+		v->reinject_info = 0;
+	} else if (v->exc_pending) {
+		info = vmx_encode_intr_info(v->exc_vector, INTR_TYPE_HW_EXCEPTION, v->exc_has_err);
+		vmx_vmwrite(VMCS_ENTRY_EXC_ERRCODE, v->exc_err);
+		v->exc_pending = false;
+	} else if (v->pending_irq >= 0) {
+		uint64_t rflags = vmx_vmread(VMCS_GUEST_RFLAGS);
+		uint64_t block = vmx_vmread(VMCS_GUEST_INTERRUPTIBILITY);
+		if ((rflags & RFLAGS_IF) && !(block & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))) {
+			info = vmx_encode_intr_info((uint8_t)v->pending_irq, INTR_TYPE_EXT_INTR, false);
+			v->pending_irq = -1;
+		}
+	}
+	vmx_vmwrite(VMCS_ENTRY_INTR_INFO, info);
+	set_intr_window(v->pending_irq >= 0);
+}
+
+/* --- exit handlers ------------------------------------------------------- */
+
+static void skip_instruction(void)
+{
+	vmx_vmwrite(VMCS_GUEST_RIP, vmx_vmread(VMCS_GUEST_RIP) + vmx_vmread(VMCS_EXIT_INSN_LEN));
+	/* Emulating the instruction ends STI / MOV SS blocking (§24.4.2). */
+	uint64_t block = vmx_vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	if (block & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmx_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, block & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+static int handle_cpuid(struct vmx_vcpu *v)
+{
+	uint32_t leaf = (uint32_t)v->gpr[GPR_RAX], sub = (uint32_t)v->gpr[GPR_RCX], r[4];
+	const struct vmx_vm_ops *ops = v->vm->ops;
+
+	if (!ops || !ops->cpuid || ops->cpuid(v, leaf, sub, r) != 0) {
+		cpuid(leaf, sub, r);
+		if (leaf == 1) {
+			r[2] &= ~(1u << 5);  /* VMX: not nested */
+			r[2] |= 1u << 31;    /* hypervisor present */
+		}
+	}
+	v->gpr[GPR_RAX] = r[0];
+	v->gpr[GPR_RBX] = r[1];
+	v->gpr[GPR_RCX] = r[2];
+	v->gpr[GPR_RDX] = r[3];
+	skip_instruction();
+	return VMX_CONTINUE;
+}
+
+/* CR0 write (MOV, LMSW, CLTS): the read shadow holds the guest's value,
+ * the real CR0 its fixed-up version.  CR0.PG with EFER.LME switches the
+ * guest into IA-32e mode: EFER.LMA and the "IA-32e mode guest" entry
+ * control follow (§26.3.1.1 requires them to agree). */
+static int write_guest_cr0(struct vmx_vcpu *v, uint64_t val)
+{
+	uint64_t old = vmx_vmread(VMCS_CR0_SHADOW);
+	uint64_t efer = vmx_vmread(VMCS_GUEST_EFER);
+	uint64_t entry = vmx_vmread(VMCS_ENTRY_CTLS);
+
+	if (((val & CR0_PG) && !(val & CR0_PE)) || (val >> 32)) {
+		vmx_vcpu_inject_exception(v, 13, 0);
+		return VMX_CONTINUE;
+	}
+	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
+		if (!(vmx_vmread(VMCS_GUEST_CR4) & CR4_PAE)) {
+			vmx_vcpu_inject_exception(v, 13, 0);
+			return VMX_CONTINUE;
+		}
+		efer |= EFER_LMA;
+		entry |= ENTRY_IA32E_MODE_GUEST;
+	} else if (!(val & CR0_PG) && (old & CR0_PG)) {
+		efer &= ~EFER_LMA;
+		entry &= ~(uint64_t)ENTRY_IA32E_MODE_GUEST;
+	}
+	vmx_vmwrite(VMCS_GUEST_EFER, efer);
+	vmx_vmwrite(VMCS_ENTRY_CTLS, entry);
+	vmx_vmwrite(VMCS_GUEST_CR0, guest_cr0_actual(v, val));
+	vmx_vmwrite(VMCS_CR0_SHADOW, val);
+	skip_instruction();
+	return VMX_CONTINUE;
+}
+
+/* CR4 write: VMXE belongs to the host; the guest, which sees no VMX in
+ * CPUID, gets #GP for setting it or any bit CR4_FIXED1 rules out. */
+static int write_guest_cr4(struct vmx_vcpu *v, uint64_t val)
+{
+	const struct vmx_caps *c = &v->vm->cpu->caps;
+	if ((val & CR4_VMXE) || (val & ~c->cr4_fixed1)) {
+		vmx_vcpu_inject_exception(v, 13, 0);
+		return VMX_CONTINUE;
+	}
+	vmx_vmwrite(VMCS_GUEST_CR4, guest_cr4_actual(v, val));
+	vmx_vmwrite(VMCS_CR4_SHADOW, val);
+	skip_instruction();
+	return VMX_CONTINUE;
+}
+
+static int handle_cr_access(struct vmx_vcpu *v)
+{
+	struct vmx_cr_access a;
+	vmx_decode_cr_access(v->exit_qual, &a);
+	uint64_t shadow0 = vmx_vmread(VMCS_CR0_SHADOW);
+
+	switch (a.type) {
+	case CR_MOV_TO:
+		if (a.cr == 0)
+			return write_guest_cr0(v, v->gpr[a.gpr]);
+		if (a.cr == 4)
+			return write_guest_cr4(v, v->gpr[a.gpr]);
+		if (a.cr == 3) {
+			vmx_vmwrite(VMCS_GUEST_CR3, v->gpr[a.gpr]);
+			skip_instruction();
+			return VMX_CONTINUE;
+		}
+		break;
+	case CR_MOV_FROM:
+		if (a.cr == 3) {
+			v->gpr[a.gpr] = vmx_vmread(VMCS_GUEST_CR3);
+			skip_instruction();
+			return VMX_CONTINUE;
+		}
+		break;
+	case CR_CLTS:
+		return write_guest_cr0(v, shadow0 & ~(1ull << 3));
+	case CR_LMSW: /* Vol. 2 LMSW: loads PE, MP, EM, TS; cannot clear PE */
+		return write_guest_cr0(v, (shadow0 & ~0xeull) | (a.lmsw_src & 0xfu) | (shadow0 & CR0_PE));
+	}
+	port_log("vmx: unhandled CR access: CR%u type %u", a.cr, a.type);
+	return -PORT_ENOTSUP;
+}
+
+static int handle_io(struct vmx_vcpu *v)
+{
+	struct vmx_io_access io;
+	const struct vmx_vm_ops *ops = v->vm->ops;
+	uint64_t mask;
+	uint32_t val;
+	int rc = -PORT_ENOENT;
+
+	vmx_decode_io(v->exit_qual, &io);
+	if (io.string) {
+		port_log("vmx: string I/O on port 0x%x is not emulated", io.port);
+		return -PORT_ENOTSUP;
+	}
+	mask = io.size == 4 ? 0xffffffffull : io.size == 2 ? 0xffffull : 0xffull;
+	val = io.in ? 0xffffffffu : (uint32_t)(v->gpr[GPR_RAX] & mask);
+	if (ops && ops->io)
+		rc = ops->io(v, &io, &val);
+	if (rc < 0 && rc != -PORT_ENOENT)
+		return rc;
+	if (io.in) {
+		if (io.size == 4)
+			v->gpr[GPR_RAX] = val;  /* a 32-bit write zero-extends */
+		else
+			v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~mask) | (val & mask);
+	}
+	skip_instruction();
+	return rc > 0 ? rc : VMX_CONTINUE;
+}
+
+static int handle_msr(struct vmx_vcpu *v, bool write)
+{
+	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
+	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+	const struct vmx_vm_ops *ops = v->vm->ops;
+	int rc = -PORT_ENOENT;
+
+	if (msr == MSR_IA32_EFER) {
+		uint64_t cur = vmx_vmread(VMCS_GUEST_EFER);
+		if (write)   /* LMA is the core's (it follows CR0.PG) */
+			vmx_vmwrite(VMCS_GUEST_EFER, (val & ~EFER_LMA) | (cur & EFER_LMA));
+		else
+			val = cur;
+		rc = 0;
+	} else if (ops && write && ops->wrmsr) {
+		rc = ops->wrmsr(v, msr, val);
+	} else if (ops && !write && ops->rdmsr) {
+		rc = ops->rdmsr(v, msr, &val);
+	}
+	if (rc == -PORT_ENOENT) {
+		vmx_vcpu_inject_exception(v, 13, 0);
+		return VMX_CONTINUE;
+	}
+	if (rc < 0)
+		return rc;
+	if (!write) {
+		v->gpr[GPR_RAX] = (uint32_t)val;
+		v->gpr[GPR_RDX] = val >> 32;
+	}
+	skip_instruction();
+	return rc;
+}
+
+/* Guest-linear to guest-physical through 4-level paging (Vol. 3A §4.5),
+ * reading the guest's tables through the EPT. */
+static int guest_translate(struct vmx_vcpu *v, uint64_t gla, uint64_t *gpa)
+{
+	if (!(vmx_vmread(VMCS_GUEST_CR0) & CR0_PG)) {
+		*gpa = gla;
+		return 0;
+	}
+	if (!(vmx_vmread(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST))
+		return -PORT_ENOTSUP;   /* 32-bit and PAE paging: not needed yet */
+	uint64_t table = vmx_vmread(VMCS_GUEST_CR3) & EPT_ADDR_MASK;
+	for (unsigned l = 4; l >= 1; l--) {
+		uint64_t hpa, e;
+		if (ept_lookup(&v->vm->ept, table + 8ull * EPT_INDEX(gla, l), &hpa, NULL, NULL))
+			return -PORT_EFAULT;
+		e = *(const volatile uint64_t *)port_phys_to_virt(hpa);
+		if (!(e & 1))
+			return -PORT_EFAULT;
+		if (l == 1 || ((l == 2 || l == 3) && (e & (1ull << 7)))) {
+			uint64_t size = EPT_LEVEL_SIZE(l);
+			*gpa = (e & EPT_ADDR_MASK & ~(size - 1)) | (gla & (size - 1));
+			return 0;
+		}
+		table = e & EPT_ADDR_MASK;
+	}
+	return -PORT_EFAULT;
+}
+
+int vmx_guest_read(struct vmx_vcpu *v, uint64_t gla, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+	while (len) {
+		uint64_t gpa, hpa;
+		size_t chunk = PORT_PAGE_SIZE - (gla & (PORT_PAGE_SIZE - 1));
+		if (chunk > len)
+			chunk = len;
+		if (guest_translate(v, gla, &gpa) || ept_lookup(&v->vm->ept, gpa, &hpa, NULL, NULL))
+			return -PORT_EFAULT;
+		__builtin_memcpy(out, port_phys_to_virt(hpa), chunk);
+		out += chunk;
+		gla += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static uint64_t size_mask(unsigned size)
+{
+	return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+/* An access to a trapped MMIO range: decode the instruction at CS:RIP,
+ * call the device model, write back the register, skip the instruction. */
+static int emulate_mmio(struct vmx_vcpu *v, unsigned idx, uint64_t gpa)
+{
+	const struct vmx_mmio_ops *dev = &v->vm->mmio[idx].ops;
+	uint64_t rip = vmx_vmread(VMCS_GUEST_RIP);
+	uint64_t cs_ar = vmx_vmread(VMCS_GUEST_ES_AR + 2u * VMX_CS);
+	bool long_mode = (cs_ar & AR_L) && (vmx_vmread(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST);
+	uint64_t lin = (long_mode ? 0 : vmx_vmread(VMCS_GUEST_ES_BASE + 2u * VMX_CS)) + rip;
+	uint8_t bytes[15];
+	size_t n = 0;
+	struct vmx_mmio_insn insn;
+	uint64_t val;
+	int rc;
+
+	if (!long_mode && !(cs_ar & AR_DB)) {
+		port_log("vmx: MMIO access from 16-bit code at 0x%llx is not emulated", (unsigned long long)lin);
+		return -PORT_ENOTSUP;
+	}
+	while (n < sizeof(bytes) && vmx_guest_read(v, lin + n, &bytes[n], 1) == 0)
+		n++;
+	rc = vmx_decode_mmio(bytes, n, long_mode, &insn);
+	if (rc) {
+		port_log("vmx: cannot decode the MMIO instruction at 0x%llx (%02x %02x %02x)",
+			 (unsigned long long)lin, bytes[0], bytes[1], bytes[2]);
+		return rc;
+	}
+	if (insn.write) {
+		val = insn.has_imm ? insn.imm :
+		      insn.reg_high8 ? (v->gpr[insn.reg] >> 8) : v->gpr[insn.reg];
+		rc = dev->write ? dev->write(dev->ctx, gpa, insn.size, val & size_mask(insn.size)) : 0;
+	} else {
+		val = 0;
+		rc = dev->read ? dev->read(dev->ctx, gpa, insn.size, &val) : (val = ~0ull, 0);
+		val &= size_mask(insn.size);
+		uint64_t *r = &v->gpr[insn.reg];
+		if (insn.reg_high8)
+			*r = (*r & ~0xff00ull) | (val << 8);
+		else if (insn.reg_size >= 4)
+			*r = val;           /* 32-bit destinations zero-extend */
+		else
+			*r = (*r & ~size_mask(insn.reg_size)) | val;
+	}
+	if (rc < 0)
+		return rc;
+	vmx_vmwrite(VMCS_GUEST_RIP, rip + insn.len);
+	return rc;
+}
+
+static int handle_ept_violation(struct vmx_vcpu *v)
+{
+	uint64_t gpa = vmx_vmread(VMCS_GUEST_PHYS_ADDR);
+	struct vmx_ept_violation ev;
+	vmx_decode_ept_violation(v->exit_qual, &ev);
+
+	for (unsigned i = 0; i < v->vm->nr_mmio; i++)
+		if (gpa - v->vm->mmio[i].gpa < v->vm->mmio[i].size)
+			return emulate_mmio(v, i, gpa);
+	port_log("vmx: EPT violation at GPA 0x%llx (%s%s%s) outside guest memory, RIP 0x%llx",
+		 (unsigned long long)gpa, ev.read ? "read" : "", ev.write ? "write" : "",
+		 ev.fetch ? "fetch" : "", (unsigned long long)vmx_vmread(VMCS_GUEST_RIP));
+	return -PORT_EFAULT;
+}
+
+static int handle_ept_misconfig(struct vmx_vcpu *v)
+{
+	uint64_t gpa = vmx_vmread(VMCS_GUEST_PHYS_ADDR), entry = 0;
+	unsigned level = 0;
+	const struct vmx_vm_ops *ops = v->vm->ops;
+
+	ept_lookup(&v->vm->ept, gpa, NULL, &entry, &level);
+	port_log("vmx: EPT misconfiguration at GPA 0x%llx: level-%u entry 0x%llx",
+		 (unsigned long long)gpa, level, (unsigned long long)entry);
+	if (!ops || !ops->ept_misconfig)
+		return -PORT_EFAULT;
+	int rc = ops->ept_misconfig(v, gpa, entry);
+	if (rc == VMX_CONTINUE)
+		vmx_vm_flush_ept(v->vm);   /* the instruction restarts */
+	return rc;
+}
+
+static int dispatch(struct vmx_vcpu *v)
+{
+	const struct vmx_vm_ops *ops = v->vm->ops;
+	struct vmx_intr_info ii;
+
+	switch (v->exit_reason) {
+	case EXIT_EXTERNAL_INTR:  /* acknowledged on exit: vector in the info */
+		vmx_decode_intr_info((uint32_t)vmx_vmread(VMCS_EXIT_INTR_INFO), &ii);
+		if (ops && ops->external_intr)
+			return ops->external_intr(v, ii.vector);
+		port_log("vmx: host interrupt %u during guest execution", ii.vector);
+		return VMX_CONTINUE;
+	case EXIT_INTR_WINDOW:    /* prepare_injection() delivers it */
+		return VMX_CONTINUE;
+	case EXIT_TRIPLE_FAULT:
+		port_log("vmx: guest triple fault at RIP 0x%llx", (unsigned long long)vmx_vmread(VMCS_GUEST_RIP));
+		return VMX_STOP_TRIPLE_FAULT;
+	case EXIT_CPUID:
+		return handle_cpuid(v);
+	case EXIT_HLT:
+		skip_instruction();
+		return (ops && ops->hlt) ? ops->hlt(v) : VMX_CONTINUE;
+	case EXIT_VMCALL:
+		if (!ops || !ops->vmcall) {
+			vmx_vcpu_inject_exception(v, 6, 0);
+			return VMX_CONTINUE;
+		}
+		skip_instruction();
+		return ops->vmcall(v);
+	case EXIT_CR_ACCESS:
+		return handle_cr_access(v);
+	case EXIT_IO:
+		return handle_io(v);
+	case EXIT_RDMSR:
+		return handle_msr(v, false);
+	case EXIT_WRMSR:
+		return handle_msr(v, true);
+	case EXIT_EPT_VIOLATION:
+		return handle_ept_violation(v);
+	case EXIT_EPT_MISCONFIG:
+		return handle_ept_misconfig(v);
+	default:
+		port_log("vmx: unhandled VM exit %u (%s), qualification 0x%llx, RIP 0x%llx", v->exit_reason,
+			 vmx_exit_reason_name(v->exit_reason), (unsigned long long)v->exit_qual,
+			 (unsigned long long)vmx_vmread(VMCS_GUEST_RIP));
+		return -PORT_ENOTSUP;
+	}
+}
+
+/* --- the run loop -------------------------------------------------------- */
+
+int vmx_vcpu_run(struct vmx_vcpu *v)
+{
+	if (vmx_insn_pa("ptrld", v->vmcs_pa))
+		return -PORT_EIO;
+	for (;;) {
+		prepare_injection(v);
+		vmx_vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
+		int rc = vmx_enter(v->gpr, v->launched);
+		if (rc == 1) {
+			port_log("vmx: %s failed: VMfailInvalid (no current VMCS)", v->launched ? "VMRESUME" : "VMLAUNCH");
+			return -PORT_EIO;
+		}
+		if (rc == 2) {
+			uint32_t err = (uint32_t)vmx_vmread(VMCS_INSN_ERROR);
+			port_log("vmx: %s failed: VM-instruction error %u (%s)", v->launched ? "VMRESUME" : "VMLAUNCH",
+				 err, vmx_insn_error_name(err));
+			return -PORT_EIO;
+		}
+		v->launched = true;
+		v->gpr[GPR_RSP] = vmx_vmread(VMCS_GUEST_RSP);
+		uint32_t reason = (uint32_t)vmx_vmread(VMCS_EXIT_REASON);
+		v->exit_reason = EXIT_REASON_BASIC(reason);
+		v->exit_qual = vmx_vmread(VMCS_EXIT_QUALIFICATION);
+		if (v->exit_reason < EXIT_REASON_MAX)
+			v->exits[v->exit_reason]++;
+		if (reason & EXIT_REASON_ENTRY_FAILED) {
+			/* §26.7: the guest-state checks failed after the VMCS was valid. */
+			port_log("vmx: VM entry failed: exit reason %u (%s), qualification %llu",
+				 v->exit_reason, vmx_exit_reason_name(v->exit_reason),
+				 (unsigned long long)v->exit_qual);
+			return -PORT_EINVAL;
+		}
+		/* §27.2.3: an event whose delivery caused the exit is re-injected. */
+		uint32_t vec = (uint32_t)vmx_vmread(VMCS_IDT_VECTORING_INFO);
+		if (vec & INTR_INFO_VALID) {
+			v->reinject_info = vec & ~(1u << 12);
+			v->reinject_err = (uint32_t)vmx_vmread(VMCS_IDT_VECTORING_ERRCODE);
+			v->reinject_len = (uint32_t)vmx_vmread(VMCS_EXIT_INSN_LEN);
+		}
+		rc = dispatch(v);
+		if (rc != VMX_CONTINUE)
+			return rc;
+	}
+}

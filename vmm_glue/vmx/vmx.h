@@ -1,0 +1,182 @@
+/*
+ * vmx.h — the bare-metal VMX core: the API a VMM (and vmm_glue's
+ * passthrough device and vNIC) drives.  It provides what DESIGN.md asks of
+ * a VMX core:
+ *   guest RAM map / map a host range into guest physical space  vmx_vm_map()
+ *   trap an MMIO range (EPT violation + decode + callback)      vmx_vm_trap_mmio()
+ *   deliver a guest vector (injection, interrupt window)        vmx_vcpu_inject_irq()
+ * plus I/O and MSR trapping through the bitmaps.
+ *
+ * Model: one struct vmx_cpu per physical CPU (VMXON region, capabilities);
+ * one struct vmx_vm per guest (EPT, VPID, bitmaps, MMIO traps, handlers);
+ * one struct vmx_vcpu per guest CPU (VMCS, GPRs, pending events).  All
+ * calls on a vcpu run on the CPU whose vmx_cpu it belongs to, with host
+ * interrupts disabled (external interrupts exit with "acknowledge interrupt
+ * on exit"; the VMM gets the vector through ops->external_intr).
+ *
+ * Return values: 0 or a negative PORT_E*; vmx_vcpu_run() returns a
+ * positive VMX_STOP_* when the guest stops for a reason that is not an
+ * error.
+ */
+#ifndef VFS_VMX_H
+#define VFS_VMX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm_glue/vmx/ept.h"
+#include "vmm_glue/vmx/vmx_caps.h"
+#include "vmm_glue/vmx/vmx_exit.h"
+
+/* General-purpose registers in the SDM's numbering (Table 27-3): the exit
+ * qualifications name registers by these indices.  RSP mirrors the VMCS. */
+enum vmx_gpr {
+	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15, GPR_COUNT
+};
+
+/* Why vmx_vcpu_run() returned without an error. */
+enum vmx_stop {
+	VMX_CONTINUE = 0,      /* handler return value: resume the guest */
+	VMX_STOP_HANDLER = 1,  /* a handler asked to stop */
+	VMX_STOP_TRIPLE_FAULT = 2,
+};
+
+struct vmx_cpu {
+	struct vmx_caps caps;
+	void *vmxon_region;
+	uint64_t vmxon_pa;
+	uint16_t next_vpid;
+	bool on;
+};
+
+/* Check CPUID.1:ECX.VMX, read the capability MSRs, set IA32_FEATURE_CONTROL
+ * if firmware left it unlocked, bring CR0/CR4 to the fixed bits, make sure
+ * the host has a TR (a VM exit needs one, §26.2.3), VMXON.
+ * -PORT_ENODEV (no VMX), -PORT_EPERM (disabled by firmware), -PORT_ENOTSUP,
+ * -PORT_ENOMEM, -PORT_EIO (VMXON failed). */
+int vmx_cpu_on(struct vmx_cpu *cpu);
+void vmx_cpu_off(struct vmx_cpu *cpu);
+
+struct vmx_vcpu;
+struct vmx_io_access;
+
+/* A trapped MMIO range's device model.  gpa is the address accessed. */
+struct vmx_mmio_ops {
+	int (*read)(void *ctx, uint64_t gpa, unsigned size, uint64_t *val);
+	int (*write)(void *ctx, uint64_t gpa, unsigned size, uint64_t val);
+	void *ctx;
+};
+
+/* The VMM's exit handlers.  Any may be NULL: the default noted applies.
+ * Handlers return VMX_CONTINUE, VMX_STOP_HANDLER, or a negative error. */
+struct vmx_vm_ops {
+	/* CPUID: fill r[eax,ebx,ecx,edx] and return 0, or return 1 for the
+	 * default (the host's values with CPUID.1:ECX.VMX hidden and the
+	 * hypervisor bit set). */
+	int (*cpuid)(struct vmx_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+	/* A trapped port: *val holds the value OUT wrote / receives what IN
+	 * reads (default: IN reads all-ones, OUT is dropped). */
+	int (*io)(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t *val);
+	/* A trapped MSR: -PORT_ENOENT makes the guest take #GP(0) (default). */
+	int (*rdmsr)(struct vmx_vcpu *v, uint32_t msr, uint64_t *val);
+	int (*wrmsr)(struct vmx_vcpu *v, uint32_t msr, uint64_t val);
+	/* VMCALL, RIP already advanced (default: the guest gets #UD). */
+	int (*vmcall)(struct vmx_vcpu *v);
+	/* HLT, RIP already advanced; the VMM may inject here (default: resume). */
+	int (*hlt)(struct vmx_vcpu *v);
+	/* A host interrupt arrived while the guest ran, already acknowledged
+	 * (the VMM must EOI it).  Default: logged. */
+	int (*external_intr)(struct vmx_vcpu *v, uint8_t vector);
+	/* An EPT misconfiguration at gpa; return VMX_CONTINUE after fixing the
+	 * map (the core flushes the EPT) or an error (default: -PORT_EFAULT). */
+	int (*ept_misconfig)(struct vmx_vcpu *v, uint64_t gpa, uint64_t entry);
+};
+
+#define VMX_MAX_MMIO 8
+
+struct vmx_vm {
+	struct vmx_cpu *cpu;
+	struct ept ept;
+	uint64_t eptp;
+	uint16_t vpid;            /* 0 when VPID is not in use */
+	uint8_t *io_bitmap[2];    /* A: ports 0-7fff, B: 8000-ffff */
+	uint8_t *msr_bitmap;
+	const struct vmx_vm_ops *ops;
+	void *ctx;                /* the VMM's, for the handlers */
+	struct {
+		uint64_t gpa, size;
+		struct vmx_mmio_ops ops;
+	} mmio[VMX_MAX_MMIO];
+	unsigned nr_mmio;
+};
+
+/* An empty guest: no memory mapped, no port or MSR trapped except
+ * IA32_EFER (emulated by the core so CR0.PG can drive IA-32e mode). */
+int vmx_vm_init(struct vmx_vm *vm, struct vmx_cpu *cpu, const struct vmx_vm_ops *ops, void *ctx);
+void vmx_vm_destroy(struct vmx_vm *vm);
+/* Guest RAM / a host range into guest-physical space (EPT_R|W|X, EPT_MT_*). */
+int vmx_vm_map(struct vmx_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype);
+/* Accesses to [gpa, gpa+size) become calls to ops (the range is unmapped). */
+int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct vmx_mmio_ops *ops);
+/* Ports [port, port+count) / one MSR exit (true) or run natively (false). */
+int vmx_vm_trap_io(struct vmx_vm *vm, uint16_t port, unsigned count, bool trap);
+int vmx_vm_trap_msr(struct vmx_vm *vm, uint32_t msr, bool on_read, bool on_write);
+/* After changing the map of a guest that has run: INVEPT (§30.3). */
+void vmx_vm_flush_ept(struct vmx_vm *vm);
+
+struct vmx_vcpu {
+	struct vmx_vm *vm;
+	void *vmcs;
+	uint64_t vmcs_pa;
+	uint64_t gpr[GPR_COUNT];
+	bool launched;
+	bool unrestricted;        /* PE/PG need not follow CR0_FIXED0 */
+	int pending_irq;          /* vector to deliver when the guest can, or -1 */
+	bool exc_pending, exc_has_err;
+	uint8_t exc_vector;
+	uint32_t exc_err;
+	uint32_t reinject_info, reinject_err, reinject_len; /* IDT vectoring */
+	uint32_t exit_reason;     /* the last exit's basic reason */
+	uint64_t exit_qual;
+	uint32_t exits[EXIT_REASON_MAX]; /* exits seen, by basic reason */
+};
+
+int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm);
+void vmx_vcpu_destroy(struct vmx_vcpu *v);
+
+/* A 64-bit guest at CPL 0, paging on (its own CR3), flat segments. */
+struct vmx_guest64 {
+	uint64_t rip, rsp, rflags, cr3;
+	uint64_t gdt_base, idt_base, tr_base;
+	uint16_t gdt_limit, idt_limit;
+	uint16_t cs, ds, tr;      /* selectors in the guest's GDT */
+};
+int vmx_vcpu_setup_long64(struct vmx_vcpu *v, const struct vmx_guest64 *g);
+/* A real-mode guest (CR0.PE = 0) at cs:ip, ss = 0, sp; needs the
+ * "unrestricted guest" control (-PORT_ENOTSUP without it). */
+int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t sp);
+
+/* Run until a handler or the guest stops it: VMX_STOP_* (> 0), or a
+ * negative error after a failed VM entry (the VM-instruction error or the
+ * failed-entry exit reason is logged by number and SDM name) or an exit the
+ * core cannot handle (logged). */
+int vmx_vcpu_run(struct vmx_vcpu *v);
+
+/* Deliver external-interrupt `vector` as soon as the guest's RFLAGS.IF and
+ * interruptibility allow (interrupt-window exiting until then). */
+void vmx_vcpu_inject_irq(struct vmx_vcpu *v, uint8_t vector);
+/* Deliver a hardware exception on the next entry (error code if the vector
+ * takes one). */
+void vmx_vcpu_inject_exception(struct vmx_vcpu *v, uint8_t vector, uint32_t errcode);
+
+/* VMCS access for the VMM's handlers (the vcpu's VMCS is current inside
+ * vmx_vcpu_run and the setup calls). */
+uint64_t vmx_vmread(uint32_t field);
+void vmx_vmwrite(uint32_t field, uint64_t val);
+/* Copy guest-linear [gla, gla+len) out of the guest: its page tables (when
+ * paging is on, 4-level) and then the EPT.  0 or -PORT_EFAULT. */
+int vmx_guest_read(struct vmx_vcpu *v, uint64_t gla, void *buf, size_t len);
+
+#endif
