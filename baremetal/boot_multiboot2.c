@@ -136,6 +136,14 @@ void __wrap_boot_exit(uint32_t code)
 {
 	if (booted_by_mb2()) {
 		port_log("exit code %u", code);
+		/* Let COM1 (16550, LSR at 0x3fd) send its last byte: bit 6 =
+		 * transmitter empty.  Bounded: a missing UART reads 0xff. */
+		for (unsigned i = 0; i < 1000000; i++) {
+			uint8_t lsr;
+			__asm__ volatile("inb %1, %0" : "=a"(lsr) : "Nd"((uint16_t)0x3fd));
+			if (lsr & 0x40)
+				break;
+		}
 		/* Bochs magic breakpoint: its debugger takes over and quits. */
 		__asm__ volatile("xchg %%bx, %%bx" ::: "memory");
 	}

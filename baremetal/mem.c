@@ -135,6 +135,16 @@ void mem_page_free(void *page)
 	in_use--;
 }
 
+void *mem_pages_alloc(unsigned count)
+{
+	if (count == 1)
+		return mem_page_alloc();
+	void *p = mem_alloc_contig((uint64_t)count * PAGE, PAGE);
+	if (p)
+		in_use += count;
+	return p;
+}
+
 void *mem_alloc_contig(uint64_t bytes, uint64_t align)
 {
 	if (align < PAGE || (align & (align - 1)) || (bytes & (PAGE - 1)) || bytes == 0)

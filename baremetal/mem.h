@@ -26,6 +26,9 @@ int mem_init(const struct boot_info *bi);
 /* A zeroed 4 KiB page, or NULL. */
 void *mem_page_alloc(void);
 void mem_page_free(void *page);
+/* `count` zeroed, contiguous, counted pages (freed one by one with
+ * mem_page_free), or NULL. */
+void *mem_pages_alloc(unsigned count);
 /* `bytes` (a multiple of 4 KiB) of zeroed, `align`-aligned (power of two,
  * >= 4 KiB) contiguous pool memory, or NULL.  Never freed. */
 void *mem_alloc_contig(uint64_t bytes, uint64_t align);

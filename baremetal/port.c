@@ -15,6 +15,13 @@
 
 void *port_page_alloc(void) { return mem_page_alloc(); }
 void port_page_free(void *page) { mem_page_free(page); }
+void *port_pages_alloc(unsigned count) { return mem_pages_alloc(count); }
+
+void port_pages_free(void *first, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++)
+		mem_page_free((char *)first + (size_t)i * PORT_PAGE_SIZE);
+}
 uint64_t port_virt_to_phys(const void *va) { return (uint64_t)(uintptr_t)va; }
 void *port_phys_to_virt(uint64_t pa) { return (void *)(uintptr_t)pa; }
 

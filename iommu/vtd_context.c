@@ -132,6 +132,11 @@ static int sm_attach(struct vtd_unit *u, uint8_t bus, uint8_t devfn,
 {
 	if (!u->qi_on)
 		return -PORT_ENOTSUP;   /* PASID-cache invalidation is queued only */
+	if (!u->caps.slts && tt != VTD_TT_PASSTHROUGH) {
+		port_log("VT-d unit 0x%llx: scalable mode without ECAP.SLTS: no second-level "
+			 "translation for PGTT=2", (unsigned long long)u->reg_base);
+		return -PORT_ENOTSUP;
+	}
 	int err = 0;
 	uint64_t *ce = ctx_entry(u, bus, devfn, true, &err);
 	if (!ce)

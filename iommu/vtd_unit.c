@@ -6,7 +6,9 @@
 #include "vtd_fault.h"
 #include "vtd_regs.h"
 
-#define IQ_ENTRIES (PORT_PAGE_SIZE / sizeof(struct vtd_desc))   /* QS=0: 256 */
+/* QS=0: one page of 256 128-bit or 128 256-bit descriptors (11.4.11.3). */
+#define IQ_SLOT(u) ((u)->iq_dw ? 32u : 16u)
+#define IQ_ENTRIES(u) (PORT_PAGE_SIZE / IQ_SLOT(u))
 #define ONE_SHOT_BITS (VTD_GCMD_SRTP | VTD_GCMD_SFL | VTD_GCMD_WBF | VTD_GCMD_SIRTP)
 #define KNOWN_BITS (VTD_GCMD_TE | VTD_GCMD_EAFL | VTD_GCMD_QIE | VTD_GCMD_IRE | \
 		    VTD_GCMD_CFI | ONE_SHOT_BITS)
@@ -25,6 +27,15 @@ static uint64_t rd64(const struct vtd_unit *u, unsigned reg);
 static void wr32(const struct vtd_unit *u, unsigned reg, uint32_t v);
 static void wr64(const struct vtd_unit *u, unsigned reg, uint64_t v);
 static unsigned ms(uint64_t ns) { return (unsigned)(ns / 1000000u); }
+/* Write a 128-bit descriptor into queue slot i (upper 128 bits zero when DW=1). */
+static void put_desc(struct vtd_unit *u, unsigned i, struct vtd_desc d)
+{
+	uint64_t *slot = &u->iq[i * IQ_SLOT(u) / 8];
+	slot[0] = d.lo;
+	slot[1] = d.hi;
+	if (u->iq_dw)
+		slot[2] = slot[3] = 0;
+}
 
 int vtd_unit_init(struct vtd_unit *u, uint64_t reg_base, unsigned flags)
 {
@@ -91,8 +102,8 @@ int vtd_unit_submit(struct vtd_unit *u, const struct vtd_desc *descs, unsigned n
 	unsigned done = 0;
 	do {
 		unsigned chunk = n - done;
-		if (chunk > IQ_ENTRIES - 2)
-			chunk = IQ_ENTRIES - 2;
+		if (chunk > IQ_ENTRIES(u) - 2)
+			chunk = IQ_ENTRIES(u) - 2;
 		int rc = submit_chunk(u, descs + done, chunk);
 		if (rc)
 			return rc;
@@ -118,9 +129,12 @@ int vtd_unit_qi_enable(struct vtd_unit *u)
 		u->wait_status = NULL;
 		return -PORT_ENOMEM;
 	}
-	/* 11.4.11.3: 128-bit descriptors (DW=0), QS=0: one page, 256 entries. */
+	/* 11.4.11.3: QS=0, one page; 256-bit descriptors (DW=1) in scalable
+	 * mode (6.5.2), 128-bit otherwise. */
+	u->iq_dw = (u->flags & VTD_UNIT_SCALABLE) != 0;
 	wr64(u, VTD_REG_IQT, 0);
-	wr64(u, VTD_REG_IQA, port_virt_to_phys(u->iq) | VTD_IQA_QS(0));
+	wr64(u, VTD_REG_IQA, port_virt_to_phys(u->iq) | VTD_IQA_QS(0) |
+	     (u->iq_dw ? VTD_IQA_DW : 0));
 	int rc = vtd_unit_gcmd(u, VTD_GCMD_QIE, true);
 	if (rc) {
 		port_page_free(u->iq);
@@ -129,8 +143,9 @@ int vtd_unit_qi_enable(struct vtd_unit *u)
 		u->wait_status = NULL;
 		return rc;
 	}
-	u->iq_tail = (unsigned)VTD_IQ_INDEX(rd64(u, VTD_REG_IQH)) % IQ_ENTRIES;
-	wr64(u, VTD_REG_IQT, (uint64_t)u->iq_tail << 4);
+	u->iq_tail = (unsigned)(vtd_field(rd64(u, VTD_REG_IQH), 18, 4) * 16 / IQ_SLOT(u)) %
+		     IQ_ENTRIES(u);
+	wr64(u, VTD_REG_IQT, (uint64_t)u->iq_tail * IQ_SLOT(u));
 	u->qi_on = true;
 	return 0;
 }
@@ -140,7 +155,7 @@ int vtd_unit_qi_disable(struct vtd_unit *u)
 	if (!u || !u->qi_on)
 		return 0;
 	/* 11.4.4: QIE may be cleared only when the queue is quiescent. */
-	int rc = wait_reg64(u, VTD_REG_IQH, VTD_GENMASK(18, 4), (uint64_t)u->iq_tail << 4,
+	int rc = wait_reg64(u, VTD_REG_IQH, VTD_GENMASK(18, 4), (uint64_t)u->iq_tail * IQ_SLOT(u),
 			    "IQH (queue drain to IQT before clearing QIE)");
 	if (!rc)
 		rc = vtd_unit_gcmd(u, VTD_GCMD_QIE, false);
@@ -474,10 +489,10 @@ static int wait_reg64(struct vtd_unit *u, unsigned reg, uint64_t mask, uint64_t 
 
 static int submit_chunk(struct vtd_unit *u, const struct vtd_desc *d, unsigned n)
 {
-	unsigned t = u->iq_tail, first = t;
+	unsigned t = u->iq_tail, first = t, size = IQ_ENTRIES(u);
 	for (unsigned i = 0; i < n; i++) {
-		u->iq[t] = d[i];
-		t = (t + 1) % IQ_ENTRIES;
+		put_desc(u, t, d[i]);
+		t = (t + 1) % size;
 	}
 	if (++u->wait_seq == 0)
 		u->wait_seq = 1;
@@ -485,18 +500,19 @@ static int submit_chunk(struct vtd_unit *u, const struct vtd_desc *d, unsigned n
 	*u->wait_status = 0;
 	struct vtd_desc wait = vtd_desc_wait(port_virt_to_phys((const void *)u->wait_status),
 					     seq, false, true);
-	u->iq[t] = wait;
-	t = (t + 1) % IQ_ENTRIES;
+	put_desc(u, t, wait);
+	t = (t + 1) % size;
 	if (!u->caps.c) {   /* hardware may not snoop the queue either */
+		uint8_t *q = (uint8_t *)u->iq;
 		if (t > first) {
-			port_cache_flush(&u->iq[first], (t - first) * sizeof(struct vtd_desc));
+			port_cache_flush(q + first * IQ_SLOT(u), (t - first) * IQ_SLOT(u));
 		} else {
-			port_cache_flush(&u->iq[first], (IQ_ENTRIES - first) * sizeof(struct vtd_desc));
-			port_cache_flush(&u->iq[0], t * sizeof(struct vtd_desc));
+			port_cache_flush(q + first * IQ_SLOT(u), (size - first) * IQ_SLOT(u));
+			port_cache_flush(q, t * IQ_SLOT(u));
 		}
 	}
 	u->iq_tail = t;
-	wr64(u, VTD_REG_IQT, (uint64_t)t << 4);
+	wr64(u, VTD_REG_IQT, (uint64_t)t * IQ_SLOT(u));
 
 	int err = 0;
 	uint64_t start = port_time_ns();
@@ -529,19 +545,21 @@ static int qi_error(struct vtd_unit *u, uint32_t fsts, struct vtd_desc wait)
 		"queue tail misaligned", "invalid ITAG",
 	};
 	uint64_t ercd = rd64(u, VTD_REG_IQERCD);
-	unsigned head = (unsigned)VTD_IQ_INDEX(rd64(u, VTD_REG_IQH)) % IQ_ENTRIES;
+	unsigned head = (unsigned)(vtd_field(rd64(u, VTD_REG_IQH), 18, 4) * 16 / IQ_SLOT(u)) %
+			IQ_ENTRIES(u);
 	unsigned long long base = (unsigned long long)u->reg_base;
 	if (fsts & VTD_FSTS_IQE) {
 		unsigned code = (unsigned)VTD_IQERCD_IQEI(ercd);
-		struct vtd_desc bad = u->iq[head];
+		const uint64_t *slot = &u->iq[head * IQ_SLOT(u) / 8];
+		struct vtd_desc bad = { slot[0], slot[1] };
 		port_log("VT-d unit 0x%llx: FSTS.IQE: descriptor %u (0x%016llx:%016llx, type %u) "
 			 "rejected: IQERCD.IQEI %u (%s)", base, head, (unsigned long long)bad.hi,
 			 (unsigned long long)bad.lo, (unsigned)VTD_DESC_TYPE(bad.lo), code,
 			 code < 8 ? iqei[code] : "reserved");
 		/* Replace the bad descriptor with our wait so the queue moves on. */
-		u->iq[head] = wait;
+		put_desc(u, head, wait);
 		if (!u->caps.c)
-			port_cache_flush(&u->iq[head], sizeof(wait));
+			port_cache_flush(&u->iq[head * IQ_SLOT(u) / 8], IQ_SLOT(u));
 		wr32(u, VTD_REG_FSTS, VTD_FSTS_IQE);
 	}
 	if (fsts & VTD_FSTS_ITE) {

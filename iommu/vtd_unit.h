@@ -55,7 +55,8 @@ struct vtd_unit {
 	uint64_t timeout_ns;        /* bound on every wait; callers may change it */
 	/* queued invalidation (6.5.2) */
 	bool qi_on;
-	struct vtd_desc *iq;        /* one 4 KiB page: 256 descriptors */
+	uint64_t *iq;               /* one 4 KiB page: 256 x 128-bit or 128 x 256-bit */
+	bool iq_dw;                 /* IQA.DW: 256-bit slots (scalable mode) */
 	unsigned iq_tail;           /* next free slot */
 	volatile uint32_t *wait_status;   /* status-write target of wait descriptors */
 	uint32_t wait_seq;
@@ -89,7 +90,8 @@ int vtd_unit_gcmd(struct vtd_unit *u, uint32_t gcmd_bit, bool set);
 int vtd_unit_submit(struct vtd_unit *u, const struct vtd_desc *descs, unsigned n);
 
 /* Enable/disable queued invalidation (11.4.11): allocates the queue page and
- * the status page, IQA with QS=0 (256 x 128-bit), IQT=0, GCMD.QIE. */
+ * the status page, IQA with QS=0 (256 x 128-bit; 128 x 256-bit, DW=1, for a
+ * VTD_UNIT_SCALABLE unit), IQT, GCMD.QIE. */
 int vtd_unit_qi_enable(struct vtd_unit *u);
 int vtd_unit_qi_disable(struct vtd_unit *u);
 

@@ -9,9 +9,6 @@
 #define IRTES_PER_PAGE (PORT_PAGE_SIZE / sizeof(struct irte))
 #define BITS_PER_PAGE (PORT_PAGE_SIZE * 8u)
 
-static void *contiguous_pages(unsigned n);
-static void hold_run(void **held, char *lo, unsigned count);
-static void free_pages(void *first, unsigned n);
 static bool coherent(const struct ir_table *t);
 static bool block_free(const struct ir_table *t, unsigned base, unsigned count);
 static unsigned log2_of(unsigned v);
@@ -32,7 +29,7 @@ int ir_table_init(struct ir_table *t, unsigned n_entries, unsigned flags)
 	t->n_pages = (n_entries + IRTES_PER_PAGE - 1) / IRTES_PER_PAGE;
 	t->eim = flags & IR_TABLE_X2APIC;
 	t->allow_cfi = flags & IR_TABLE_ALLOW_CFI;
-	t->entries = contiguous_pages(t->n_pages);
+	t->entries = port_pages_alloc(t->n_pages);
 	if (!t->entries) {
 		port_log("ir: cannot get %u physically contiguous pages for %u IRTEs",
 			 t->n_pages, n_entries);
@@ -40,9 +37,9 @@ int ir_table_init(struct ir_table *t, unsigned n_entries, unsigned flags)
 	}
 	t->phys = port_virt_to_phys(t->entries);
 	t->used_pages = (n_entries + BITS_PER_PAGE - 1) / BITS_PER_PAGE;
-	t->used = contiguous_pages(t->used_pages);
+	t->used = port_pages_alloc(t->used_pages);
 	if (!t->used) {
-		free_pages(t->entries, t->n_pages);
+		port_pages_free(t->entries, t->n_pages);
 		t->entries = NULL;
 		return -PORT_ENOMEM;
 	}
@@ -58,9 +55,9 @@ void ir_table_fini(struct ir_table *t)
 		return;
 	}
 	if (t->entries)
-		free_pages(t->entries, t->n_pages);
+		port_pages_free(t->entries, t->n_pages);
 	if (t->used)
-		free_pages(t->used, t->used_pages);
+		port_pages_free(t->used, t->used_pages);
 	*t = (struct ir_table){ 0 };
 }
 
@@ -213,63 +210,6 @@ const struct irte *ir_table_entry(const struct ir_table *t, uint16_t index)
 }
 
 /* --- helpers -------------------------------------------------------------- */
-
-/* n pages at consecutive virtual and physical addresses, or NULL.  The
- * port hands out single pages; a run is grown upwards or downwards (a
- * LIFO free list returns a freed run in descending order) and pages that
- * break it are held aside, chained through their first word, and given
- * back at the end.  Bounded: at most 4n + 256 pages are tried. */
-static void *contiguous_pages(unsigned n)
-{
-	if (n == 1)
-		return port_page_alloc();
-	char *lo = NULL, *hi = NULL, *result = NULL;
-	unsigned have = 0;
-	void *held = NULL;
-	for (unsigned tries = 0; tries < 4 * n + 256 && !result; tries++) {
-		char *p = port_page_alloc();
-		if (!p)
-			break;
-		if (have && (uintptr_t)p == (uintptr_t)hi + PORT_PAGE_SIZE &&
-		    port_virt_to_phys(p) == port_virt_to_phys(hi) + PORT_PAGE_SIZE) {
-			hi = p;
-			have++;
-		} else if (have && (uintptr_t)p + PORT_PAGE_SIZE == (uintptr_t)lo &&
-			   port_virt_to_phys(p) + PORT_PAGE_SIZE == port_virt_to_phys(lo)) {
-			lo = p;
-			have++;
-		} else {
-			hold_run(&held, lo, have);
-			lo = hi = p;
-			have = 1;
-		}
-		if (have == n)
-			result = lo;
-	}
-	if (!result)
-		hold_run(&held, lo, have);
-	while (held) {
-		void *next = *(void **)held;
-		port_page_free(held);
-		held = next;
-	}
-	return result;
-}
-
-static void hold_run(void **held, char *lo, unsigned count)
-{
-	for (unsigned i = 0; i < count; i++) {
-		void *page = lo + (size_t)i * PORT_PAGE_SIZE;
-		*(void **)page = *held;
-		*held = page;
-	}
-}
-
-static void free_pages(void *first, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		port_page_free((char *)first + (size_t)i * PORT_PAGE_SIZE);
-}
 
 static bool coherent(const struct ir_table *t)
 {

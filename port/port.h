@@ -28,6 +28,12 @@
 void *port_page_alloc(void);
 void port_page_free(void *page);
 
+/* `count` zeroed pages, physically contiguous and 4 KiB-aligned, or NULL:
+ * for structures the hardware wants in one piece that are larger than a
+ * page (an interrupt-remapping table of more than 256 entries). */
+void *port_pages_alloc(unsigned count);
+void port_pages_free(void *first, unsigned count);
+
 /* Host-physical address of a pointer returned by port_page_alloc (or of any
  * memory the platform can DMA to), and back. */
 uint64_t port_virt_to_phys(const void *va);

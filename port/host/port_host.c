@@ -17,26 +17,29 @@ static uint64_t clock_step, fake_clock;
 static int log_quiet;
 static char last_log[512];
 
-void *port_page_alloc(void)
+void *port_page_alloc(void) { return port_pages_alloc(1); }
+void port_page_free(void *page) { port_pages_free(page, 1); }
+
+void *port_pages_alloc(unsigned count)
 {
-	if (fail_after == 0)
+	if (fail_after == 0 || count == 0)
 		return NULL;
 	if (fail_after > 0)
 		fail_after--;
-	void *p = aligned_alloc(PORT_PAGE_SIZE, PORT_PAGE_SIZE);
+	void *p = aligned_alloc(PORT_PAGE_SIZE, (size_t)count * PORT_PAGE_SIZE);
 	if (!p)
 		return NULL;
-	memset(p, 0, PORT_PAGE_SIZE);
-	pages_in_use++;
+	memset(p, 0, (size_t)count * PORT_PAGE_SIZE);
+	pages_in_use += count;
 	return p;
 }
 
-void port_page_free(void *page)
+void port_pages_free(void *first, unsigned count)
 {
-	if (!page)
+	if (!first)
 		return;
-	pages_in_use--;
-	free(page);
+	pages_in_use -= count;
+	free(first);
 }
 
 uint64_t port_virt_to_phys(const void *va) { return (uint64_t)(uintptr_t)va; }

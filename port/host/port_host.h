@@ -25,7 +25,8 @@ void port_host_set_mmio(const struct port_host_mmio_ops *ops);
 /* Pages allocated and not yet freed: a test asserts 0 after teardown. */
 long port_host_pages_in_use(void);
 
-/* After N more successful page allocations every allocation fails, so a
+/* After N more successful allocations (port_page_alloc or port_pages_alloc
+ * calls) every allocation fails, so a
  * test can drive a module's out-of-memory path; a negative N restores. */
 void port_host_fail_page_allocs_after(long n);
 

@@ -200,6 +200,12 @@ static void scalable_mode_entries(void **state)
 	      VTD_UNIT_SCALABLE);
 	/* 11.4.6: RTADDR.TTM = 01b (scalable) */
 	assert_int_equal(model.rtaddr_latched & VTD_GENMASK(11, 10), VTD_RTADDR_TTM_SCALABLE);
+	/* 6.5.2: scalable mode queues 256-bit descriptors (IQA.DW), IQT in 32-byte steps */
+	assert_int_equal(vtd_model_reg64(&model, VTD_REG_IQA),
+			 port_virt_to_phys(unit.iq) | VTD_IQA_DW);
+	assert_int_equal(vtd_model_reg64(&model, VTD_REG_IQT) % 32, 0);
+	/* bring-up: global context + wait, global IOTLB + wait; the map under CM: page IOTLB + wait */
+	assert_int_equal(vtd_model_reg64(&model, VTD_REG_IQT), 6 * 32);
 	unsigned before = model.ndescs;
 	assert_int_equal(vtd_ctx_attach(&unit, 4, 0x08, &dom, VTD_TT_UNTRANSLATED), 0);
 	assert_int_equal(vtd_ctx_attach(&unit, 4, 0x88, &dom, VTD_TT_UNTRANSLATED), 0);

@@ -8,7 +8,8 @@
 # is the test (tests/vmx/*.c, *.S) + the core + the multiboot2 entry
 # (baremetal/boot_multiboot2.*) + every baremetal/ PVH platform
 # object, linked by baremetal/boot_multiboot2.ld with the multiboot2 header
-# first, then put on a GRUB ISO (grub-mkrescue, grub-pc-bin).
+# first, then put on a GRUB ISO (grub-mkrescue, grub-pc-bin) that carries
+# only the modules it needs: a full one takes Bochs ~5 s more to boot.
 
 VMX_BUILD := $(BUILD)/vmx
 VMX_CORE_SRCS := $(sort $(wildcard vmm_glue/vmx/*.c vmm_glue/vmx/*.S))
@@ -36,7 +37,10 @@ $(VMX_BUILD)/vmx.iso: $(VMX_BUILD)/vmx.elf tests/vmx/grub.cfg
 	@rm -rf $(VMX_BUILD)/iso && mkdir -p $(VMX_BUILD)/iso/boot/grub
 	cp $(VMX_BUILD)/vmx.elf $(VMX_BUILD)/iso/boot/vmx.elf
 	cp tests/vmx/grub.cfg $(VMX_BUILD)/iso/boot/grub/grub.cfg
-	grub-mkrescue -o $@ $(VMX_BUILD)/iso 2>$(VMX_BUILD)/grub-mkrescue.log || \
+	grub-mkrescue -o $@ $(VMX_BUILD)/iso --compress=no --locales= --fonts= --themes= \
+		--install-modules="normal multiboot2 iso9660 biosdisk configfile boot" \
+		--modules="multiboot2 iso9660 biosdisk normal configfile" \
+		2>$(VMX_BUILD)/grub-mkrescue.log || \
 		{ cat $(VMX_BUILD)/grub-mkrescue.log; exit 1; }
 
 SUITES += vmx

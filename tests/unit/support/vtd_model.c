@@ -312,17 +312,23 @@ static void process_queue(struct vtd_model *m)
 	if (m->qi_stuck || !(get(m, VTD_REG_GSTS, 4) & VTD_GSTS_QIES))
 		return;
 	uint64_t iqa = get(m, VTD_REG_IQA, 8);
-	unsigned size = 256u << vtd_field(iqa, 2, 0);
-	struct vtd_desc *q = port_phys_to_virt(iqa & VTD_IQA_ADDR_MASK);
-	unsigned head = (unsigned)VTD_IQ_INDEX(get(m, VTD_REG_IQH, 8));
-	unsigned tail = (unsigned)VTD_IQ_INDEX(get(m, VTD_REG_IQT, 8));
-	if (tail >= size) {
+	/* 11.4.11.3: DW=1 (256-bit descriptors) only when ECAP.SMTS, as in QEMU */
+	bool dw = (iqa & VTD_IQA_DW) && (get(m, VTD_REG_ECAP, 8) & VTD_ECAP_SMTS);
+	unsigned slot = dw ? 32 : 16;
+	unsigned size = (PORT_PAGE_SIZE / slot) << vtd_field(iqa, 2, 0);
+	const uint8_t *q = port_phys_to_virt(iqa & VTD_IQA_ADDR_MASK);
+	unsigned head = (unsigned)(get(m, VTD_REG_IQH, 8) & VTD_GENMASK(18, 4)) / slot;
+	unsigned tail = (unsigned)(get(m, VTD_REG_IQT, 8) & VTD_GENMASK(18, 4)) / slot;
+	if (tail >= size || (get(m, VTD_REG_IQT, 8) & VTD_GENMASK(18, 4)) % slot) {
 		put(m, VTD_REG_FSTS, get(m, VTD_REG_FSTS, 4) | VTD_FSTS_IQE, 4);
-		put(m, VTD_REG_IQERCD, 1, 8);   /* IQEI 1: tail beyond queue */
+		put(m, VTD_REG_IQERCD, tail >= size ? 1 : 6, 8);   /* IQEI 1 / 6 */
 		return;
 	}
 	while (head != tail && !(get(m, VTD_REG_FSTS, 4) & (VTD_FSTS_IQE | VTD_FSTS_ITE))) {
-		struct vtd_desc d = q[head];
+		const uint64_t *qw = (const uint64_t *)(q + (size_t)head * slot);
+		struct vtd_desc d = { qw[0], qw[1] };
+		if (dw && (qw[2] | qw[3]) && (d.lo & 0xf) != VTD_DESC_PIOTLB)
+			d.lo |= 1ull << 63;   /* stray upper bits: make it fail the checks */
 		if (!desc_ok(m, d)) {
 			put(m, VTD_REG_FSTS, get(m, VTD_REG_FSTS, 4) | VTD_FSTS_IQE, 4);
 			unsigned t = (unsigned)(d.lo & 0xf);
@@ -347,7 +353,7 @@ static void process_queue(struct vtd_model *m)
 				put(m, VTD_REG_ICS, VTD_ICS_IWC, 4);
 		}
 	}
-	put(m, VTD_REG_IQH, (uint64_t)head << 4, 8);
+	put(m, VTD_REG_IQH, (uint64_t)head * slot, 8);
 }
 
 static void frcd_write(struct vtd_model *m, unsigned off, uint64_t val, unsigned size)
