@@ -53,8 +53,10 @@ LIB_FS_SAN := $(BUILD)/san/libvfs_fs.a
 LIB_HOST := $(BUILD)/host/libvfs_host.a
 LIB_HOST_SAN := $(BUILD)/san/libvfs_host.a
 
-# Suites `make test` runs, in order; fragments append theirs.
+# Suites `make test` runs; fragments append theirs.  Cheap, host-only suites
+# go first, then bare-metal images, then the QEMU testbed.
 SUITES := unit
+SUITE_ORDER := unit baremetal vtd ir vmx testbed sriov assign bench-smoke
 
 .PHONY: all deps test test-unit check-freestanding clean distclean help
 .DEFAULT_GOAL := all
@@ -131,9 +133,9 @@ test-unit: $(UNIT_BINS)
 test: deps
 	@$(MAKE) --no-print-directory all
 	@rm -rf $(BUILD)/results
-	@$(MAKE) --no-print-directory -k $(addprefix test-,$(SUITES)) || true
-	@echo "== summary over suites: $(SUITES)"
-	@tests/lib/tap-count $(patsubst %,$(BUILD)/results/%.tap,$(SUITES))
+	@$(MAKE) --no-print-directory -k $(addprefix test-,$(ORDERED_SUITES)) || true
+	@echo "== summary over suites: $(ORDERED_SUITES)"
+	@tests/lib/tap-count $(patsubst %,$(BUILD)/results/%.tap,$(ORDERED_SUITES))
 
 clean:
 	rm -rf $(BUILD)/fs $(BUILD)/san $(BUILD)/host $(BUILD)/bin $(BUILD)/unit $(BUILD)/results
@@ -143,4 +145,5 @@ distclean:
 	rm -rf $(BUILD)
 
 -include $(sort $(wildcard */*.mk tests/*/*.mk))
+ORDERED_SUITES = $(filter $(SUITES),$(SUITE_ORDER)) $(filter-out $(SUITE_ORDER),$(SUITES))
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -12,6 +12,9 @@ FUZZ_TIME ?= 60
 
 .PHONY: fuzz-dmar fuzz-dmar-build bench-vtd
 
+# The default build keeps the fuzzer compiling.
+all: fuzz-dmar-build
+
 $(FUZZ_DMAR): tests/fuzz/fuzz_dmar.c $(IOMMU_SRCS) $(IOMMU_HDRS) port/host/port_host.c
 	@mkdir -p $(@D)
 	$(CLANG) $(WARN) $(INCLUDES) -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \

@@ -36,7 +36,7 @@ static int read_link_base(const char *path, char *out, size_t len)
 
 static int write_attr(const char *path, const char *val)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	size_t n = strlen(val);

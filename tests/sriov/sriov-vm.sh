@@ -264,6 +264,23 @@ else
   tap_fail "list --json after apply equals the saved one (round trip)" "$(diff $T/n1 $T/n2)"
 fi
 
+# --- the assignment registry: a VF a guest holds is shown and protected ---------------------
+mkdir -p /run/vfstack/assign
+sleep 120 & holder=$!
+printf 'guest=web1\npid=%s\n' $holder >/run/vfstack/assign/$VF1
+run vfctl list
+expect "vfctl list shows guest web1 holding vf 1 (live registry record)" 0 "vf 1  $VF1 .* web1\$"
+snap
+run vfctl bind $VF1 vfio-pci --force
+expect "bind refuses a VF held by a guest, even with --force" 1 "$VF1 is held by guest 'web1' \\(pid $holder\\)"
+run vfctl sriov disable $PF --force
+expect "sriov disable refuses while a guest holds a VF, even with --force" 1 "VF $VF1 of $PF is held by guest 'web1'"
+unchanged "the guest-held VF was left alone"
+kill $holder; wait $holder 2>/dev/null
+run vfctl list
+expect "a stale registry record (its pid gone) is ignored: guest column back to -" 0 "vf 1  $VF1 .* auto +-\$"
+rm -f /run/vfstack/assign/$VF1
+
 # --- doctor ---------------------------------------------------------------------------------
 run vfctl doctor
 expect "vfctl doctor: the IOMMU is on" "$st" "^ok +iommu +DMA remapping is on \\(dmar0\\)"

@@ -104,6 +104,10 @@ static void unmapping_a_page_splits_the_large_leaf_around_it(void **state)
 	assert_int_equal(ept_lookup(&e, 0x5000, &hpa, &ent, &lvl), 0);
 	assert_int_equal(ent, 0x5000 | EPT_W);
 	assert_true(ept_entry_misconfigured(ent, lvl, ALL_CAPS));
+	/* Unmapping where nothing is mapped builds no tables. */
+	unsigned tables = e.tables;
+	assert_int_equal(ept_unmap(&e, 0x7000000000ull, SZ_1G + 0x1000), 0);
+	assert_int_equal(e.tables, tables);
 	ept_destroy(&e);
 }
 

@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
-#include <string.h>
 #include <cmocka.h>
 
 #include "port.h"
@@ -204,8 +203,7 @@ static void unsupported_or_truncated_instructions_are_refused(void **state)
 	assert_int_equal(vmx_decode_mmio(cut, sizeof(cut), true, &i), -PORT_EINVAL);
 	assert_int_equal(vmx_decode_mmio(cut_disp, sizeof(cut_disp), true, &i), -PORT_EINVAL);
 	assert_int_equal(vmx_decode_mmio(cut, 0, true, &i), -PORT_EINVAL);
-	/* 0x48 is DEC EAX outside 64-bit mode, not REX: then 89 /r follows
-	 * and the 32-bit form is decoded from the next byte. */
+	/* Outside 64-bit mode 0x48 is DEC EAX, not a REX prefix: refused. */
 	static const uint8_t not_rex[] = { 0x48, 0x89, 0x00 };
 	assert_int_equal(vmx_decode_mmio(not_rex, sizeof(not_rex), false, &i), -PORT_ENOTSUP);
 }

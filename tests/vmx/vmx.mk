@@ -18,8 +18,11 @@ VMX_OBJS = $(patsubst %,$(VMX_BUILD)/obj/%.o,$(VMX_CORE_SRCS) $(VMX_TEST_SRCS))
 VMX_LDFLAGS := -m elf_x86_64 -nostdlib -static -z max-page-size=4096 --no-warn-rwx-segments \
 	-T baremetal/boot_multiboot2.ld --wrap=boot_main --wrap=boot_exit --wrap=pci_init
 
-.PHONY: test-vmx vmx-iso
+.PHONY: test-vmx vmx-iso vmx-pvh
 vmx-iso: $(VMX_BUILD)/vmx.iso
+# The same test as a PVH image for QEMU -kernel: it needs a CPU with VMX,
+# i.e. QEMU/KVM with nested VMX on an Intel host (docs/vmx.md); TCG has none.
+vmx-pvh: $(VMX_BUILD)/vmx-pvh.elf
 
 $(VMX_BUILD)/obj/%.c.o: %.c
 	@mkdir -p $(@D)
@@ -32,6 +35,11 @@ $(VMX_BUILD)/obj/%.S.o: %.S
 $(VMX_BUILD)/vmx.elf: $(VMX_OBJS) $$(BM_OBJS) baremetal/boot_multiboot2.ld
 	@mkdir -p $(@D)
 	ld $(VMX_LDFLAGS) -o $@ $(filter %.o,$^)
+
+$(VMX_BUILD)/vmx-pvh.elf: $(filter-out $(VMX_BUILD)/obj/baremetal/%,$(VMX_OBJS)) $$(BM_OBJS) baremetal/linker.ld
+	@mkdir -p $(@D)
+	ld -m elf_x86_64 -nostdlib -static -z max-page-size=4096 --no-warn-rwx-segments \
+		-T baremetal/linker.ld -o $@ $(filter %.o,$^)
 
 $(VMX_BUILD)/vmx.iso: $(VMX_BUILD)/vmx.elf tests/vmx/grub.cfg
 	@rm -rf $(VMX_BUILD)/iso && mkdir -p $(VMX_BUILD)/iso/boot/grub
@@ -46,3 +54,12 @@ $(VMX_BUILD)/vmx.iso: $(VMX_BUILD)/vmx.elf tests/vmx/grub.cfg
 SUITES += vmx
 test-vmx: $(VMX_BUILD)/vmx.iso
 	@tests/lib/run-suite vmx 120 -- tests/vmx/run-bochs $< --timeout 60 --dir $(VMX_BUILD)/run
+
+# Host unit tests of the core's pure modules (tests/unit/test_vmx_*.c): the
+# top-level unit rule links only the shared libraries, so these binaries
+# also get the sanitised objects of the modules they test.
+VMX_PURE_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,vmm_glue/vmx/vmx_caps.c vmm_glue/vmx/ept.c \
+	vmm_glue/vmx/vmx_exit.c vmm_glue/vmx/vmx_insn.c)
+VMX_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_vmx_*.c))
+$(VMX_UNIT_BINS): $(VMX_PURE_SAN_OBJS)
+$(VMX_UNIT_BINS): HOST_LIBS += $(VMX_PURE_SAN_OBJS)

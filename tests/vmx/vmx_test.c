@@ -8,6 +8,7 @@
  */
 #include <stdint.h>
 
+#include "baremetal/boot.h"
 #include "baremetal/console.h"
 #include "baremetal/cpu.h"
 #include "baremetal/lapic.h"
@@ -434,12 +435,32 @@ static void test_real_mode(void)
 	tap_ok(rc == -PORT_EIO && err == 7,
 	       "a VM entry with a forbidden pin-based control fails with VM-instruction error %u (%s)",
 	       err, vmx_insn_error_name(err));
+
+	/* A guest-state check failure is a VM exit with bit 31 set (SDM
+	 * §26.8): RFLAGS bit 1 must be 1 (§26.3.1.4). */
+	static struct vmx_vcpu bad_state;
+	rc = vmx_vcpu_init(&bad_state, &vm);
+	rc = rc ? rc : vmx_vcpu_setup_real(&bad_state, 0, REAL_LOAD, 0x8000);
+	if (!rc) {
+		vmx_vmwrite(VMCS_GUEST_RFLAGS, 0);
+		rc = vmx_vcpu_run(&bad_state);
+	}
+	uint32_t reason = (uint32_t)vmx_vmread(VMCS_EXIT_REASON);
+	tap_ok(rc == -PORT_EINVAL && bad_state.exit_reason == EXIT_ENTRY_FAIL_GUEST &&
+	       (reason & EXIT_REASON_ENTRY_FAILED),
+	       "a VM entry with invalid guest state (RFLAGS bit 1 clear) fails with exit reason %u (%s)",
+	       bad_state.exit_reason, vmx_exit_reason_name(bad_state.exit_reason));
 }
 
 void test_main(void)
 {
-	tap_set_prefix("bochs");
-	tap_plan(22);
+	/* The variant (grub.cfg passes variant=bochs; give QEMU/KVM runs
+	 * -append variant=...) names the CPU every line ran on. */
+	char variant[32];
+	if (boot_cmdline_get("variant", variant, sizeof(variant)) != 0)
+		__builtin_memcpy(variant, "vmx", 4);
+	tap_set_prefix(variant);
+	tap_plan(23);
 	int rc = vmx_cpu_on(&cpu);
 	if (!tap_ok(rc == 0, "VMXON (IA32_FEATURE_CONTROL, CR0/CR4 fixed bits, VMCS revision 0x%x): %d",
 		    (unsigned)VMX_BASIC_REVISION(cpu.caps.basic), rc))

@@ -27,8 +27,8 @@ static const char usage[] =
 	"  enable PF N     create N virtual functions (1..TotalVFs).  A PF that\n"
 	"                  already has VFs goes through 0 first, as the kernel\n"
 	"                  requires; if the driver refuses N, the old count is put\n"
-	"                  back.  Refused while one of its VFs is bound to vfio-pci\n"
-	"                  or held by a guest, unless --force.\n"
+	"                  back.  Refused while one of its VFs is held by a guest,\n"
+	"                  and while one is bound to vfio-pci unless --force.\n"
 	"  disable PF      remove every VF (NumVFs = 0); same refusal and --force.\n"
 	"  show PF         the SR-IOV capability as the device reports it (PCIe\n"
 	"                  §9.3.3) and each VF's routing ID and BAR addresses as\n"
@@ -38,21 +38,22 @@ static const char usage[] =
 	"                  created (sriov_drivers_autoprobe); off leaves them\n"
 	"                  unbound for vfio-pci.\n";
 
-/* A VF that must not vanish under a guest or a VFIO user. */
+/* A VF that must not vanish under a guest (always refused) or a VFIO user
+ * (refused unless --force). */
 static int check_vfs_free(const char *pf, bool force)
 {
 	struct sriov_vf_info *vfs = NULL;
 	size_t n = 0;
 	int rc = VFCTL_OK;
 	sriov_vf_list(pf, &vfs, &n);
-	for (size_t i = 0; i < n && rc == VFCTL_OK && !force; i++) {
+	for (size_t i = 0; i < n && rc == VFCTL_OK; i++) {
 		char guest[ASSIGN_GUEST_LEN];
 		pid_t pid;
+		/* A running guest is never pulled from under, --force or not. */
 		if (assign_registry_lookup(vfs[i].bdf, guest, sizeof(guest), &pid) == 0)
-			rc = vfctl_error("VF %s of %s is held by guest '%s' (pid %ld); stop the guest or "
-					 "release the VF before changing the VF count.",
-					 vfs[i].bdf, pf, guest, (long)pid);
-		else if (strcmp(vfs[i].driver, "vfio-pci") == 0)
+			rc = vfctl_error("VF %s of %s is held by guest '%s' (pid %ld); stop the guest "
+					 "before changing the VF count.", vfs[i].bdf, pf, guest, (long)pid);
+		else if (!force && strcmp(vfs[i].driver, "vfio-pci") == 0)
 			rc = vfctl_error("VF %s of %s is bound to vfio-pci; 'vfctl release %s' first, or "
 					 "add --force to remove it anyway.", vfs[i].bdf, pf, vfs[i].bdf);
 	}

@@ -4,8 +4,13 @@
  * the checks, the binding and the bookkeeping around the same vmm_run().
  *
  *   vfs-vmm --kernel BZIMAGE [--initrd FILE] [--mem SIZE] [--cpus N]
- *           [--cmdline TEXT] [--vf BDF] [--console FILE]
+ *           [--cmdline TEXT] [--vf BDF] [--console FILE] [--cycles N]
+ *
+ * --cycles N boots the guest N times in this one process and checks after
+ * each run that it holds no more file descriptors (eventfds among them) or
+ * threads than after the first: the leak check of the assign soak.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,7 +22,7 @@
 
 static const char usage_text[] =
 	"usage: vfs-vmm --kernel BZIMAGE [--initrd FILE] [--mem SIZE] [--cpus N]\n"
-	"               [--cmdline TEXT] [--vf BDF] [--console FILE]\n"
+	"               [--cmdline TEXT] [--vf BDF] [--console FILE] [--cycles N]\n"
 	"Boots the guest (console on stdout, or FILE) and exits when it powers off:\n"
 	"0 powered off, 1 failed, 2 usage, 130 stopped by a signal.\n";
 
@@ -38,11 +43,58 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
+/* Entries of /proc/self/DIR (fd or task); with `like`, only fds whose link
+ * target contains it ("eventfd", "vfio"). */
+static int count_entries(const char *dir, const char *like)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/%s", dir);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (like) {
+			char p[320], t[128];
+			snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+			ssize_t len = readlink(p, t, sizeof(t) - 1);
+			if (len <= 0)
+				continue;
+			t[len] = '\0';
+			if (!strstr(t, like))
+				continue;
+		}
+		n++;
+	}
+	closedir(d);
+	return n - (strcmp(dir, "fd") == 0 && !like ? 1 : 0); /* opendir holds one fd */
+}
+
+/* VmLck of this process in KiB: VFIO's type1 IOMMU charges pinned guest RAM
+ * there, so it returns to its old value only when every DMA mapping is gone. */
+static long vm_locked_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f)
+		return -1;
+	char line[256];
+	long kib = -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
 int main(int argc, char **argv)
 {
 	struct vmm_config cfg = { .mem_bytes = 256ull << 20, .ncpus = 1, .console_fd = 1,
 				  .console_in_fd = -1, .cmdline = VMM_DEFAULT_CMDLINE };
 	const char *console = NULL;
+	long cycles = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -62,6 +114,12 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--mem")) {
 			if (!(cfg.mem_bytes = parse_size(v))) {
 				fprintf(stderr, "vfs-vmm: --mem %s is not a size (try 256M)\n", v);
+				return 2;
+			}
+		} else if (!strcmp(a, "--cycles")) {
+			cycles = strtol(v, NULL, 10);
+			if (cycles < 1) {
+				fprintf(stderr, "vfs-vmm: --cycles %s is not a positive number\n", v);
 				return 2;
 			}
 		} else if (!strcmp(a, "--cpus")) {
@@ -84,7 +142,33 @@ int main(int argc, char **argv)
 	}
 	char why[256];
 	struct vmm_stats st;
-	int err = vmm_run(&cfg, &st, why, sizeof(why));
+	int err = 0, fds0 = 0, efds0 = 0, threads0 = 0;
+	for (long c = 1; c <= cycles && !err; c++) {
+		err = vmm_run(&cfg, &st, why, sizeof(why));
+		int fds = count_entries("fd", NULL), efds = count_entries("fd", "eventfd");
+		int vfio = count_entries("fd", "vfio"), threads = count_entries("task", NULL);
+		long locked = vm_locked_kib();
+		if (cycles > 1)
+			fprintf(stderr, "vfs-vmm: cycle %ld/%ld: %s, %.2f s, open fds %d (eventfds %d, "
+				"vfio %d), threads %d, locked %ld KiB\n", c, cycles, err ? "failed" : "powered off",
+				st.boot_to_exit_s, fds, efds, vfio, threads, locked);
+		if (c == 1) {
+			fds0 = fds, efds0 = efds, threads0 = threads;
+		} else if (!err && (fds > fds0 || efds > efds0 || threads > threads0)) {
+			snprintf(why, sizeof(why), "cycle %ld leaked: %d fds (%d eventfds), %d threads "
+				 "after it, %d (%d), %d after cycle 1", c, fds, efds, threads, fds0, efds0,
+				 threads0);
+			err = -EMFILE;
+		}
+		if (!err && locked > 0) {
+			snprintf(why, sizeof(why), "cycle %ld left %ld KiB of guest RAM pinned for DMA", c, locked);
+			err = -EMFILE;
+		}
+		if (!err && vfio) {
+			snprintf(why, sizeof(why), "cycle %ld left %d VFIO fds open", c, vfio);
+			err = -EMFILE;
+		}
+	}
 	if (console)
 		close(cfg.console_fd);
 	if (err == -EINTR) {

@@ -98,7 +98,14 @@ static int64_t set_one(struct ept *ept, uint64_t gpa, uint64_t hpa, uint64_t lef
 	}
 	uint64_t *table = ept->pml4;
 	for (unsigned l = 4; l > want; l--) {
-		table = next_table(ept, &table[EPT_INDEX(gpa, l)], l);
+		uint64_t *e = &table[EPT_INDEX(gpa, l)];
+		if (!is_map && leaf_bits == 0 && !ept_entry_present(*e)) {
+			/* Unmapping where nothing is mapped: skip to the end of
+			 * this entry's range without building tables. */
+			uint64_t end = (gpa | (EPT_LEVEL_SIZE(l) - 1)) + 1;
+			return (int64_t)(end - gpa < left ? end - gpa : left);
+		}
+		table = next_table(ept, e, l);
 		if (!table)
 			return -PORT_ENOMEM;
 	}

@@ -32,25 +32,48 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
-#define READ_CR(n) ({ uint64_t v_; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v_)); v_; })
-#define WRITE_CR(n, v) __asm__ volatile("mov %0, %%cr" #n : : "r"((uint64_t)(v)) : "memory")
-#define READ_SEG(s) ({ uint16_t v_; __asm__ volatile("mov %%" #s ", %0" : "=r"(v_)); v_; })
+static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+
+/* The six data/code selectors, in enum vmx_seg order (ES CS SS DS FS GS). */
+static void read_selectors(uint16_t sel[6])
+{
+	__asm__ volatile("mov %%es, %0" : "=r"(sel[VMX_ES]));
+	__asm__ volatile("mov %%cs, %0" : "=r"(sel[VMX_CS]));
+	__asm__ volatile("mov %%ss, %0" : "=r"(sel[VMX_SS]));
+	__asm__ volatile("mov %%ds, %0" : "=r"(sel[VMX_DS]));
+	__asm__ volatile("mov %%fs, %0" : "=r"(sel[VMX_FS]));
+	__asm__ volatile("mov %%gs, %0" : "=r"(sel[VMX_GS]));
+}
 
 struct __attribute__((packed)) desc_ptr {
 	uint16_t limit;
 	uint64_t base;
 };
 
-/* VMX instructions (§30.3): CF = VMfailInvalid, ZF = VMfailValid. */
-static int vmx_insn_pa(const char *which, uint64_t pa)
+/* VMX instructions (§30.3): CF = VMfailInvalid, ZF = VMfailValid; "setna"
+ * catches both. */
+static int vmxon(uint64_t pa)
 {
 	uint8_t fail;
-	if (which[0] == 'o')
-		__asm__ volatile("vmxon %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
-	else if (which[0] == 'c')
-		__asm__ volatile("vmclear %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
-	else
-		__asm__ volatile("vmptrld %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	__asm__ volatile("vmxon %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return fail ? -PORT_EIO : 0;
+}
+
+static int vmclear(uint64_t pa)
+{
+	uint8_t fail;
+	__asm__ volatile("vmclear %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return fail ? -PORT_EIO : 0;
+}
+
+static int vmptrld(uint64_t pa)
+{
+	uint8_t fail;
+	__asm__ volatile("vmptrld %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
 	return fail ? -PORT_EIO : 0;
 }
 
@@ -167,8 +190,8 @@ int vmx_cpu_on(struct vmx_cpu *cpu)
 		return -PORT_ENOTSUP;
 
 	/* §23.8: CR0 and CR4 must hold their fixed bits in VMX operation. */
-	WRITE_CR(0, vmx_cr_fix(READ_CR(0), cpu->caps.cr0_fixed0, cpu->caps.cr0_fixed1, 0));
-	WRITE_CR(4, vmx_cr_fix(READ_CR(4) | CR4_VMXE, cpu->caps.cr4_fixed0, cpu->caps.cr4_fixed1, 0));
+	write_cr0(vmx_cr_fix(read_cr0(), cpu->caps.cr0_fixed0, cpu->caps.cr0_fixed1, 0));
+	write_cr4(vmx_cr_fix(read_cr4() | CR4_VMXE, cpu->caps.cr4_fixed0, cpu->caps.cr4_fixed1, 0));
 
 	rc = ensure_host_tr();
 	if (rc)
@@ -179,7 +202,7 @@ int vmx_cpu_on(struct vmx_cpu *cpu)
 	/* §24.11.5: the VMXON region starts with the VMCS revision identifier. */
 	*(uint32_t *)cpu->vmxon_region = VMX_BASIC_REVISION(cpu->caps.basic);
 	cpu->vmxon_pa = port_virt_to_phys(cpu->vmxon_region);
-	if (vmx_insn_pa("on", cpu->vmxon_pa)) {
+	if (vmxon(cpu->vmxon_pa)) {
 		port_log("vmx: VMXON failed");
 		port_page_free(cpu->vmxon_region);
 		return -PORT_EIO;
@@ -193,7 +216,7 @@ void vmx_cpu_off(struct vmx_cpu *cpu)
 	if (!cpu->on)
 		return;
 	__asm__ volatile("vmxoff" ::: "cc", "memory");
-	WRITE_CR(4, READ_CR(4) & ~CR4_VMXE);
+	write_cr4(read_cr4() & ~CR4_VMXE);
 	port_page_free(cpu->vmxon_region);
 	cpu->on = false;
 }
@@ -291,19 +314,20 @@ void vmx_vm_flush_ept(struct vmx_vm *vm)
 static void write_host_state(void)
 {
 	struct desc_ptr gdtr, idtr;
-	uint16_t tr;
+	uint16_t tr, sel[6];
 	__asm__ volatile("sgdt %0; sidt %1; str %2" : "=m"(gdtr), "=m"(idtr), "=r"(tr));
+	read_selectors(sel);
 
 	/* §24.5 host-state area; §26.2.3: selectors with RPL = TI = 0. */
-	vmx_vmwrite(VMCS_HOST_CR0, READ_CR(0));
-	vmx_vmwrite(VMCS_HOST_CR3, READ_CR(3));
-	vmx_vmwrite(VMCS_HOST_CR4, READ_CR(4));
-	vmx_vmwrite(VMCS_HOST_CS_SEL, READ_SEG(cs) & 0xf8u);
-	vmx_vmwrite(VMCS_HOST_SS_SEL, READ_SEG(ss) & 0xf8u);
-	vmx_vmwrite(VMCS_HOST_DS_SEL, READ_SEG(ds) & 0xf8u);
-	vmx_vmwrite(VMCS_HOST_ES_SEL, READ_SEG(es) & 0xf8u);
-	vmx_vmwrite(VMCS_HOST_FS_SEL, READ_SEG(fs) & 0xf8u);
-	vmx_vmwrite(VMCS_HOST_GS_SEL, READ_SEG(gs) & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_CR0, read_cr0());
+	vmx_vmwrite(VMCS_HOST_CR3, read_cr3());
+	vmx_vmwrite(VMCS_HOST_CR4, read_cr4());
+	vmx_vmwrite(VMCS_HOST_ES_SEL, sel[VMX_ES] & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_CS_SEL, sel[VMX_CS] & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_SS_SEL, sel[VMX_SS] & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_DS_SEL, sel[VMX_DS] & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_FS_SEL, sel[VMX_FS] & 0xf8u);
+	vmx_vmwrite(VMCS_HOST_GS_SEL, sel[VMX_GS] & 0xf8u);
 	vmx_vmwrite(VMCS_HOST_TR_SEL, tr & 0xf8u);
 	vmx_vmwrite(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
 	vmx_vmwrite(VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
@@ -377,7 +401,7 @@ int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm)
 		return -PORT_ENOMEM;
 	*(uint32_t *)v->vmcs = VMX_BASIC_REVISION(vm->cpu->caps.basic); /* §24.2 */
 	v->vmcs_pa = port_virt_to_phys(v->vmcs);
-	if (vmx_insn_pa("clear", v->vmcs_pa) || vmx_insn_pa("ptrld", v->vmcs_pa)) {
+	if (vmclear(v->vmcs_pa) || vmptrld(v->vmcs_pa)) {
 		port_log("vmx: VMCLEAR/VMPTRLD of a new VMCS failed");
 		return -PORT_EIO;
 	}
@@ -388,7 +412,7 @@ int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm)
 void vmx_vcpu_destroy(struct vmx_vcpu *v)
 {
 	if (v->vmcs) {
-		vmx_insn_pa("clear", v->vmcs_pa);
+		vmclear(v->vmcs_pa);
 		port_page_free(v->vmcs);
 		v->vmcs = NULL;
 	}
@@ -416,13 +440,15 @@ static void write_common_guest_state(uint64_t cr0, uint64_t cr4, uint64_t efer)
 	vmx_vmwrite(VMCS_GUEST_PENDING_DBG, 0);
 	vmx_vmwrite(VMCS_GUEST_EFER, efer);
 	write_segment(VMX_LDTR, 0, 0, 0, AR_UNUSABLE);
-	/* §24.6.6: the guest owns the CR bits outside the masks; the host owns
-	 * the bits VMX fixes, CR0.PE/PG (so the core tracks paging mode and
-	 * IA-32e entry) and CR4.VMXE (hidden: the guest reads 0). */
 	vmx_vmwrite(VMCS_CR0_SHADOW, cr0);
 	vmx_vmwrite(VMCS_CR4_SHADOW, cr4);
 }
 
+/* §24.6.6: the guest owns the CR bits outside the masks; the host owns
+ * the bits VMX fixes, CR0.PE/PG/NE (so the core tracks the paging mode and
+ * IA-32e entry) and CR4.VMXE (hidden: the guest reads its shadow, 0).  A
+ * guest write that changes an owned bit relative to the shadow exits
+ * (§25.1.3); reads of CR0/CR4 never exit and return the shadow there. */
 static void write_cr_masks(struct vmx_vcpu *v)
 {
 	const struct vmx_caps *c = &v->vm->cpu->caps;
@@ -451,7 +477,7 @@ int vmx_vcpu_setup_long64(struct vmx_vcpu *v, const struct vmx_guest64 *g)
 	uint32_t code = AR_TYPE(SEG_TYPE_CODE_RX_A) | AR_S | AR_P | AR_L | AR_G;
 	uint32_t data = AR_TYPE(SEG_TYPE_DATA_RW_A) | AR_S | AR_P | AR_DB | AR_G;
 
-	if (vmx_insn_pa("ptrld", v->vmcs_pa))
+	if (vmptrld(v->vmcs_pa))
 		return -PORT_EIO;
 	write_cr_masks(v);
 	write_common_guest_state(cr0, cr4, EFER_LME | EFER_LMA);
@@ -488,7 +514,7 @@ int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t s
 
 	if (!v->unrestricted)
 		return -PORT_ENOTSUP;
-	if (vmx_insn_pa("ptrld", v->vmcs_pa))
+	if (vmptrld(v->vmcs_pa))
 		return -PORT_EIO;
 	write_cr_masks(v);
 	write_common_guest_state(cr0, 0, 0);
@@ -926,7 +952,7 @@ static int dispatch(struct vmx_vcpu *v)
 
 int vmx_vcpu_run(struct vmx_vcpu *v)
 {
-	if (vmx_insn_pa("ptrld", v->vmcs_pa))
+	if (vmptrld(v->vmcs_pa))
 		return -PORT_EIO;
 	for (;;) {
 		prepare_injection(v);

@@ -29,8 +29,8 @@
 # Facts: igb PF k is at 0000:00:0(2+4k).0; PF 0's VFs are 0000:00:12.0, :12.2, ... (stride 2).
 # The nested guests' kernel and initramfs: /vfstack/guest/vmlinuz, /vfstack/guest/guest.cpio.gz.
 
-TB_GUEST_KERNEL=/vfstack/guest/vmlinuz
-TB_GUEST_INITRD=/vfstack/guest/guest.cpio.gz
+export TB_GUEST_KERNEL=/vfstack/guest/vmlinuz
+export TB_GUEST_INITRD=/vfstack/guest/guest.cpio.gz
 _tap_n=0 _tap_pass=0 _tap_fail=0 _tap_skip=0
 
 tb_log() { echo "# $*" >&2; }

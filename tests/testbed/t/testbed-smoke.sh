@@ -32,9 +32,9 @@ tap_check "the PF's MSI-X vectors go through interrupt remapping (IR-PCI-MSIX in
 
 # --- SR-IOV --------------------------------------------------------------------------
 tap_check "2 VFs created (sriov_numvfs=2)" tb_sriov_enable "$PF" 2
-vfs=$(tb_vfs "$PF" | tr '\n' ' ')
+vfs=$(echo $(tb_vfs "$PF"))
 tap_check "the VFs are $VF0 and $VF1 (offset 0x80, stride 2): got ${vfs:-none}" \
-  test "$vfs" = "$VF0 $VF1 "
+  test "$vfs" = "$VF0 $VF1"
 groups=" $(tb_iommu_group "$PF") "
 for vf in $VF0 $VF1; do
   tap_check "VF $vf is an 82576 VF (8086:10ca)" \
