@@ -9,13 +9,14 @@
  * protected mode, paging off, %eax = 0x36d76289, %ebx = the physical
  * address of the boot information (§3.3).
  *
- * The entry keeps both in .data (boot.S clears .bss) and joins boot.S's
- * shared path through pvh_start32, which takes %ebx as its info pointer;
- * boot_multiboot2.c turns the multiboot2 information into what boot_main()
- * expects.  (When boot.S exports boot_common32 and boot_main() has a
- * BOOT_PROTO_MB2 case, this becomes "movl $BOOT_PROTO_MB2, %ebp;
- * movl %ebx, %esi; jmp boot_common32" -- see docs/vmx.md.)
+ * The entry joins boot.S's shared path (boot_common32) with the protocol
+ * in %ebp and the information pointer in %esi, as pvh_start32 does;
+ * boot_main() then calls mb2_parse() (boot_multiboot2.c) for
+ * BOOT_PROTO_MB2.  GRUB checks the magic in %eax itself; the information
+ * lies outside the image, so boot.S's .bss clearing leaves it intact.
  */
+#include "baremetal/boot_defs.h"
+
 #define MB2_HEADER_MAGIC 0xe85250d6
 #define MB2_ARCH_I386 0
 #define MB2_TAG_END 0
@@ -43,14 +44,8 @@ mb2_header_end:
 mb2_start32:
 	cli
 	cld
-	movl %eax, mb2_boot_magic
-	movl %ebx, mb2_boot_info
-	jmp pvh_start32
-
-	.section .data
-	.p2align 2
-	.globl mb2_boot_magic, mb2_boot_info
-mb2_boot_magic:	.long 0
-mb2_boot_info:	.long 0
+	movl $BOOT_PROTO_MB2, %ebp
+	movl %ebx, %esi
+	jmp boot_common32
 
 	.section .note.GNU-stack, "", @progbits

@@ -35,6 +35,10 @@ void boot_exit(uint32_t code)
 		 * `magic_break: enabled=1`) hands over to its debugger, which
 		 * quits.  The serial log says pass or fail. */
 		console_printf("# exit code %u\n", code);
+		/* 16550 LSR (COM1 + 5) bit 6, transmitter empty: let the last
+		 * byte leave before Bochs stops (bounded: no UART reads 0xff). */
+		for (unsigned i = 0; i < 1000000 && !(inb(0x3fd) & 0x40); i++)
+			;
 		__asm__ volatile("xchg %%bx, %%bx" ::: "memory");
 	}
 	outl(DEBUG_EXIT_PORT, code);

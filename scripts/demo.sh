@@ -47,7 +47,7 @@ step_pf() {
 step_sriov() {
   tb_sriov_enable "$PF" "$NVFS" || { echo "demo: step 'sriov' failed: could not create $NVFS VFs on $PF; fix: see the message above (dmesg | grep igb)"; return 1; }
   tb_modprobe igbvf || return 1
-  VFS=$(tb_vfs "$PF" | tr '\n' ' ')
+  VFS=$(echo $(tb_vfs "$PF"))
   echo "  $PF: sriov_numvfs=$(cat /sys/bus/pci/devices/$PF/sriov_numvfs): $VFS"
 }
 step_vfs() {

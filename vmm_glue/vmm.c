@@ -70,7 +70,6 @@ int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, si
 		memset(stats, 0, sizeof(*stats));
 	if (why_len)
 		why[0] = '\0';
-	atomic_store(&stop_requested, false);
 
 	if ((err = boot_linux_read_file(cfg->kernel, &kernel, &kernel_len)) != 0)
 		FAIL(err, "cannot read the guest kernel %s: %s", cfg->kernel, strerror(-err));
@@ -148,6 +147,7 @@ int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, si
 		stats->exits = kvm_vm_exits(vm);
 	}
 	err = how == KVM_VM_POWEROFF ? 0 : how == KVM_VM_STOPPED ? -EINTR : -EIO;
+	atomic_store(&stop_requested, false); /* consumed */
 out:
 	pt_dev_destroy(pt);
 	if (ram_mapped)

@@ -41,7 +41,9 @@ struct vmm_stats {
  * torn down before it returns (no DMA mapping, fd or thread left). */
 int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, size_t why_len);
 
-/* Async-signal-safe. */
+/* Async-signal-safe.  A stop requested before vmm_run starts the vCPUs
+ * (e.g. SIGTERM while a caller is still binding the device) makes it tear
+ * down at once and return -EINTR; a completed run consumes the request. */
 void vmm_request_stop(void);
 
 #endif

@@ -6,7 +6,8 @@
 SUITES += assign
 
 ASSIGN_DIR := $(BUILD)/assign
-ASSIGN_FILES := $(ASSIGN_DIR)/mini-bzImage $(ASSIGN_DIR)/vfs-nocap tests/assign/guest-run
+ASSIGN_FILES := $(ASSIGN_DIR)/mini-bzImage $(ASSIGN_DIR)/vfs-nocap $(ASSIGN_DIR)/vfio-check \
+	tests/assign/guest-run
 ASSIGN_CYCLES ?= 20
 SOAK_CYCLES ?= 1000
 # A conventional PCI bridge with an edu device and a second igb behind it: one
@@ -31,6 +32,11 @@ $(ASSIGN_DIR)/mini-bzImage: $(ASSIGN_DIR)/mini-guest.bin tests/assign/mkbzimage.
 $(ASSIGN_DIR)/vfs-nocap: tests/assign/nocap.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -static -o $@ $<
+
+# The vfio/ API against the real VF; static, linked with vfio/ alone.
+$(ASSIGN_DIR)/vfio-check: tests/assign/vfio-check.c $(BUILD)/host/vfio/vfio.o $(BUILD)/host/vfio/sysfs.o
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -static -o $@ $^
 
 assign-files: $(BUILD)/bin/vfctl $(BUILD)/bin/vfs-vmm $(ASSIGN_FILES)
 

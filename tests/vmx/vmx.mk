@@ -16,7 +16,7 @@ VMX_CORE_SRCS := $(sort $(wildcard vmm_glue/vmx/*.c vmm_glue/vmx/*.S))
 VMX_TEST_SRCS := $(sort $(wildcard tests/vmx/*.c tests/vmx/*.S)) baremetal/boot_multiboot2.S baremetal/boot_multiboot2.c
 VMX_OBJS = $(patsubst %,$(VMX_BUILD)/obj/%.o,$(VMX_CORE_SRCS) $(VMX_TEST_SRCS))
 VMX_LDFLAGS := -m elf_x86_64 -nostdlib -static -z max-page-size=4096 --no-warn-rwx-segments \
-	-T baremetal/boot_multiboot2.ld --wrap=boot_main --wrap=boot_exit --wrap=pci_init
+	-T baremetal/boot_multiboot2.ld
 
 .PHONY: test-vmx vmx-iso vmx-pvh
 vmx-iso: $(VMX_BUILD)/vmx.iso

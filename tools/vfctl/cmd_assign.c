@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,12 @@ static uint64_t parse_size(const char *s)
 	default: return 0;
 	}
 	return *end ? 0 : v;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	vmm_request_stop(); /* the guest stops, the VF is given back */
 }
 
 static bool readable(const char *path)
@@ -154,7 +161,13 @@ static int run(int argc, char **argv)
 			return vfctl_error("cannot write the console log %s: %s.", console, strerror(errno));
 	}
 
-	/* --- bind, record, run --- */
+	/* --- bind, record, run: from here a signal stops the guest and we clean up --- */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	char prev[64];
 	err = pci_bind_driver(bdf, "vfio-pci", prev, sizeof(prev));
 	if (err) {

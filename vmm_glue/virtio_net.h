@@ -1,0 +1,57 @@
+/*
+ * virtio_net.h — the emulated vNIC: a virtio network device (virtio 1.2
+ * §5.1) on the modern PCI transport (virtio_pci.h), one receive and one
+ * transmit queue, VIRTIO_NET_F_MAC and VIRTIO_NET_F_STATUS (link up),
+ * indirect descriptors, no offloads.
+ *
+ * Backend: a file descriptor on which one read or write is one Ethernet
+ * frame behind a 12-byte struct virtio_net_hdr_v1 (§5.1.6) — a tap opened
+ * by tap.h, or in tests one end of a SOCK_SEQPACKET socketpair.  The device
+ * makes it non-blocking.  A thread of its own moves frames: woken by the
+ * driver's notifications (an eventfd per queue, which a core can also hand
+ * to the hypervisor as an ioeventfd) and by the backend becoming readable;
+ * it interrupts the guest through eventfds the core routes as MSIs.
+ */
+#ifndef VFS_VIRTIO_NET_H
+#define VFS_VIRTIO_NET_H
+
+#include <stdint.h>
+
+#include "vmm_glue/glue.h"
+#include "vmm_glue/pci_bus.h"
+#include "vmm_glue/virtio_pci.h"
+
+/* §5.1.2 virtqueues. */
+#define VIRTIO_NET_RXQ 0u
+#define VIRTIO_NET_TXQ 1u
+#define VIRTIO_NET_HDR_LEN 12u  /* struct virtio_net_hdr_v1 (§5.1.6) */
+
+struct virtio_net;
+
+struct virtio_net_params {
+	uint8_t mac[6];
+	int backend_fd;          /* stays the caller's; must outlive the device */
+	uint16_t queue_size;     /* 0: 256 */
+};
+
+struct virtio_net_stats {
+	uint64_t tx_frames, tx_bytes, tx_dropped;
+	uint64_t rx_frames, rx_bytes;
+	uint64_t notifies, interrupts;
+};
+
+/* Plug the device into `bus` and start its thread. */
+int virtio_net_create(struct glue *g, struct pci_bus *bus, const struct virtio_net_params *p,
+		      struct virtio_net **out);
+/* Stop the thread, unplug.  The backend fd is left open. */
+void virtio_net_destroy(struct virtio_net *vn);
+
+struct virtio_pci *virtio_net_pci(struct virtio_net *vn);
+/* The eventfd that stands for queue q's notification: a core with
+ * ioeventfd registers it at the queue's notify address (BAR 0 +
+ * VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * q) so notifications
+ * never exit to user space. */
+int virtio_net_kick_fd(const struct virtio_net *vn, unsigned q);
+void virtio_net_get_stats(struct virtio_net *vn, struct virtio_net_stats *st);
+
+#endif
