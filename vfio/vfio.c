@@ -152,7 +152,8 @@ int vfio_parse_iommu_info(const void *buf, size_t len, struct vfio_iommu_caps *c
 static bool iommufd_present(const char *bdf)
 {
 	char path[PATH_MAX];
-	if (access("/dev/iommu", R_OK | W_OK) != 0)
+	/* Both the iommufd and VFIO's device cdevs (CONFIG_VFIO_DEVICE_CDEV). */
+	if (access("/dev/iommu", R_OK | W_OK) != 0 || access("/dev/vfio/devices", F_OK) != 0)
 		return false;
 	if (!bdf)
 		return true;

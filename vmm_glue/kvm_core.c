@@ -225,15 +225,31 @@ static int push_routes(struct kvm_vm *vm)
 	return err;
 }
 
+static int op_deliver_msi(struct glue *g, uint64_t virt_addr, uint32_t virt_data);
+
+/* Attach or detach the irqfd.  On attach, what fired while the vector was
+ * masked (the eventfd's count: the PBA bit) is consumed here and delivered
+ * once, so the bit clears and nothing is injected twice. */
 static int irqfd(struct kvm_vm *vm, struct glue_msi_route *r, bool on)
 {
 	if (r->irqfd_on == on)
 		return 0;
+	uint64_t count = 0;
+	bool pending = on && glue_eventfd_pending(r->host_eventfd) &&
+		       read(r->host_eventfd, &count, sizeof(count)) == sizeof(count);
 	struct kvm_irqfd f = { .fd = (uint32_t)r->host_eventfd, .gsi = r->gsi,
 			       .flags = on ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
-	if (ioctl(vm->vm_fd, KVM_IRQFD, &f) != 0)
-		return -errno;
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &f) != 0) {
+		int err = -errno;
+		if (pending) { /* give the event back to the eventfd */
+			ssize_t w = write(r->host_eventfd, &count, sizeof(count));
+			(void)w;
+		}
+		return err;
+	}
 	r->irqfd_on = on;
+	if (pending)
+		op_deliver_msi(&vm->glue, r->virt_addr, r->virt_data);
 	return 0;
 }
 

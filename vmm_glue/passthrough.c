@@ -328,8 +328,11 @@ static int bar_place(struct pt_dev *pt, unsigned idx, uint64_t gpa)
 {
 	struct pt_bar *b = &pt->bars[idx];
 	bar_unplace(pt, b);
-	if (!gpa || gpa + b->size > (1ull << 32) || (gpa & (b->size - 1)))
-		return 0; /* sizing pattern or out of reach: leave it unplaced */
+	/* All ones (the sizing pattern, PCI 3.0 §6.2.5.1), zero, or beyond 4 GiB:
+	 * leave it unplaced until the guest writes a real address. */
+	if (!gpa || gpa + b->size > (1ull << 32) || (gpa & (b->size - 1)) ||
+	    gpa == (0xffffffffull & ~(b->size - 1)))
+		return 0;
 	int err = glue_trap(pt->glue, GLUE_MMIO, gpa, b->size, bar_trap, &pt->bars[idx], &b->trap_id);
 	if (err)
 		return err;

@@ -66,6 +66,12 @@ static void net_notify(void *ctx, unsigned q)
 		kick(vn->kick[q]);
 }
 
+static int net_notify_fd(void *ctx, unsigned q)
+{
+	struct virtio_net *vn = ctx;
+	return q < 2 ? vn->kick[q] : -1;
+}
+
 static void net_status(void *ctx, uint8_t status)
 {
 	struct virtio_net *vn = ctx;
@@ -84,6 +90,7 @@ static void net_cfg_read(void *ctx, unsigned off, uint8_t *data, unsigned size)
 
 static const struct virtio_pci_dev_ops net_ops = {
 	.notify = net_notify,
+	.notify_fd = net_notify_fd,
 	.status = net_status,
 	.cfg_read = net_cfg_read,
 	.cfg_write = NULL, /* §5.1.4: the config is read-only without CTRL_MAC_ADDR */
@@ -319,11 +326,6 @@ void virtio_net_destroy(struct virtio_net *vn)
 }
 
 struct virtio_pci *virtio_net_pci(struct virtio_net *vn) { return vn->vp; }
-
-int virtio_net_kick_fd(const struct virtio_net *vn, unsigned q)
-{
-	return q < 2 ? vn->kick[q] : -1;
-}
 
 void virtio_net_get_stats(struct virtio_net *vn, struct virtio_net_stats *st)
 {

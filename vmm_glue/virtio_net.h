@@ -8,8 +8,8 @@
  * frame behind a 12-byte struct virtio_net_hdr_v1 (§5.1.6) — a tap opened
  * by tap.h, or in tests one end of a SOCK_SEQPACKET socketpair.  The device
  * makes it non-blocking.  A thread of its own moves frames: woken by the
- * driver's notifications (an eventfd per queue, which a core can also hand
- * to the hypervisor as an ioeventfd) and by the backend becoming readable;
+ * driver's notifications (an eventfd per queue, which the transport hands
+ * to the core as an ioeventfd where it has one) and by the backend becoming readable;
  * it interrupts the guest through eventfds the core routes as MSIs.
  */
 #ifndef VFS_VIRTIO_NET_H
@@ -47,11 +47,6 @@ int virtio_net_create(struct glue *g, struct pci_bus *bus, const struct virtio_n
 void virtio_net_destroy(struct virtio_net *vn);
 
 struct virtio_pci *virtio_net_pci(struct virtio_net *vn);
-/* The eventfd that stands for queue q's notification: a core with
- * ioeventfd registers it at the queue's notify address (BAR 0 +
- * VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * q) so notifications
- * never exit to user space. */
-int virtio_net_kick_fd(const struct virtio_net *vn, unsigned q);
 void virtio_net_get_stats(struct virtio_net *vn, struct virtio_net_stats *st);
 
 #endif

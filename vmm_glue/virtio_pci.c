@@ -128,6 +128,7 @@ struct vp_bar {
 
 struct virtio_pci {
 	struct glue *glue;
+	bool doorbell_on[VIRTIO_PCI_MAX_QUEUES];  /* ioeventfd registered */
 	struct pci_bus *bus;
 	struct virtio_pci_params p;
 	struct pci_dev pci;
@@ -540,8 +541,28 @@ static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, boo
 
 /* --- BAR placement (PCI 3.0 §6.2.5) ------------------------------------------------ */
 
+/* Hand each queue's doorbell (BAR 0 + NOTIFY_OFF + 4q, the 16-bit write a
+ * driver makes, §4.1.4.4) to the core as an ioeventfd, or take it back. */
+static void doorbells(struct virtio_pci *vp, uint64_t bar0_gpa, bool on)
+{
+#ifdef GLUE_HAS_IOEVENTFD
+	for (unsigned q = 0; q < vp->p.num_queues; q++) {
+		int fd = vp->p.ops->notify_fd ? vp->p.ops->notify_fd(vp->p.ctx, q) : -1;
+		uint64_t gpa = bar0_gpa + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * q;
+		if (fd < 0 || vp->doorbell_on[q] == on)
+			continue;
+		if (glue_ioeventfd(vp->glue, gpa, 2, fd, on) == 0 || !on)
+			vp->doorbell_on[q] = on;
+	}
+#else
+	(void)vp; (void)bar0_gpa; (void)on;
+#endif
+}
+
 static void bar_unplace(struct virtio_pci *vp, struct vp_bar *b)
 {
+	if (b->idx == 0 && b->virt_gpa)
+		doorbells(vp, b->virt_gpa, false);
 	if (b->trap_id >= 0)
 		glue_untrap(vp->glue, b->trap_id);
 	b->trap_id = -1;
@@ -558,8 +579,11 @@ static void bar_update(struct virtio_pci *vp, struct vp_bar *b)
 	if (gpa == b->virt_gpa)
 		return;
 	bar_unplace(vp, b);
-	if (gpa && glue_trap(vp->glue, GLUE_MMIO, gpa, b->size, bar_trap, b, &b->trap_id) == 0)
+	if (gpa && glue_trap(vp->glue, GLUE_MMIO, gpa, b->size, bar_trap, b, &b->trap_id) == 0) {
 		b->virt_gpa = gpa;
+		if (b->idx == 0)
+			doorbells(vp, gpa, true);
+	}
 }
 
 /* --- config space ---------------------------------------------------------------------- */

@@ -49,6 +49,11 @@ struct virtio_pci;
 struct virtio_pci_dev_ops {
 	/* The driver notified queue q (no lock held; from a vCPU). */
 	void (*notify)(void *ctx, unsigned q);
+	/* Optional: an eventfd standing for queue q's notification.  Where the
+	 * core has ioeventfd (glue.h GLUE_HAS_IOEVENTFD) it is registered at
+	 * the queue's doorbell, so a notification never leaves the kernel and
+	 * `notify` is not called for it; the device polls the eventfd. */
+	int (*notify_fd)(void *ctx, unsigned q);
 	/* Device status changed (lock held): a reset (status 0) or DRIVER_OK. */
 	void (*status)(void *ctx, uint8_t status);
 	/* Device-specific configuration (§4.1.4.6), `off` + `size` within

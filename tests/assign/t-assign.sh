@@ -58,7 +58,7 @@ drv_during=$(tb_driver "$vf0")
   || tap_fail "$vf0 is on vfio-pci while the guest runs" "driver: ${drv_during:-none}"
 
 # Error: the VF is already assigned (while g1 holds it).
-out=$(vfctl assign "$vf0" --guest g2 2>&1); st=$?
+out=$(timeout 30 vfctl assign "$vf0" --guest g2 2>&1); st=$?
 if [ $st = 1 ] && echo "$out" | grep -q "already assigned to guest 'g1'" && [ "$(tb_driver "$vf0")" = vfio-pci ] &&
    grep -q '^guest=g1' "/run/vfstack/assign/$vf0"; then
   tap_ok "assigning a VF already assigned fails with a clear message, nothing changed"
@@ -98,7 +98,7 @@ h=$(vfio_holders)
 
 # --- errors change nothing --------------------------------------------------------------
 # Too little memlock: without CAP_IPC_LOCK and with a 1 MiB RLIMIT_MEMLOCK.
-out=$(sh -c "ulimit -l 1024 && exec $files/vfs-nocap vfctl assign $vf1 --guest gm --mem 256M" 2>&1); st=$?
+out=$(timeout 30 sh -c "ulimit -l 1024 && exec $files/vfs-nocap vfctl assign $vf1 --guest gm --mem 256M" 2>&1); st=$?
 if [ $st = 1 ] && echo "$out" | grep -q "needs 256 MiB of locked memory" && [ "$(tb_driver "$vf1")" = igbvf ] &&
    [ -z "$(registry)" ] && [ -z "$(vfio_holders)" ]; then
   tap_ok "too little memlock fails with a clear message (how much is needed), nothing changed"
@@ -113,13 +113,34 @@ if [ -z "$edu" ]; then
   tap_fail "assigning a device whose IOMMU group is not viable fails, nothing changed" "no edu device behind the bridge (see assign.mk)"
 else
   edu_drv=$(tb_driver "$edu")
-  out=$(vfctl assign "$edu" --guest gv 2>&1); st=$?
+  out=$(timeout 30 vfctl assign "$edu" --guest gv 2>&1); st=$?
   if [ $st = 1 ] && echo "$out" | grep -q "not viable" && [ "$(tb_driver "$edu")" = "$edu_drv" ] && [ -z "$(registry)" ]; then
     tap_ok "assigning a device whose IOMMU group is not viable fails, naming the blocker; nothing changed"
     tap_diag "$out" "group $(tb_iommu_group "$edu"): $(ls /sys/kernel/iommu_groups/$(tb_iommu_group "$edu")/devices | tr '\n' ' ')"
   else
     tap_fail "assigning a device whose IOMMU group is not viable fails, naming the blocker; nothing changed" "status $st: $out"
   fi
+fi
+
+# SIGTERM while the guest runs: the guest stops, the VF goes back, exit status 1.
+vfctl assign "$vf1" --guest gt --initrd /tmp/guest.cpio.gz --mem 256M > /tmp/gt.console 2> /tmp/gt.err &
+gt=$!
+if tb_wait_for 60 sh -c "vfctl list 2>/dev/null | grep -qw gt"; then
+  sleep 2
+  kill -TERM $gt
+  if tb_wait_for 30 sh -c "! kill -0 $gt 2>/dev/null"; then wait $gt; st=$?; else kill -KILL $gt; wait $gt; st=killed; fi
+  if [ "$st" = 1 ] && grep -q "guest 'gt' stopped" /tmp/gt.err && [ "$(tb_driver "$vf1")" = igbvf ] &&
+     [ -z "$(registry)" ] && [ -z "$(vfio_holders)" ]; then
+    tap_ok "SIGTERM to vfctl assign stops the guest and gives $vf1 back to igbvf"
+    tap_diag "$(cat /tmp/gt.err)"
+  else
+    tap_fail "SIGTERM to vfctl assign stops the guest and gives $vf1 back to igbvf" "status $st" "$(cat /tmp/gt.err)" \
+      "driver $(tb_driver "$vf1")" "registry: $(registry)"
+  fi
+else
+  kill -KILL $gt 2>/dev/null; wait $gt
+  tap_fail "SIGTERM to vfctl assign stops the guest and gives $vf1 back" "the assignment never showed in vfctl list" "$(cat /tmp/gt.err)"
+  tb_bind "$vf1" igbvf
 fi
 
 # --- the vfio/ API against VF1 on vfio-pci ------------------------------------------------
@@ -146,7 +167,7 @@ ok_n=0 bad=
 t0=$(date +%s)
 i=1
 while [ $i -le "$cycles" ]; do
-  vfctl assign "$vf1" --guest "cyc$i" --kernel "$files/mini-bzImage" --mem 64M > /tmp/cyc.console 2> /tmp/cyc.err
+  timeout 60 vfctl assign "$vf1" --guest "cyc$i" --kernel "$files/mini-bzImage" --mem 64M > /tmp/cyc.console 2> /tmp/cyc.err
   st=$?
   if [ $st = 0 ] && grep -q 'VFS-MINI vendor=Y msix=Y table=Y' /tmp/cyc.console && [ "$(tb_driver "$vf1")" = igbvf ]; then
     ok_n=$((ok_n + 1))
@@ -168,7 +189,8 @@ procs=$(vmm_procs) h=$(vfio_holders) efd_after=$(eventfds)
 # --- cycles in one process: fds, eventfds, threads, pinned memory ------------------------
 if tb_bind "$vf1" vfio-pci; then
   t0=$(date +%s)
-  vfs-vmm --vf "$vf1" --kernel "$files/mini-bzImage" --mem 64M --cycles "$cycles" > /tmp/inproc.console 2> /tmp/inproc.err
+  timeout $((cycles * 10 + 60)) vfs-vmm --vf "$vf1" --kernel "$files/mini-bzImage" --mem 64M --cycles "$cycles" \
+    > /tmp/inproc.console 2> /tmp/inproc.err
   st=$?
   n_ok=$(grep -c 'VFS-MINI vendor=Y msix=Y table=Y' /tmp/inproc.console)
   if [ $st = 0 ] && [ "$n_ok" = "$cycles" ]; then

@@ -163,6 +163,19 @@ static void test_mmio(void)
 	report(K_MMIO_Q, q);
 }
 
+/* A driver programming its MSI (PCI 3.0 §6.8.1, 64-bit capability):
+ * address, upper address, data (16-bit store), then enable (16-bit store);
+ * every store is an EPT violation on the trapped config page. */
+static void test_msi(void)
+{
+	uintptr_t cap = (uintptr_t)(MSI_CFG_GPA + MSI_CAP_OFF);
+	*(volatile uint32_t *)(cap + 4) = MSI_GUEST_ADDR;
+	*(volatile uint32_t *)(cap + 8) = 0;
+	*(volatile uint16_t *)(cap + 12) = MSI_GUEST_VECTOR;
+	*(volatile uint16_t *)(cap + 2) = 1;
+	report(K_MSI_READBACK, *(volatile uint32_t *)(cap + 4));
+}
+
 static void test_misconfig(void)
 {
 	report(K_MISCONF_VAL, misconf_page[0]);
@@ -215,6 +228,7 @@ static void guest64_main(void)
 	test_io();
 	test_cr();
 	test_mmio();
+	test_msi();
 	test_misconfig();
 	test_events();
 

@@ -32,14 +32,14 @@ $(VMX_BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(@D)
 	$(CC) $(FS_CFLAGS) -MMD -MP -c $< -o $@
 
-$(VMX_BUILD)/vmx.elf: $(VMX_OBJS) $$(BM_OBJS) baremetal/boot_multiboot2.ld
+$(VMX_BUILD)/vmx.elf: $(VMX_OBJS) $$(BM_OBJS) $(LIB_FS) baremetal/boot_multiboot2.ld
 	@mkdir -p $(@D)
-	ld $(VMX_LDFLAGS) -o $@ $(filter %.o,$^)
+	ld $(VMX_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_FS)
 
-$(VMX_BUILD)/vmx-pvh.elf: $(filter-out $(VMX_BUILD)/obj/baremetal/%,$(VMX_OBJS)) $$(BM_OBJS) baremetal/linker.ld
+$(VMX_BUILD)/vmx-pvh.elf: $(filter-out $(VMX_BUILD)/obj/baremetal/%,$(VMX_OBJS)) $$(BM_OBJS) $(LIB_FS) baremetal/linker.ld
 	@mkdir -p $(@D)
 	ld -m elf_x86_64 -nostdlib -static -z max-page-size=4096 --no-warn-rwx-segments \
-		-T baremetal/linker.ld -o $@ $(filter %.o,$^)
+		-T baremetal/linker.ld -o $@ $(filter %.o,$^) $(LIB_FS)
 
 $(VMX_BUILD)/vmx.iso: $(VMX_BUILD)/vmx.elf tests/vmx/grub.cfg
 	@rm -rf $(VMX_BUILD)/iso && mkdir -p $(VMX_BUILD)/iso/boot/grub

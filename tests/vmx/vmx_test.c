@@ -16,6 +16,8 @@
 #include "baremetal/tap.h"
 #include "port.h"
 #include "tests/vmx/vmx_test.h"
+#include "irq_remap/msi.h"
+#include "vmm_glue/vmx/bm_passthrough.h"
 #include "vmm_glue/vmx/ept.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
 #include "vmm_glue/vmx/vmx.h"
@@ -186,6 +188,39 @@ static int dev_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 	}
 }
 
+/* A passed-through function as the host's config space shows it: Bochs has
+ * no VT-d and GRUB's i440FX no ECAM, so a model — 1234:11e8 with a 64-bit
+ * MSI capability at MSI_CAP_OFF (PCI 3.0 §6.2, §6.8.1). */
+static uint8_t fake_cfg[4096];
+static unsigned fake_cfg_writes;
+
+static void fake_cfg_init(void)
+{
+	static const uint8_t hdr[] = { 0x34, 0x12, 0xe8, 0x11, 0x00, 0x00, 0x10, 0x00 }; /* status: caps */
+	for (unsigned i = 0; i < sizeof(hdr); i++)
+		fake_cfg[i] = hdr[i];
+	fake_cfg[0x34] = MSI_CAP_OFF;
+	fake_cfg[MSI_CAP_OFF] = 0x05;          /* MSI */
+	fake_cfg[MSI_CAP_OFF + 2] = 0x80;      /* 64-bit, one message */
+}
+
+static uint32_t fake_cfg_read(void *ctx, unsigned off, unsigned size)
+{
+	(void)ctx;
+	uint32_t v = 0;
+	for (unsigned i = 0; i < size; i++)
+		v |= (uint32_t)fake_cfg[off + i] << (8 * i);
+	return v;
+}
+
+static void fake_cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
+{
+	(void)ctx;
+	fake_cfg_writes++;
+	for (unsigned i = 0; i < size; i++)
+		fake_cfg[off + i] = (uint8_t)(val >> (8 * i));
+}
+
 static const struct vmx_vm_ops g64_ops = {
 	.cpuid = g64_cpuid, .io = g64_io, .rdmsr = g64_rdmsr, .wrmsr = g64_wrmsr,
 	.vmcall = g64_vmcall, .hlt = g64_hlt, .external_intr = g64_extint,
@@ -238,6 +273,14 @@ static void test_guest64(void)
 		/* W without R: an EPT misconfiguration (SDM §28.2.3.1). */
 		rc = ept_set_raw_4k(&vm.ept, pa, pa | EPT_W | ((uint64_t)EPT_MT_WB << EPT_MT_SHIFT));
 	}
+	static struct bmpt_dev msi_dev;
+	if (!rc) {
+		fake_cfg_init();
+		const struct bmpt_dev_cfg dc = { .rid = 0x0018, .cfg = { fake_cfg_read, fake_cfg_write, NULL },
+						 .virt_cfg_gpa = MSI_CFG_GPA };
+		rc = bmpt_dev_init(&msi_dev, &vm, &dc);
+	}
+	unsigned cfg_writes_at_init = fake_cfg_writes;
 	rc = rc ? rc : vmx_vm_trap_msr(&vm, TEST_MSR, true, true);
 	rc = rc ? rc : vmx_vm_trap_msr(&vm, TEST_MSR_ABSENT, true, true);
 	rc = rc ? rc : vmx_vm_trap_io(&vm, PORT_OUT, 1, true);
@@ -319,11 +362,25 @@ static void test_guest64(void)
 	tap_ok(g.reg_a == 0x12345678 && g.reg_b == 0x0f0f0f0f && g.reg_q == 0x8877665544332211ull &&
 	       g.reported[K_MMIO_XOR] == (0x12345678u ^ 0x0f0f0f0fu) && g.reported[K_MMIO_ID] == 0xa5 &&
 	       g.reported[K_MMIO_Q] == ((0x8877665544332211ull << 8) | 0x88) &&
-	       v.exits[EXIT_EPT_VIOLATION] == 6 && g.mmio_writes == 3 && g.mmio_reads == 3,
-	       "EPT violation on the trapped page: 6 MMIO accesses decoded and emulated (%u exits), "
+	       v.exits[EXIT_EPT_VIOLATION] == 6 + 5 && g.mmio_writes == 3 && g.mmio_reads == 3,
+	       "EPT violation on the trapped page: 6 MMIO accesses decoded and emulated (%u exits with the 5 "
+	       "on the MSI page), "
 	       "the guest read 0x%llx / 0x%llx / 0x%llx",
 	       v.exits[EXIT_EPT_VIOLATION], (unsigned long long)g.reported[K_MMIO_XOR],
 	       (unsigned long long)g.reported[K_MMIO_ID], (unsigned long long)g.reported[K_MMIO_Q]);
+	struct msi_compat mc = { 0 };
+	int dec = msi_compat_decode(&msi_dev.virt_msi, &mc);
+	tap_ok(msi_dev.cap_writes == 4 && msi_dev.virt_msi.addr_lo == MSI_GUEST_ADDR && msi_dev.virt_msi.addr_hi == 0 &&
+	       msi_dev.virt_msi.data == MSI_GUEST_VECTOR && !msi_dev.virt_masked && dec == 0 && mc.dest_id == 1 &&
+	       mc.vector == MSI_GUEST_VECTOR && mc.delivery == MSI_DLM_FIXED &&
+	       g.reported[K_MSI_READBACK] == MSI_GUEST_ADDR && fake_cfg_writes == cfg_writes_at_init &&
+	       fake_cfg_read(NULL, MSI_CAP_OFF + 4, 4) == 0,
+	       "passthrough MSI trap: the guest's 4 stores to its MSI capability (GPA 0x%llx) went through EPT "
+	       "violations to bm_passthrough: virtual MSI 0x%08x/0x%x = vector 0x%x to APIC %u, enabled; the guest "
+	       "reads back 0x%llx; no VT-d here, so the device is left alone (%u config writes since init)",
+	       (unsigned long long)(MSI_CFG_GPA + MSI_CAP_OFF), msi_dev.virt_msi.addr_lo, msi_dev.virt_msi.data,
+	       mc.vector, mc.dest_id, (unsigned long long)g.reported[K_MSI_READBACK],
+	       fake_cfg_writes - cfg_writes_at_init);
 	tap_ok(v.exits[EXIT_EPT_MISCONFIG] == 1 && g.misconf_count == 1 &&
 	       (g.misconf_gpa & ~0xfffull) == (uint64_t)(uintptr_t)misconf_page &&
 	       g.reported[K_MISCONF_VAL] == MISCONF_MAGIC,
@@ -460,7 +517,7 @@ void test_main(void)
 	if (boot_cmdline_get("variant", variant, sizeof(variant)) != 0)
 		__builtin_memcpy(variant, "vmx", 4);
 	tap_set_prefix(variant);
-	tap_plan(23);
+	tap_plan(24);
 	int rc = vmx_cpu_on(&cpu);
 	if (!tap_ok(rc == 0, "VMXON (IA32_FEATURE_CONTROL, CR0/CR4 fixed bits, VMCS revision 0x%x): %d",
 		    (unsigned)VMX_BASIC_REVISION(cpu.caps.basic), rc))

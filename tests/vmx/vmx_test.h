@@ -30,6 +30,7 @@ enum guest_key {
 	K_WIN_BEFORE_STI, K_WIN_AFTER,
 	K_HLT_COUNT,
 	K_INJ_GP_COUNT, K_INJ_GP_ERR,
+	K_MSI_READBACK,
 	K_COUNT
 };
 
@@ -42,6 +43,12 @@ enum guest_key {
 #define PORT_REPORT_RM 0xe0u     /* the real-mode guest's reports */
 #define IO_IN_VALUE 0xcafef00du
 #define MMIO_GPA 0x20000000ull   /* inside a 2 MiB EPT page: split to 4 KiB */
+/* A passed-through function's config page (bm_passthrough's trap) and its
+ * MSI capability in the host's model of the device. */
+#define MSI_CFG_GPA 0x20002000ull
+#define MSI_CAP_OFF 0x50u
+#define MSI_GUEST_ADDR 0xfee01000u /* compatibility format: APIC 1 */
+#define MSI_GUEST_VECTOR 0x41u
 #define VEC_WINDOW 0x31u
 #define VEC_HLT 0x32u
 #define VEC_EXTINT 0x40u

@@ -11,8 +11,8 @@
  *    and 6 are the extended memory type and "ignore PAT" only when the unit
  *    reports ECAP.EMTS, and bit 11 is SNP (force snoop).  So a VT-d table
  *    can mirror this one leaf by leaf with ept_for_each_leaf() and a small
- *    conversion, or share its non-leaf levels only when those differences
- *    do not matter for the unit (iommu/ decides; nothing here assumes it).
+ *    conversion, or be these very tables when those differences do not
+ *    matter for the unit (bm_passthrough.c decides; nothing here assumes it).
  *  - table management (ept.c): build, split, look up, visit, free.  Pages
  *    come from port_page_alloc(); tables are referenced by physical address.
  */

@@ -818,6 +818,24 @@ static uint64_t size_mask(unsigned size)
 	return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
 }
 
+/* One access to a trapped range's device model: a read without a model
+ * reads all-ones, a write without one is dropped. */
+static int mmio_call(const struct vmx_mmio_ops *dev, uint64_t gpa, bool write, unsigned size, uint64_t *val)
+{
+	if (write)
+		return dev->write ? dev->write(dev->ctx, gpa, size, *val) : 0;
+	*val = 0;
+	return dev->read ? dev->read(dev->ctx, gpa, size, val) : (*val = ~0ull, 0);
+}
+
+int vmx_vm_mmio_access(struct vmx_vm *vm, uint64_t gpa, bool write, unsigned size, uint64_t *val)
+{
+	for (unsigned i = 0; i < vm->nr_mmio; i++)
+		if (gpa - vm->mmio[i].gpa < vm->mmio[i].size)
+			return mmio_call(&vm->mmio[i].ops, gpa, write, size, val);
+	return -PORT_ENOENT;
+}
+
 /* An access to a trapped MMIO range: decode the instruction at CS:RIP,
  * call the device model, write back the register, skip the instruction. */
 static int emulate_mmio(struct vmx_vcpu *v, unsigned idx, uint64_t gpa)
@@ -848,10 +866,10 @@ static int emulate_mmio(struct vmx_vcpu *v, unsigned idx, uint64_t gpa)
 	if (insn.write) {
 		val = insn.has_imm ? insn.imm :
 		      insn.reg_high8 ? (v->gpr[insn.reg] >> 8) : v->gpr[insn.reg];
-		rc = dev->write ? dev->write(dev->ctx, gpa, insn.size, val & size_mask(insn.size)) : 0;
+		val &= size_mask(insn.size);
+		rc = mmio_call(dev, gpa, true, insn.size, &val);
 	} else {
-		val = 0;
-		rc = dev->read ? dev->read(dev->ctx, gpa, insn.size, &val) : (val = ~0ull, 0);
+		rc = mmio_call(dev, gpa, false, insn.size, &val);
 		val &= size_mask(insn.size);
 		uint64_t *r = &v->gpr[insn.reg];
 		if (insn.reg_high8)

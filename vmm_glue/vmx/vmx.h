@@ -120,6 +120,11 @@ void vmx_vm_destroy(struct vmx_vm *vm);
 int vmx_vm_map(struct vmx_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype);
 /* Accesses to [gpa, gpa+size) become calls to ops (the range is unmapped). */
 int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct vmx_mmio_ops *ops);
+/* The access an EPT violation in a trapped range turns into, after the
+ * instruction is decoded: the range's read/write callback for `size` bytes
+ * at gpa (*val in for a write, out for a read).  -PORT_ENOENT when no range
+ * traps gpa.  Also how a test without VMX plays the guest's access. */
+int vmx_vm_mmio_access(struct vmx_vm *vm, uint64_t gpa, bool write, unsigned size, uint64_t *val);
 /* Ports [port, port+count) / one MSR exit (true) or run natively (false). */
 int vmx_vm_trap_io(struct vmx_vm *vm, uint16_t port, unsigned count, bool trap);
 int vmx_vm_trap_msr(struct vmx_vm *vm, uint32_t msr, bool on_read, bool on_write);

@@ -1,0 +1,505 @@
+/*
+ * bmpt.c — the bare-metal passthrough glue (vmm_glue/vmx/bm_passthrough)
+ * against QEMU's intel-iommu, without launching a guest: TCG has no VMX, so
+ * the image builds the guest's EPT (GPA != HPA) as the core would, derives
+ * the VT-d domain from it, and then acts as the guest — it programs the edu
+ * (a passed-through function) with guest-physical DMA addresses, and writes
+ * the guest's MSI capability through the trapped-config path (the same
+ * callback an EPT violation at the guest's config page reaches,
+ * vmx_vm_mmio_access).  What is checked is what QEMU's VT-d model and the
+ * edu did: bytes at the HPA the EPT names, fault records, the vector an
+ * interrupt arrived on, and the vector the core would inject.
+ *
+ * Guest layout:  GPA [0, 1 GiB) RAM  -> HPA [1 GiB, 2 GiB)  (one 1 GiB leaf;
+ *                                      the tests touch its first 256 MiB)
+ *                GPA 0xb0018000        its config page for the edu (virtual
+ *                                      00:03.0), trapped
+ * Variants (--append): aw=48|39 (the unit's AGAW: the domain shares the
+ * EPT's PML4 / its PDPT) and mode=share|mirror (mirror forced).
+ */
+#include "baremetal/acpi.h"
+#include "baremetal/boot.h"
+#include "baremetal/console.h"
+#include "baremetal/edu.h"
+#include "baremetal/idt.h"
+#include "baremetal/lapic.h"
+#include "baremetal/libc.h"
+#include "baremetal/mem.h"
+#include "baremetal/pci.h"
+#include "baremetal/tap.h"
+#include "iommu/dmar.h"
+#include "iommu/vtd_context.h"
+#include "iommu/vtd_fault.h"
+#include "iommu/vtd_regs.h"
+#include "iommu/vtd_unit.h"
+#include "irq_remap/ir_table.h"
+#include "irq_remap/irte.h"
+#include "irq_remap/msi.h"
+#include "port.h"
+#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/vmx/vmx.h"
+
+#define PAGE_SZ 4096ull
+#define SZ_1G (1ull << 30)
+#define MS (1000ull * 1000)
+#define GUEST_RAM_HPA SZ_1G            /* physical: where the guest's RAM is */
+#define GUEST_RAM_SIZE SZ_1G
+#define GPA_OUTSIDE (SZ_1G + SZ_1G / 2) /* no guest memory there */
+#define VIRT_CFG_GPA 0xb0018000ull     /* virtual: the guest's ECAM page of 00:03.0 */
+#define VEC_GUEST 0x41                 /* virtual: the guest's vector */
+#define VEC_GUEST2 0x43
+#define VEC_HOST 0x51                  /* physical: what the IRTE names */
+#define FR_WRITE 0x05                  /* VT-d 7.1.3: write without permission / not present */
+
+static unsigned aw;
+static bool force_mirror;
+static struct vtd_unit unit;
+static struct ir_table table;
+static struct edu edu;
+static uint16_t rid;
+static uint32_t my_apic;
+static struct dmar_info dmar;
+
+static struct vmx_cpu cpu;     /* capabilities only: no VMXON under TCG */
+static struct vmx_vm vm;
+static struct vmx_vcpu vcpu;   /* event state only: no VMCS under TCG */
+static struct bmpt_dma dma;
+static struct bmpt_dev dev;
+
+/* --- helpers --------------------------------------------------------------- */
+
+static bool streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static void pattern_fill(void *p, uint32_t seed)
+{
+	uint32_t *w = p;
+	for (unsigned i = 0; i < PAGE_SZ / 4; i++)
+		w[i] = seed ^ (i * 0x9e3779b9u);
+}
+
+static bool pattern_is(const void *p, uint32_t seed)
+{
+	const uint32_t *w = p;
+	for (unsigned i = 0; i < PAGE_SZ / 4; i++)
+		if (w[i] != (seed ^ (i * 0x9e3779b9u)))
+			return false;
+	return true;
+}
+
+static void *hpa_ptr(uint64_t hpa) { return port_phys_to_virt(hpa); }
+
+/* A pool page with a pattern: its physical address is used as a GPA, so an
+ * untranslated DMA would hit it. */
+static uint64_t test_pages; /* pool pages the tests keep */
+
+static void *test_page(void)
+{
+	void *p = mem_page_alloc();
+	if (!p)
+		tap_bail("page pool exhausted");
+	test_pages++;
+	return p;
+}
+
+static uint64_t sentinel(uint32_t seed)
+{
+	void *p = test_page();
+	if (!p)
+		tap_bail("page pool exhausted");
+	pattern_fill(p, seed);
+	return port_virt_to_phys(p);
+}
+
+static int faults_take(struct vtd_fault *first)
+{
+	struct vtd_fault f[8];
+	int n = vtd_fault_collect(&unit, f, 8, NULL);
+	for (int i = 0; i < n; i++)
+		tap_diag("fault record: sid 0x%x %s addr 0x%llx reason 0x%x (%s)%s", f[i].sid,
+			 f[i].write ? "write" : "read", (unsigned long long)f[i].addr, f[i].reason,
+			 vtd_fault_reason_name(f[i].reason), f[i].irq ? " [IR]" : "");
+	if (n > 0 && first)
+		*first = f[0];
+	return n;
+}
+
+/* The guest's config accesses, through the trap. */
+static uint64_t guest_cfg_read(unsigned off, unsigned size)
+{
+	uint64_t v = ~0ull;
+	if (vmx_vm_mmio_access(&vm, VIRT_CFG_GPA + off, false, size, &v))
+		tap_diag("trapped read at +0x%x failed", off);
+	return v;
+}
+
+static void guest_cfg_write(unsigned off, unsigned size, uint64_t v)
+{
+	if (vmx_vm_mmio_access(&vm, VIRT_CFG_GPA + off, true, size, &v))
+		tap_diag("trapped write at +0x%x failed", off);
+}
+
+/* Physical config space for the glue (ECAM through baremetal/pci). */
+static uint32_t cfg_read(void *ctx, unsigned off, unsigned size)
+{
+	const struct pci_dev *d = ctx;
+	return size == 1 ? pci_read8(d, (uint16_t)off) : size == 2 ? pci_read16(d, (uint16_t)off) :
+								    pci_read32(d, (uint16_t)off);
+}
+
+static void cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
+{
+	const struct pci_dev *d = ctx;
+	if (size == 1)
+		pci_write8(d, (uint16_t)off, (uint8_t)val);
+	else if (size == 2)
+		pci_write16(d, (uint16_t)off, (uint16_t)val);
+	else
+		pci_write32(d, (uint16_t)off, val);
+}
+
+/* The host's handler for the host vector: what the core's external-
+ * interrupt exit would call. */
+static int last_host_irq_rc = 1;
+static void host_irq(struct idt_frame *f, void *ctx)
+{
+	last_host_irq_rc = bmpt_dev_host_irq(ctx, (uint8_t)f->vector);
+}
+
+/* Raise the edu's interrupt once; count where it arrived. */
+static uint64_t n_host, n_guest, n_guest2;
+static void raise_irq(bool expect)
+{
+	idt_reset_count(VEC_HOST);
+	idt_reset_count(VEC_GUEST);
+	idt_reset_count(VEC_GUEST2);
+	edu_irq_raise(&edu, 1);
+	idt_wait_count(VEC_HOST, 1, expect ? 500 * MS : 100 * MS);
+	edu_irq_ack(&edu, 1);
+	n_host = idt_count(VEC_HOST);
+	n_guest = idt_count(VEC_GUEST);
+	n_guest2 = idt_count(VEC_GUEST2);
+}
+
+/* --- setup ------------------------------------------------------------------ */
+
+static void setup(void)
+{
+	char a[8] = "", m[8] = "share";
+	if (boot_cmdline_get("aw", a, sizeof(a)))
+		tap_bail("no variant: run with --append \"aw=48|39 mode=share|mirror\"");
+	boot_cmdline_get("mode", m, sizeof(m));
+	aw = streq(a, "39") ? 39 : 48;
+	force_mirror = streq(m, "mirror");
+	static char name[32];
+	console_snprintf(name, sizeof(name), "qemu aw%u %s", aw, force_mirror ? "mirror" : "share");
+	tap_set_prefix(name);
+
+	if (edu_find(&edu, 0))
+		tap_bail("no edu: run with -device edu,dma_mask=0xffffffffffff");
+	rid = pci_rid(edu.pci);
+	my_apic = lapic_id();
+	const struct acpi_header *t = acpi_find("DMAR", 0);
+	if (!t || dmar_parse(t, t->length, 0, &dmar) || !dmar.ndrhd)
+		tap_bail("no ACPI DMAR: run with -device intel-iommu");
+	int r = vtd_unit_init(&unit, dmar.drhd[0].reg_base, 0);
+	if (!r)
+		r = vtd_unit_enable(&unit);
+	if (!r)
+		r = ir_table_init(&table, 256, 0);
+	if (!r)
+		r = ir_table_enable(&table, &unit);
+	if (r)
+		tap_bail("VT-d unit at 0x%llx: DMA and interrupt remapping could not be enabled (%d)",
+			 (unsigned long long)dmar.drhd[0].reg_base, r);
+
+	/* The guest, as the core builds it on a CPU whose EPT has 4 levels,
+	 * WB, 2 MiB and 1 GiB pages (IA32_VMX_EPT_VPID_CAP bits 6, 14, 16, 17). */
+	cpu.caps.ept_vpid = EPT_CAP_PWL4 | EPT_CAP_MT_WB | EPT_CAP_2M | EPT_CAP_1G;
+	if ((r = vmx_vm_init(&vm, &cpu, NULL, NULL)))
+		tap_bail("vmx_vm_init: %d", r);
+	/* The 1 GiB leaf's first 256 MiB (where GPA = a pool page's address
+	 * lands) is claimed: the tests touch no other part of it. */
+	if ((r = mem_claim(GUEST_RAM_HPA, MEM_POOL_LIMIT)))
+		tap_bail("cannot claim the guest's RAM at HPA 0x%llx (%d): run with -m 2G",
+			 (unsigned long long)GUEST_RAM_HPA, r);
+	if ((r = vmx_vm_map(&vm, 0, GUEST_RAM_HPA, GUEST_RAM_SIZE, EPT_RWX, EPT_MT_WB)))
+		tap_bail("EPT map of the guest's RAM: %d", r);
+	vcpu = (struct vmx_vcpu){ .vm = &vm, .pending_irq = -1 };
+	tap_diag("VT-d: CAP.SAGAW 0x%x MGAW %u SLLPS 0x%x CM %u ECAP.C %u SC %u PI %u; edu %02x:%02x.%u",
+		 unit.caps.sagaw, unit.caps.mgaw, unit.caps.sllps, unit.caps.cm, unit.caps.c, unit.caps.sc,
+		 unit.caps.pi, rid >> 8, (rid >> 3) & 31, rid & 7);
+}
+
+/* --- DMA ------------------------------------------------------------------- */
+
+static void test_domain(void)
+{
+	int r = bmpt_dma_init(&dma, &vm, &unit, force_mirror ? BMPT_FORCE_MIRROR : 0);
+	int a = r ? r : bmpt_dma_attach(&dma, rid);
+	uint64_t lo = 0, hi = 0;
+	vtd_ctx_read(&unit, (uint8_t)(rid >> 8), (uint8_t)rid, &lo, &hi);
+	uint64_t slptptr = lo & VTD_GENMASK(63, 12);
+	uint64_t want_top = force_mirror ? port_virt_to_phys(dma.dom.top)
+			    : aw == 48   ? vm.ept.pml4_pa
+					 : ept_entry_addr(vm.ept.pml4[0]);
+	/* Shared: as many levels as the unit's AGAW (the EPT's 4, or 3 from
+	 * PML4[0] down); mirror: the smallest AGAW covering the guest (39 bits). */
+	unsigned want_levels = aw == 48 && !force_mirror ? 4 : 3;
+	enum bmpt_mode want_mode = force_mirror ? BMPT_MIRROR : BMPT_SHARED;
+	tap_ok(r == 0 && a == 0 && dma.mode == want_mode && dma.dom.levels == want_levels &&
+		       slptptr == want_top && (lo & 1) && ((hi & 7) == dma.dom.aw) &&
+		       ((hi >> 8) & 0xffff) == dma.dom.did &&
+		       (force_mirror ? slptptr != vm.ept.pml4_pa && slptptr != ept_entry_addr(vm.ept.pml4[0]) : 1),
+	       "guest domain %s the EPT: %u-level, context entry of %02x:%02x.%u = 0x%016llx%016llx "
+	       "(SLPTPTR 0x%llx = %s, AW %llu, DID %llu) (%d/%d)",
+	       dma.mode == BMPT_SHARED ? "shares" : "mirrors", dma.dom.levels, rid >> 8, (rid >> 3) & 31, rid & 7,
+	       (unsigned long long)hi, (unsigned long long)lo, (unsigned long long)slptptr,
+	       force_mirror ? "its own table" : aw == 48 ? "the EPT PML4" : "the EPT PDPT under PML4[0]",
+	       (unsigned long long)(hi & 7), (unsigned long long)((hi >> 8) & 0xffff), r, a);
+	if (r || a)
+		tap_bail("no DMA domain for the guest");
+}
+
+/* The guest's edu copies GPA src -> GPA dst: the data must come from and go
+ * to the HPAs the EPT names (HPA = 1 GiB + GPA), never the identity pages. */
+static void test_dma_translated(void)
+{
+	uint64_t gpa_src = sentinel(0x51515151), gpa_dst = sentinel(0xd5d5d5d5);
+	pattern_fill(hpa_ptr(GUEST_RAM_HPA + gpa_src), 0x600d0001);
+	pattern_fill(hpa_ptr(GUEST_RAM_HPA + gpa_dst), 0);
+	int r1 = edu_dma_read_sync(&edu, gpa_src, 0, EDU_BUF_SIZE);
+	int r2 = edu_dma_write_sync(&edu, gpa_dst, 0, EDU_BUF_SIZE);
+	int nf = faults_take(NULL);
+	tap_ok(r1 == 0 && r2 == 0 && pattern_is(hpa_ptr(GUEST_RAM_HPA + gpa_dst), 0x600d0001) &&
+		       pattern_is(hpa_ptr(gpa_src), 0x51515151) && pattern_is(hpa_ptr(gpa_dst), 0xd5d5d5d5) && nf == 0,
+	       "edu DMA with guest-physical addresses: read GPA 0x%llx, write GPA 0x%llx -> data at HPA 0x%llx "
+	       "(the EPT's), identity pages untouched, %d fault(s) (%d/%d)",
+	       (unsigned long long)gpa_src, (unsigned long long)gpa_dst,
+	       (unsigned long long)(GUEST_RAM_HPA + gpa_dst), nf, r1, r2);
+}
+
+static void test_dma_outside(void)
+{
+	/* The identity page at GPA_OUTSIDE is RAM the guest does not own. */
+	bool claimed = mem_claim(GPA_OUTSIDE, PAGE_SZ) == 0;
+	if (claimed)
+		pattern_fill(hpa_ptr(GPA_OUTSIDE), 0x0de0de00);
+	int r = edu_dma_write_sync(&edu, GPA_OUTSIDE, 0, EDU_BUF_SIZE);
+	struct vtd_fault f = { 0 };
+	int nf = faults_take(&f);
+	tap_ok(nf == 1 && f.sid == rid && f.addr == GPA_OUTSIDE && f.write && f.reason == FR_WRITE &&
+		       (!claimed || pattern_is(hpa_ptr(GPA_OUTSIDE), 0x0de0de00)),
+	       "edu DMA write to GPA 0x%llx (outside the guest) blocked: %d fault(s), sid 0x%x addr 0x%llx %s reason "
+	       "0x%x (%s)%s (%d)",
+	       (unsigned long long)GPA_OUTSIDE, nf, f.sid, (unsigned long long)f.addr, f.write ? "write" : "read",
+	       f.reason, vtd_fault_reason_name(f.reason), claimed ? ", page there unchanged" : "", r);
+}
+
+/* The EPT changes after the device is attached: one guest page moves to
+ * another HPA (the 1 GiB leaf splits to 2 MiB and 4 KiB).  The device must
+ * follow — the IOTLB may hold the old 1 GiB translation. */
+static void test_ept_change(void)
+{
+	uint64_t gpa = sentinel(0x3e3e3e3e);
+	void *new_page = test_page();
+	uint64_t new_hpa = port_virt_to_phys(new_page);
+	pattern_fill(hpa_ptr(GUEST_RAM_HPA + gpa), 0);
+	/* Fill the edu's buffer with a known pattern (read it from guest RAM). */
+	uint64_t gpa_pat = sentinel(0x1a1a1a1a);
+	pattern_fill(hpa_ptr(GUEST_RAM_HPA + gpa_pat), 0x77777777);
+	int r0 = edu_dma_read_sync(&edu, gpa_pat, 0, EDU_BUF_SIZE);
+	int r1 = edu_dma_write_sync(&edu, gpa, 0, EDU_BUF_SIZE);      /* caches the old translation */
+	bool old_landed = pattern_is(hpa_ptr(GUEST_RAM_HPA + gpa), 0x77777777);
+
+	uint64_t syncs = dma.syncs;
+	int m = bmpt_vm_map(&dma, gpa, new_hpa, PAGE_SZ, EPT_RWX, EPT_MT_WB);
+	uint64_t ept_hpa = 0, ept_entry = 0, vtd_hpa = 0, psz = 0;
+	unsigned level = 0, fl = 0;
+	ept_lookup(&vm.ept, gpa, &ept_hpa, &ept_entry, &level);
+	int tr = vtd_domain_translate(&dma.dom, gpa, &vtd_hpa, &fl, &psz);
+
+	pattern_fill(hpa_ptr(GUEST_RAM_HPA + gpa_pat), 0x88888888);
+	int r2 = edu_dma_read_sync(&edu, gpa_pat, 0, EDU_BUF_SIZE);
+	int r3 = edu_dma_write_sync(&edu, gpa, 0, EDU_BUF_SIZE);
+	int nf = faults_take(NULL);
+	tap_ok(r0 == 0 && r1 == 0 && old_landed && m == 0 && dma.syncs == syncs + 1 && level == 1 &&
+		       ept_hpa == new_hpa && tr == 0 && vtd_hpa == new_hpa && psz == PAGE_SZ && r2 == 0 && r3 == 0 &&
+		       pattern_is(new_page, 0x88888888) && pattern_is(hpa_ptr(GUEST_RAM_HPA + gpa), 0x77777777) &&
+		       pattern_is(hpa_ptr(gpa), 0x3e3e3e3e) && nf == 0,
+	       "EPT change after attach: GPA 0x%llx moved from HPA 0x%llx to 0x%llx (EPT level-%u leaf, VT-d %s "
+	       "4 KiB leaf): the next DMA lands at the new HPA, the old one keeps the earlier data, %d fault(s)",
+	       (unsigned long long)gpa, (unsigned long long)(GUEST_RAM_HPA + gpa), (unsigned long long)new_hpa,
+	       level, dma.mode == BMPT_SHARED ? "the same" : "a mirrored", nf);
+	if (dma.mode == BMPT_SHARED) {
+		/* Shared: the leaf VT-d walks to is the EPT's own entry. */
+		uint64_t *t = dma.dom.top;
+		for (unsigned l = dma.dom.levels; l > 1 && t; l--) {
+			uint64_t e = t[(gpa >> (12 + 9 * (l - 1))) & 511];
+			t = (e & 3) && !(e & VTD_SLPTE_PS) ? port_phys_to_virt(e & VTD_SLPTE_ADDR_MASK) : NULL;
+		}
+		uint64_t vtd_leaf = t ? t[(gpa >> 12) & 511] : 0;
+		tap_diag("shared leaf for GPA 0x%llx: EPT entry 0x%llx, VT-d walk reads 0x%llx",
+			 (unsigned long long)gpa, (unsigned long long)ept_entry, (unsigned long long)vtd_leaf);
+	}
+}
+
+/* --- MSI: virtual -> shadow -> physical -------------------------------------- */
+
+static struct ir_vcpu ir_vcpu;
+static struct ir_guest guest;
+static struct vmx_vcpu *vcpus[1] = { &vcpu };
+
+static void test_dev_init(void)
+{
+	ir_vcpu = (struct ir_vcpu){ .virt_apic_id = 0, .host_apic_id = my_apic };
+	guest = (struct ir_guest){ .name = "bmpt", .vcpus = &ir_vcpu, .n_vcpus = 1 };
+	struct bmpt_dev_cfg c = {
+		.rid = rid, .cfg = { cfg_read, cfg_write, (void *)edu.pci }, .virt_cfg_gpa = VIRT_CFG_GPA,
+		.dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = VEC_HOST,
+	};
+	int r = bmpt_dev_init(&dev, &vm, &c);
+	idt_set_handler(VEC_HOST, host_irq, &dev);
+	uint64_t hpa = 0;
+	bool hole = ept_lookup(&vm.ept, VIRT_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT;
+	/* The guest walks its (virtual) capability list through the trap. */
+	uint32_t id = (uint32_t)guest_cfg_read(0, 4);
+	unsigned p = (unsigned)guest_cfg_read(0x34, 1), msi = 0;
+	for (unsigned i = 0; p >= 0x40 && i < 16; i++, p = (unsigned)guest_cfg_read(p + 1, 1))
+		if (guest_cfg_read(p, 1) == 0x05)
+			msi = p;
+	uint16_t ctrl = (uint16_t)guest_cfg_read(msi + 2, 2);
+	tap_ok(r == 0 && hole && id == 0x11e81234 && msi == dev.msi && msi == edu.msi_cap &&
+		       !(ctrl & BMPT_MSI_CTRL_EN) && (ctrl & BMPT_MSI_CTRL_64) && dev.route_open,
+	       "guest config page GPA 0x%llx trapped (EPT hole): the guest reads ID 0x%08x, finds its MSI "
+	       "capability at 0x%x, control 0x%04x (disabled, 64-bit); route opened on IRTE %u (%d)",
+	       (unsigned long long)VIRT_CFG_GPA, id, msi, ctrl, dev.route.base, r);
+}
+
+/* The guest programs its MSI as a driver does: address, data, enable. */
+static void guest_msi_program(uint8_t dest, uint8_t vector, bool level)
+{
+	struct msi_msg virt_msi;
+	msi_compat_compose(&(struct msi_compat){ .dest_id = dest, .vector = vector, .level = level, .assert = level },
+			   &virt_msi);
+	unsigned m = dev.msi;
+	guest_cfg_write(m + 4, 4, virt_msi.addr_lo);
+	guest_cfg_write(m + 8, 4, virt_msi.addr_hi);
+	guest_cfg_write(m + 12, 2, virt_msi.data);
+	guest_cfg_write(m + 2, 2, BMPT_MSI_CTRL_EN);
+}
+
+static void test_msi_route(void)
+{
+	vcpu.pending_irq = -1;
+	guest_msi_program(0, VEC_GUEST, false);
+	unsigned m = dev.msi;
+	/* virtual: what the guest reads back is what it wrote */
+	uint32_t g_addr = (uint32_t)guest_cfg_read(m + 4, 4), g_data = (uint32_t)guest_cfg_read(m + 12, 2);
+	/* shadow: the IRTE and the device's real message */
+	const struct irte *e = ir_table_entry(&table, dev.route.base);
+	struct irte_remapped f = { 0 };
+	int d = e ? irte_decode_remapped(e, false, &f) : -1;
+	uint32_t p_addr = pci_read32(edu.pci, (uint16_t)(m + 4)), p_data = pci_read16(edu.pci, (uint16_t)(m + 12));
+	uint16_t p_ctrl = pci_read16(edu.pci, (uint16_t)(m + 2));
+	struct msi_remap h = { 0 };
+	int hd = msi_remap_decode(&(struct msi_msg){ p_addr, 0, p_data }, &h);
+	/* physical: the interrupt itself */
+	raise_irq(true);
+	tap_ok(dev.last_update == 0 && g_addr == 0xfee00000u && g_data == VEC_GUEST && d == 0 && (e->lo & 1) &&
+		       f.vector == VEC_HOST && f.dest == my_apic && !f.dest_logical && f.source.sid == rid &&
+		       f.source.svt == IRTE_SVT_SID && hd == 0 && msi_is_remappable(&(struct msi_msg){ p_addr, 0, 0 }) &&
+		       msi_remap_index(&h) == dev.route.base && (p_ctrl & BMPT_MSI_CTRL_EN) && n_host == 1 &&
+		       n_guest == 0 && last_host_irq_rc == 0 && vcpu.pending_irq == VEC_GUEST && faults_take(NULL) == 0,
+	       "guest MSI 0x%08x/0x%x (virtual, read back through the trap) -> IRTE %u: vector 0x%x, APIC 0x%x, SID "
+	       "0x%x (shadow), edu holds 0x%08x/0x%x (remappable) -> arrived %llu time(s) on host vector 0x%x, %llu on "
+	       "0x%x; the vCPU's pending injection is guest vector 0x%x",
+	       g_addr, g_data, dev.route.base, f.vector, f.dest, f.source.sid, p_addr, p_data,
+	       (unsigned long long)n_host, VEC_HOST, (unsigned long long)n_guest, VEC_GUEST, vcpu.pending_irq);
+}
+
+static void test_msi_mask_retarget(void)
+{
+	unsigned m = dev.msi;
+	/* The guest disables MSI: the device must not signal. */
+	vcpu.pending_irq = -1;
+	guest_cfg_write(m + 2, 2, 0);
+	uint16_t p_ctrl_off = pci_read16(edu.pci, (uint16_t)(m + 2));
+	raise_irq(false);
+	uint64_t silent = n_host + n_guest;
+	int pend_off = vcpu.pending_irq;
+	/* New vector, enabled again: the device keeps its handle, the host
+	 * vector now stands for the new guest vector. */
+	struct msi_msg shadow_before = dev.route.shadow_msi;
+	guest_msi_program(0, VEC_GUEST2, false);
+	raise_irq(true);
+	tap_ok(!(p_ctrl_off & BMPT_MSI_CTRL_EN) && silent == 0 && pend_off == -1 && dev.last_update == 0 &&
+		       dev.route.shadow_msi.addr_lo == shadow_before.addr_lo && n_host == 1 && n_guest2 == 0 &&
+		       vcpu.pending_irq == VEC_GUEST2,
+	       "guest disables MSI: edu MSI enable cleared, raise delivers nothing (%llu); guest reprograms vector "
+	       "0x%x and enables: same handle, arrives on host vector 0x%x (%llu), injection pending for 0x%x",
+	       (unsigned long long)silent, VEC_GUEST2, VEC_HOST, (unsigned long long)n_host, vcpu.pending_irq);
+}
+
+static void test_msi_refused(void)
+{
+	unsigned m = dev.msi;
+	vcpu.pending_irq = -1;
+	guest_cfg_write(m + 2, 2, 0);
+	guest_msi_program(0, VEC_GUEST, true);    /* level-triggered: not passed through */
+	int upd = dev.last_update;
+	const struct irte *e = ir_table_entry(&table, dev.route.base);
+	uint16_t p_ctrl = pci_read16(edu.pci, (uint16_t)(m + 2));
+	raise_irq(false);
+	tap_ok(upd < 0 && e && !(e->lo & 1) && !(p_ctrl & BMPT_MSI_CTRL_EN) && n_host + n_guest == 0 &&
+		       vcpu.pending_irq == -1,
+	       "level-triggered guest MSI refused (%d): IRTE %u not present, edu MSI disabled, nothing delivered",
+	       upd, dev.route.base);
+}
+
+static void test_posted(void)
+{
+	tap_skip("posted delivery to the vCPU's descriptor",
+		 "no VMX under TCG (posted-interrupt processing is a VMX feature) and this VT-d unit has CAP.PI = %u",
+		 unit.caps.pi);
+}
+
+static void test_teardown(uint64_t pages_at_start)
+{
+	bmpt_dev_fini(&dev);
+	int d = bmpt_dma_detach(&dma, rid);
+	uint64_t lo = 1, hi = 1;
+	vtd_ctx_read(&unit, (uint8_t)(rid >> 8), (uint8_t)rid, &lo, &hi);
+	bmpt_dma_fini(&dma);
+	vmx_vm_destroy(&vm);
+	int r = ir_table_disable(&table);
+	ir_table_fini(&table);
+	vtd_unit_fini(&unit);
+	uint64_t after = mem_pages_in_use();
+	tap_ok(d == 0 && r == 0 && lo == 0 && hi == 0 && after == pages_at_start + test_pages,
+	       "teardown: context entry cleared, route closed, domain, EPT, IR table and unit freed (%llu pages in "
+	       "use = %llu at start + %llu the tests keep) (%d/%d)",
+	       (unsigned long long)after, (unsigned long long)pages_at_start, (unsigned long long)test_pages, d, r);
+}
+
+void test_main(void)
+{
+	uint64_t pages_at_start = mem_pages_in_use();
+	tap_plan(10);
+	setup();
+	test_domain();
+	test_dma_translated();
+	test_dma_outside();
+	test_ept_change();
+	test_dev_init();
+	test_msi_route();
+	test_msi_mask_retarget();
+	test_msi_refused();
+	test_posted();
+	test_teardown(pages_at_start);
+	tap_done();
+}

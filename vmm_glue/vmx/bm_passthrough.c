@@ -1,0 +1,482 @@
+/*
+ * bm_passthrough.c — a guest's VT-d domain derived from its EPT, and its
+ * trapped MSI capability turned into an IRTE (see bm_passthrough.h).
+ *
+ * Sharing the EPT with VT-d (bmpt_dma_init), from the formats:
+ *   EPT entry (SDM Vol. 3C §28.2.2, Tables 28-1..28-6): R 0, W 1, X 2,
+ *     leaf memory type 5:3, ignore-PAT 6, page size 7, A/D 8/9 (only with
+ *     EPTP[6], which the core leaves off), address 51:12.  ept.c writes only
+ *     bits 2:0, 5:3 and 7 besides the address.
+ *   VT-d second-level entry (VT-d spec 9.8): R 0, W 1, bit 2 execute (used
+ *     only with SLEE in scalable mode), 6:3 the extended memory type /
+ *     ignore-PAT (only with EMTE in a scalable PASID entry, which
+ *     iommu/vtd_context never sets), PS 7, SNP 11 (reserved without
+ *     ECAP.SC), address 51:12.
+ *   QEMU's model (hw/i386/intel_iommu_internal.h VTD_SPTE_PAGE_L{1..4}_RSVD_MASK,
+ *     VTD_SPTE_LPAGE_L{2,3}_RSVD_MASK) reserves, below bit 52, only bit 11
+ *     (unless snoop-control or scalable mode), bit 7 in a level-4 entry, the
+ *     address bits above the configured aw-bits, and the address bits below
+ *     a 2 MiB / 1 GiB leaf's alignment — none of which the EPT sets.
+ * So the tables can be the same pages when, in addition:
+ *   - the unit walks as many levels as the EPT (4, SAGAW bit 2), or 3
+ *     (SAGAW bit 1) with the whole guest below 512 GiB: then the domain's
+ *     top is the EPT's PDPT under PML4[0];
+ *   - every leaf size the EPT may use is in CAP.SLLPS (bit 0 2 MiB, bit 1
+ *     1 GiB; VT-d 11.4.2) — the test Xen's vtd_ept_page_compatible makes;
+ *   - the unit sees EPT updates: with ECAP.C = 0 its walks do not snoop the
+ *     CPU caches (VT-d 11.4.3), so every EPT change is followed by a flush
+ *     of the EPT's table pages (bmpt_dma_sync) before the IOTLB
+ *     invalidation.
+ * Otherwise (or when asked) the domain mirrors the EPT leaf by leaf.
+ */
+#include "vmm_glue/vmx/bm_passthrough.h"
+
+#include "iommu/vtd_context.h"
+#include "iommu/vtd_regs.h"
+#include "port.h"
+
+#define PAGE 4096ull
+#define GIB512 (1ull << 39)
+
+/* --- the DMA domain --------------------------------------------------- */
+
+struct span {
+	uint64_t gpa_end;   /* end of the highest leaf */
+	unsigned levels_used; /* bit l: a leaf at level l exists */
+};
+
+static int span_leaf(void *ctx, uint64_t gpa, uint64_t entry, unsigned level)
+{
+	struct span *s = ctx;
+	(void)entry;
+	uint64_t end = gpa + EPT_LEVEL_SIZE(level);
+	if (end > s->gpa_end)
+		s->gpa_end = end;
+	s->levels_used |= 1u << level;
+	return 0;
+}
+
+/* Which sharing rule fails, or NULL when the EPT can be the domain's table.
+ * *levels / *top_pa say how to point the domain at it. */
+static const char *share_refused(const struct bmpt_dma *d, const struct span *s, unsigned *levels)
+{
+	const struct vtd_caps *c = &d->unit->caps;
+	uint64_t ept_caps = d->vm->ept.caps;
+
+	if ((ept_caps & EPT_CAP_2M) && !(c->sllps & 1u))
+		return "the EPT may use 2 MiB pages and CAP.SLLPS lacks them";
+	if ((ept_caps & EPT_CAP_1G) && !(c->sllps & 2u))
+		return "the EPT may use 1 GiB pages and CAP.SLLPS lacks them";
+	if (c->sagaw & (1u << 2)) {
+		*levels = 4;
+		return NULL;
+	}
+	if (!(c->sagaw & (1u << 1)))
+		return "the unit walks neither 4 nor 3 levels (CAP.SAGAW)";
+	if (s->gpa_end > GIB512)
+		return "3-level unit and the guest reaches above 512 GiB";
+	if (!ept_entry_present(d->vm->ept.pml4[0]))
+		return "3-level unit and the EPT has no PDPT under PML4[0] yet";
+	*levels = 3;
+	return NULL;
+}
+
+/* Every table page of the EPT out of the CPU caches (a unit with ECAP.C = 0
+ * reads them from memory). */
+static void flush_tables(const uint64_t *table, unsigned level)
+{
+	port_cache_flush(table, PAGE);
+	if (level == 1)
+		return;
+	for (unsigned i = 0; i < 512; i++)
+		if (ept_entry_present(table[i]) && !ept_entry_is_leaf(table[i], level))
+			flush_tables(port_phys_to_virt(ept_entry_addr(table[i])), level - 1);
+}
+
+struct mirror_ctx {
+	struct vtd_domain *dom;
+	uint64_t start, end;
+	int rc;
+};
+
+/* One EPT leaf into the mirror, clipped to [start, end). */
+static int mirror_leaf(void *ctx, uint64_t gpa, uint64_t entry, unsigned level)
+{
+	struct mirror_ctx *m = ctx;
+	uint64_t len = EPT_LEVEL_SIZE(level), lo = gpa, hi = gpa + len;
+	unsigned flags = ((entry & EPT_R) ? VTD_MAP_READ : 0) | ((entry & EPT_W) ? VTD_MAP_WRITE : 0);
+	if (lo < m->start)
+		lo = m->start;
+	if (hi > m->end)
+		hi = m->end;
+	if (lo >= hi || !flags)     /* outside, or execute-only: no DMA */
+		return 0;
+	if ((hi - 1) >> m->dom->width)
+		return 0;               /* beyond the domain: DMA there faults */
+	int rc = vtd_domain_map(m->dom, lo, ept_entry_addr(entry) + (lo - gpa), hi - lo, flags);
+	if (rc)
+		port_log("bmpt: mirroring GPA 0x%llx+0x%llx failed (%d)", (unsigned long long)lo,
+			 (unsigned long long)(hi - lo), rc);
+	return rc;
+}
+
+static int mirror_range(struct bmpt_dma *d, uint64_t start, uint64_t end)
+{
+	struct mirror_ctx m = { &d->dom, start, end, 0 };
+	return ept_for_each_leaf(&d->vm->ept, mirror_leaf, &m);
+}
+
+int bmpt_dma_init(struct bmpt_dma *d, struct vmx_vm *vm, struct vtd_unit *u, unsigned flags)
+{
+	if (!d || !vm || !u || !u->root)
+		return -PORT_EINVAL;
+	*d = (struct bmpt_dma){ .vm = vm, .unit = u };
+	struct span s = { 0, 0 };
+	ept_for_each_leaf(&vm->ept, span_leaf, &s);
+
+	unsigned levels = 0;
+	const char *refused = (flags & BMPT_FORCE_MIRROR) ? "mirroring was asked for" : share_refused(d, &s, &levels);
+	if (!refused) {
+		int did = vtd_unit_did_alloc(u);
+		if (did < 0)
+			return did;
+		/* The context entry's AW (VT-d 9.3): 1 = 39-bit 3-level, 2 = 48-bit 4-level. */
+		d->dom = (struct vtd_domain){
+			.unit = u, .did = (unsigned)did, .levels = levels, .aw = levels - 2,
+			.width = 30 + 9 * (levels - 2), .sllps = u->caps.sllps, .coherent = u->caps.c,
+			.snoop = u->caps.sc,
+			.top = levels == 4 ? vm->ept.pml4 : port_phys_to_virt(ept_entry_addr(vm->ept.pml4[0])),
+		};
+		d->mode = BMPT_SHARED;
+		if (!u->caps.c)
+			flush_tables(vm->ept.pml4, 4);
+		port_log("bmpt: DMA domain %u shares the EPT (%u-level, top 0x%llx%s)", d->dom.did, levels,
+			 (unsigned long long)port_virt_to_phys(d->dom.top),
+			 u->caps.c ? "" : "; ECAP.C = 0: EPT tables flushed on every change");
+		return 0;
+	}
+	int rc = vtd_domain_init(&d->dom, u, s.gpa_end > GIB512 ? 48 : 39);
+	if (rc)
+		return rc;
+	d->mode = BMPT_MIRROR;
+	for (unsigned i = 0; refused[i] && i + 1 < sizeof(d->why); i++)
+		d->why[i] = refused[i];
+	rc = mirror_range(d, 0, ~0ull);
+	if (rc) {
+		vtd_domain_destroy(&d->dom);
+		return rc;
+	}
+	port_log("bmpt: DMA domain %u mirrors the EPT (%u-level): %s", d->dom.did, d->dom.levels, d->why);
+	return 0;
+}
+
+int bmpt_dma_sync(struct bmpt_dma *d, uint64_t gpa, uint64_t size)
+{
+	if (!d || !d->dom.top || !size || ((gpa | size) & (PAGE - 1)) || gpa + size < gpa)
+		return -PORT_EINVAL;
+	int rc = 0;
+	if (d->mode == BMPT_SHARED) {
+		if (d->dom.levels == 3 && gpa + size > GIB512) {
+			port_log("bmpt: GPA 0x%llx+0x%llx is above what a 3-level shared domain reaches",
+				 (unsigned long long)gpa, (unsigned long long)size);
+			return -PORT_ERANGE;
+		}
+		if (!d->dom.coherent)
+			flush_tables(d->vm->ept.pml4, 4);
+		/* Page-selective IOTLB invalidation (VT-d 6.5.2.3, IH = 0: the
+		 * paging-structure caches for the range go too). */
+		rc = vtd_unit_inv_range(d->unit, d->dom.did, gpa, size);
+	} else {
+		uint64_t end = gpa + size;
+		if ((gpa >> d->dom.width) == 0) {
+			uint64_t top = 1ull << d->dom.width;
+			rc = vtd_domain_unmap(&d->dom, gpa, (end > top ? top : end) - gpa, NULL);
+			if (!rc)
+				rc = mirror_range(d, gpa, end);
+		}
+	}
+	if (rc)
+		return rc;
+	d->syncs++;
+	if (d->vm->cpu && d->vm->cpu->on)
+		vmx_vm_flush_ept(d->vm);
+	return 0;
+}
+
+int bmpt_vm_map(struct bmpt_dma *d, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms,
+		unsigned memtype)
+{
+	int rc = vmx_vm_map(d->vm, gpa, hpa, size, perms, memtype);
+	return rc ? rc : bmpt_dma_sync(d, gpa, size);
+}
+
+int bmpt_dma_attach(struct bmpt_dma *d, uint16_t rid)
+{
+	return vtd_ctx_attach(d->unit, (uint8_t)(rid >> 8), (uint8_t)rid, &d->dom, VTD_TT_UNTRANSLATED);
+}
+
+int bmpt_dma_detach(struct bmpt_dma *d, uint16_t rid)
+{
+	return vtd_ctx_detach(d->unit, (uint8_t)(rid >> 8), (uint8_t)rid);
+}
+
+void bmpt_dma_fini(struct bmpt_dma *d)
+{
+	if (!d->dom.top)
+		return;
+	if (d->mode == BMPT_MIRROR)
+		vtd_domain_destroy(&d->dom);
+	else
+		vtd_unit_did_free(d->unit, d->dom.did);
+	d->dom.top = NULL;
+}
+
+/* --- the device's configuration space, as the guest sees it -------------- */
+
+#define PCI_COMMAND 0x04
+#define PCI_COMMAND_GUEST 0x0406u /* memory space 1, bus master 2, INTx disable 10 */
+#define PCI_STATUS_CAPS 0x10u     /* status bit 4: capability list (PCI 3.0 §6.2.3) */
+#define PCI_CAP_PTR 0x34
+#define PCI_CAP_ID_MSI 0x05
+
+static uint32_t phys_read(const struct bmpt_dev *dev, unsigned off, unsigned size)
+{
+	return dev->c.cfg.read(dev->c.cfg.ctx, off, size);
+}
+
+static void phys_write(const struct bmpt_dev *dev, unsigned off, unsigned size, uint32_t val)
+{
+	dev->c.cfg.write(dev->c.cfg.ctx, off, size, val);
+}
+
+static unsigned find_msi(const struct bmpt_dev *dev)
+{
+	if (!(phys_read(dev, 0x06, 2) & PCI_STATUS_CAPS))
+		return 0;
+	unsigned p = phys_read(dev, PCI_CAP_PTR, 1) & 0xfc;
+	for (unsigned hops = 0; p >= 0x40 && hops < 48; hops++) {
+		if (phys_read(dev, p, 1) == PCI_CAP_ID_MSI)
+			return p;
+		p = phys_read(dev, p + 1, 1) & 0xfc;
+	}
+	return 0;
+}
+
+static uint32_t cap_rd(const struct bmpt_dev *dev, unsigned off, unsigned size)
+{
+	uint32_t v = 0;
+	for (unsigned i = 0; i < size; i++)
+		v |= (uint32_t)dev->virt_cap[off + i] << (8 * i);
+	return v;
+}
+
+/* Where the data register and the mask bits sit (PCI 3.0 §6.8.1.4-6.8.1.8). */
+static unsigned data_off(const struct bmpt_dev *dev) { return dev->msi_64 ? 12 : 8; }
+static unsigned mask_off(const struct bmpt_dev *dev) { return dev->msi_64 ? 16 : 12; }
+
+/* Bits of the virtual capability the guest may change: enable (MME stays 0:
+ * one message), address (dword aligned), upper address, data, vector 0's
+ * mask bit. */
+static uint8_t cap_writable(const struct bmpt_dev *dev, unsigned i)
+{
+	if (i == BMPT_MSI_CTRL)
+		return (uint8_t)BMPT_MSI_CTRL_EN;
+	if (i == BMPT_MSI_ADDR_LO)
+		return 0xfc;
+	if (i > BMPT_MSI_ADDR_LO && i < BMPT_MSI_ADDR_LO + 4)
+		return 0xff;
+	if (dev->msi_64 && i >= 8 && i < 12)
+		return 0xff;
+	if (i == data_off(dev) || i == data_off(dev) + 1)
+		return 0xff;
+	if (dev->msi_pvm && i == mask_off(dev))
+		return 0x01;
+	return 0;
+}
+
+/* The shadow state into the device: the remappable message first, then the
+ * enable bit the route allows (ir_route.h: IRTEs are in place before the
+ * device is unmasked). */
+static void shadow_to_device(struct bmpt_dev *dev)
+{
+	unsigned m = dev->msi;
+	uint16_t ctrl = (uint16_t)phys_read(dev, m + BMPT_MSI_CTRL, 2) & (uint16_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME);
+	phys_write(dev, m + BMPT_MSI_CTRL, 2, ctrl);
+	if (dev->route.shadow_masked)
+		return;
+	phys_write(dev, m + BMPT_MSI_ADDR_LO, 4, dev->route.shadow_msi.addr_lo);
+	if (dev->msi_64)
+		phys_write(dev, m + 8, 4, dev->route.shadow_msi.addr_hi);
+	phys_write(dev, m + data_off(dev), 2, dev->route.shadow_msi.data & 0xffffu);
+	phys_write(dev, m + BMPT_MSI_CTRL, 2, ctrl | BMPT_MSI_CTRL_EN);
+}
+
+/* The guest changed its capability: decode the virtual message and, when it
+ * or the mask changed, re-route (IRTE first) and reprogram the device. */
+static void virt_msi_changed(struct bmpt_dev *dev)
+{
+	struct msi_msg virt_msi = {
+		.addr_lo = cap_rd(dev, BMPT_MSI_ADDR_LO, 4),
+		.addr_hi = dev->msi_64 ? cap_rd(dev, 8, 4) : 0,
+		.data = cap_rd(dev, data_off(dev), 2),
+	};
+	bool virt_masked = !(cap_rd(dev, BMPT_MSI_CTRL, 2) & BMPT_MSI_CTRL_EN) ||
+			   (dev->msi_pvm && (dev->virt_cap[mask_off(dev)] & 1));
+	if (dev->updates && virt_msi.addr_lo == dev->virt_msi.addr_lo && virt_msi.addr_hi == dev->virt_msi.addr_hi &&
+	    virt_msi.data == dev->virt_msi.data && virt_masked == dev->virt_masked)
+		return;
+	dev->virt_msi = virt_msi;
+	dev->virt_masked = virt_masked;
+	dev->updates++;
+	if (!dev->route_open)
+		return;   /* no interrupt remapping here: the virtual state only */
+	dev->last_update = ir_route_update(&dev->route, &virt_msi, virt_masked);
+	shadow_to_device(dev);
+}
+
+static bool in_cap(const struct bmpt_dev *dev, unsigned off)
+{
+	return dev->msi && off >= dev->msi && off < dev->msi + dev->msi_len;
+}
+
+static int check_access(const struct bmpt_dev *dev, uint64_t gpa, unsigned size, unsigned *off)
+{
+	uint64_t o = gpa - dev->c.virt_cfg_gpa;
+	if (o >= PAGE || (size != 1 && size != 2 && size != 4 && size != 8) || (o & (size - 1)))
+		return -PORT_EINVAL;
+	*off = (unsigned)o;
+	return 0;
+}
+
+/* An 8-byte access is two dword accesses (ECAM is dword-granular). */
+int bmpt_cfg_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
+{
+	struct bmpt_dev *dev = ctx;
+	unsigned off;
+	if (check_access(dev, gpa, size, &off))
+		return -PORT_EINVAL;
+	if (size == 8) {
+		uint64_t lo = 0, hi = 0;
+		int rc = bmpt_cfg_read(dev, gpa, 4, &lo);
+		if (!rc)
+			rc = bmpt_cfg_read(dev, gpa + 4, 4, &hi);
+		*val = lo | hi << 32;
+		return rc;
+	}
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size; i++) {
+		unsigned b = off + i;
+		uint32_t byte = in_cap(dev, b) ? dev->virt_cap[b - dev->msi] : phys_read(dev, b, 1);
+		v |= (uint64_t)(byte & 0xff) << (8 * i);
+	}
+	*val = v;
+	return 0;
+}
+
+int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
+{
+	struct bmpt_dev *dev = ctx;
+	unsigned off;
+	if (check_access(dev, gpa, size, &off))
+		return -PORT_EINVAL;
+	if (size == 8) {
+		int rc = bmpt_cfg_write(dev, gpa, 4, val & 0xffffffffu);
+		return rc ? rc : bmpt_cfg_write(dev, gpa + 4, 4, val >> 32);
+	}
+	bool cap_touched = false;
+	for (unsigned i = 0; i < size; i++) {
+		unsigned b = off + i;
+		uint8_t byte = (uint8_t)(val >> (8 * i));
+		if (in_cap(dev, b)) {
+			unsigned c = b - dev->msi;
+			uint8_t w = cap_writable(dev, c);
+			dev->virt_cap[c] = (uint8_t)((dev->virt_cap[c] & ~w) | (byte & w));
+			cap_touched = true;
+		} else if (b == PCI_COMMAND || b == PCI_COMMAND + 1) {
+			/* Command: the guest owns memory space, bus master and
+			 * INTx disable; nothing else of config space is written. */
+			uint32_t sh = 8 * (b - PCI_COMMAND);
+			uint32_t own = (PCI_COMMAND_GUEST >> sh) & 0xff;
+			uint32_t cur = phys_read(dev, b, 1);
+			phys_write(dev, b, 1, (cur & ~own) | (byte & own));
+		}
+	}
+	if (cap_touched) {
+		dev->cap_writes++;
+		virt_msi_changed(dev);
+	}
+	return 0;
+}
+
+int bmpt_dev_init(struct bmpt_dev *dev, struct vmx_vm *vm, const struct bmpt_dev_cfg *cfg)
+{
+	if (!dev || !vm || !cfg || !cfg->cfg.read || !cfg->cfg.write || (cfg->virt_cfg_gpa & (PAGE - 1)) ||
+	    (cfg->table && (!cfg->guest || !cfg->vcpus)))
+		return -PORT_EINVAL;
+	*dev = (struct bmpt_dev){ .c = *cfg };
+	dev->msi = find_msi(dev);
+	if (!dev->msi) {
+		port_log("bmpt: function %02x:%02x.%u has no MSI capability", cfg->rid >> 8, (cfg->rid >> 3) & 31,
+			 cfg->rid & 7);
+		return -PORT_ENODEV;
+	}
+	uint16_t ctrl = (uint16_t)phys_read(dev, dev->msi + BMPT_MSI_CTRL, 2);
+	dev->msi_64 = ctrl & BMPT_MSI_CTRL_64;
+	dev->msi_pvm = ctrl & BMPT_MSI_CTRL_PVM;
+	dev->msi_len = (dev->msi_64 ? 14u : 10u) + (dev->msi_pvm ? 10u : 0u);
+	if (dev->msi_len > BMPT_MSI_CAP_MAX)
+		dev->msi_len = BMPT_MSI_CAP_MAX;
+	/* Virtual capability: ID, next pointer and the read-only control bits
+	 * (MMC, 64-bit, PVM) as the device has them; disabled, MME 0, empty
+	 * message; every vector masked when the device can mask. */
+	for (unsigned i = 0; i < 4; i++)
+		dev->virt_cap[i] = (uint8_t)phys_read(dev, dev->msi + i, 1);
+	dev->virt_cap[BMPT_MSI_CTRL] &= (uint8_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME);
+	if (dev->msi_pvm)
+		dev->virt_cap[mask_off(dev)] = 1;
+	dev->virt_masked = true;
+	/* The device starts with MSI off. */
+	phys_write(dev, dev->msi + BMPT_MSI_CTRL, 2, ctrl & (uint16_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME));
+
+	if (cfg->table) {
+		struct ir_route_cfg rc_cfg = {
+			.table = cfg->table, .guest = cfg->guest,
+			.source = { .sid = cfg->rid, .sq = IRTE_SQ_ALL, .svt = IRTE_SVT_SID },
+			.n_msgs = 1, .host_vectors = &dev->c.host_vector,
+		};
+		int rc = ir_route_open(&dev->route, &rc_cfg);
+		if (rc)
+			return rc;
+		dev->route_open = true;
+	}
+	const struct vmx_mmio_ops trap = { bmpt_cfg_read, bmpt_cfg_write, dev };
+	int rc = vmx_vm_trap_mmio(vm, cfg->virt_cfg_gpa, PAGE, &trap);
+	if (!rc && cfg->dma)
+		rc = bmpt_dma_sync(cfg->dma, cfg->virt_cfg_gpa, PAGE);
+	if (rc)
+		bmpt_dev_fini(dev);
+	return rc;
+}
+
+int bmpt_dev_host_irq(struct bmpt_dev *dev, uint8_t host_vector)
+{
+	unsigned vcpu;
+	uint8_t virt_vector;
+	if (!dev->route_open || ir_route_lookup_host_vector(&dev->route, host_vector, &vcpu, &virt_vector) ||
+	    vcpu >= dev->c.guest->n_vcpus || !dev->c.vcpus[vcpu])
+		return -PORT_ENOENT;
+	vmx_vcpu_inject_irq(dev->c.vcpus[vcpu], virt_vector);
+	dev->injected++;
+	return 0;
+}
+
+void bmpt_dev_fini(struct bmpt_dev *dev)
+{
+	if (dev->msi) {
+		uint16_t ctrl = (uint16_t)phys_read(dev, dev->msi + BMPT_MSI_CTRL, 2);
+		phys_write(dev, dev->msi + BMPT_MSI_CTRL, 2, ctrl & (uint16_t)~BMPT_MSI_CTRL_EN);
+	}
+	if (dev->route_open)
+		ir_route_close(&dev->route);
+	dev->route_open = false;
+}
