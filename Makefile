@@ -57,7 +57,7 @@ LIB_HOST_SAN := $(BUILD)/san/libvfs_host.a
 # Suites `make test` runs; fragments append theirs.  Cheap, host-only suites
 # go first, then bare-metal images, then the QEMU testbed.
 SUITES := unit
-SUITE_ORDER := unit baremetal vtd ir vmx testbed sriov assign bench-smoke
+SUITE_ORDER := unit baremetal vtd ir vmx bmpt testbed sriov assign bench-smoke
 
 .PHONY: all deps test test-unit check-freestanding clean distclean help
 .DEFAULT_GOAL := all
@@ -133,11 +133,12 @@ test-unit: $(UNIT_BINS)
 # Everything: packages, build, then every suite (continuing past failures),
 # then one summary line over all of them.
 test: deps
-	@$(MAKE) --no-print-directory all
-	@rm -rf $(BUILD)/results
+	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
+	@if $(MAKE) --no-print-directory -k all; then echo "ok - build: make all" > $(BUILD)/results/build.tap; \
+	 else echo "not ok - build: make all failed (the compiler's message is above)" > $(BUILD)/results/build.tap; fi
 	@$(MAKE) --no-print-directory -k $(addprefix test-,$(ORDERED_SUITES)) || true
 	@echo "== summary over suites: $(ORDERED_SUITES)"
-	@tests/lib/tap-count $(patsubst %,$(BUILD)/results/%.tap,$(ORDERED_SUITES))
+	@tests/lib/tap-count $(BUILD)/results/build.tap $(patsubst %,$(BUILD)/results/%.tap,$(ORDERED_SUITES))
 
 clean:
 	rm -rf $(BUILD)/fs $(BUILD)/san $(BUILD)/host $(BUILD)/bin $(BUILD)/unit $(BUILD)/results

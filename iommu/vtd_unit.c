@@ -21,7 +21,7 @@ static int wait_reg64(struct vtd_unit *u, unsigned reg, uint64_t mask, uint64_t 
 static int submit_chunk(struct vtd_unit *u, const struct vtd_desc *d, unsigned n);
 static int qi_error(struct vtd_unit *u, uint32_t fsts, struct vtd_desc wait);
 static int inv_context_reg(struct vtd_unit *u, uint64_t cmd);
-static int inv_iotlb_reg(struct vtd_unit *u, uint64_t cmd, uint64_t iva);
+static int inv_iotlb_reg(struct vtd_unit *u, uint64_t cmd);
 static uint32_t rd32(const struct vtd_unit *u, unsigned reg);
 static uint64_t rd64(const struct vtd_unit *u, unsigned reg);
 static void wr32(const struct vtd_unit *u, unsigned reg, uint32_t v);
@@ -61,6 +61,11 @@ int vtd_unit_init(struct vtd_unit *u, uint64_t reg_base, unsigned flags)
 		return -PORT_ENODEV;
 	}
 	decode_caps(&u->caps, ver, cap, ecap);
+	if (!u->caps.ndoms) {   /* 11.4.2: ND 111b is reserved */
+		port_log("VT-d unit 0x%llx: CAP.ND %u is reserved", (unsigned long long)reg_base,
+			 u->caps.nd);
+		return -PORT_ENODEV;
+	}
 	/* The IOTLB and fault-recording registers lie past the fixed ones. */
 	if (u->caps.iro <= VTD_REG_ECAP || u->caps.fro <= VTD_REG_ECAP ||
 	    u->caps.iro + 16 > 0x10000 || u->caps.fro + 16 * u->caps.nfr > 0x10000) {
@@ -277,9 +282,12 @@ int vtd_unit_inv_iotlb(struct vtd_unit *u, unsigned gran, unsigned did, uint64_t
 	}
 	uint64_t cmd = VTD_IOTLB_IVT | VTD_IOTLB_IIRG(gran) | VTD_IOTLB_DID(did) |
 		       (u->caps.drd ? VTD_IOTLB_DR : 0) | (u->caps.dwd ? VTD_IOTLB_DW : 0);
-	uint64_t iva = gran == VTD_TLB_PAGE ?
-		(iova & VTD_IVA_ADDR_MASK) | (ih ? VTD_IVA_IH : 0) | VTD_IVA_AM(am) : 0;
-	return inv_iotlb_reg(u, cmd, iva);
+	/* 11.4.8.2: IVA_REG is read for page-selective requests only, and must
+	 * be written for every one of them (IOVA 0 included). */
+	if (gran == VTD_TLB_PAGE)
+		wr64(u, u->caps.iro + VTD_REG_IVA_OFF,
+		     (iova & VTD_IVA_ADDR_MASK) | (ih ? VTD_IVA_IH : 0) | VTD_IVA_AM(am));
+	return inv_iotlb_reg(u, cmd);
 }
 
 int vtd_unit_inv_range(struct vtd_unit *u, unsigned did, uint64_t iova, uint64_t len)
@@ -524,8 +532,8 @@ static int submit_chunk(struct vtd_unit *u, const struct vtd_desc *d, unsigned n
 			err = qi_error(u, fsts, wait);
 			if (fsts & (VTD_FSTS_ITE | VTD_FSTS_ICE))
 				return err;   /* 6.5.2.10: pending waits are aborted */
-			continue;
 		}
+		/* Bounded even when IQE comes back on every descriptor. */
 		if (port_time_ns() - start > u->timeout_ns) {
 			port_log("VT-d unit 0x%llx: invalidation wait did not complete within %u ms "
 				 "(IQH 0x%llx, IQT 0x%llx)", (unsigned long long)u->reg_base,
@@ -589,11 +597,9 @@ static int inv_context_reg(struct vtd_unit *u, uint64_t cmd)
 	return 0;
 }
 
-static int inv_iotlb_reg(struct vtd_unit *u, uint64_t cmd, uint64_t iva)
+static int inv_iotlb_reg(struct vtd_unit *u, uint64_t cmd)
 {
 	unsigned iotlb = u->caps.iro + VTD_REG_IOTLB_OFF;
-	if (iva)
-		wr64(u, u->caps.iro + VTD_REG_IVA_OFF, iva);
 	wr64(u, iotlb, cmd);
 	int rc = wait_reg64(u, iotlb, VTD_IOTLB_IVT, 0, "IOTLB_REG.IVT (IOTLB invalidation)");
 	if (rc)

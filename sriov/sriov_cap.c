@@ -38,7 +38,7 @@ static uint32_t cfg_read8(const struct sriov_cfg_ops *cfg, uint16_t off)
 	return (dw >> ((off & 3u) * 8u)) & 0xFFu;
 }
 
-int sriov_cap_find(const struct sriov_cfg_ops *cfg, uint16_t *pos)
+int sriov_ext_cap_find(const struct sriov_cfg_ops *cfg, uint16_t id, uint16_t *pos)
 {
 	if (!cfg || !cfg->read32 || !pos)
 		return -PORT_EINVAL;
@@ -51,7 +51,7 @@ int sriov_cap_find(const struct sriov_cfg_ops *cfg, uint16_t *pos)
 			return -PORT_EIO;
 		if (hdr == 0)
 			return -PORT_ENOENT;
-		if (EXT_HDR_ID(hdr) == SRIOV_EXT_CAP_ID) {
+		if (EXT_HDR_ID(hdr) == id) {
 			*pos = at;
 			return 0;
 		}
@@ -63,6 +63,20 @@ int sriov_cap_find(const struct sriov_cfg_ops *cfg, uint16_t *pos)
 		at = next;
 	}
 	return -PORT_EIO; /* a loop */
+}
+
+int sriov_cap_find(const struct sriov_cfg_ops *cfg, uint16_t *pos)
+{
+	uint16_t at = 0;
+	int err = sriov_ext_cap_find(cfg, SRIOV_EXT_CAP_ID, &at);
+	if (err)
+		return err;
+	/* Every register sriov_cap_read and the VF BAR sizing touch must lie
+	 * inside the config space, or the accessor is asked for bytes past it. */
+	if (at + SRIOV_CAP_SIZE > CFG_SPACE_SIZE)
+		return -PORT_EIO;
+	*pos = at;
+	return 0;
 }
 
 int sriov_cap_read(const struct sriov_cfg_ops *cfg, struct sriov_cap *cap)

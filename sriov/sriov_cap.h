@@ -91,10 +91,18 @@ struct sriov_vf_bar {
 	bool prefetchable;
 };
 
-/* Find the SR-IOV capability in the extended capability list (from 0x100).
+/* Size of the SR-IOV capability (§9.3.3: header through the VF Migration
+ * State Array Offset register). */
+#define SRIOV_CAP_SIZE 0x40u
+
+/* Find extended capability `id` in the list that starts at 0x100 (§7.6.3).
  * Returns 0 and sets *pos, -PORT_ENOENT when the function has none, or
  * -PORT_EIO when the list is malformed (loops, points below 0x100, or reads
  * all-ones as a missing function does). */
+int sriov_ext_cap_find(const struct sriov_cfg_ops *cfg, uint16_t id, uint16_t *pos);
+
+/* Find the SR-IOV capability: sriov_ext_cap_find, and -PORT_EIO when the
+ * capability would run past the end of the 4 KiB config space. */
 int sriov_cap_find(const struct sriov_cfg_ops *cfg, uint16_t *pos);
 
 /* Find and decode the capability (find + read every register). */

@@ -18,18 +18,11 @@
 
 int pci_current_driver(const char *bdf, char *drv, size_t len)
 {
-	char p[PATH_MAX], target[PATH_MAX];
 	drv[0] = '\0';
 	if (!pci_dev_exists(bdf))
 		return -ENODEV;
-	sriov_fmt(p, sizeof(p), "%s/bus/pci/devices/%s/driver", sriov_sysfs_root(), bdf);
-	ssize_t n = readlink(p, target, sizeof(target) - 1);
-	if (n < 0)
-		return errno == ENOENT ? 0 : -errno;
-	target[n] = '\0';
-	const char *slash = strrchr(target, '/');
-	sriov_fmt(drv, len, "%s", slash ? slash + 1 : target);
-	return 0;
+	int err = pci_dev_link_base(bdf, "driver", drv, len);
+	return err == -ENOENT ? 0 : err;
 }
 
 bool pci_driver_loaded(const char *driver)
@@ -41,16 +34,12 @@ bool pci_driver_loaded(const char *driver)
 
 int pci_iommu_group(const char *bdf)
 {
-	char p[PATH_MAX], target[PATH_MAX];
+	char grp[32];
 	if (!pci_dev_exists(bdf))
 		return -ENODEV;
-	sriov_fmt(p, sizeof(p), "%s/bus/pci/devices/%s/iommu_group", sriov_sysfs_root(), bdf);
-	ssize_t n = readlink(p, target, sizeof(target) - 1);
-	if (n < 0)
+	if (pci_dev_link_base(bdf, "iommu_group", grp, sizeof(grp)))
 		return -ENOENT;
-	target[n] = '\0';
-	const char *slash = strrchr(target, '/');
-	return atoi(slash ? slash + 1 : target);
+	return atoi(grp);
 }
 
 /* PCI class 0x06 (bridge): bridges do not do DMA of their own. */

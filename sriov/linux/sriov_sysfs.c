@@ -207,8 +207,7 @@ int pci_dev_netdev(const char *bdf, char *ifname, size_t len)
 	return err == -ENOENT ? 0 : err;
 }
 
-/* The basename a symlink in a device directory points at ("" when absent). */
-static int dev_link_base(const char *bdf, const char *link, char *out, size_t len)
+int pci_dev_link_base(const char *bdf, const char *link, char *out, size_t len)
 {
 	char p[PATH_MAX], target[PATH_MAX];
 	out[0] = '\0';
@@ -220,6 +219,31 @@ static int dev_link_base(const char *bdf, const char *link, char *out, size_t le
 	const char *slash = strrchr(target, '/');
 	sriov_fmt(out, len, "%s", slash ? slash + 1 : target);
 	return 0;
+}
+
+static uint32_t cfg_file_read32(void *ctx, uint16_t off)
+{
+	const struct pci_cfg_file *c = ctx;
+	uint32_t v;
+	return pread(c->fd, &v, sizeof(v), off) == (ssize_t)sizeof(v) ? v : 0xFFFFFFFFu;
+}
+
+int pci_cfg_open(const char *bdf, struct pci_cfg_file *cfg)
+{
+	char p[PATH_MAX];
+	dev_path(p, sizeof(p), bdf, "config");
+	cfg->fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (cfg->fd < 0)
+		return pci_dev_exists(bdf) ? -errno : -ENODEV;
+	cfg->ops = (struct sriov_cfg_ops){ cfg_file_read32, NULL, cfg };
+	return 0;
+}
+
+void pci_cfg_close(struct pci_cfg_file *cfg)
+{
+	if (cfg->fd >= 0)
+		close(cfg->fd);
+	cfg->fd = -1;
 }
 
 bool sriov_is_pf(const char *bdf)
@@ -241,7 +265,7 @@ int sriov_pf_get(const char *bdf, struct sriov_pf_info *pf)
 	if (err)
 		return err;
 	pci_dev_name(pf->vendor, pf->device, pf->name, sizeof(pf->name));
-	dev_link_base(bdf, "driver", pf->driver, sizeof(pf->driver));
+	pci_dev_link_base(bdf, "driver", pf->driver, sizeof(pf->driver));
 	pci_dev_netdev(bdf, pf->netdev, sizeof(pf->netdev));
 	long v;
 	pf->total_vfs = attr_long(bdf, "sriov_totalvfs", &v) ? 0 : (int)v;
@@ -302,14 +326,14 @@ int sriov_vf_get(const char *pf_bdf, int index, struct sriov_vf_info *vf)
 	char link[32];
 	memset(vf, 0, sizeof(*vf));
 	sriov_fmt(link, sizeof(link), "virtfn%d", index);
-	int err = dev_link_base(pf_bdf, link, vf->bdf, sizeof(vf->bdf));
+	int err = pci_dev_link_base(pf_bdf, link, vf->bdf, sizeof(vf->bdf));
 	if (err)
 		return err;
 	vf->index = index;
-	dev_link_base(vf->bdf, "driver", vf->driver, sizeof(vf->driver));
+	pci_dev_link_base(vf->bdf, "driver", vf->driver, sizeof(vf->driver));
 	pci_dev_netdev(vf->bdf, vf->netdev, sizeof(vf->netdev));
 	char grp[32];
-	vf->iommu_group = dev_link_base(vf->bdf, "iommu_group", grp, sizeof(grp)) ? -1 : atoi(grp);
+	vf->iommu_group = pci_dev_link_base(vf->bdf, "iommu_group", grp, sizeof(grp)) ? -1 : atoi(grp);
 	return 0;
 }
 
@@ -337,14 +361,14 @@ int sriov_vf_parent(const char *vf_bdf, char pf_bdf[PCI_BDF_LEN], int *index)
 {
 	if (!pci_dev_exists(vf_bdf))
 		return -ENODEV;
-	if (dev_link_base(vf_bdf, "physfn", pf_bdf, PCI_BDF_LEN))
+	if (pci_dev_link_base(vf_bdf, "physfn", pf_bdf, PCI_BDF_LEN))
 		return -ENOTSUP;
 	long num = 0;
 	attr_long(pf_bdf, "sriov_numvfs", &num);
 	for (int i = 0; i < num; i++) {
 		char link[32], b[PCI_BDF_LEN];
 		sriov_fmt(link, sizeof(link), "virtfn%d", i);
-		if (dev_link_base(pf_bdf, link, b, sizeof(b)) == 0 && strcmp(b, vf_bdf) == 0) {
+		if (pci_dev_link_base(pf_bdf, link, b, sizeof(b)) == 0 && strcmp(b, vf_bdf) == 0) {
 			if (index)
 				*index = i;
 			return 0;
@@ -366,7 +390,7 @@ static void wait_for_vfs(const char *pf_bdf, int num_vfs)
 	for (int t = 0; t < 100; t++) {
 		char link[32], b[PCI_BDF_LEN];
 		sriov_fmt(link, sizeof(link), "virtfn%d", num_vfs - 1);
-		if (num_vfs == 0 || dev_link_base(pf_bdf, link, b, sizeof(b)) == 0)
+		if (num_vfs == 0 || pci_dev_link_base(pf_bdf, link, b, sizeof(b)) == 0)
 			return;
 		sleep_ms(100);
 	}

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sriov/sriov_cap.h"
+
 #define PCI_BDF_LEN 16     /* "0000:00:02.0" + NUL, with room */
 #define SRIOV_NAME_LEN 128
 #define SRIOV_DRV_LEN 64
@@ -46,6 +48,20 @@ int pci_dev_attr_read(const char *bdf, const char *attr, char *buf, size_t len);
 int pci_dev_attr_write(const char *bdf, const char *attr, const char *val);
 int sysfs_read(const char *path, char *buf, size_t len);
 int sysfs_write(const char *path, const char *val);
+
+/* The basename of what a symlink in the device directory points at ("driver",
+ * "iommu_group", "physfn", "virtfnN"); "" and -errno when it is absent. */
+int pci_dev_link_base(const char *bdf, const char *link, char *out, size_t len);
+
+/* A device's config space through its sysfs `config` file, as the read-only
+ * accessor the freestanding sriov_cap code takes.  Bytes this user may not
+ * read (the extended space needs root) read as all-ones. */
+struct pci_cfg_file {
+	int fd;
+	struct sriov_cfg_ops ops;
+};
+int pci_cfg_open(const char *bdf, struct pci_cfg_file *cfg);
+void pci_cfg_close(struct pci_cfg_file *cfg);
 
 /* Vendor/device ID and class (24-bit) of a device. */
 int pci_dev_ids(const char *bdf, uint16_t *vendor, uint16_t *device, uint32_t *class_code);

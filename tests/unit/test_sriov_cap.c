@@ -14,12 +14,14 @@ struct cfg_model {
 	uint8_t space[4096];
 	uint32_t bar_wmask[4096 / 4]; /* per dword: writable bits; 0 = read-only */
 	int writes;
+	int out_of_range; /* accesses at or past 4 KiB (a real accessor faults) */
 };
 
 static uint32_t model_read32(void *ctx, uint16_t off)
 {
 	struct cfg_model *m = ctx;
 	uint32_t v;
+	m->out_of_range += off >= sizeof(m->space);
 	memcpy(&v, &m->space[off & 0xFFC], 4);
 	return v;
 }
@@ -29,6 +31,7 @@ static void model_write32(void *ctx, uint16_t off, uint32_t val)
 	struct cfg_model *m = ctx;
 	uint32_t old = model_read32(ctx, off);
 	uint32_t wm = m->bar_wmask[(off & 0xFFC) / 4];
+	m->out_of_range += off >= sizeof(m->space);
 	uint32_t v = (old & ~wm) | (val & wm);
 	memcpy(&m->space[off & 0xFFC], &v, 4);
 	m->writes++;
@@ -300,6 +303,39 @@ static void malformed_and_missing_capabilities(void **state)
 	assert_int_equal(sriov_cap_page_size(&cap), 0);
 }
 
+/* A capability whose registers would run past 4 KiB is malformed: decoding it
+ * must not ask the accessor for bytes beyond the config space. */
+static void capability_past_the_end_of_config_space(void **state)
+{
+	(void)state;
+	static struct cfg_model m;
+	memset(&m, 0, sizeof(m));
+	struct sriov_cfg_ops o = ops_for(&m);
+	put32(&m, 0x100, 0x0001u | (1u << 16) | (0xFE0u << 20)); /* AER -> SR-IOV at 0xFE0 */
+	put32(&m, 0xFE0, SRIOV_EXT_CAP_ID | (1u << 16));
+	put16(&m, 0xFE0 + SRIOV_REG_TOTAL_VFS, 4);
+	uint16_t pos = 0;
+	struct sriov_cap cap;
+	assert_int_equal(sriov_cap_find(&o, &pos), -PORT_EIO);
+	assert_int_equal(sriov_cap_read(&o, &cap), -PORT_EIO);
+	assert_int_equal(m.out_of_range, 0);
+	/* The last place it fits: 0x1000 - 0x40; probing its BARs stays inside. */
+	memset(&m.space[0xFC0], 0, 0x40);
+	put32(&m, 0x100, 0x0001u | (1u << 16) | (0xFC0u << 20));
+	put32(&m, 0xFC0, SRIOV_EXT_CAP_ID | (1u << 16));
+	assert_int_equal(sriov_cap_read(&o, &cap), 0);
+	assert_int_equal(cap.pos, 0xFC0);
+	struct sriov_vf_bar bars[SRIOV_NUM_BARS];
+	assert_int_equal(sriov_vf_bars_probe(&o, &cap, bars), 0);
+	assert_int_equal(m.out_of_range, 0);
+	/* The generic walk finds other capabilities too (igb's ARI at 0x148). */
+	build_igb(&igb, 0);
+	struct sriov_cfg_ops io = ops_for(&igb);
+	assert_int_equal(sriov_ext_cap_find(&io, 0x000E, &pos), 0);
+	assert_int_equal(pos, 0x148);
+	assert_int_equal(sriov_ext_cap_find(&io, 0x000D, &pos), -PORT_ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +345,7 @@ int main(void)
 		cmocka_unit_test(igb_vf_view_looks_like_a_normal_function),
 		cmocka_unit_test(ari_vfs_cross_a_bus_and_64bit_bar_above_4g),
 		cmocka_unit_test(malformed_and_missing_capabilities),
+		cmocka_unit_test(capability_past_the_end_of_config_space),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

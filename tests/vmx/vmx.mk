@@ -63,3 +63,14 @@ VMX_PURE_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,vmm_glue/vmx/vmx_caps.c vmm
 VMX_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_vmx_*.c))
 $(VMX_UNIT_BINS): $(VMX_PURE_SAN_OBJS)
 $(VMX_UNIT_BINS): HOST_LIBS += $(VMX_PURE_SAN_OBJS)
+
+# test_vmx_bmpt also links bm_passthrough, which needs the freestanding
+# libraries: its object goes before them on the command line (the pattern
+# rule would put it after, in HOST_LIBS, where the archives are already
+# scanned).  The core's EPT-side calls are stood in for by the test itself.
+BMPT_SAN_OBJ := $(BUILD)/san/vmm_glue/vmx/bm_passthrough.o
+$(BUILD)/unit/test_vmx_bmpt: tests/unit/test_vmx_bmpt.c $(BMPT_SAN_OBJ) $(UNIT_SUPPORT:%.c=$(BUILD)/san/%.o) \
+		$(LIB_FS_SAN) $(LIB_HOST_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -Itests/unit/support -o $@ $< $(BMPT_SAN_OBJ) $(UNIT_SUPPORT:%.c=$(BUILD)/san/%.o) \
+		$(LIB_FS_SAN) $(LIB_HOST_SAN) -lcmocka $(HOST_LIBS)

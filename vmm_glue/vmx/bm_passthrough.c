@@ -56,8 +56,9 @@ static int span_leaf(void *ctx, uint64_t gpa, uint64_t entry, unsigned level)
 	return 0;
 }
 
-/* Which sharing rule fails, or NULL when the EPT can be the domain's table.
- * *levels / *top_pa say how to point the domain at it. */
+/* Which sharing rule fails, or NULL when the EPT can be the domain's table;
+ * then *levels says how many levels the unit walks from it (4: the PML4,
+ * 3: the PDPT under PML4[0]). */
 static const char *share_refused(const struct bmpt_dma *d, const struct span *s, unsigned *levels)
 {
 	const struct vtd_caps *c = &d->unit->caps;
@@ -126,6 +127,14 @@ static int mirror_range(struct bmpt_dma *d, uint64_t start, uint64_t end)
 	return ept_for_each_leaf(&d->vm->ept, mirror_leaf, &m);
 }
 
+static void set_why(struct bmpt_dma *d, const char *why)
+{
+	unsigned i = 0;
+	for (; why[i] && i + 1 < sizeof(d->why); i++)
+		d->why[i] = why[i];
+	d->why[i] = 0;
+}
+
 int bmpt_dma_init(struct bmpt_dma *d, struct vmx_vm *vm, struct vtd_unit *u, unsigned flags)
 {
 	if (!d || !vm || !u || !u->root)
@@ -148,6 +157,8 @@ int bmpt_dma_init(struct bmpt_dma *d, struct vmx_vm *vm, struct vtd_unit *u, uns
 			.top = levels == 4 ? vm->ept.pml4 : port_phys_to_virt(ept_entry_addr(vm->ept.pml4[0])),
 		};
 		d->mode = BMPT_SHARED;
+		set_why(d, levels == 4 ? "4-level unit: SLPTPTR = the EPT's PML4"
+				       : "3-level unit, guest below 512 GiB: SLPTPTR = the EPT's PDPT");
 		if (!u->caps.c)
 			flush_tables(vm->ept.pml4, 4);
 		port_log("bmpt: DMA domain %u shares the EPT (%u-level, top 0x%llx%s)", d->dom.did, levels,
@@ -159,8 +170,7 @@ int bmpt_dma_init(struct bmpt_dma *d, struct vmx_vm *vm, struct vtd_unit *u, uns
 	if (rc)
 		return rc;
 	d->mode = BMPT_MIRROR;
-	for (unsigned i = 0; refused[i] && i + 1 < sizeof(d->why); i++)
-		d->why[i] = refused[i];
+	set_why(d, refused);
 	rc = mirror_range(d, 0, ~0ull);
 	if (rc) {
 		vtd_domain_destroy(&d->dom);
@@ -233,9 +243,12 @@ void bmpt_dma_fini(struct bmpt_dma *d)
 
 /* --- the device's configuration space, as the guest sees it -------------- */
 
+/* Type 0 header (PCI Local Bus 3.0 §6.1, §6.2.2 Command, §6.2.3 Status,
+ * §6.7 capability list). */
 #define PCI_COMMAND 0x04
 #define PCI_COMMAND_GUEST 0x0406u /* memory space 1, bus master 2, INTx disable 10 */
-#define PCI_STATUS_CAPS 0x10u     /* status bit 4: capability list (PCI 3.0 §6.2.3) */
+#define PCI_STATUS 0x06
+#define PCI_STATUS_CAPS 0x10u     /* status bit 4: capability list */
 #define PCI_CAP_PTR 0x34
 #define PCI_CAP_ID_MSI 0x05
 
@@ -251,7 +264,7 @@ static void phys_write(const struct bmpt_dev *dev, unsigned off, unsigned size, 
 
 static unsigned find_msi(const struct bmpt_dev *dev)
 {
-	if (!(phys_read(dev, 0x06, 2) & PCI_STATUS_CAPS))
+	if (!(phys_read(dev, PCI_STATUS, 2) & PCI_STATUS_CAPS))
 		return 0;
 	unsigned p = phys_read(dev, PCI_CAP_PTR, 1) & 0xfc;
 	for (unsigned hops = 0; p >= 0x40 && hops < 48; hops++) {

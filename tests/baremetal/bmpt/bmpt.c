@@ -261,6 +261,7 @@ static void test_domain(void)
 	       (unsigned long long)hi, (unsigned long long)lo, (unsigned long long)slptptr,
 	       force_mirror ? "its own table" : aw == 48 ? "the EPT PML4" : "the EPT PDPT under PML4[0]",
 	       (unsigned long long)(hi & 7), (unsigned long long)((hi >> 8) & 0xffff), r, a);
+	tap_diag("domain mode: %s", dma.why);
 	if (r || a)
 		tap_bail("no DMA domain for the guest");
 }
