@@ -13,7 +13,10 @@ static uint64_t *ctx_entry(const struct vtd_unit *u, uint8_t bus, uint8_t devfn,
 static int invalidate_after(struct vtd_unit *u, uint16_t sid, unsigned ctx_did,
 			    unsigned did, bool devtlb);
 static void flush(const struct vtd_unit *u, const void *va, size_t len);
+static unsigned largest_aw(const struct vtd_unit *u);
 static void free_sm_context_table(uint64_t *ctx);
+static void free_pasid_dir(uint64_t *dir);
+static struct vtd_desc pasid_cache_domain(unsigned did);
 
 int vtd_ctx_attach(struct vtd_unit *u, uint8_t bus, uint8_t devfn,
 		   const struct vtd_domain *d, unsigned tt)
@@ -38,9 +41,10 @@ int vtd_ctx_detach(struct vtd_unit *u, uint8_t bus, uint8_t devfn)
 		return -PORT_ENOENT;
 	unsigned did;
 	bool devtlb;
+	uint64_t *dir = NULL;
 	if (u->scalable) {
 		/* 9.4: the DID lives in the RID_PASID PASID-table entry. */
-		uint64_t *dir = port_phys_to_virt(ce[0] & VTD_SMCTX_LO_PASIDDIRPTR_MASK);
+		dir = port_phys_to_virt(ce[0] & VTD_SMCTX_LO_PASIDDIRPTR_MASK);
 		uint64_t *pt = port_phys_to_virt(dir[0] & VTD_PASIDDIR_PTP_MASK);
 		did = (unsigned)vtd_field(pt[1], 15, 0);
 		devtlb = ce[0] & VTD_SMCTX_LO_DTE;
@@ -48,10 +52,6 @@ int vtd_ctx_detach(struct vtd_unit *u, uint8_t bus, uint8_t devfn)
 		flush(u, ce, 8);
 		ce[1] = ce[2] = ce[3] = 0;
 		flush(u, ce, 32);
-		for (unsigned i = 0; i < 512; i++)
-			if (dir[i] & VTD_PASIDDIR_P)
-				port_page_free(port_phys_to_virt(dir[i] & VTD_PASIDDIR_PTP_MASK));
-		port_page_free(dir);
 	} else {
 		did = (unsigned)VTD_CTX_HI_DID_GET(ce[1]);
 		devtlb = VTD_CTX_LO_TT_GET(ce[0]) == VTD_TT_DEVTLB;
@@ -61,7 +61,16 @@ int vtd_ctx_detach(struct vtd_unit *u, uint8_t bus, uint8_t devfn)
 		flush(u, ce, 16);
 	}
 	/* 6.5.3.3: context cache (device-selective), then IOTLB (domain-selective). */
-	return invalidate_after(u, VTD_SID(bus, devfn >> 3, devfn & 7), did, did, devtlb);
+	int rc = invalidate_after(u, VTD_SID(bus, devfn >> 3, devfn & 7), did, did, devtlb);
+	/* The PASID directory and table may be cached until the invalidation
+	 * completed: free them only then; if it failed, never reuse them. */
+	if (dir && rc)
+		port_log("VT-d unit 0x%llx: %02x:%02x.%u: PASID tables left allocated: "
+			 "invalidation failed (%d)", (unsigned long long)u->reg_base, bus,
+			 devfn >> 3, devfn & 7, rc);
+	else if (dir)
+		free_pasid_dir(dir);
+	return rc;
 }
 
 int vtd_ctx_read(const struct vtd_unit *u, uint8_t bus, uint8_t devfn, uint64_t *lo,
@@ -106,7 +115,10 @@ static int legacy_attach(struct vtd_unit *u, uint8_t bus, uint8_t devfn,
 		return err;
 	uint64_t lo = (port_virt_to_phys(d->top) & VTD_CTX_LO_SLPTPTR_MASK) | VTD_CTX_LO_TT(tt) |
 		      VTD_CTX_LO_P;
-	uint64_t hi = VTD_CTX_HI_AW(d->aw) | VTD_CTX_HI_DID(d->did);
+	/* 9.3: with TT=10b the hardware ignores SLPTPTR and AW must name the
+	 * largest AGAW that CAP.SAGAW offers, whatever the domain's width. */
+	unsigned aw = tt == VTD_TT_PASSTHROUGH ? largest_aw(u) : d->aw;
+	uint64_t hi = VTD_CTX_HI_AW(aw) | VTD_CTX_HI_DID(d->did);
 	if (ce[0] & VTD_CTX_LO_P) {
 		if (ce[0] == lo && ce[1] == hi)
 			return 0;
@@ -141,9 +153,21 @@ static int sm_attach(struct vtd_unit *u, uint8_t bus, uint8_t devfn,
 	uint64_t *ce = ctx_entry(u, bus, devfn, true, &err);
 	if (!ce)
 		return err;
+	/* PASID-table entry 0 (9.6): qword 1 DID, qword 0 PGTT/AW/SLPTPTR/P. */
+	uint64_t q0 = (port_virt_to_phys(d->top) & VTD_PASID_Q0_SLPTPTR_MASK) |
+		      VTD_PASID_Q0_AW(tt == VTD_TT_PASSTHROUGH ? largest_aw(u) : d->aw) |
+		      VTD_PASID_Q0_PGTT(tt == VTD_TT_PASSTHROUGH ? VTD_PGTT_PT : VTD_PGTT_SL) |
+		      VTD_PASID_Q0_P;
+	uint64_t q1 = VTD_PASID_Q1_DID(d->did);
+	uint64_t dte = tt == VTD_TT_DEVTLB ? VTD_SMCTX_LO_DTE : 0;
 	if (ce[0] & VTD_SMCTX_LO_P) {
-		port_log("VT-d unit 0x%llx: %02x:%02x.%u already attached",
-			 (unsigned long long)u->reg_base, bus, devfn >> 3, devfn & 7);
+		const uint64_t *odir = port_phys_to_virt(ce[0] & VTD_SMCTX_LO_PASIDDIRPTR_MASK);
+		const uint64_t *opt = port_phys_to_virt(odir[0] & VTD_PASIDDIR_PTP_MASK);
+		if (opt[0] == q0 && opt[1] == q1 && (ce[0] & VTD_SMCTX_LO_DTE) == dte)
+			return 0;   /* the same attachment again */
+		port_log("VT-d unit 0x%llx: %02x:%02x.%u already attached to domain %u",
+			 (unsigned long long)u->reg_base, bus, devfn >> 3, devfn & 7,
+			 (unsigned)vtd_field(opt[1], 15, 0));
 		return -PORT_EBUSY;
 	}
 	uint64_t *dir = port_page_alloc(), *pt = port_page_alloc();
@@ -152,18 +176,14 @@ static int sm_attach(struct vtd_unit *u, uint8_t bus, uint8_t devfn,
 		port_page_free(pt);
 		return -PORT_ENOMEM;
 	}
-	/* PASID-table entry 0 (9.6): qword 1 DID, qword 0 PGTT/AW/SLPTPTR/P. */
-	pt[1] = VTD_PASID_Q1_DID(d->did);
-	pt[0] = (port_virt_to_phys(d->top) & VTD_PASID_Q0_SLPTPTR_MASK) |
-		VTD_PASID_Q0_AW(d->aw) |
-		VTD_PASID_Q0_PGTT(tt == VTD_TT_PASSTHROUGH ? VTD_PGTT_PT : VTD_PGTT_SL) |
-		VTD_PASID_Q0_P;
+	pt[1] = q1;
+	pt[0] = q0;
 	flush(u, pt, 64);
 	dir[0] = (port_virt_to_phys(pt) & VTD_PASIDDIR_PTP_MASK) | VTD_PASIDDIR_P;   /* 9.5 */
 	flush(u, dir, 8);
 	ce[1] = VTD_SMCTX_HI_RID_PASID(0);
 	ce[0] = (port_virt_to_phys(dir) & VTD_SMCTX_LO_PASIDDIRPTR_MASK) | VTD_SMCTX_LO_PDTS(0) |
-		(tt == VTD_TT_DEVTLB ? VTD_SMCTX_LO_DTE : 0) | VTD_SMCTX_LO_P;
+		dte | VTD_SMCTX_LO_P;
 	flush(u, ce, 32);
 	if (!u->caps.cm)
 		return vtd_unit_flush_write_buffer(u);
@@ -171,7 +191,7 @@ static int sm_attach(struct vtd_unit *u, uint8_t bus, uint8_t devfn,
 	/* 6.5.3.3 (scalable): context cache, PASID cache, then IOTLB. */
 	struct vtd_desc q[3] = {
 		vtd_desc_context(VTD_CC_DEVICE, 0, sid, 0),
-		{ VTD_DESC_PC | vtd_make(0, 5, 4) | vtd_make(d->did, 31, 16), 0 },  /* 6.5.2.1 DSI */
+		pasid_cache_domain(d->did),
 		vtd_desc_iotlb(VTD_TLB_DOMAIN, d->did, 0, 0, false, u->caps.drd, u->caps.dwd),
 	};
 	return vtd_unit_submit(u, q, 3);
@@ -214,7 +234,7 @@ static int invalidate_after(struct vtd_unit *u, uint16_t sid, unsigned ctx_did, 
 	if (!rc)
 		rc = vtd_unit_inv_context(u, VTD_CC_DEVICE, ctx_did, sid, 0);
 	if (!rc && u->scalable) {
-		struct vtd_desc pc = { VTD_DESC_PC | vtd_make(0, 5, 4) | vtd_make(did, 31, 16), 0 };
+		struct vtd_desc pc = pasid_cache_domain(did);
 		rc = vtd_unit_submit(u, &pc, 1);
 	}
 	if (!rc)
@@ -222,6 +242,15 @@ static int invalidate_after(struct vtd_unit *u, uint16_t sid, unsigned ctx_did, 
 	if (!rc && devtlb && u->qi_on)
 		rc = vtd_unit_inv_devtlb(u, sid, 0, 0, 0, 0);
 	return rc;
+}
+
+/* 11.4.2 SAGAW bit n (1..3) = AW code n: 39, 48, 57 bits. */
+static unsigned largest_aw(const struct vtd_unit *u)
+{
+	unsigned aw = 3;
+	while (aw > 1 && !(u->caps.sagaw & (1u << aw)))
+		aw--;
+	return aw;
 }
 
 static void flush(const struct vtd_unit *u, const void *va, size_t len)
@@ -232,15 +261,23 @@ static void flush(const struct vtd_unit *u, const void *va, size_t len)
 
 static void free_sm_context_table(uint64_t *ctx)
 {
-	for (unsigned i = 0; i < 128; i++) {
-		uint64_t q0 = ctx[4 * i];
-		if (!(q0 & VTD_SMCTX_LO_P))
-			continue;
-		uint64_t *dir = port_phys_to_virt(q0 & VTD_SMCTX_LO_PASIDDIRPTR_MASK);
-		for (unsigned j = 0; j < 512; j++)
-			if (dir[j] & VTD_PASIDDIR_P)
-				port_page_free(port_phys_to_virt(dir[j] & VTD_PASIDDIR_PTP_MASK));
-		port_page_free(dir);
-	}
+	for (unsigned i = 0; i < 128; i++)
+		if (ctx[4 * i] & VTD_SMCTX_LO_P)
+			free_pasid_dir(port_phys_to_virt(ctx[4 * i] & VTD_SMCTX_LO_PASIDDIRPTR_MASK));
 	port_page_free(ctx);
+}
+
+/* A PASID directory of PDTS=0 (9.4: 2^7 entries) and the tables it points at. */
+static void free_pasid_dir(uint64_t *dir)
+{
+	for (unsigned j = 0; j < 128; j++)
+		if (dir[j] & VTD_PASIDDIR_P)
+			port_page_free(port_phys_to_virt(dir[j] & VTD_PASIDDIR_PTP_MASK));
+	port_page_free(dir);
+}
+
+/* 6.5.2.1: domain-selective PASID-cache invalidation. */
+static struct vtd_desc pasid_cache_domain(unsigned did)
+{
+	return (struct vtd_desc){ VTD_DESC_PC | VTD_DESC_PC_G(VTD_PC_DOMAIN) | VTD_DESC_PC_DID(did), 0 };
 }

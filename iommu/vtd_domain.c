@@ -177,7 +177,7 @@ static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 	while (iova < end) {
 		unsigned i = level_index(iova, level);
 		uint64_t next = (iova | (size - 1)) + 1;   /* start of the next entry's span */
-		uint64_t stop = next < end || next == 0 ? next : end;
+		uint64_t stop = next < end ? next : end;   /* no wrap: IOVAs are < 2^57 */
 		uint64_t pte = t[i];
 		last = i;
 		if (level == 1 || (stop - iova == size && !((iova + w->hpa_delta) & (size - 1)) &&
@@ -193,7 +193,8 @@ static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 				rc = -PORT_EEXIST;
 				break;
 			}
-			if (!present(pte)) {
+			bool fresh = !present(pte);
+			if (fresh) {
 				uint64_t *child = table_alloc(d);
 				if (!child) {
 					rc = -PORT_ENOMEM;
@@ -204,11 +205,16 @@ static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 				pte = t[i];
 			}
 			rc = map_level(w, table_of(pte), level - 1, iova, stop);
-			if (rc)
+			if (rc) {
+				/* A table made for this call that got no leaf before the
+				 * failure is not reached by the caller's undo: drop it. */
+				if (fresh && table_empty(table_of(pte), 0)) {
+					t[i] = 0;
+					table_free(d, table_of(pte), NULL);
+				}
 				break;
+			}
 		}
-		if (next == 0)
-			break;
 		iova = next;
 	}
 	flush(d, &t[first], (last - first + 1) * sizeof(uint64_t));
@@ -225,7 +231,7 @@ static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iov
 	while (iova < end) {
 		unsigned i = level_index(iova, level);
 		uint64_t next = (iova | (size - 1)) + 1;
-		uint64_t stop = next < end || next == 0 ? next : end;
+		uint64_t stop = next < end ? next : end;
 		bool whole = stop - iova == size;
 		uint64_t pte = t[i];
 		last = i;
@@ -263,8 +269,6 @@ static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iov
 					break;
 			}
 		}
-		if (next == 0)
-			break;
 		iova = next;
 	}
 	flush(d, &t[first], (last - first + 1) * sizeof(uint64_t));

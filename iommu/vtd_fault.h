@@ -30,8 +30,8 @@ struct vtd_fault {
 	uint32_t pasid;
 };
 
-/* The spec's name for a fault reason (7.1.3, Table "Fault reasons"), e.g.
- * 0x05 "write access to a page without write permission", 0x22 "interrupt
+/* The spec's name for a fault reason (7.1.3 DMA, 7.1.4 interrupt), e.g.
+ * 0x05 "write access to a page without write permission", 0x21 "interrupt
  * index exceeds the interrupt remapping table size"; "reserved fault reason"
  * for codes the spec does not define. */
 const char *vtd_fault_reason_name(unsigned reason);

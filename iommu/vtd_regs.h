@@ -137,6 +137,7 @@ static inline uint64_t vtd_make(uint64_t v, unsigned hi, unsigned lo)
 #define VTD_CCMD_ICC (1ull << 63)                 /* invalidate; clears when done */
 #define VTD_CCMD_CIRG(g) vtd_make((g), 62, 61)    /* requested granularity */
 #define VTD_CCMD_CAIG(v) vtd_field((v), 60, 59)   /* actual granularity */
+#define VTD_CCMD_CAIG_MASK VTD_GENMASK(60, 59)
 #define VTD_CCMD_FM(m) vtd_make((m), 33, 32)      /* function mask */
 #define VTD_CCMD_SID(s) vtd_make((s), 31, 16)
 #define VTD_CCMD_DID(d) vtd_make((d), 15, 0)
@@ -147,7 +148,8 @@ static inline uint64_t vtd_make(uint64_t v, unsigned hi, unsigned lo)
 /* --- IOTLB_REG / IVA_REG (11.4.8) --------------------------------------- */
 #define VTD_IOTLB_IVT (1ull << 63)                /* invalidate; clears when done */
 #define VTD_IOTLB_IIRG(g) vtd_make((g), 61, 60)
-#define VTD_IOTLB_IAIG(v) vtd_field((v), 58, 57)
+#define VTD_IOTLB_IAIG(v) vtd_field((v), 58, 57)   /* actual granularity */
+#define VTD_IOTLB_IAIG_MASK VTD_GENMASK(58, 57)
 #define VTD_IOTLB_DR (1ull << 49)
 #define VTD_IOTLB_DW (1ull << 48)
 #define VTD_IOTLB_DID(d) vtd_make((d), 47, 32)
@@ -231,6 +233,11 @@ static inline uint64_t vtd_make(uint64_t v, unsigned hi, unsigned lo)
 #define VTD_DESC_DEVTLB_MIP(q) vtd_make((q), 20, 16)
 #define VTD_DESC_DEVTLB_PFSID(p) (vtd_make((p) & 0xf, 15, 12) | vtd_make((p) >> 4, 63, 52))
 #define VTD_DESC_DEVTLB_S (1ull << 0)
+/* PASID cache (6.5.2.1): G [5:4] (0 domain-, 1 PASID-selective, 3 global),
+ *                        DID [31:16], PASID [51:32] */
+#define VTD_DESC_PC_G(g) vtd_make((g), 5, 4)
+#define VTD_DESC_PC_DID(d) vtd_make((d), 31, 16)
+#define VTD_PC_DOMAIN 0u
 /* IEC (6.5.2.7): G [4] (0 global, 1 index), IM [31:27], IIDX [47:32] */
 #define VTD_DESC_IEC_INDEXED (1ull << 4)
 #define VTD_DESC_IEC_IM(m) vtd_make((m), 31, 27)

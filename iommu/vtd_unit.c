@@ -14,14 +14,12 @@
 		    VTD_GCMD_CFI | ONE_SHOT_BITS)
 
 static void decode_caps(struct vtd_caps *c, uint32_t ver, uint64_t cap, uint64_t ecap);
-static int wait_reg32(struct vtd_unit *u, unsigned reg, uint32_t mask, uint32_t want,
-		      const char *what);
-static int wait_reg64(struct vtd_unit *u, unsigned reg, uint64_t mask, uint64_t want,
-		      const char *what);
+static int wait_reg(struct vtd_unit *u, unsigned reg, bool wide, uint64_t mask, uint64_t want,
+		    const char *what);
 static int submit_chunk(struct vtd_unit *u, const struct vtd_desc *d, unsigned n);
 static int qi_error(struct vtd_unit *u, uint32_t fsts, struct vtd_desc wait);
-static int inv_context_reg(struct vtd_unit *u, uint64_t cmd);
-static int inv_iotlb_reg(struct vtd_unit *u, uint64_t cmd);
+static int inv_reg(struct vtd_unit *u, unsigned reg, uint64_t cmd, uint64_t busy,
+		   uint64_t actual_gran, const char *what);
 static uint32_t rd32(const struct vtd_unit *u, unsigned reg);
 static uint64_t rd64(const struct vtd_unit *u, unsigned reg);
 static void wr32(const struct vtd_unit *u, unsigned reg, uint32_t v);
@@ -92,10 +90,11 @@ int vtd_unit_gcmd(struct vtd_unit *u, uint32_t gcmd_bit, bool set)
 	cmd = set ? (cmd | gcmd_bit) : (cmd & ~gcmd_bit);
 	wr32(u, VTD_REG_GCMD, cmd);
 	if (gcmd_bit == VTD_GCMD_WBF)
-		return wait_reg32(u, VTD_REG_GSTS, VTD_GSTS_WBFS, 0, "GSTS.WBFS (clear after GCMD.WBF)");
+		return wait_reg(u, VTD_REG_GSTS, false, VTD_GSTS_WBFS, 0,
+				"GSTS.WBFS (clear after GCMD.WBF)");
 	/* GSTS bits sit where their GCMD bits do (11.4.5). */
-	return wait_reg32(u, VTD_REG_GSTS, gcmd_bit, set ? gcmd_bit : 0,
-			  vtd_gcmd_bit_name(gcmd_bit));
+	return wait_reg(u, VTD_REG_GSTS, false, gcmd_bit, set ? gcmd_bit : 0,
+			vtd_gcmd_bit_name(gcmd_bit));
 }
 
 int vtd_unit_submit(struct vtd_unit *u, const struct vtd_desc *descs, unsigned n)
@@ -160,8 +159,8 @@ int vtd_unit_qi_disable(struct vtd_unit *u)
 	if (!u || !u->qi_on)
 		return 0;
 	/* 11.4.4: QIE may be cleared only when the queue is quiescent. */
-	int rc = wait_reg64(u, VTD_REG_IQH, VTD_GENMASK(18, 4), (uint64_t)u->iq_tail * IQ_SLOT(u),
-			    "IQH (queue drain to IQT before clearing QIE)");
+	int rc = wait_reg(u, VTD_REG_IQH, true, VTD_GENMASK(18, 4), (uint64_t)u->iq_tail * IQ_SLOT(u),
+			  "IQH (queue drain to IQT before clearing QIE)");
 	if (!rc)
 		rc = vtd_unit_gcmd(u, VTD_GCMD_QIE, false);
 	u->qi_on = false;
@@ -263,8 +262,9 @@ int vtd_unit_inv_context(struct vtd_unit *u, unsigned gran, unsigned did, uint16
 		struct vtd_desc d = vtd_desc_context(gran, did, sid, fm);
 		return vtd_unit_submit(u, &d, 1);
 	}
-	return inv_context_reg(u, VTD_CCMD_ICC | VTD_CCMD_CIRG(gran) | VTD_CCMD_FM(fm) |
-			       VTD_CCMD_SID(sid) | VTD_CCMD_DID(did));
+	return inv_reg(u, VTD_REG_CCMD, VTD_CCMD_ICC | VTD_CCMD_CIRG(gran) | VTD_CCMD_FM(fm) |
+		       VTD_CCMD_SID(sid) | VTD_CCMD_DID(did), VTD_CCMD_ICC, VTD_CCMD_CAIG_MASK,
+		       "CCMD.ICC (context invalidation)");
 }
 
 int vtd_unit_inv_iotlb(struct vtd_unit *u, unsigned gran, unsigned did, uint64_t iova,
@@ -287,7 +287,8 @@ int vtd_unit_inv_iotlb(struct vtd_unit *u, unsigned gran, unsigned did, uint64_t
 	if (gran == VTD_TLB_PAGE)
 		wr64(u, u->caps.iro + VTD_REG_IVA_OFF,
 		     (iova & VTD_IVA_ADDR_MASK) | (ih ? VTD_IVA_IH : 0) | VTD_IVA_AM(am));
-	return inv_iotlb_reg(u, cmd);
+	return inv_reg(u, u->caps.iro + VTD_REG_IOTLB_OFF, cmd, VTD_IOTLB_IVT, VTD_IOTLB_IAIG_MASK,
+		       "IOTLB_REG.IVT (IOTLB invalidation)");
 }
 
 int vtd_unit_inv_range(struct vtd_unit *u, unsigned did, uint64_t iova, uint64_t len)
@@ -462,28 +463,14 @@ static void decode_caps(struct vtd_caps *c, uint32_t ver, uint64_t cap, uint64_t
 	c->pi = cap & VTD_CAP_PI;
 }
 
-static int wait_reg32(struct vtd_unit *u, unsigned reg, uint32_t mask, uint32_t want,
-		      const char *what)
+/* Poll a 32- or 64-bit register until (value & mask) == want, at most
+ * u->timeout_ns; on timeout one log line names the unit and the register. */
+static int wait_reg(struct vtd_unit *u, unsigned reg, bool wide, uint64_t mask, uint64_t want,
+		    const char *what)
 {
 	uint64_t start = port_time_ns();
 	for (;;) {
-		uint32_t v = rd32(u, reg);
-		if ((v & mask) == want)
-			return 0;
-		if (port_time_ns() - start > u->timeout_ns) {
-			port_log("VT-d unit 0x%llx: %s did not follow within %u ms (reg 0x%x = 0x%x)",
-				 (unsigned long long)u->reg_base, what, ms(u->timeout_ns), reg, v);
-			return -PORT_ETIMEDOUT;
-		}
-	}
-}
-
-static int wait_reg64(struct vtd_unit *u, unsigned reg, uint64_t mask, uint64_t want,
-		      const char *what)
-{
-	uint64_t start = port_time_ns();
-	for (;;) {
-		uint64_t v = rd64(u, reg);
+		uint64_t v = wide ? rd64(u, reg) : rd32(u, reg);
 		if ((v & mask) == want)
 			return 0;
 		if (port_time_ns() - start > u->timeout_ns) {
@@ -497,6 +484,13 @@ static int wait_reg64(struct vtd_unit *u, unsigned reg, uint64_t mask, uint64_t 
 
 static int submit_chunk(struct vtd_unit *u, const struct vtd_desc *d, unsigned n)
 {
+	/* Every submission waits for its own completion, so the queue is empty
+	 * here unless an earlier one timed out: never write over descriptors
+	 * the unit has not fetched, nor move IQT round past IQH. */
+	int rc = wait_reg(u, VTD_REG_IQH, true, VTD_GENMASK(18, 4), (uint64_t)u->iq_tail * IQ_SLOT(u),
+			  "IQH (queue still busy with an earlier submission)");
+	if (rc)
+		return rc;
 	unsigned t = u->iq_tail, first = t, size = IQ_ENTRIES(u);
 	for (unsigned i = 0; i < n; i++) {
 		put_desc(u, t, d[i]);
@@ -583,33 +577,20 @@ static int qi_error(struct vtd_unit *u, uint32_t fsts, struct vtd_desc wait)
 	return -PORT_EIO;
 }
 
-static int inv_context_reg(struct vtd_unit *u, uint64_t cmd)
+/* 11.4.7 / 11.4.8: write the command, wait (bounded) for the busy bit (ICC,
+ * IVT) to clear, then check the actual-granularity field (CAIG, IAIG): 0
+ * means the hardware did not perform the request. */
+static int inv_reg(struct vtd_unit *u, unsigned reg, uint64_t cmd, uint64_t busy,
+		   uint64_t actual_gran, const char *what)
 {
-	wr64(u, VTD_REG_CCMD, cmd);
-	int rc = wait_reg64(u, VTD_REG_CCMD, VTD_CCMD_ICC, 0, "CCMD.ICC (context invalidation)");
-	if (rc)
-		return rc;
-	if (VTD_CCMD_CAIG(rd64(u, VTD_REG_CCMD)) == 0) {
-		port_log("VT-d unit 0x%llx: CCMD.CAIG=0: context invalidation not performed",
-			 (unsigned long long)u->reg_base);
-		return -PORT_EIO;
+	wr64(u, reg, cmd);
+	int rc = wait_reg(u, reg, true, busy, 0, what);
+	if (!rc && !(rd64(u, reg) & actual_gran)) {
+		port_log("VT-d unit 0x%llx: %s: actual granularity 0, invalidation not performed",
+			 (unsigned long long)u->reg_base, what);
+		rc = -PORT_EIO;
 	}
-	return 0;
-}
-
-static int inv_iotlb_reg(struct vtd_unit *u, uint64_t cmd)
-{
-	unsigned iotlb = u->caps.iro + VTD_REG_IOTLB_OFF;
-	wr64(u, iotlb, cmd);
-	int rc = wait_reg64(u, iotlb, VTD_IOTLB_IVT, 0, "IOTLB_REG.IVT (IOTLB invalidation)");
-	if (rc)
-		return rc;
-	if (VTD_IOTLB_IAIG(rd64(u, iotlb)) == 0) {
-		port_log("VT-d unit 0x%llx: IOTLB_REG.IAIG=0: IOTLB invalidation not performed",
-			 (unsigned long long)u->reg_base);
-		return -PORT_EIO;
-	}
-	return 0;
+	return rc;
 }
 
 static uint32_t rd32(const struct vtd_unit *u, unsigned reg)

@@ -99,8 +99,9 @@ int vtd_unit_qi_disable(struct vtd_unit *u);
  * root table, RTADDR + SRTP, global context-cache and IOTLB invalidation,
  * write-buffer flush if CAP.RWBF, then GCMD.TE.  Undone on failure. */
 int vtd_unit_enable(struct vtd_unit *u);
-/* TE off, IRE/QIE off, and every page the unit owns freed (root, context and
- * PASID tables, queue, DID map).  Domains are the caller's to destroy. */
+/* TE off, QIE off, and every page the unit owns freed (root, context and
+ * PASID tables, queue, DID map).  Domains are the caller's to destroy, and
+ * interrupt remapping the caller's to turn off first (ir_table_fini). */
 void vtd_unit_fini(struct vtd_unit *u);
 
 /* Domain ids within CAP.ND (DID 0 is never handed out). */

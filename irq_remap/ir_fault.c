@@ -1,31 +1,14 @@
 /* ir_fault.c — IR fault reasons 0x20-0x27 (VT-d 5.1.4.1). */
 #include "irq_remap/ir_fault.h"
 
+#include "iommu/vtd_fault.h"
 #include "iommu/vtd_regs.h"
 #include "port.h"
 
+/* One table of the spec's names for both modules: iommu/vtd_fault.c. */
 const char *ir_fault_reason_name(uint8_t reason)
 {
-	switch (reason) {
-	case IR_FAULT_REQ_RSVD:
-		return "reserved field set in remappable interrupt request";
-	case IR_FAULT_INDEX_OVER:
-		return "interrupt index exceeds the IR table size";
-	case IR_FAULT_NOT_PRESENT:
-		return "IRTE not present";
-	case IR_FAULT_TABLE_ACCESS:
-		return "IR table access through IRTA failed";
-	case IR_FAULT_IRTE_RSVD:
-		return "reserved field set in present IRTE";
-	case IR_FAULT_COMPAT_BLOCKED:
-		return "compatibility-format interrupt blocked";
-	case IR_FAULT_SID:
-		return "source-id verification failed";
-	case IR_FAULT_PID_ACCESS:
-		return "posted-interrupt descriptor access failed";
-	default:
-		return NULL;
-	}
+	return ir_fault_is_ir(reason) ? vtd_fault_reason_name(reason) : NULL;
 }
 
 int ir_fault_decode(uint64_t frcd_lo, uint64_t frcd_hi, struct ir_fault *out)

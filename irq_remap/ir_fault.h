@@ -40,8 +40,8 @@ const char *ir_fault_reason_name(uint8_t reason);
  * the reason is not an interrupt-remapping one. */
 int ir_fault_decode(uint64_t frcd_lo, uint64_t frcd_hi, struct ir_fault *out);
 
-/* Log one line naming the fault: "ir fault 0x22 (IRTE not present) sid 00:03.0
- * index 7". */
+/* Log one line naming the fault: "ir fault 0x22 (interrupt remapping table
+ * entry not present) sid 00:03.0 index 7". */
 void ir_fault_log(const struct ir_fault *f);
 
 #endif /* VFS_IRQ_REMAP_IR_FAULT_H */

@@ -1,6 +1,7 @@
 /* ir_route.c — virtual MSI -> IRTE -> host vector / posted descriptor. */
 #include "irq_remap/ir_route.h"
 
+#include "iommu/vtd_unit.h"
 #include "port.h"
 
 #define NO_VCPU (-1)
@@ -19,6 +20,7 @@ static bool vcpu_is_destination(const struct ir_guest *g, const struct ir_vcpu *
 static const char *delivery_name(uint8_t dlm);
 static const char *guest_name(const struct ir_route *rt);
 static bool is_pow2(unsigned v);
+static bool can_post(const struct ir_route *rt, const struct ir_vcpu *v);
 
 int ir_route_open(struct ir_route *rt, const struct ir_route_cfg *cfg)
 {
@@ -79,7 +81,7 @@ int ir_route_update(struct ir_route *rt, const struct msi_msg *virt_msi, bool vi
 			.virt_vector = (uint8_t)((m.vector & ~(rt->n_msgs - 1)) | i),
 			.vcpu = (int)vcpu,
 			.irte_index = (uint16_t)(rt->base + i),
-			.posted = rt->guest->posted && v->pi_desc,
+			.posted = can_post(rt, v),
 			.host_vector = rt->host_vectors[i],
 		};
 		rc = build_irte(rt, &next[i], &irtes[i]);
@@ -281,6 +283,20 @@ static void block_route(struct ir_route *rt)
 }
 
 /* --- small helpers -------------------------------------------------------- */
+
+/* 9.11 / 11.4.2: IM=1 is a reserved bit (fault 0x24) on a unit without
+ * CAP.PI, so a guest that asks for posting gets remapped delivery there. */
+static bool can_post(const struct ir_route *rt, const struct ir_vcpu *v)
+{
+	if (!rt->guest->posted || !v->pi_desc)
+		return false;
+	const struct vtd_unit *u = rt->table->unit;
+	if (u && u->caps.pi)
+		return true;
+	port_log("ir: guest %s: posted delivery needs a unit with CAP.PI; using remapped delivery",
+		 guest_name(rt));
+	return false;
+}
 
 static const char *guest_name(const struct ir_route *rt)
 {

@@ -55,7 +55,8 @@ struct ir_guest {
 	unsigned n_vcpus;
 	bool virt_x2apic;          /* the guest's LAPICs are in x2APIC mode */
 	bool virt_logical_cluster; /* xAPIC DFR = cluster model (else flat) */
-	bool posted;               /* post to descriptors (needs CAP.PI) */
+	bool posted;               /* post to descriptors; remapped delivery on a
+				      unit without CAP.PI (or a vCPU without one) */
 };
 
 struct ir_route_cfg {

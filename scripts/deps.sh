@@ -6,7 +6,7 @@ set -euo pipefail
 BACKPORTS_LIST=/etc/apt/sources.list.d/vfstack-backports.list
 PKGS=(
   # build and unit tests
-  build-essential pkg-config clang lld libcmocka-dev libpci-dev pciutils
+  build-essential pkg-config clang lld libcmocka-dev libpci-dev pciutils python3
   libnl-3-dev libnl-route-3-dev binutils
   # testbed images
   busybox-static cpio xz-utils zstd kmod iproute2 ethtool iperf3
@@ -14,6 +14,8 @@ PKGS=(
   bochs bochsbios vgabios bochs-term grub-pc-bin grub-common xorriso mtools
   # benchmarks
   gnuplot-nox dpdk-dev
+  # make test-sriov renders the man page (man -l docs/vfctl.1)
+  man-db
 )
 BACKPORT_PKGS=(qemu-system-x86 qemu-utils)
 

@@ -3,6 +3,7 @@
  */
 #include "sriov/linux/sriov_netlink.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,13 +359,14 @@ int sriov_link_state_parse(const char *text)
 
 int sriov_mac_parse(const char *text, uint8_t mac[6])
 {
-	unsigned b[6];
-	int used = 0;
-	if (!text || sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4],
-			    &b[5], &used) != 6 || text[used] != '\0' || used != 17)
+	/* Exactly "hh:hh:hh:hh:hh:hh": sscanf alone would take signs and blanks. */
+	if (!text || strlen(text) != 17)
 		return -EINVAL;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? text[i] != ':' : !isxdigit((unsigned char)text[i]))
+			return -EINVAL;
 	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
+		mac[i] = (uint8_t)strtoul(text + 3 * i, NULL, 16);
 	return 0;
 }
 

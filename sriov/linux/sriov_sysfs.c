@@ -236,6 +236,10 @@ int pci_cfg_open(const char *bdf, struct pci_cfg_file *cfg)
 	if (cfg->fd < 0)
 		return pci_dev_exists(bdf) ? -errno : -ENODEV;
 	cfg->ops = (struct sriov_cfg_ops){ cfg_file_read32, NULL, cfg };
+	/* sysfs cuts reads short: at 64 bytes without CAP_SYS_ADMIN, at 256
+	 * for a function without extended config space. */
+	uint32_t v;
+	cfg->readable = pread(cfg->fd, &v, 4, 0xFFC) == 4 ? 4096 : pread(cfg->fd, &v, 4, 0xFC) == 4 ? 256 : 64;
 	return 0;
 }
 

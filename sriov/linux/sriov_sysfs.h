@@ -58,6 +58,7 @@ int pci_dev_link_base(const char *bdf, const char *link, char *out, size_t len);
  * read (the extended space needs root) read as all-ones. */
 struct pci_cfg_file {
 	int fd;
+	unsigned readable; /* 4096, 256, or 64 (what a user without CAP_SYS_ADMIN gets) */
 	struct sriov_cfg_ops ops;
 };
 int pci_cfg_open(const char *bdf, struct pci_cfg_file *cfg);

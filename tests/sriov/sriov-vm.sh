@@ -124,6 +124,21 @@ unchanged "vfio-pci not loaded: $VF0 stays on igbvf"
 
 run vfctl vf set $PF 5 mac 52:54:00:aa:bb:09
 expect "a VF index past NumVFs fails naming the valid range" 1 "$PF has 2 VFs \\(index 0 to 1\\); there is no VF 5"
+run vfctl bind $VF0 virtio-pci
+expect "a driver that refuses the device: 'bind $VF0 virtio-pci' fails and puts it back on igbvf" 1 \
+  "virtio-pci did not take $VF0 \\(see the kernel log\\); it was put back on igbvf"
+run vfctl bind $VF0 nosuchdrv
+expect "a driver that does not exist: 'bind $VF0 nosuchdrv' says to modprobe it" 1 "driver nosuchdrv is not loaded, so it cannot take $VF0"
+run vfctl release $VF1
+expect "releasing a VF that was never bound changes nothing and says so" 0 "$VF1 is on its host driver igbvf; nothing to release"
+printf '{ "pfs": [ { "bdf": "%s", "num_vfs": 1 }, { "bdf": "%s", "num_vfs": 3 } ] }\n' $PF $NODEV >$T/missing-pf.json
+run vfctl apply $T/missing-pf.json
+expect "apply of a file naming a missing PF fails naming it, before changing the first PF" 1 "there is no PCI device $NODEV"
+printf '{ "pfs": [ { "bdf": "%s", "vfs": [ { "index": 0, "min_tx_rate": 500, "max_tx_rate": 100 } ] } ] }\n' $PF >$T/minmax.json
+run vfctl apply $T/minmax.json
+expect "apply: min_tx_rate above max_tx_rate is rejected naming the entry (exit 2)" 2 'pfs\[0\].vfs\[0\] has a "min_tx_rate" above its "max_tx_rate"'
+run vfctl vf set $PF 0 vlan 4095
+expect "vlan 4095 (reserved) is refused before the driver sees it" 2 "'4095' is not a VLAN ID \\(0-4094"
 run vfctl vf set $PF 0 vlan 5000
 expect "usage: an out-of-range VLAN exits 2" 2 "'5000' is not a VLAN ID"
 run vfctl sriov enable $PF many
@@ -281,6 +296,23 @@ run vfctl list
 expect "a stale registry record (its pid gone) is ignored: guest column back to -" 0 "vf 1  $VF1 .* auto +-\$"
 rm -f /run/vfstack/assign/$VF1
 
+# --- autoprobe off: new VFs come up driverless; release must be told the driver -------------
+run vfctl sriov autoprobe $PF off
+expect "sriov autoprobe off" 0 "new VFs will not get a host driver"
+run vfctl sriov enable $PF 3
+expect "with autoprobe off, 3 VFs are created" 0 "3 VFs enabled"
+tap_check "... and $VF0 has no driver" test -z "$(tb_driver $VF0)"
+snap
+run vfctl release $VF0
+expect "release of a driverless VF under autoprobe off fails saying to name the driver" 1 \
+  "no host driver claimed $VF0, because its PF $PF has sriov_drivers_autoprobe off; name its driver"
+unchanged "the failed release left $VF0 as it was (no driver, no override)"
+run vfctl release $VF0 igbvf
+expect "release $VF0 igbvf binds it to igbvf" 0 "$VF0: released from no driver to igbvf"
+tap_check "sysfs: $VF0 on igbvf with driver_override cleared" \
+  sh -c "[ \"\$(basename \$(readlink $SYS/$VF0/driver))\" = igbvf ] && [ \"\$(cat $SYS/$VF0/driver_override)\" = '(null)' ]"
+vfctl sriov autoprobe $PF on >/dev/null
+
 # --- doctor ---------------------------------------------------------------------------------
 run vfctl doctor
 expect "vfctl doctor: the IOMMU is on" "$st" "^ok +iommu +DMA remapping is on \\(dmar0\\)"
@@ -297,7 +329,9 @@ tap_diag "$out"
 # --- help -----------------------------------------------------------------------------------
 ok=1
 for c in list sriov vf bind release apply doctor; do
-  vfctl $c --help | grep -q "^usage: vfctl $c" || { ok=0; tap_diag "vfctl $c --help has no usage line"; }
+  vfctl $c --help >$T/help; hst=$?
+  [ $hst = 0 ] || { ok=0; tap_diag "vfctl $c --help exits $hst"; }
+  grep -q "^usage: vfctl $c" $T/help || { ok=0; tap_diag "vfctl $c --help has no usage line"; }
 done
 [ $ok = 1 ] && tap_ok "every subcommand has --help (exit 0, usage line)" || tap_fail "every subcommand has --help (exit 0, usage line)"
 

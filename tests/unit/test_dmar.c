@@ -105,13 +105,14 @@ static void build_full(struct tb *t)
 	scope(t, 1, 0, 0, gpu, 1);
 	end_sub(t, o);
 	o = sub(t, 1, 24);
-	put(t, o + 6, 0, 2);
+	put(t, o + 6, 0x0102, 2);             /* segment 0x0102 */
 	put(t, o + 8, 0xe0000, 8);
 	put(t, o + 16, 0xfffff, 8);
 	scope(t, 1, 0, 0, nic_behind_port, 2);
 	end_sub(t, o);
 	o = sub(t, 2, 8);                     /* 8.5 ATSR */
 	t->b[o + 4] = 1;
+	put(t, o + 6, 0x0003, 2);             /* segment 3 */
 	scope(t, 2, 0, 0, root_port, 1);
 	end_sub(t, o);
 	o = sub(t, 3, 20);                    /* 8.6 RHSA */
@@ -125,6 +126,7 @@ static void build_full(struct tb *t)
 	end_sub(t, o);
 	o = sub(t, 5, 8);                     /* 8.8 SATC */
 	t->b[o + 4] = 1;
+	put(t, o + 6, 0x0004, 2);             /* segment 4 */
 	scope(t, 1, 0, 0, gpu, 1);
 	end_sub(t, o);
 	o = sub(t, 0x42, 12);                 /* unknown type: skipped */
@@ -179,13 +181,17 @@ static void full_table_every_field(void **state)
 	assert_int_equal(info.rmrr[0].base, 0x7c000000);
 	assert_int_equal(info.rmrr[0].limit, 0x7c7fffff);
 	assert_int_equal(info.rmrr[0].nscopes, 1);
+	assert_int_equal(info.rmrr[0].segment, 0);
+	assert_int_equal(info.rmrr[1].segment, 0x0102);
 	assert_int_equal(info.rmrr[1].base, 0xe0000);
+	assert_int_equal(info.rmrr[1].limit, 0xfffff);
 	s = &info.scopes[info.rmrr[1].scope_first];
 	assert_int_equal(s->path_len, 2);
 	assert_int_equal(s->path[0].dev, 0x1c);
 	assert_int_equal(s->path[1].dev, 0);
 	assert_int_equal(info.natsr, 1);
 	assert_true(info.atsr[0].all_ports);
+	assert_int_equal(info.atsr[0].segment, 3);
 	assert_int_equal(info.atsr[0].nscopes, 1);
 	assert_int_equal(info.nrhsa, 1);
 	assert_int_equal(info.rhsa[0].reg_base, 0xfed91000);
@@ -195,6 +201,7 @@ static void full_table_every_field(void **state)
 	assert_string_equal(info.andd[0].name, "\\_SB.PCI0.UAR0");
 	assert_int_equal(info.nsatc, 1);
 	assert_true(info.satc[0].atc_required);
+	assert_int_equal(info.satc[0].segment, 4);
 	assert_int_equal(info.nunknown, 1);
 	assert_int_equal(info.nscopes, 7);
 }

@@ -396,8 +396,9 @@ static void ir_fault_reasons_and_decode(void **state)
 	}
 	assert_null(ir_fault_reason_name(0x1f));
 	assert_null(ir_fault_reason_name(0x28));
-	assert_string_equal(ir_fault_reason_name(0x22), "IRTE not present");
-	assert_string_equal(ir_fault_reason_name(0x26), "source-id verification failed");
+	assert_string_equal(ir_fault_reason_name(0x22), "interrupt remapping table entry not present");
+	assert_string_equal(ir_fault_reason_name(0x26),
+			    "remappable interrupt blocked by source-id verification");
 
 	/* A fault record: F (127), FR 0x22 (103:96), SID 00:03.0 (79:64),
 	 * interrupt index 7 in FI[63:48]. */
@@ -409,7 +410,7 @@ static void ir_fault_reasons_and_decode(void **state)
 	assert_int_equal(f.index, 7);
 	port_host_set_log_quiet(1);
 	ir_fault_log(&f);
-	assert_string_equal(port_host_last_log(), "ir fault 0x22 (IRTE not present) sid 00:03.0 index 7");
+	assert_string_equal(port_host_last_log(), "ir fault 0x22 (interrupt remapping table entry not present) sid 00:03.0 index 7");
 	port_host_set_log_quiet(0);
 	/* F clear, or a DMA-remapping reason: not ours. */
 	assert_int_equal(ir_fault_decode(lo, hi & ~(1ull << 63), &f), -PORT_EINVAL);

@@ -33,6 +33,7 @@ static struct vtd_model model;
 static struct vtd_unit unit;
 static struct ir_table table;
 static long pages_before;
+static uint64_t extra_cap;      /* CAP bits on top of QEMU's (CAP.PI) */
 
 /* --- the hardware's view ---------------------------------------------------- */
 
@@ -91,6 +92,10 @@ static struct hw_result hw_interrupt(struct msi_msg msg, uint16_t requester)
 		return r;
 	}
 	r.vector = (uint8_t)(e.lo >> 16);
+	if ((e.lo & (1u << 15)) && !(vtd_model_reg64(&model, VTD_REG_CAP) & VTD_CAP_PI)) {
+		r.fault = 0x24;                    /* 9.11: IM is reserved without CAP.PI */
+		return r;
+	}
 	if (e.lo & (1u << 15)) {
 		r.posted = true;
 		uint64_t pda = ((e.lo >> 38) << 6) | ((e.hi >> 32) << 32);
@@ -138,7 +143,7 @@ static uint64_t iec_index_lo(unsigned index, unsigned im)
 static int bring_up(unsigned n_entries, unsigned flags, uint64_t ecap)
 {
 	pages_before = port_host_pages_in_use();
-	vtd_model_init(&model, UNIT_BASE, vtd_model_qemu_cap(48, true), ecap);
+	vtd_model_init(&model, UNIT_BASE, vtd_model_qemu_cap(48, true) | extra_cap, ecap);
 	vtd_model_install(&model);
 	assert_int_equal(vtd_unit_init(&unit, UNIT_BASE, 0), 0);
 	assert_int_equal(ir_table_init(&table, n_entries, flags), 0);
@@ -159,6 +164,14 @@ static int setup_x2apic(void **state)
 	port_host_set_log_quiet(1);
 	assert_int_equal(bring_up(256, IR_TABLE_X2APIC, vtd_model_qemu_ecap(true, false, true, false)), 0);
 	return 0;
+}
+
+static int setup_x2apic_pi(void **state)
+{
+	extra_cap = VTD_CAP_PI;
+	int rc = setup_x2apic(state);
+	extra_cap = 0;
+	return rc;
 }
 
 static int teardown(void **state)
@@ -624,6 +637,37 @@ static void route_posted_to_the_vcpu_descriptor(void **state)
 	ir_route_close(&rt);
 }
 
+static void route_posted_needs_cap_pi(void **state)
+{
+	(void)state;
+	make_guest();
+	static struct pi_desc pd;
+	assert_int_equal(pi_desc_init(&pd, 0xf2, 3, true), 0);
+	vcpus[1].pi_desc = &pd;
+	guest.posted = true;
+	struct ir_route rt;
+	struct ir_route_cfg cfg = cfg_for(1);
+	assert_int_equal(ir_route_open(&rt, &cfg), 0);
+	struct msi_msg m = guest_msi(1, false, 0x41, MSI_DLM_FIXED);
+	assert_int_equal(ir_route_update(&rt, &m, false), 0);
+	assert_non_null(strstr(port_host_last_log(), "CAP.PI"));
+	/* QEMU's unit has no CAP.PI: a remapped IRTE to vCPU 1's host CPU, not
+	 * an IM=1 entry the hardware would reject as reserved (0x24). */
+	assert_false(irte_is_posted(ir_table_entry(&table, rt.base)));
+	assert_false(rt.msgs[0].posted);
+	struct hw_result r = hw_interrupt(rt.shadow_msi, DEV_SID);
+	assert_int_equal(r.fault, 0);
+	assert_int_equal(r.dest, 3);
+	assert_int_equal(r.vector, host_vectors[0]);
+	unsigned vcpu;
+	uint8_t vv;
+	assert_int_equal(ir_route_lookup_host_vector(&rt, host_vectors[0], &vcpu, &vv), 0);
+	assert_int_equal(vcpu, 1);
+	assert_int_equal(vv, 0x41);
+	assert_false(pi_on(&pd));
+	ir_route_close(&rt);
+}
+
 static void route_exhaustion_is_an_error(void **state)
 {
 	(void)state;
@@ -794,7 +838,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(route_x2apic_32bit_destination, setup_x2apic, teardown),
 		cmocka_unit_test_setup_teardown(route_xapic_table_refuses_wide_host_apic_id, setup_xapic, teardown),
 		cmocka_unit_test_setup_teardown(route_multi_message_msi_block, setup_xapic, teardown),
-		cmocka_unit_test_setup_teardown(route_posted_to_the_vcpu_descriptor, setup_x2apic, teardown),
+		cmocka_unit_test_setup_teardown(route_posted_to_the_vcpu_descriptor, setup_x2apic_pi, teardown),
+		cmocka_unit_test_setup_teardown(route_posted_needs_cap_pi, setup_x2apic, teardown),
 		cmocka_unit_test(route_exhaustion_is_an_error),
 		cmocka_unit_test_setup_teardown(route_refuses_bad_guest_messages, setup_xapic, teardown),
 		cmocka_unit_test_setup_teardown(route_lowest_priority_and_logical_destinations, setup_xapic, teardown),

@@ -1,6 +1,6 @@
 /* The Linux half of sriov/ against a hand-built sysfs tree (VFSTACK_SYSFS):
  * discovery, the NumVFs rules, IOMMU-group viability, the assignment
- * registry, and the small parsers vfctl relies on. */
+ * registry, ACS on the path to a PF, and the small parsers vfctl relies on. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sriov/linux/assign_registry.h"
+#include "sriov/linux/pci_acs.h"
 #include "sriov/linux/pci_bind.h"
 #include "sriov/linux/sriov_netlink.h"
 #include "sriov/linux/sriov_sysfs.h"
@@ -249,6 +250,93 @@ static void iommu_group_viability(void **state)
 	assert_string_equal(prev, "vfio-pci");
 }
 
+/* A PCI Express function under devices/PATH (its sysfs directory, which
+ * bus/pci/devices/BDF links to) with a 4 KiB config space: PCIe Device/Port
+ * Type `type` (-1: no PCI Express capability), multi-function or not, and an
+ * ACS capability offering `acs_cap` and enabling `acs_ctrl` (-1: none). */
+static void pcie_function(const char *path, int type, int multifunction, int acs_cap, int acs_ctrl)
+{
+	uint8_t cfg[4096];
+	memset(cfg, 0, sizeof(cfg));
+	const char *bdf = strrchr(path, '/') + 1;
+	cfg[0x0E] = multifunction ? 0x80 : 0x00;
+	if (type >= 0) {
+		cfg[0x06] = 0x10;               /* Status: capabilities list */
+		cfg[0x34] = 0x40;               /* -> MSI at 0x40 -> PCIe at 0x60 */
+		cfg[0x40] = 0x05, cfg[0x41] = 0x60;
+		cfg[0x60] = 0x10, cfg[0x61] = 0x00;
+		cfg[0x62] = (uint8_t)(type << 4) | 2;
+	}
+	uint32_t hdr = 0x0001u | (1u << 16) | (0x140u << 20); /* AER -> ACS */
+	memcpy(&cfg[0x100], &hdr, 4);
+	if (acs_cap >= 0) {
+		uint32_t acs = 0x000Du | (1u << 16);
+		uint16_t c = (uint16_t)acs_cap, t = (uint16_t)acs_ctrl;
+		memcpy(&cfg[0x140], &acs, 4);
+		memcpy(&cfg[0x144], &c, 2);
+		memcpy(&cfg[0x146], &t, 2);
+	}
+	char rel[512], full[PATH_MAX];
+	mkdirs("%s/devices/%s", root, path);
+	sriov_fmt(rel, sizeof(rel), "devices/%s/config", path);
+	sriov_fmt(full, sizeof(full), "%s/%s", root, rel);
+	FILE *f = fopen(full, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(cfg, 1, sizeof(cfg), f), sizeof(cfg));
+	fclose(f);
+	sriov_fmt(rel, sizeof(rel), "bus/pci/devices/%s", bdf);
+	sriov_fmt(full, sizeof(full), "devices/%s", path);
+	link_to(rel, full);
+}
+
+static void acs_on_the_path_to_a_pf(void **state)
+{
+	(void)state;
+	enum { ROOT = 4, UP = 5, DOWN = 6, EP = 0, PCIE_PCI = 7 };
+	const int all = PCI_ACS_NEEDED, no_uf = PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR;
+	struct pci_acs_path a;
+	/* Root port (ACS on) -> switch upstream port (no ACS: not required of a
+	 * single-function upstream port) -> downstream port whose ACS does not
+	 * offer Upstream Forwarding (hard-wired, so fine) -> the PF. */
+	pcie_function("pci0000:a0/0000:a0:1c.0", ROOT, 0, all, all);
+	pcie_function("pci0000:a0/0000:a0:1c.0/0000:a1:00.0", UP, 0, -1, -1);
+	pcie_function("pci0000:a0/0000:a0:1c.0/0000:a1:00.0/0000:a2:01.0", DOWN, 0, no_uf, no_uf);
+	pcie_function("pci0000:a0/0000:a0:1c.0/0000:a1:00.0/0000:a2:01.0/0000:a3:00.0", EP, 0, -1, -1);
+	assert_int_equal(pci_acs_path_check("0000:a3:00.0", &a), 0);
+	assert_int_equal(a.checked, 2);
+	/* A second downstream port with ACS offered but not enabled blocks. */
+	pcie_function("pci0000:a0/0000:a0:1c.0/0000:a1:00.0/0000:a2:02.0", DOWN, 0, all, PCI_ACS_SV);
+	pcie_function("pci0000:a0/0000:a0:1c.0/0000:a1:00.0/0000:a2:02.0/0000:a4:00.0", EP, 0, -1, -1);
+	assert_int_equal(pci_acs_path_check("0000:a4:00.0", &a), -EXDEV);
+	assert_string_equal(a.blocker, "0000:a2:02.0");
+	assert_int_equal(a.blocker_ctrl, PCI_ACS_SV);
+	/* A multi-function PF must itself enforce ACS; a root port with none blocks. */
+	pcie_function("pci0000:a0/0000:a0:1d.0", ROOT, 0, -1, -1);
+	pcie_function("pci0000:a0/0000:a0:1d.0/0000:a5:00.0", EP, 1, all, all);
+	assert_int_equal(pci_acs_path_check("0000:a5:00.0", &a), -EXDEV);
+	assert_string_equal(a.blocker, "0000:a0:1d.0");
+	assert_int_equal(a.blocker_ctrl, -1);
+	assert_int_equal(a.checked, 2);
+	/* Behind a PCI Express-to-PCI bridge nothing is isolated. */
+	pcie_function("pci0000:a0/0000:a0:1e.0", PCIE_PCI, 0, -1, -1);
+	pcie_function("pci0000:a0/0000:a0:1e.0/0000:a6:00.0", EP, 0, -1, -1);
+	assert_int_equal(pci_acs_path_check("0000:a6:00.0", &a), -EXDEV);
+	assert_string_equal(a.blocker, "0000:a0:1e.0");
+	/* On the root bus nothing needs checking. */
+	pcie_function("pci0000:a0/0000:a0:02.0", EP, 0, -1, -1);
+	assert_int_equal(pci_acs_path_check("0000:a0:02.0", &a), 0);
+	assert_int_equal(a.checked, 0);
+	assert_int_equal(pci_acs_path_check("0000:a0:1f.7", &a), -ENODEV);
+	/* The walk finds ACS through the freestanding extended-capability code. */
+	struct pci_cfg_file c;
+	uint16_t pos = 0;
+	assert_int_equal(pci_cfg_open("0000:a0:1c.0", &c), 0);
+	assert_int_equal(c.readable, 4096);
+	assert_int_equal(sriov_ext_cap_find(&c.ops, 0x000D, &pos), 0);
+	assert_int_equal(pos, 0x140);
+	pci_cfg_close(&c);
+}
+
 static void assignment_registry(void **state)
 {
 	(void)state;
@@ -290,6 +378,13 @@ static void parsers(void **state)
 	assert_int_equal(sriov_mac_parse("52:54:00:aa:bb", mac), -EINVAL);
 	assert_int_equal(sriov_mac_parse("52:54:00:aa:bb:01:02", mac), -EINVAL);
 	assert_int_equal(sriov_mac_parse("5:54:00:aa:bb:01", mac), -EINVAL);
+	/* Signs, blanks and prefixes are not hex digits (sscanf would take them). */
+	assert_int_equal(sriov_mac_parse("-1:54:00:aa:bb:01", mac), -EINVAL);
+	assert_int_equal(sriov_mac_parse(" 2:54:00:aa:bb:01", mac), -EINVAL);
+	assert_int_equal(sriov_mac_parse("+2:54:00:aa:bb:01", mac), -EINVAL);
+	assert_int_equal(sriov_mac_parse("52:54:00:aa:bb:0x", mac), -EINVAL);
+	assert_int_equal(sriov_mac_parse("52-54-00-aa-bb-01", mac), -EINVAL);
+	assert_int_equal(sriov_mac_parse("", mac), -EINVAL);
 	assert_int_equal(sriov_link_state_parse("disable"), SRIOV_LINK_DISABLE);
 	assert_int_equal(sriov_link_state_parse("off"), -EINVAL);
 	assert_string_equal(sriov_link_state_name(SRIOV_LINK_AUTO), "auto");
@@ -320,6 +415,7 @@ int main(void)
 		cmocka_unit_test(discovers_the_pf_and_its_vfs),
 		cmocka_unit_test(numvfs_rules),
 		cmocka_unit_test(iommu_group_viability),
+		cmocka_unit_test(acs_on_the_path_to_a_pf),
 		cmocka_unit_test(assignment_registry),
 		cmocka_unit_test(parsers),
 		cmocka_unit_test(netdev_use),

@@ -175,6 +175,22 @@ static void translation_types(void **state)
 		}
 	assert_true(devtlb);
 	assert_int_equal(vtd_ctx_detach(&unit, 0, 0x10), 0);
+	vtd_domain_destroy(&dom);
+	vtd_unit_fini(&unit);
+
+	/* 9.3: pass-through AW is the largest SAGAW (48-bit here), not the
+	 * 39-bit domain's; a translated entry keeps the domain's AW. */
+	start(vtd_model_qemu_cap(48, false), vtd_model_qemu_ecap(false, false, true, false), 0);
+	assert_int_equal(vtd_ctx_attach(&unit, 0, 0x10, &dom, VTD_TT_PASSTHROUGH), 0);
+	assert_int_equal(vtd_ctx_read(&unit, 0, 0x10, &lo, &hi), 0);
+	assert_int_equal(VTD_CTX_HI_AW_GET(hi), 2);
+	assert_int_equal(vtd_ctx_attach(&unit, 0, 0x18, &dom, VTD_TT_UNTRANSLATED), 0);
+	assert_int_equal(vtd_ctx_read(&unit, 0, 0x18, &lo, &hi), 0);
+	assert_int_equal(VTD_CTX_HI_AW_GET(hi), 1);
+	assert_int_equal(vtd_model_translate(&model, 0x0010, 0x12345678, true, &hpa), 0);
+	assert_int_equal(hpa, 0x12345678);
+	/* the same pass-through attachment again is still 0 */
+	assert_int_equal(vtd_ctx_attach(&unit, 0, 0x10, &dom, VTD_TT_PASSTHROUGH), 0);
 }
 
 static void attach_refuses_foreign_or_unready(void **state)
@@ -235,9 +251,35 @@ static void scalable_mode_entries(void **state)
 	assert_int_equal(vtd_field(model.descs[before + 1].lo, 31, 16), dom.did);
 	assert_int_equal(VTD_DESC_TYPE(model.descs[before + 2].lo), VTD_DESC_IOTLB);
 	assert_int_equal(VTD_DESC_TYPE(model.descs[before + 3].lo), VTD_DESC_WAIT);
+	/* the same attachment again is 0 and changes nothing; another domain is EBUSY */
+	unsigned ndescs = model.ndescs;
+	long in_use = port_host_pages_in_use();
+	assert_int_equal(vtd_ctx_attach(&unit, 4, 0x08, &dom, VTD_TT_UNTRANSLATED), 0);
+	assert_int_equal(model.ndescs, ndescs);
+	assert_int_equal(port_host_pages_in_use(), in_use);
+	struct vtd_domain other;
+	assert_int_equal(vtd_domain_init(&other, &unit, 39), 0);
+	assert_int_equal(vtd_ctx_attach(&unit, 4, 0x08, &other, VTD_TT_UNTRANSLATED), -PORT_EBUSY);
+	vtd_domain_destroy(&other);
+	/* 6.5.2.1: PASID cache, domain-selective (G=00b), PASID field 0 */
+	assert_int_equal(model.descs[before + 1].lo, VTD_DESC_PC | ((uint64_t)dom.did << 16));
+	assert_int_equal(model.descs[before + 1].hi, 0);
+	long pages = port_host_pages_in_use();
 	assert_int_equal(vtd_ctx_detach(&unit, 4, 0x08), 0);
 	assert_int_equal(ctx[4 * 0x08], 0);
-	/* the upper-half device is left for vtd_unit_fini to free (teardown counts pages) */
+	assert_int_equal(port_host_pages_in_use(), pages - 2);   /* PASID directory + table */
+	/* An invalidation that never completes: the PASID tables the unit may
+	 * still have cached are not handed back to the allocator. */
+	const uint64_t *udir = port_phys_to_virt(uctx[4 * (0x88 - 128)] &
+						   VTD_SMCTX_LO_PASIDDIRPTR_MASK);
+	model.qi_stuck = true;
+	assert_int_equal(vtd_ctx_detach(&unit, 4, 0x88), -PORT_ETIMEDOUT);
+	assert_int_equal(port_host_pages_in_use(), pages - 2);
+	assert_int_equal(udir[0] & 0xfff, VTD_PASIDDIR_P);   /* still ours, not freed */
+	model.qi_stuck = false;
+	port_mmio_write64(BASE + VTD_REG_IQT, vtd_model_reg64(&model, VTD_REG_IQT));  /* drain */
+	port_page_free(port_phys_to_virt(udir[0] & VTD_PASIDDIR_PTP_MASK));
+	port_page_free((void *)udir);
 }
 
 static void scalable_needs_smts(void **state)

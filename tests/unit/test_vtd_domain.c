@@ -244,6 +244,13 @@ static void map_errors_change_nothing(void **state)
 	assert_int_equal(vtd_domain_translate(&d, 100 * GiB, NULL, NULL, NULL), -PORT_ENOENT);
 	assert_int_equal(port_host_pages_in_use(), in_use);
 	assert_int_equal(d.table_pages, pages);
+	/* out of memory before the first leaf: the new level-2 table goes too */
+	port_host_fail_page_allocs_after(1);
+	assert_int_equal(vtd_domain_map(&d, 100 * GiB, 0, 8 * MiB, VTD_MAP_READ | VTD_MAP_NO_SUPER),
+			 -PORT_ENOMEM);
+	port_host_fail_page_allocs_after(-1);
+	assert_int_equal(port_host_pages_in_use(), in_use);
+	assert_int_equal(d.table_pages, pages);
 	/* unmap of a hole is fine and says it freed nothing */
 	struct vtd_unmap_result r;
 	assert_int_equal(vtd_domain_unmap(&d, 200 * GiB, 4096, &r), 0);

@@ -67,6 +67,8 @@ static void every_reason_has_its_name(void **state)
 	assert_non_null(strstr(vtd_fault_reason_name(0x05), "write"));
 	assert_non_null(strstr(vtd_fault_reason_name(0x06), "read"));
 	assert_non_null(strstr(vtd_fault_reason_name(0x21), "index"));
+	assert_non_null(strstr(vtd_fault_reason_name(0x22), "not present"));
+	assert_non_null(strstr(vtd_fault_reason_name(0x26), "source-id"));
 	assert_non_null(strstr(vtd_fault_reason_name(0x25), "compatibility"));
 }
 

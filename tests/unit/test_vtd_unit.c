@@ -68,6 +68,48 @@ static void init_decodes_qemu_caps(void **state)
 	assert_int_equal(port_host_pages_in_use(), 0);
 }
 
+/* 11.4.2 / 11.4.3 field by field, from literal register values (not from
+ * the model's builders): every field a distinct, non-QEMU value. */
+static void caps_decode_bit_for_bit(void **state)
+{
+	(void)state;
+	/* CAP: ND 2 [2:0], AFL [3], RWBF [4], CM [7], SAGAW 100b [12:8],
+	 * MGAW 47 [21:16], ZLR [22], FRO 0x22 [33:24], SLLPS 01b [37:34],
+	 * PSI [39], NFR 7 [47:40], MAMV 9 [53:48], DWD [54], DRD [55], PI [59] */
+	const uint64_t cap = 0x08c90784226f049aull;
+	/* ECAP: C [0], QI [1], DT [2], IR [3], EIM [4], PT [6], SC [7],
+	 * IRO 0x50 [17:8], MHMV 0xf [23:20], NEST [26], PRS [29], SRS [31],
+	 * PSS 19 [39:35], PASID [40], SMTS [43], SLTS [46], FLTS [47] */
+	const uint64_t ecap = 0x0000c998a4f050dfull;
+	vtd_model_init(&model, BASE, cap, ecap);
+	struct vtd_unit u;
+	assert_int_equal(vtd_unit_init(&u, BASE, 0), 0);
+	const struct vtd_caps *c = &u.caps;
+	assert_int_equal(c->nd, 2);
+	assert_int_equal(c->ndoms, 256);
+	assert_int_equal(u.ndids, 256);
+	assert_true(c->afl && c->rwbf && c->cm && c->zlr && c->psi && c->dwd && c->drd && c->pi);
+	assert_false(c->plmr || c->phmr);
+	assert_int_equal(c->sagaw, 4);
+	assert_int_equal(c->mgaw, 48);
+	assert_int_equal(c->fro, 0x220);
+	assert_int_equal(c->sllps, 1);
+	assert_int_equal(c->nfr, 8);
+	assert_int_equal(c->mamv, 9);
+	assert_true(c->c && c->qi && c->dt && c->ir && c->eim && c->pt && c->sc);
+	assert_int_equal(c->iro, 0x500);
+	assert_int_equal(c->mhmv, 15);
+	assert_true(c->nest && c->prs && c->srs && c->pasid && c->smts && c->slts && c->flts);
+	assert_int_equal(c->pss, 19);
+	/* and nothing where the spec has nothing: ECAP without those bits */
+	vtd_model_init(&model, BASE, cap, ecap & ~0x0000c998a40000dfull);
+	assert_int_equal(vtd_unit_init(&u, BASE, 0), 0);
+	assert_false(c->c || c->qi || c->dt || c->ir || c->eim || c->pt || c->sc || c->nest ||
+		     c->prs || c->srs || c->pasid || c->smts || c->slts || c->flts);
+	assert_int_equal(c->pss, 0);
+	assert_int_equal(c->iro, 0x500);
+}
+
 static void init_rejects_bad_bases(void **state)
 {
 	(void)state;
@@ -76,6 +118,11 @@ static void init_rejects_bad_bases(void **state)
 	assert_int_equal(vtd_unit_init(&u, BASE + 8, 0), -PORT_EINVAL);
 	assert_int_equal(vtd_unit_init(&u, 0xfee00000, 0), -PORT_ENODEV);   /* nothing there */
 	assert_non_null(strstr(port_host_last_log(), "0xfee00000"));
+	/* CAP.ND = 111b is reserved: no domain could ever be allocated */
+	vtd_model_init(&model, BASE, vtd_model_qemu_cap(48, true) | 7,
+		       vtd_model_qemu_ecap(true, true, true, false));
+	assert_int_equal(vtd_unit_init(&u, BASE, 0), -PORT_ENODEV);
+	assert_non_null(strstr(port_host_last_log(), "CAP.ND"));
 }
 
 static void bring_up_and_down(void **state)
@@ -265,12 +312,38 @@ static void invalidation_that_never_completes_times_out(void **state)
 	assert_int_equal(vtd_unit_inv_context(&u, VTD_CC_GLOBAL, 0, 0, 0), -PORT_ETIMEDOUT);
 	assert_non_null(strstr(port_host_last_log(), "0xfed90000"));
 	assert_non_null(strstr(port_host_last_log(), "IQH"));
+	/* the next submission does not write over descriptors the unit has not
+	 * fetched: refused, IQT unchanged */
+	uint64_t iqt = vtd_model_reg64(&model, VTD_REG_IQT);
+	assert_int_equal(vtd_unit_inv_iotlb(&u, VTD_TLB_GLOBAL, 0, 0, 0, false), -PORT_ETIMEDOUT);
+	assert_non_null(strstr(port_host_last_log(), "earlier submission"));
+	assert_int_equal(vtd_model_reg64(&model, VTD_REG_IQT), iqt);
 	/* QI cannot be turned off while the queue is not drained: also bounded */
 	assert_int_equal(vtd_unit_qi_disable(&u), -PORT_ETIMEDOUT);
 	model.qi_stuck = false;
 	/* The queue pages were deliberately leaked to the hardware: free them here. */
 	port_page_free(u.iq);
 	port_page_free((void *)u.wait_status);
+}
+
+static void queue_that_rejects_everything_is_bounded(void **state)
+{
+	(void)state;
+	struct vtd_unit u;
+	assert_int_equal(vtd_unit_init(&u, BASE, 0), 0);
+	assert_int_equal(vtd_unit_qi_enable(&u), 0);
+	/* IQE comes back after every recovery (our wait descriptor is refused
+	 * too): the submit still ends, with the error, inside its timeout. */
+	model.iqe_always = true;
+	uint64_t t0 = port_time_ns();
+	assert_int_equal(vtd_unit_inv_context(&u, VTD_CC_GLOBAL, 0, 0, 0), -PORT_EIO);
+	assert_true(port_time_ns() - t0 <= u.timeout_ns + 100 * 1000000ull);
+	assert_non_null(strstr(port_host_last_log(), "0xfed90000"));
+	/* the unit recovers once it accepts descriptors again */
+	model.iqe_always = false;
+	port_mmio_write32(BASE + VTD_REG_FSTS, VTD_FSTS_IQE);
+	assert_int_equal(vtd_unit_inv_context(&u, VTD_CC_GLOBAL, 0, 0, 0), 0);
+	vtd_unit_fini(&u);
 }
 
 static void device_tlb_timeout_is_ite(void **state)
@@ -312,6 +385,10 @@ static void register_invalidation_when_qi_forced_off(void **state)
 	assert_int_equal(model.iotlb_log[1][0], VTD_IOTLB_IVT | VTD_IOTLB_IIRG(3) | VTD_IOTLB_DID(5));
 	assert_int_equal(model.iotlb_log[1][1], 0x200000ull | VTD_IVA_AM(2));
 	assert_int_equal(vtd_model_reg64(&model, 0x200), 0x200000ull | 2);   /* IVA_REG */
+	/* page-selective at IOVA 0: IVA_REG is rewritten, not left at 0x200000 */
+	assert_int_equal(vtd_unit_inv_iotlb(&u, VTD_TLB_PAGE, 5, 0, 0, false), 0);
+	assert_int_equal(model.niotlb, 3);
+	assert_int_equal(model.iotlb_log[2][1], 0);
 	/* QI-only invalidations say so */
 	assert_int_equal(vtd_unit_inv_iec(&u, true, 0, 0), -PORT_ENOTSUP);
 	struct vtd_desc d = vtd_desc_iec(true, 0, 0);
@@ -394,6 +471,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(init_decodes_qemu_caps, setup, teardown),
+		cmocka_unit_test_setup_teardown(caps_decode_bit_for_bit, setup, teardown),
 		cmocka_unit_test_setup_teardown(init_rejects_bad_bases, setup, teardown),
 		cmocka_unit_test_setup_teardown(bring_up_and_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(gcmd_keeps_persistent_bits, setup, teardown),
@@ -404,6 +482,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(submit_appends_wait_and_wraps, setup, teardown),
 		cmocka_unit_test_setup_teardown(iqe_is_decoded_cleared_and_queue_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalidation_that_never_completes_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(queue_that_rejects_everything_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(device_tlb_timeout_is_ite, setup, teardown),
 		cmocka_unit_test_setup_teardown(register_invalidation_when_qi_forced_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(page_selective_range_rules, setup, teardown),

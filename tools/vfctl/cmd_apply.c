@@ -141,8 +141,8 @@ static int parse_vf(const struct ctx *c, const char *where, const struct json_va
 		return bad(c, where, "has a multicast \"mac\"; a VF needs a unicast one");
 	if (r == 1)
 		w->what |= SRIOV_SET_MAC;
-	if ((r = get_uint(o, "vlan", 4095, &v)) < 0)
-		return bad(c, where, "has a \"vlan\" outside 0-4095");
+	if ((r = get_uint(o, "vlan", VFCTL_VLAN_MAX, &v)) < 0)
+		return bad(c, where, "has a \"vlan\" outside 0-4094 (4095 is reserved)");
 	if (r == 1)
 		w->st.vlan = (uint32_t)v, w->has_vlan = true;
 	if ((r = get_uint(o, "qos", 7, &v)) < 0)
@@ -180,6 +180,8 @@ static int parse_vf(const struct ctx *c, const char *where, const struct json_va
 		w->st.max_tx_rate = (uint32_t)v, w->has_max = true;
 	if (w->has_min || w->has_max)
 		w->what |= SRIOV_SET_RATE;
+	if (w->has_min && w->has_max && w->st.max_tx_rate && w->st.min_tx_rate > w->st.max_tx_rate)
+		return bad(c, where, "has a \"min_tx_rate\" above its \"max_tx_rate\"");
 	if ((r = get_str(o, "driver", &w->driver)) < 0 || (r == 1 && (!w->driver[0] || strchr(w->driver, '/'))))
 		return bad(c, where, "has a \"driver\" that is not a driver name");
 	return VFCTL_OK;

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "sriov/linux/pci_acs.h"
 #include "sriov/linux/pci_bind.h"
 
 static const char usage[] =
@@ -25,7 +26,8 @@ static const char usage[] =
 	"  kvm        /dev/kvm exists and opens\n"
 	"  hugepages  huge pages reserved and hugetlbfs mounted (warning only)\n"
 	"  memlock    RLIMIT_MEMLOCK lets a VMM pin guest RAM (warning only)\n"
-	"  acs        ACS on every bridge between each PF and the root complex\n"
+	"  acs        ACS on the root and switch downstream ports between each PF\n"
+	"             and the root complex (warning only)\n"
 	"Exit status 1 when any check FAILs; warnings do not fail.\n";
 
 enum level { OK, WARN, FAIL };
@@ -189,91 +191,38 @@ static void check_memlock(struct report *r)
 	       "systemd unit, or run it as root");
 }
 
-/* ACS (PCIe 5.0 §7.7.8, extended capability 0x000D): Control register at
- * +6; Source Validation (bit 0), Request Redirect (2), Completion Redirect
- * (3), Upstream Forwarding (4) are what isolation needs. */
-#define ACS_EXT_CAP_ID 0x000Du
-#define ACS_CTRL_NEEDED 0x1Du
-
-static int acs_ctrl(const char *bdf)
-{
-	char p[PATH_MAX];
-	uint8_t cfg[4096];
-	sriov_fmt(p, sizeof(p), "%s/bus/pci/devices/%s/config", sriov_sysfs_root(), bdf);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, cfg, sizeof(cfg));
-	close(fd);
-	if (n < 4096)
-		return -EACCES; /* extended space needs root */
-	unsigned at = 0x100;
-	for (int hops = 0; hops < 960 && at >= 0x100 && at < 0xFFC; hops++) {
-		uint32_t h;
-		memcpy(&h, cfg + at, 4);
-		if (h == 0 || h == 0xFFFFFFFFu)
-			break;
-		if ((h & 0xFFFF) == ACS_EXT_CAP_ID) {
-			uint16_t ctrl;
-			memcpy(&ctrl, cfg + at + 6, 2);
-			return ctrl;
-		}
-		at = (h >> 20) & 0xFFC;
-		if (!at)
-			break;
-	}
-	return -ENOENT;
-}
-
 static void check_acs(struct report *r)
 {
 	struct sriov_pf_info *pfs = NULL;
 	size_t n = 0;
 	sriov_pf_list(&pfs, &n);
-	if (n == 0) {
+	if (n == 0)
 		result(r, "acs", OK, "no SR-IOV PFs to check", NULL);
-		free(pfs);
-		return;
-	}
 	for (size_t i = 0; i < n; i++) {
-		char p[PATH_MAX], real[PATH_MAX], d[256], fix[256];
-		sriov_fmt(p, sizeof(p), "%s/bus/pci/devices/%s", sriov_sysfs_root(), pfs[i].bdf);
-		if (!realpath(p, real)) {
-			result(r, "acs", WARN, "cannot resolve the PF's path", NULL);
-			continue;
-		}
-		/* Walk up the device path: every component that is a BDF above
-		 * the PF is a bridge on its way to the root complex. */
-		int bridges = 0, bad = 0;
-		char blocker[PCI_BDF_LEN] = "";
-		char *slash;
-		while ((slash = strrchr(real, '/'))) {
-			*slash = '\0';
-			char bdf[PCI_BDF_LEN];
-			const char *base = strrchr(real, '/');
-			if (!base || pci_bdf_parse(base + 1, bdf) != 0)
-				break;
-			bridges++;
-			int ctrl = acs_ctrl(bdf);
-			if (ctrl < 0 || (ctrl & ACS_CTRL_NEEDED) != ACS_CTRL_NEEDED) {
-				bad++;
-				if (!blocker[0])
-					sriov_fmt(blocker, sizeof(blocker), "%s", bdf);
-			}
-		}
-		if (bridges == 0) {
-			sriov_fmt(d, sizeof(d), "%s sits on the root bus (no bridge above it); its VFs' "
-				  "isolation is the IOMMU groups 'vfctl list' shows", pfs[i].bdf);
-			result(r, "acs", OK, d, NULL);
-		} else if (!bad) {
-			sriov_fmt(d, sizeof(d), "%s: all %d bridges above it enforce ACS", pfs[i].bdf, bridges);
+		char d[320];
+		const char *pf = pfs[i].bdf;
+		struct pci_acs_path a;
+		int err = pci_acs_path_check(pf, &a);
+		if (err == -EXDEV) {
+			sriov_fmt(d, sizeof(d), "%s: %s on its path to the root complex %s (SV, RR, CR, UF), so "
+				  "its VFs may share an IOMMU group with other devices", pf, a.blocker,
+				  a.blocker_ctrl < 0 ? "has no ACS capability" : "does not enable ACS");
+			result(r, "acs", WARN, d,
+			       "use a slot whose root port and switch downstream ports have ACS, or check the "
+			       "IOMMU groups with 'vfctl list' (a VF alone in its group is fine)");
+		} else if (err) {
+			sriov_fmt(d, sizeof(d), "cannot read the ACS capabilities on the path to %s (%s)", pf,
+				  strerror(-err));
+			result(r, "acs", WARN, d, "run vfctl doctor as root (extended config space needs it)");
+		} else if (a.checked == 0) {
+			sriov_fmt(d, sizeof(d), "%s sits on the root bus (no port above it needs ACS); its VFs' "
+				  "isolation is the IOMMU groups 'vfctl list' shows", pf);
 			result(r, "acs", OK, d, NULL);
 		} else {
-			sriov_fmt(d, sizeof(d), "%s: bridge %s above it does not enforce ACS (SV, RR, CR, UF), so "
-				  "its VFs may share an IOMMU group with other devices", pfs[i].bdf, blocker);
-			sriov_fmt(fix, sizeof(fix), "use a slot whose root port has ACS, or check the IOMMU "
-				  "groups with 'vfctl list' (a VF alone in its group is fine)");
-			result(r, "acs", WARN, d, fix);
+			sriov_fmt(d, sizeof(d), "%s: %s %d port%s on its path to the root complex enforce%s ACS",
+				  pf, a.checked == 1 ? "the" : "all", a.checked, a.checked == 1 ? "" : "s",
+				  a.checked == 1 ? "s" : "");
+			result(r, "acs", OK, d, NULL);
 		}
 	}
 	free(pfs);

@@ -19,6 +19,25 @@ static const char usage[] =
 	"Refused while a guest holds DEV.  If no driver takes it, or DRIVER does\n"
 	"not, it is put back where it was.\n";
 
+/* No driver claimed the device: put it back where it was rather than leave
+ * it driverless, and say why that may be. */
+static int nobody_took_it(const char *dev, const char *was)
+{
+	char prev[SRIOV_DRV_LEN], pf[PCI_BDF_LEN];
+	if (was[0])
+		pci_bind_driver(dev, was, prev, sizeof(prev));
+	char back[SRIOV_DRV_LEN + 32] = "";
+	if (was[0])
+		sriov_fmt(back, sizeof(back), ", so it was put back on %s", was);
+	/* A VF of a PF with sriov_drivers_autoprobe off is probed only by name. */
+	if (sriov_vf_parent(dev, pf, NULL) == 0 && sriov_get_autoprobe(pf) == 0)
+		return vfctl_error("no host driver claimed %s%s, because its PF %s has "
+				   "sriov_drivers_autoprobe off; name its driver ('vfctl release %s igbvf' for an "
+				   "igb VF) or run 'vfctl sriov autoprobe %s on' first.", dev, back, pf, dev, pf);
+	return vfctl_error("no host driver claimed %s%s; load its driver (for an igb VF: modprobe "
+			   "igbvf) and run 'vfctl release %s' again.", dev, back, dev);
+}
+
 int vfctl_release_dev(const char *dev, const char *want)
 {
 	char guest[ASSIGN_GUEST_LEN];
@@ -43,14 +62,8 @@ int vfctl_release_dev(const char *dev, const char *want)
 				   dev, vfctl_strerror(err), cur[0] ? cur : "no driver");
 	char now[SRIOV_DRV_LEN], ifname[SRIOV_IFNAME_LEN] = "";
 	pci_current_driver(dev, now, sizeof(now));
-	if (!now[0] && cur[0]) {
-		/* Nobody took it: put it back rather than leave it driverless. */
-		char prev[SRIOV_DRV_LEN];
-		pci_bind_driver(dev, cur, prev, sizeof(prev));
-		return vfctl_error("no host driver claimed %s, so it was put back on %s; load its driver "
-				   "(for an igb VF: modprobe igbvf) and run 'vfctl release %s' again.", dev,
-				   cur, dev);
-	}
+	if (!now[0])
+		return nobody_took_it(dev, cur);
 	pci_dev_netdev(dev, ifname, sizeof(ifname));
 	if (ifname[0])
 		printf("%s: released from %s to %s (interface %s).\n", dev, cur[0] ? cur : "no driver", now, ifname);

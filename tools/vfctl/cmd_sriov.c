@@ -5,7 +5,6 @@
 #include "tools/vfctl/vfctl.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -116,19 +115,6 @@ int vfctl_set_numvfs(const char *pf, long n, bool force)
 
 /* --- show ------------------------------------------------------------------ */
 
-struct cfg_file {
-	int fd;
-};
-
-static uint32_t cfg_file_read32(void *ctx, uint16_t off)
-{
-	struct cfg_file *c = ctx;
-	uint32_t v = 0xFFFFFFFFu;
-	if (pread(c->fd, &v, 4, off) != 4)
-		return 0xFFFFFFFFu;
-	return v;
-}
-
 /* Line n of the device's sysfs `resource` file: start and end. */
 static int resource_line(const char *bdf, int n, uint64_t *start, uint64_t *end)
 {
@@ -166,23 +152,22 @@ static uint16_t bdf_rid(const char *bdf)
 
 static int show(const char *pf_text, bool json)
 {
-	char pf[PCI_BDF_LEN], p[PATH_MAX];
+	char pf[PCI_BDF_LEN];
 	int rc = vfctl_resolve_pf(pf_text, pf);
 	if (rc)
 		return rc;
-	sriov_fmt(p, sizeof(p), "%s/bus/pci/devices/%s/config", sriov_sysfs_root(), pf);
-	struct cfg_file cf = { open(p, O_RDONLY | O_CLOEXEC) };
-	if (cf.fd < 0)
+	struct pci_cfg_file cf;
+	int err = pci_cfg_open(pf, &cf);
+	if (err)
 		return vfctl_error("cannot open the config space of %s (%s); run as root.", pf,
-				   vfctl_strerror(-errno));
-	struct sriov_cfg_ops ops = { cfg_file_read32, NULL, &cf };
+				   vfctl_strerror(err));
 	struct sriov_cap cap;
-	int err = sriov_cap_read(&ops, &cap);
-	uint32_t vendor = cfg_file_read32(&cf, 0) & 0xFFFF;
+	err = sriov_cap_read(&cf.ops, &cap);
+	uint32_t vendor = cf.ops.read32(cf.ops.ctx, 0) & 0xFFFF;
 	uint32_t bar_regs[SRIOV_NUM_BARS] = { 0 };
 	for (unsigned n = 0; !err && n < SRIOV_NUM_BARS; n++)
-		bar_regs[n] = cfg_file_read32(&cf, (uint16_t)(cap.pos + SRIOV_REG_VF_BAR0 + 4 * n));
-	close(cf.fd);
+		bar_regs[n] = cf.ops.read32(cf.ops.ctx, (uint16_t)(cap.pos + SRIOV_REG_VF_BAR0 + 4 * n));
+	pci_cfg_close(&cf);
 	if (err == -ENOENT || err == -EIO)
 		return vfctl_error("%s shows no SR-IOV capability in the part of its config space this user "
 				   "can read; run vfctl as root.", pf);

@@ -51,8 +51,9 @@ static int resolve_target(const char *pf_text, const char *idx_text, struct vf_t
 		return vfctl_error("%s has no VFs; create them first with 'vfctl sriov enable %s N'.", t->pf,
 				   t->pf);
 	if (t->index >= t->info.num_vfs)
-		return vfctl_error("%s has %d VFs (index 0 to %d); there is no VF %ld.", t->pf,
-				   t->info.num_vfs, t->info.num_vfs - 1, t->index);
+		return vfctl_error("%s has %d VFs (index 0 to %d); there is no VF %ld (use an index from "
+				   "'vfctl list', or create more with 'vfctl sriov enable %s N').", t->pf,
+				   t->info.num_vfs, t->info.num_vfs - 1, t->index, t->pf);
 	if (!t->info.netdev[0])
 		return vfctl_error("%s has no network interface (driver %s), and VF settings go through the "
 				   "PF's interface; bind its network driver first.",
@@ -118,9 +119,10 @@ static int do_set(int argc, char **argv)
 				return vfctl_usage_error(me, "%s is a multicast address; a VF needs a unicast MAC.", v);
 			what |= SRIOV_SET_MAC;
 		} else if (!strcmp(k, "vlan")) {
-			long vid = vfctl_parse_uint(v, 4095);
+			long vid = vfctl_parse_uint(v, VFCTL_VLAN_MAX);
 			if (vid < 0)
-				return vfctl_usage_error(me, "'%s' is not a VLAN ID (0-4095, 0 = untagged).", v);
+				return vfctl_usage_error(me, "'%s' is not a VLAN ID (0-4094, 0 = untagged; 4095 is "
+							 "reserved).", v);
 			want.vlan = (uint32_t)vid;
 			what |= SRIOV_SET_VLAN;
 		} else if (!strcmp(k, "qos")) {

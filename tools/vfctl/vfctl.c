@@ -67,8 +67,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(name, "help") == 0) {
 		const struct vfctl_cmd *c = argc > 2 ? find(argv[2]) : NULL;
-		if (argc > 2 && !c)
-			return vfctl_error("there is no command '%s'; 'vfctl --help' lists them.", argv[2]);
+		if (argc > 2 && !c) {
+			fprintf(stderr, "vfctl: there is no command '%s'; 'vfctl --help' lists them.\n", argv[2]);
+			return VFCTL_USAGE;
+		}
 		if (c)
 			fputs(c->usage, stdout);
 		else

@@ -76,6 +76,10 @@ int vfctl_set_numvfs(const char *pf, long n, bool force);
  * `vfctl release` does. */
 int vfctl_release_dev(const char *dev, const char *want);
 
+/* The highest VLAN ID a VF may be given: 4095 (0xFFF) is reserved by
+ * IEEE 802.1Q, and the kernel passes it on to drivers that accept it. */
+#define VFCTL_VLAN_MAX 4094
+
 /* Parse a non-negative decimal integer <= max; -1 when it is not one. */
 long vfctl_parse_uint(const char *text, long max);
 

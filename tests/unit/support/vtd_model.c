@@ -285,6 +285,8 @@ static void gcmd_write(struct vtd_model *m, uint32_t val)
 
 static bool desc_ok(const struct vtd_model *m, struct vtd_desc d)
 {
+	if (m->iqe_always)
+		return false;
 	if (vtd_field(d.lo, 11, 9))
 		return false;   /* 128-bit descriptors only (IQA.DW=0) */
 	switch (d.lo & 0xf) {

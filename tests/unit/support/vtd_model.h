@@ -20,7 +20,8 @@
  *    descriptors do their status write / set ICS.IWC.  A descriptor with an
  *    unknown type or a reserved bit set (QEMU's masks) stops the queue with
  *    FSTS.IQE and IQERCD; clearing IQE resumes.  ite_on_devtlb makes a
- *    device-TLB descriptor fail with FSTS.ITE.
+ *    device-TLB descriptor fail with FSTS.ITE; iqe_always rejects every
+ *    descriptor (waits too), as a queue of the wrong width would.
  *  - Fault recording: vtd_model_inject_fault fills the next record, sets
  *    FSTS.PPF/FRI (PFO when it is still full) and raises the fault event
  *    (counted in fault_irqs) unless FECTL.IM.
@@ -46,6 +47,7 @@ struct vtd_model {
 	bool ccmd_stuck, iotlb_stuck;    /* ICC / IVT never clear */
 	bool qi_stuck;                   /* IQT accepted, nothing processed */
 	bool ite_on_devtlb;              /* device-TLB descriptors time out */
+	bool iqe_always;                 /* every descriptor is rejected with IQE */
 	/* what the unit saw */
 	unsigned gcmd_writes;
 	uint32_t gcmd_last;

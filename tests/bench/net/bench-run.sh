@@ -1,0 +1,26 @@
+#!/bin/sh
+# bench-run.sh SECS [PATHS] — in the testbed host: set up the PF (10.0.2.15/24),
+# two VFs and the modules every path needs, run `vfctl bench`, print its table
+# on stderr and its JSON on stdout between BENCH-JSON-BEGIN/END (run-in-vm
+# streams stdout; tests/bench/net/run-bench takes it from there).
+. /vfstack/lib/testbed.sh
+secs=${1:-5}
+paths=${2:-a,b,c,d,e}
+pf=$(tb_pf 0)
+tb_pf_up >/dev/null || tb_die "the PF's netdev did not come up"
+tb_sriov_enable "$pf" 2 || tb_die "cannot create VFs on $pf"
+tb_modprobe igbvf vfio_iommu_type1 vfio-pci ccp kvm kvm-amd tun >/dev/null || tb_die "modules"
+ulimit -l unlimited
+# the VFs bound to igbvf is the host's normal state (path e uses it)
+for vf in $(tb_vfs "$pf"); do [ -n "$(tb_driver "$vf")" ] || tb_bind "$vf" igbvf; done
+vfctl bench "$pf" --secs "$secs" --paths "$paths" --out /tmp/bench >&2
+st=$?
+echo "BENCH-JSON-BEGIN"
+cat /tmp/bench/bench.json 2>/dev/null
+echo "BENCH-JSON-END"
+echo "BENCH-STATUS $st"
+# the logs of any path that did not produce numbers
+grep -q '"measured": false' /tmp/bench/bench.json 2>/dev/null && for f in /tmp/bench/*.log; do
+  echo "BENCH-LOG $f"; tail -n 25 "$f" | sed 's/^/BENCH-LOG| /'
+done
+exit 0
