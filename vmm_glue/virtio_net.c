@@ -11,12 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <linux/if_tun.h>
 
 /* §5.1.3 feature bits. */
+#define NET_F_CSUM       (1ull << 0)   /* device takes partially checksummed frames */
+#define NET_F_GUEST_CSUM (1ull << 1)   /* driver takes them */
 #define NET_F_MAC        (1ull << 5)
+#define NET_F_GUEST_TSO4 (1ull << 7)   /* driver takes TSO frames */
+#define NET_F_GUEST_TSO6 (1ull << 8)
+#define NET_F_HOST_TSO4  (1ull << 11)  /* device takes TSO frames */
+#define NET_F_HOST_TSO6  (1ull << 12)
 #define NET_F_STATUS     (1ull << 16)
+#define NET_OFFLOADS     (NET_F_CSUM | NET_F_GUEST_CSUM | NET_F_GUEST_TSO4 | NET_F_GUEST_TSO6 | \
+			  NET_F_HOST_TSO4 | NET_F_HOST_TSO6)
 /* §5.1.4 struct virtio_net_config: u8 mac[6], le16 status,
  * le16 max_virtqueue_pairs (only with MQ; reads 1 here). */
 #define NCFG_MAC         0
@@ -26,7 +36,14 @@
 #define NET_S_LINK_UP    1u
 /* §5.1.6 struct virtio_net_hdr_v1: u8 flags, u8 gso_type, le16 hdr_len,
  * le16 gso_size, le16 csum_start, le16 csum_offset, le16 num_buffers. */
+#define HDR_FLAGS        0
+#define HDR_GSO_TYPE     1
+#define HDR_CSUM_START   6
 #define HDR_NUM_BUFFERS  10
+#define HDR_F_NEEDS_CSUM 1
+#define GSO_NONE         0
+#define GSO_TCPV4        1
+#define GSO_TCPV6        4
 /* The largest frame we carry: no GSO was offered, so an MTU-sized frame;
  * allow a jumbo driver too (§5.1.6.2: what the driver may send). */
 #define MAX_FRAME        65550u
@@ -72,13 +89,34 @@ static int net_notify_fd(void *ctx, unsigned q)
 	return q < 2 ? vn->kick[q] : -1;
 }
 
+/* What the tap may hand us, from what the driver accepted
+ * (include/uapi/linux/if_tun.h TUNSETOFFLOAD).  A backend that is not a tap
+ * (a test's socketpair) refuses the ioctl, which changes nothing. */
+static void tap_offloads(struct virtio_net *vn, uint64_t f)
+{
+	unsigned long flags = 0;
+	if (f & NET_F_GUEST_CSUM) {
+		flags |= TUN_F_CSUM;
+		if (f & NET_F_GUEST_TSO4)
+			flags |= TUN_F_TSO4;
+		if (f & NET_F_GUEST_TSO6)
+			flags |= TUN_F_TSO6;
+	}
+	if (ioctl(vn->p.backend_fd, TUNSETOFFLOAD, flags) != 0) {
+		/* not a tap: it sends plain frames anyway */
+	}
+}
+
 static void net_status(void *ctx, uint8_t status)
 {
 	struct virtio_net *vn = ctx;
 	if (status == 0) {
 		vn->rx_held = false; /* reset: the old rings are gone */
+		if (vn->vp)
+			tap_offloads(vn, 0);
 		return;
 	}
+	tap_offloads(vn, virtio_pci_features(vn->vp));
 	kick(vn->kick[VIRTIO_NET_RXQ]); /* DRIVER_OK: look at the queues */
 }
 
@@ -98,12 +136,37 @@ static const struct virtio_pci_dev_ops net_ops = {
 
 /* --- transmit (§5.1.6.2) ---------------------------------------------------- */
 
-/* One frame out: our own copy of the header (no offload was negotiated, so
- * §5.1.6.2.1 has flags 0 and gso_type NONE — a header claiming otherwise is
- * not passed to the host), then the rest of the chain's readable part. */
+/* The header the host gets: the driver's, keeping only what was negotiated
+ * (§5.1.6.2.1: no NEEDS_CSUM without CSUM, no GSO type without the matching
+ * HOST_TSO); the tap checks the rest as it does for any user.  False: the
+ * driver asked for a GSO type it did not negotiate — drop the frame. */
+static bool tx_header(const struct virtio_net *vn, uint8_t hdr[VIRTIO_NET_HDR_LEN])
+{
+	uint64_t f = virtio_pci_features(vn->vp);
+	hdr[HDR_NUM_BUFFERS] = hdr[HDR_NUM_BUFFERS + 1] = 0;
+	if (!(f & NET_F_CSUM) || !(hdr[HDR_FLAGS] & HDR_F_NEEDS_CSUM)) {
+		hdr[HDR_FLAGS] = 0;
+		memset(hdr + HDR_CSUM_START, 0, 4); /* csum_start, csum_offset */
+	}
+	hdr[HDR_FLAGS] &= HDR_F_NEEDS_CSUM;
+	uint8_t gso = hdr[HDR_GSO_TYPE];
+	if (gso == GSO_NONE) {
+		memset(hdr + 2, 0, 4); /* hdr_len, gso_size */
+		return true;
+	}
+	return (gso == GSO_TCPV4 && (f & NET_F_HOST_TSO4)) || (gso == GSO_TCPV6 && (f & NET_F_HOST_TSO6));
+}
+
+/* One frame out: the checked header, then the rest of the chain's readable
+ * part, in one writev. */
 static void tx_one(struct virtio_net *vn, const struct vq_chain *c)
 {
-	uint8_t hdr[VIRTIO_NET_HDR_LEN] = { 0 };
+	uint8_t hdr[VIRTIO_NET_HDR_LEN];
+	vq_chain_read(c, 0, hdr, sizeof(hdr));
+	if (!tx_header(vn, hdr)) {
+		vn->st.tx_dropped++;
+		return;
+	}
 	struct iovec iov[VQ_MAX_SEGS + 1];
 	unsigned n = 0;
 	uint64_t frame = c->out_len - VIRTIO_NET_HDR_LEN;
@@ -194,11 +257,18 @@ static bool do_rx(struct virtio_net *vn)
 		}
 		if ((size_t)got < VIRTIO_NET_HDR_LEN)
 			continue; /* not a frame: keep the buffer for the next one */
-		/* §5.1.6.4.1: no GUEST_CSUM or GUEST_* GSO negotiated, so flags and
-		 * gso_type are 0; one buffer per packet without MRG_RXBUF. */
+		/* §5.1.6.4.1: one buffer per packet without MRG_RXBUF.  The tap's
+		 * header stands when the driver took offloads (the tap only sends
+		 * what TUNSETOFFLOAD allowed, which follows the negotiated
+		 * features); otherwise flags and gso_type are 0. */
 		uint8_t hdr[VIRTIO_NET_HDR_LEN] = { 0 };
-		hdr[HDR_NUM_BUFFERS] = 1;
-		vq_chain_write(c, 0, hdr, sizeof(hdr));
+		if (virtio_pci_features(vn->vp) & NET_F_GUEST_CSUM) {
+			uint8_t one[2] = { 1, 0 };
+			vq_chain_write(c, HDR_NUM_BUFFERS, one, sizeof(one));
+		} else {
+			hdr[HDR_NUM_BUFFERS] = 1;
+			vq_chain_write(c, 0, hdr, sizeof(hdr));
+		}
 		vq_push(vq, c->head, (uint32_t)got);
 		vn->rx_held = false;
 		vn->st.rx_frames++;
@@ -287,7 +357,8 @@ int virtio_net_create(struct glue *g, struct pci_bus *bus, const struct virtio_n
 		struct virtio_pci_params vpp = {
 			.device_type = 1,             /* §5: network card */
 			.class_code = 0x020000,       /* PCI: network, Ethernet */
-			.features = NET_F_MAC | NET_F_STATUS | VIRTIO_FEATURE_INDIRECT_DESC,
+			.features = NET_F_MAC | NET_F_STATUS | VIRTIO_FEATURE_INDIRECT_DESC |
+				    (p->offloads ? NET_OFFLOADS : 0),
 			.num_queues = 2,
 			.queue_max = vn->p.queue_size,
 			.cfg_len = NCFG_LEN,

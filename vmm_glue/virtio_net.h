@@ -2,7 +2,8 @@
  * virtio_net.h — the emulated vNIC: a virtio network device (virtio 1.2
  * §5.1) on the modern PCI transport (virtio_pci.h), one receive and one
  * transmit queue, VIRTIO_NET_F_MAC and VIRTIO_NET_F_STATUS (link up),
- * indirect descriptors, no offloads.
+ * indirect descriptors, and optionally checksum/TSO offloads (no mergeable
+ * receive buffers: a driver taking GUEST_TSO posts 64 KiB buffers).
  *
  * Backend: a file descriptor on which one read or write is one Ethernet
  * frame behind a 12-byte struct virtio_net_hdr_v1 (§5.1.6) — a tap opened
@@ -15,6 +16,7 @@
 #ifndef VFS_VIRTIO_NET_H
 #define VFS_VIRTIO_NET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm_glue/glue.h"
@@ -32,6 +34,11 @@ struct virtio_net_params {
 	uint8_t mac[6];
 	int backend_fd;          /* stays the caller's; must outlive the device */
 	uint16_t queue_size;     /* 0: 256 */
+	/* Offer checksum and TCP segmentation offloads (VIRTIO_NET_F_CSUM,
+	 * GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6): the backend passes the
+	 * header's offload fields on, as a tap does (it is told with
+	 * TUNSETOFFLOAD what the driver accepted). */
+	bool offloads;
 };
 
 struct virtio_net_stats {

@@ -369,6 +369,8 @@ static ssize_t peer_recv(struct t *t, void *buf, size_t len, int timeout_ms)
 	return recv(t->peer, buf, len, MSG_DONTWAIT);
 }
 
+static bool with_offloads;
+
 static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
@@ -381,7 +383,8 @@ static int setup(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	t->backend = sv[0];
 	t->peer = sv[1];
-	struct virtio_net_params p = { .backend_fd = t->backend, .queue_size = 64 };
+	struct virtio_net_params p = { .backend_fd = t->backend, .queue_size = 64,
+				       .offloads = with_offloads };
 	memcpy(p.mac, MAC, 6);
 	assert_int_equal(virtio_net_create(&t->f.glue, t->bus, &p, &t->vn), 0);
 	t->devfn = virtio_pci_devfn(virtio_net_pci(t->vn));
@@ -393,6 +396,14 @@ static int setup(void **state)
 	ring_layout(t);
 	*state = t;
 	return 0;
+}
+
+static int setup_offloads(void **state)
+{
+	with_offloads = true;
+	int r = setup(state);
+	with_offloads = false;
+	return r;
 }
 
 static int teardown(void **state)
@@ -631,6 +642,103 @@ static void test_reset_stops_the_device(void **state)
 	assert_int_equal(peer_recv(t, got, sizeof(got), 2000), 72);
 }
 
+/* --- offloads (§5.1.6.2, §5.1.6.4) ---------------------------------------------------- */
+
+#define F_CSUM (1ull << 0)
+#define F_GUEST_CSUM (1ull << 1)
+#define F_GUEST_TSO4 (1ull << 7)
+#define F_HOST_TSO4 (1ull << 11)
+#define F_HOST_TSO6 (1ull << 12)
+
+static void drv_init_features(struct t *t, uint64_t want)
+{
+	drv_negotiate(t, want);
+	drv_msix(t);
+	mmio_wr(t, t->common + CMSIX, 2, 0);
+	drv_setup_queue(t, 0, 1);
+	drv_setup_queue(t, 1, 2);
+	set_status(t, 1 | 2 | 8 | 4);
+	assert_int_equal(status(t), 1 | 2 | 8 | 4);
+}
+
+/* A TSO header: NEEDS_CSUM, TCPv4 (or v6), hdr_len 54, gso_size 1448,
+ * csum_start 34, csum_offset 16 (little-endian). */
+static void tso_header(uint8_t *h, uint8_t gso_type)
+{
+	static const uint8_t v[12] = { 1, 0, 54, 0, 0xa8, 0x05, 34, 0, 16, 0, 0, 0 };
+	memcpy(h, v, 12);
+	h[1] = gso_type;
+}
+
+static void test_offloads_offered_only_when_asked(void **state)
+{
+	struct t *t = *state;
+	assert_int_equal(device_features(t) & (F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 | F_GUEST_TSO4), 0);
+}
+
+static void test_offloads_pass_what_was_negotiated(void **state)
+{
+	struct t *t = *state;
+	uint64_t f = device_features(t);
+	assert_true(f & F_CSUM);
+	assert_true(f & F_HOST_TSO4);
+	assert_true(f & F_GUEST_TSO4);
+	/* The driver takes CSUM and HOST_TSO4 (not TSO6) and GUEST_CSUM. */
+	drv_init_features(t, (1ull << 32) | (1ull << 5) | F_CSUM | F_HOST_TSO4 | F_GUEST_CSUM);
+	uint8_t *g = gmem(t, 0x20000);
+	tso_header(g, 1);
+	g[10] = 7; /* num_buffers is not the host's business */
+	memcpy(g + 12, FRAME, 60);
+	struct dseg s[] = { { 0x20000, 72, 0 } };
+	drv_post(t, 1, 0, s, 1);
+	uint8_t got[128], want[12];
+	assert_int_equal(peer_recv(t, got, sizeof(got), 2000), 72);
+	tso_header(want, 1);
+	assert_memory_equal(got, want, 12);
+	/* TSO for IPv6 was not negotiated: that frame does not reach the host. */
+	tso_header(g, 4);
+	drv_post(t, 1, 1, s, 1);
+	uint32_t id, len;
+	assert_true(drv_wait_used(t, 1, &id, &len));
+	assert_true(drv_wait_used(t, 1, &id, &len));
+	assert_int_equal(id, 1);
+	assert_int_equal(peer_recv(t, got, sizeof(got), 100), -1);
+	struct virtio_net_stats st;
+	virtio_net_get_stats(t->vn, &st);
+	assert_int_equal(st.tx_dropped, 1);
+	/* Receive: with GUEST_CSUM the tap's DATA_VALID stands; num_buffers 1. */
+	struct dseg r[] = { { 0x40000, 1526, F_WRITE } };
+	drv_post(t, 0, 0, r, 1);
+	uint8_t pkt[72] = { 2 /* DATA_VALID */ };
+	memcpy(pkt + 12, FRAME, 60);
+	assert_int_equal(send(t->peer, pkt, sizeof(pkt), 0), 72);
+	assert_true(drv_wait_used(t, 0, &id, &len));
+	assert_int_equal(gmem(t, 0x40000)[0], 2);
+	assert_int_equal(gmem(t, 0x40000)[10], 1);
+}
+
+static void test_offloads_declined_headers_zeroed(void **state)
+{
+	struct t *t = *state;
+	drv_init(t); /* VERSION_1, MAC, STATUS, INDIRECT: no offloads */
+	uint8_t *g = gmem(t, 0x20000);
+	tso_header(g, 0);  /* NEEDS_CSUM without CSUM negotiated */
+	memcpy(g + 12, FRAME, 60);
+	struct dseg s[] = { { 0x20000, 72, 0 } };
+	drv_post(t, 1, 0, s, 1);
+	uint8_t got[128], zero[12] = { 0 };
+	assert_int_equal(peer_recv(t, got, sizeof(got), 2000), 72);
+	assert_memory_equal(got, zero, 12);
+	struct dseg r[] = { { 0x40000, 1526, F_WRITE } };
+	drv_post(t, 0, 0, r, 1);
+	uint8_t pkt[72] = { 2 };
+	memcpy(pkt + 12, FRAME, 60);
+	assert_int_equal(send(t->peer, pkt, sizeof(pkt), 0), 72);
+	uint32_t id, len;
+	assert_true(drv_wait_used(t, 0, &id, &len));
+	assert_int_equal(gmem(t, 0x40000)[0], 0);      /* no GUEST_CSUM: flags 0 */
+}
+
 /* --- a hostile guest ------------------------------------------------------------------ */
 
 struct bad_case {
@@ -822,6 +930,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_waits_for_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_mask_keeps_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_stops_the_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offloads_offered_only_when_asked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offloads_pass_what_was_negotiated, setup_offloads, teardown),
+		cmocka_unit_test_setup_teardown(test_offloads_declined_headers_zeroed, setup_offloads, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_rings_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_ring_addresses_refused_at_enable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_register_accesses_are_harmless, setup, teardown),

@@ -14,6 +14,7 @@ static const struct vfctl_cmd *const commands[] = {
 	&vfctl_cmd_bind,
 	&vfctl_cmd_release,
 	&vfctl_cmd_assign,
+	&vfctl_cmd_bench,
 	&vfctl_cmd_apply,
 	&vfctl_cmd_doctor,
 };
