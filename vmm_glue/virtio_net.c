@@ -203,7 +203,7 @@ static void do_tx(struct virtio_net *vn)
 		if (r == 0)
 			break;
 		if (r < 0 || vn->tx_chain.out_len < VIRTIO_NET_HDR_LEN) {
-			virtio_pci_fail(vn->vp, VIRTIO_NET_TXQ, r < 0 ? r : -EINVAL);
+			virtio_pci_fail(vn->vp, r < 0 ? r : -EINVAL);
 			return;
 		}
 		tx_one(vn, &vn->tx_chain);
@@ -235,7 +235,7 @@ static bool do_rx(struct virtio_net *vn)
 			/* §5.1.6.3.1: receive buffers are device-writable and hold
 			 * at least the header. */
 			if (r < 0 || vn->rx_chain.n_out || vn->rx_chain.in_len < VIRTIO_NET_HDR_LEN) {
-				virtio_pci_fail(vn->vp, VIRTIO_NET_RXQ, r < 0 ? r : -EINVAL);
+				virtio_pci_fail(vn->vp, r < 0 ? r : -EINVAL);
 				return false;
 			}
 			vn->rx_held = true;

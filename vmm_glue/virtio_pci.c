@@ -347,7 +347,7 @@ static void queue_enable(struct virtio_pci *vp, unsigned qi)
 		err = vq_init(&q->vq, &mem, q->size, q->desc, q->driver, q->device,
 			      vp->driver_features & VIRTIO_FEATURE_INDIRECT_DESC);
 	if (err) {
-		virtio_pci_fail(vp, qi, err);
+		virtio_pci_fail(vp, err);
 		return;
 	}
 	q->enabled = true;
@@ -797,9 +797,8 @@ void virtio_pci_interrupt(struct virtio_pci *vp, unsigned q)
 	vec_raise(vp, vp->q[q].msix_vector);
 }
 
-void virtio_pci_fail(struct virtio_pci *vp, unsigned q, int err)
+void virtio_pci_fail(struct virtio_pci *vp, int err)
 {
-	(void)q;
 	vp->last_error = err ? err : -EINVAL;
 	if (vp->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;

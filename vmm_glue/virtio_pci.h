@@ -93,9 +93,10 @@ uint64_t virtio_pci_features(const struct virtio_pci *vp);
 /* Raise queue q's interrupt (§4.1.4.5 ISR bit 0 and its MSI-X vector),
  * unless the driver suppressed it (§2.7.10). */
 void virtio_pci_interrupt(struct virtio_pci *vp, unsigned q);
-/* The driver broke the rules on queue q: NEEDS_RESET and a configuration
- * interrupt (§2.1.2); the queues stop until the driver resets the device. */
-void virtio_pci_fail(struct virtio_pci *vp, unsigned q, int err);
+/* The driver broke the rules (`err` says how, for virtio_pci_last_error):
+ * NEEDS_RESET and a configuration interrupt (§2.1.2); the queues stop until
+ * the driver resets the device. */
+void virtio_pci_fail(struct virtio_pci *vp, int err);
 /* Device-specific config changed: bump config_generation, interrupt. */
 void virtio_pci_config_changed(struct virtio_pci *vp);
 

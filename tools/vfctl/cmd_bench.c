@@ -76,6 +76,7 @@ static const char usage[] =
 struct path {
 	char id;
 	const char *name;
+	const char *label;       /* short, for the plot */
 	bool wanted;
 	bool measured;           /* numbers below are real */
 	char note[200];          /* why not, or a remark */
@@ -100,11 +101,11 @@ struct bench {
 };
 
 static const struct path path_defs[NPATHS] = {
-	{ 'a', "VF via vfstack", false, false, "", 0, 0, 0, -1 },
-	{ 'b', "vNIC via vfstack (virtio)", false, false, "", 0, 0, 0, -1 },
-	{ 'c', "QEMU + vfio-pci (same VF)", false, false, "", 0, 0, 0, -1 },
-	{ 'd', "QEMU virtio-net, no vhost", false, false, "", 0, 0, 0, -1 },
-	{ 'e', "host on the VF (roof)", false, false, "", 0, 0, 0, -1 },
+	{ 'a', "VF via vfstack", "vfstack VF", false, false, "", 0, 0, 0, -1 },
+	{ 'b', "vNIC via vfstack (virtio)", "vfstack vNIC", false, false, "", 0, 0, 0, -1 },
+	{ 'c', "QEMU + vfio-pci (same VF)", "QEMU VF", false, false, "", 0, 0, 0, -1 },
+	{ 'd', "QEMU virtio-net, no vhost", "QEMU virtio", false, false, "", 0, 0, 0, -1 },
+	{ 'e', "host on the VF (roof)", "host VF (roof)", false, false, "", 0, 0, 0, -1 },
 };
 
 /* Copy a string that must fit; false (and dst empty) when it does not. */
@@ -136,6 +137,15 @@ static void note(struct path *p, const char *fmt, ...)
 }
 
 /* --- processes: every child is ours, ended by its PID ------------------------ */
+
+/* SIGINT/SIGTERM: end the current child, tear down, report what was done. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
 
 /* Start argv with stdin /dev/null and stdout+stderr appended to `log`, in
  * a process group of its own. */
@@ -170,7 +180,7 @@ static int reap(pid_t pid, double timeout)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		if (r < 0)
 			return -ECHILD;
-		if (now_s() > end)
+		if (now_s() > end || interrupted)
 			break;
 		usleep(20 * 1000);
 	}
@@ -372,7 +382,7 @@ static void run_guest(struct bench *b, struct path *p, char *const argv[], const
 	double timeout = 150 + 4.0 * (double)b->secs;
 	int st = -ETIMEDOUT;
 	bool exited = false;
-	while (now_s() - t0 < timeout) {
+	while (now_s() - t0 < timeout && !interrupted) {
 		int ws;
 		pid_t r = waitpid(pid, &ws, WNOHANG);
 		if (r == pid) {
@@ -397,7 +407,9 @@ static void run_guest(struct bench *b, struct path *p, char *const argv[], const
 	if (!exited)
 		st = reap(pid, 0);
 	parse_results(p, console, "VFS-BENCH ");
-	if (st == -ETIMEDOUT && !p->measured)
+	if (interrupted && !p->measured)
+		note(p, "interrupted (the guest was ended by PID)");
+	else if (st == -ETIMEDOUT && !p->measured)
 		note(p, "the guest did not finish within %.0f s (ended by PID; see %s)", timeout, console);
 	else if (st != 0 && !p->measured && !p->note[0])
 		note(p, "exited with status %d (see %s and %s)", st, log, console);
@@ -697,6 +709,7 @@ static int setup_host(struct bench *b, const char *log)
 
 static void teardown_host(struct bench *b, const char *log)
 {
+	interrupted = 0; /* cleanup runs to its end; another signal cuts it short */
 	if (b->server > 0) {
 		kill(b->server, SIGTERM);
 		reap(b->server, 5);
@@ -839,28 +852,45 @@ static int write_plot(const struct bench *b, const char *file)
 			snprintf(rt, sizeof(rt), "%.0f", p->tcp_mbps);
 			snprintf(ru, sizeof(ru), "%.1f", p->udp_kpps);
 		}
-		fprintf(d, "%c \"(%c) %s\" %.4f \"%s\" %.4f \"%s\"\n", p->id, p->id, p->name,
+		fprintf(d, "%c \"(%c) %s\" %.4f \"%s\" %.4f \"%s\"\n", p->id, p->id, p->label,
 			p->measured ? p->tcp_mbps : 0, rt, p->measured ? p->udp_kpps : 0, ru);
 	}
 	fclose(d);
+	/* A third panel when both VF link-up times were measured. */
+	const struct path *c = &b->p[2];
+	bool links = a->link_up_s >= 0 && c->link_up_s >= 0;
+	char ldat[PATH_MAX + 8];
+	snprintf(ldat, sizeof(ldat), "%s.link.dat", file);
+	if (links) {
+		FILE *l = fopen(ldat, "w");
+		if (!l)
+			return -errno;
+		fprintf(l, "\"(a) vfstack\" %.3f \"1.00x\"\n\"(c) QEMU\" %.3f \"%.2fx\"\n", a->link_up_s,
+			c->link_up_s, ratio(c->link_up_s, a->link_up_s));
+		fclose(l);
+	}
 	FILE *s = fopen(script, "w");
 	if (!s)
 		return -errno;
 	fprintf(s,
-		"set terminal %s size 1100,480 %s background rgb 'white'\n"
+		"set terminal %s size %d,480 %s background rgb 'white'\n"
 		"set output '%s'\n"
-		"set multiplot layout 1,2 title \"vfstack network paths, one run (%s, %ld s each); labels: ratio to (a)\"\n"
+		"set multiplot layout 1,%d title \"vfstack network paths, one run (%s, %ld s each); labels: ratio to (a)\"\n"
 		"set style data histograms\nset style histogram clustered gap 1\n"
 		"set style fill solid 0.85 border -1\nset boxwidth 0.8\nset grid ytics\n"
 		"set yrange [0:*]\nset offsets 0,0,graph 0.12,0\nunset key\n"
-		"set xtics rotate by -25 scale 0 font ',9'\n"
+		"set xtics rotate by -20 scale 0 font ',9'\n"
 		"set title 'TCP stream (Mbit/s)'\n"
 		"plot '%s' using 3:xtic(2) lc rgb '#4C72B0', '' using 0:3:4 with labels offset 0,0.9 notitle\n"
 		"set title 'UDP 64-byte (kpps)'\n"
-		"plot '%s' using 5:xtic(2) lc rgb '#DD8452', '' using 0:5:6 with labels offset 0,0.9 notitle\n"
-		"unset multiplot\n",
-		png ? "pngcairo" : "svg", png ? "font 'sans,10'" : "dynamic font 'sans,11'", file, b->when,
-		b->secs, dat, dat);
+		"plot '%s' using 5:xtic(2) lc rgb '#DD8452', '' using 0:5:6 with labels offset 0,0.9 notitle\n",
+		png ? "pngcairo" : "svg", links ? 1400 : 1100, png ? "font 'sans,10'" : "dynamic font 'sans,11'",
+		file, links ? 3 : 2, b->when, b->secs, dat, dat);
+	if (links)
+		fprintf(s, "set title 'start to the guest VF link up (s)'\n"
+			"plot '%s' using 2:xtic(1) lc rgb '#55A868', '' using 0:2:3 with labels offset 0,0.9 notitle\n",
+			ldat);
+	fprintf(s, "unset multiplot\n");
 	fclose(s);
 	char log[PATH_MAX + 8];
 	snprintf(log, sizeof(log), "%s.log", file);
@@ -1038,6 +1068,12 @@ static int run(int argc, char **argv)
 		return rc;
 	/* A signal now ends the current child (its group), and we clean up. */
 	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	if ((rc = setup_host(&b, log)) != 0) {
 		teardown_host(&b, log);
 		return rc;
@@ -1048,6 +1084,10 @@ static int run(int argc, char **argv)
 	for (unsigned i = 0; i < NPATHS; i++) {
 		if (!b.p[i].wanted)
 			continue;
+		if (interrupted) {
+			note(&b.p[i], "not run: interrupted");
+			continue;
+		}
 		fprintf(stderr, "vfctl bench: (%c) %s ...\n", b.p[i].id, b.p[i].name);
 		steps[i](&b, &b.p[i]);
 		fprintf(stderr, "vfctl bench: (%c) %s\n", b.p[i].id,

@@ -13,7 +13,11 @@ tb_modprobe igbvf vfio_iommu_type1 vfio-pci ccp kvm kvm-amd tun >/dev/null || tb
 ulimit -l unlimited
 for vf in $(tb_vfs "$pf"); do [ -n "$(tb_driver "$vf")" ] || tb_bind "$vf" igbvf; done
 echo "  one run, $secs s per workload, guests booted one after another (nested KVM under TCG: slow, compare ratios)"
+rm -f /tmp/demo-bench/bench.json
 vfctl bench "$pf" --secs "$secs" --out /tmp/demo-bench 2>/dev/null
 st=$?
-[ $st -eq 0 ] || echo "  (a path was not measured; the table says why; logs in /tmp/demo-bench)"
-exit $st
+# The step fails only when no bench ran; a path that could not run is a row
+# in the table with its reason (e.g. the vNIC before the VMM integration).
+[ -s /tmp/demo-bench/bench.json ] || { echo "  vfctl bench did not run (status $st)"; exit 1; }
+[ $st -eq 0 ] || echo "  (not every path was measured: the table says why; logs in /tmp/demo-bench)"
+exit 0
