@@ -24,6 +24,8 @@ VM_STEPS="
 pf|the SR-IOV physical function (igb 82576 PF) and its driver
 sriov|create the virtual functions
 vfs|list the VFs: PCI IDs, IOMMU groups, drivers, per-VF state on the PF
+assign|set VF 0's MAC, assign it to a guest with vfctl assign: the guest's view, link and ping
+bench|a short vfctl bench: passthrough vs the emulated vNIC (and QEMU, and the host)
 "
 
 NVFS=${DEMO_VFS:-2}
@@ -33,7 +35,9 @@ step_images() {
   "$TOP/tests/testbed/build-images" || { echo "demo: step 'images' failed: see build-images' message above; fix: that, then rerun make demo"; return 1; }
 }
 step_boot() {
-  "$TOP/tests/testbed/run-in-vm" --timeout "${DEMO_TIMEOUT:-300}" --env "DEMO_VFS=$NVFS" \
+  "$TOP/tests/testbed/run-in-vm" --timeout "${DEMO_TIMEOUT:-900}" --env "DEMO_VFS=$NVFS" \
+    --file "$TOP/scripts/demo-guest-run:/vfstack/demo/guest-run" \
+    --file "$TOP/tests/bench/net/demo-bench.sh:/vfstack/demo/demo-bench.sh" \
     -- "$TOP/scripts/demo.sh" --in-vm
 }
 
@@ -58,6 +62,28 @@ step_vfs() {
   done
   echo "  per-VF state held by the PF ($PF_IF):"
   ip link show dev "$PF_IF" | sed 's/^/    /'
+}
+
+step_assign() {
+  VF0=${VFS%% *}
+  vfctl vf set "$PF" 0 mac 52:54:00:de:00:01 || { echo "demo: step 'assign' failed: vfctl vf set; fix: see its message above"; return 1; }
+  tb_modprobe vfio_iommu_type1 vfio-pci ccp kvm kvm-amd >/dev/null || return 1
+  ulimit -l unlimited
+  mkdir -p /tmp/demo-guest/vfstack && cp /vfstack/demo/guest-run /tmp/demo-guest/vfstack/guest-run
+  tb_guest_initrd /tmp/demo-guest.cpio.gz /tmp/demo-guest || { echo "demo: step 'assign' failed: could not build the guest initramfs"; return 1; }
+  echo "  \$ vfctl assign $VF0 --guest demo"
+  vfctl assign "$VF0" --guest demo --initrd /tmp/demo-guest.cpio.gz --mem 256M \
+    --cmdline "quiet vfs.modules=igbvf vfs.ip=10.0.2.50/24 vfs.peer=10.0.2.15" \
+    --console /tmp/demo-guest.console 2>&1 | sed 's/^/  /' &
+  tb_wait_for 60 sh -c "vfctl list | grep -q ' demo *\$'" && { echo "  \$ vfctl list    (while the guest runs)"; vfctl list | sed 's/^/  /'; }
+  wait
+  grep '^guest:' /tmp/demo-guest.console | sed 's/^/  /'
+  grep -q 'guest: .* 0% packet loss' /tmp/demo-guest.console \
+    || { echo "demo: step 'assign' failed: the guest's ping through the VF did not go through; fix: make test-assign checks the same path and prints the guest's console on failure"; return 1; }
+  echo "  $VF0 is back on $(tb_driver "$VF0")"
+}
+step_bench() {
+  sh /vfstack/demo/demo-bench.sh 2
 }
 
 # --- driver -------------------------------------------------------------------------

@@ -16,7 +16,11 @@ ASSIGN_QEMU := --qemu-arg -device --qemu-arg pcie-pci-bridge,id=vbr,addr=18.0 \
 	--qemu-arg -device --qemu-arg edu,bus=vbr,addr=1.0 \
 	--qemu-arg -netdev --qemu-arg user,id=nvbr,restrict=on \
 	--qemu-arg -device --qemu-arg igb,bus=vbr,addr=2.0,netdev=nvbr
-ASSIGN_RUN = tests/testbed/run-in-vm --mem 2G \
+# One vCPU in the testbed: with two, QEMU 10.0.2's multi-threaded TCG has once
+# aborted (iotlb_to_section assertion) and once stopped delivering timer
+# interrupts to the second CPU (RCU stalls) during VF bind/reset cycles; with
+# one, 2,000 cycles ran clean.
+ASSIGN_RUN = tests/testbed/run-in-vm --mem 2G --smp 1 \
 	$(foreach f,$(ASSIGN_FILES),--file $(f)) $(ASSIGN_QEMU)
 
 .PHONY: test-assign soak-assign assign-files
@@ -43,7 +47,5 @@ assign-files: $(BUILD)/bin/vfctl $(BUILD)/bin/vfs-vmm $(ASSIGN_FILES)
 test-assign: assign-files testbed-images
 	@VFS_BUILD=$(abspath $(BUILD)) tests/lib/run-suite assign 1500 -- $(ASSIGN_RUN) --timeout 1400 -- tests/assign/t-assign.sh $(ASSIGN_CYCLES)
 
-# One vCPU in the testbed for the soak: QEMU 10.0.2's multi-threaded TCG has
-# aborted (iotlb_to_section assertion) once in a run of VF bind/reset cycles.
 soak-assign: assign-files testbed-images
-	@VFS_BUILD=$(abspath $(BUILD)) tests/lib/run-suite soak-assign 14400 -- $(ASSIGN_RUN) --smp 1 --timeout 14300 -- tests/assign/t-assign.sh $(SOAK_CYCLES)
+	@VFS_BUILD=$(abspath $(BUILD)) tests/lib/run-suite soak-assign 14400 -- $(ASSIGN_RUN) --timeout 14300 -- tests/assign/t-assign.sh $(SOAK_CYCLES)
