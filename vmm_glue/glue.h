@@ -12,6 +12,7 @@
 #ifndef VFS_GLUE_H
 #define VFS_GLUE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,7 +62,13 @@ struct glue_ops {
 	void (*msi_route_del)(struct glue *g, struct glue_msi_route *route);
 	/* Level-triggered legacy line (serial, INTx). */
 	int (*set_irq_line)(struct glue *g, unsigned gsi, bool level);
+	/* Signal `fd` (an eventfd) instead of exiting to a trap handler when
+	 * the guest writes `len` bytes at MMIO `gpa`, whatever the value (an
+	 * emulated device's doorbell); assign=false removes it.  Optional: a
+	 * core without it leaves the op NULL and the write traps as usual. */
+	int (*ioeventfd)(struct glue *g, uint64_t gpa, unsigned len, int fd, bool assign);
 };
+#define GLUE_HAS_IOEVENTFD 1
 
 struct glue {
 	const struct glue_ops *ops;
@@ -91,6 +98,8 @@ static inline void glue_msi_route_del(struct glue *g, struct glue_msi_route *r)
 { g->ops->msi_route_del(g, r); }
 static inline int glue_set_irq_line(struct glue *g, unsigned gsi, bool level)
 { return g->ops->set_irq_line(g, gsi, level); }
+static inline int glue_ioeventfd(struct glue *g, uint64_t gpa, unsigned len, int fd, bool assign)
+{ return g->ops->ioeventfd ? g->ops->ioeventfd(g, gpa, len, fd, assign) : -ENOTSUP; }
 
 /* Whether a masked route's eventfd has fired since (the PBA bit). */
 bool glue_eventfd_pending(int host_eventfd);

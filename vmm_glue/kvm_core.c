@@ -311,6 +311,17 @@ static void op_msi_route_del(struct glue *g, struct glue_msi_route *r)
 	pthread_mutex_unlock(&vm->lock);
 }
 
+/* KVM_IOEVENTFD: a guest write of `len` bytes at `gpa` signals `fd` inside
+ * KVM, no exit to user space (no datamatch: any value). */
+static int op_ioeventfd(struct glue *g, uint64_t gpa, unsigned len, int fd, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = gpa, .len = len, .fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+	return ioctl(vm_of(g)->vm_fd, KVM_IOEVENTFD, &io) == 0 ? 0 : -errno;
+}
+
 bool glue_eventfd_pending(int host_eventfd)
 {
 	struct pollfd p = { .fd = host_eventfd, .events = POLLIN };
@@ -328,6 +339,7 @@ static const struct glue_ops kvm_glue_ops = {
 	.msi_route_update = op_msi_route_update,
 	.msi_route_del = op_msi_route_del,
 	.set_irq_line = op_set_irq_line,
+	.ioeventfd = op_ioeventfd,
 };
 
 /* --- creating the VM ----------------------------------------------------- */

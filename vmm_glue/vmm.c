@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vfio/vfio.h"
 #include "vmm_glue/boot_linux.h"
@@ -18,6 +19,8 @@
 #include "vmm_glue/passthrough.h"
 #include "vmm_glue/pci_bus.h"
 #include "vmm_glue/serial.h"
+#include "vmm_glue/tap.h"
+#include "vmm_glue/virtio_net.h"
 
 static struct kvm_vm *_Atomic running_vm;
 static atomic_bool stop_requested;
@@ -65,6 +68,8 @@ int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, si
 	struct vfio_iommu *iommu = NULL;
 	struct vfio_dev *vdev = NULL;
 	struct pt_dev *pt = NULL;
+	struct virtio_net *vnic = NULL;
+	int tap_fd = -1;
 	bool ram_mapped = false;
 	if (stats)
 		memset(stats, 0, sizeof(*stats));
@@ -109,6 +114,28 @@ int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, si
 			goto out;
 	}
 
+	if (cfg->vnic_tap) {
+		char name[TAP_NAME_MAX];
+		tap_fd = tap_open(cfg->vnic_tap, name, why, why_len);
+		if (tap_fd < 0) {
+			err = tap_fd;
+			goto out;
+		}
+		if (!cfg->vnic_tap[0])
+			fprintf(stderr, "vfs-vmm: the vNIC's tap is %s\n", name);
+		struct virtio_net_params np = { .backend_fd = tap_fd, .offloads = true };
+		static const uint8_t zero[6];
+		if (memcmp(cfg->vnic_mac, zero, 6)) {
+			memcpy(np.mac, cfg->vnic_mac, 6);
+		} else {
+			pid_t pid = getpid();
+			uint8_t m[6] = { 0x52, 0x54, 0x00, (uint8_t)(pid >> 16), (uint8_t)(pid >> 8), (uint8_t)pid };
+			memcpy(np.mac, m, 6);
+		}
+		if ((err = virtio_net_create(g, bus, &np, &vnic)) != 0)
+			FAIL(err, "cannot create the emulated vNIC on tap %s: %s", name, strerror(-err));
+	}
+
 	uint64_t ram_size;
 	uint8_t *ram = kvm_vm_ram(vm, &ram_size);
 	struct boot_linux_image img = {
@@ -149,6 +176,17 @@ int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, si
 	err = how == KVM_VM_POWEROFF ? 0 : how == KVM_VM_STOPPED ? -EINTR : -EIO;
 	atomic_store(&stop_requested, false); /* consumed */
 out:
+	if (vnic) {
+		struct virtio_net_stats ns;
+		virtio_net_get_stats(vnic, &ns);
+		fprintf(stderr, "vfs-vmm: vNIC moved %llu frames out (%llu dropped), %llu in; "
+			"%llu notifications, %llu interrupts\n", (unsigned long long)ns.tx_frames,
+			(unsigned long long)ns.tx_dropped, (unsigned long long)ns.rx_frames,
+			(unsigned long long)ns.notifies, (unsigned long long)ns.interrupts);
+	}
+	virtio_net_destroy(vnic);
+	if (tap_fd >= 0)
+		close(tap_fd);
 	pt_dev_destroy(pt);
 	if (ram_mapped)
 		pt_unmap_guest_ram(kvm_vm_glue(vm), iommu);

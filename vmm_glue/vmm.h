@@ -20,6 +20,11 @@ struct vmm_config {
 	uint64_t mem_bytes;
 	unsigned ncpus;
 	const char *vf_bdf;       /* bound to vfio-pci already; NULL: none */
+	/* The emulated vNIC (virtio-net, docs/vnic.md): a tap to create or
+	 * attach to ("" lets the kernel name it, and the name is logged on
+	 * stderr); NULL: no vNIC. */
+	const char *vnic_tap;
+	uint8_t vnic_mac[6];      /* all zero: 52:54:00 + three bytes of the pid */
 	int console_fd;           /* the guest's ttyS0 output */
 	int console_in_fd;        /* its input, or -1 */
 	/* Called once the device is in the guest's address space and guest RAM

@@ -98,7 +98,11 @@ static void f_route_del(struct glue *g, struct glue_msi_route *r) { (void)g; r->
 static int f_irq(struct glue *g, unsigned gsi, bool level) { (void)g; (void)gsi; (void)level; return 0; }
 
 static const struct glue_ops fake_ops = {
-	f_ram, f_map, f_unmap, f_trap, f_untrap, f_msi, f_route_add, f_route_update, f_route_del, f_irq,
+	.ram_regions = f_ram, .map_host_range = f_map, .unmap_host_range = f_unmap,
+	.trap = f_trap, .untrap = f_untrap, .deliver_msi = f_msi,
+	.msi_route_add = f_route_add, .msi_route_update = f_route_update,
+	.msi_route_del = f_route_del, .set_irq_line = f_irq,
+	/* no .ioeventfd: the device falls back to a trapped notify write */
 };
 
 /* A region with a PROT_NONE page on each side. */

@@ -1,7 +1,10 @@
 /*
  * cmd_assign.c — `vfctl assign VF --guest NAME`: check, bind the VF to
  * vfio-pci, boot a guest with it on the KVM core (vmm_glue/vmm.h), and when
- * the guest ends give the VF back to the driver it had.  docs/assign.md.
+ * the guest ends give the VF back to the driver it had.  With --vnic the
+ * guest gets the emulated virtio-net NIC (docs/vnic.md) instead of or beside
+ * the VF; when the VF is not free it falls back to the vNIC unless
+ * --no-fallback.  docs/assign.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +25,10 @@
 #define DEFAULT_INITRD "/vfstack/guest/guest.cpio.gz"
 
 static const char usage[] =
-	"usage: vfctl assign VF --guest NAME [--kernel BZIMAGE] [--initrd FILE]\n"
-	"                       [--mem SIZE] [--cpus N] [--cmdline TEXT] [--console FILE]\n"
+	"usage: vfctl assign VF --guest NAME [--vnic] [--tap NAME] [--no-fallback]\n"
+	"                       [--kernel BZIMAGE] [--initrd FILE] [--mem SIZE] [--cpus N]\n"
+	"                       [--cmdline TEXT] [--console FILE]\n"
+	"       vfctl assign --vnic --guest NAME [--tap NAME] [...]\n"
 	"\n"
 	"Give VF (a BDF or interface name) to a new guest NAME: check that it is free and\n"
 	"its IOMMU group viable, bind it to vfio-pci, boot the guest (Linux bzImage +\n"
@@ -32,6 +37,12 @@ static const char usage[] =
 	"foreground; the guest's console goes to stdout (or --console FILE).  SIGTERM or\n"
 	"Ctrl-C stops the guest and releases the VF.  `vfctl list` shows the assignment.\n"
 	"\n"
+	"  --vnic             also give the guest the emulated virtio-net NIC on a host tap\n"
+	"                     (without VF: only the vNIC)\n"
+	"  --tap NAME         the vNIC's tap, with --vnic or on fallback (created, or\n"
+	"                     attached to; default vfs-NAME)\n"
+	"  --no-fallback      when VF is held by another guest or VFIO user, fail instead\n"
+	"                     of giving the guest the vNIC\n"
 	"  --kernel/--initrd  default " DEFAULT_KERNEL " and " DEFAULT_INITRD "\n"
 	"  --mem SIZE         guest RAM, e.g. 256M (default), 1G\n"
 	"  --cpus N           vCPUs (default 1)\n"
@@ -69,7 +80,8 @@ static int run(int argc, char **argv)
 {
 	const struct vfctl_cmd *self = &vfctl_cmd_assign;
 	const char *dev = NULL, *guest = NULL, *kernel = NULL, *initrd = NULL;
-	const char *extra = NULL, *console = NULL;
+	const char *extra = NULL, *console = NULL, *tap = NULL;
+	bool vnic = false, no_fallback = false;
 	uint64_t mem = 256ull << 20;
 	long cpus = 1;
 	for (int i = 1; i < argc; i++) {
@@ -80,6 +92,14 @@ static int run(int argc, char **argv)
 			dev = a;
 			continue;
 		}
+		if (!strcmp(a, "--vnic")) {
+			vnic = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-fallback")) {
+			no_fallback = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			return vfctl_usage_error(self, "%s needs a value", a);
 		const char *v = argv[++i];
@@ -88,6 +108,7 @@ static int run(int argc, char **argv)
 		else if (!strcmp(a, "--initrd")) initrd = v;
 		else if (!strcmp(a, "--cmdline")) extra = v;
 		else if (!strcmp(a, "--console")) console = v;
+		else if (!strcmp(a, "--tap")) tap = v;
 		else if (!strcmp(a, "--mem")) {
 			mem = parse_size(v);
 			if (!mem)
@@ -100,8 +121,9 @@ static int run(int argc, char **argv)
 			return vfctl_usage_error(self, "unknown option '%s'", a);
 		}
 	}
-	if (!dev)
-		return vfctl_usage_error(self, "which VF? give its BDF or interface name");
+	if (!dev && !vnic)
+		return vfctl_usage_error(self, "which VF? give its BDF or interface name (or --vnic "
+					 "for the emulated NIC alone)");
 	if (!guest || !guest[0] || strlen(guest) >= ASSIGN_GUEST_LEN || strchr(guest, '\n') || strchr(guest, '='))
 		return vfctl_usage_error(self, "--guest NAME is required (up to %d characters, no '=')",
 					 ASSIGN_GUEST_LEN - 1);
@@ -110,49 +132,77 @@ static int run(int argc, char **argv)
 	if (!initrd && readable(DEFAULT_INITRD) && !strcmp(kernel, DEFAULT_KERNEL))
 		initrd = DEFAULT_INITRD;
 
-	char bdf[PCI_BDF_LEN];
-	int rc = vfctl_resolve_dev(dev, bdf);
+	char bdf[PCI_BDF_LEN] = "";
+	char tap_name[16];
+	snprintf(tap_name, sizeof(tap_name), "vfs-%.11s", guest);
+	if (tap) {
+		if (!tap[0] || strlen(tap) >= sizeof(tap_name) || strchr(tap, '/') || strchr(tap, ' '))
+			return vfctl_usage_error(self, "--tap %s is not an interface name (1 to 15 "
+						 "characters)", tap);
+		snprintf(tap_name, sizeof(tap_name), "%s", tap);
+	}
+	int rc = dev ? vfctl_resolve_dev(dev, bdf) : 0;
 	if (rc)
 		return rc;
 
 	/* --- checks: nothing changes until they all pass --- */
 	char holder[ASSIGN_GUEST_LEN];
 	pid_t pid;
-	if (assign_registry_lookup(bdf, holder, sizeof(holder), &pid) == 0)
-		return vfctl_error("%s is already assigned to guest '%s' (pid %ld); stop that guest "
-				   "first.", bdf, holder, (long)pid);
 	char drv[64];
-	if (pci_current_driver(bdf, drv, sizeof(drv)) == 0 && !strcmp(drv, "vfio-pci"))
-		return vfctl_error("%s is already bound to vfio-pci (another VFIO user may hold it); "
-				   "'vfctl release %s' gives it back to the host first.", bdf, bdf);
-	struct pci_group_check gc;
-	int err = pci_group_check(bdf, bdf, &gc);
-	if (err == -EXDEV)
-		return vfctl_error("%s cannot be assigned: its IOMMU group %d is not viable because "
-				   "%s is bound to %s; unbind that device or bind it to vfio-pci "
-				   "first.", bdf, gc.group, gc.blocker, gc.blocker_driver);
-	if (err == -ENOENT)
-		return vfctl_error("%s has no IOMMU group: the IOMMU is off (boot with "
-				   "intel_iommu=on) or the device is not behind one.", bdf);
-	if (err)
-		return vfctl_error("cannot check the IOMMU group of %s: %s.", bdf, vfctl_strerror(err));
-	uint64_t short_by = vfio_memlock_needed(mem);
-	if (short_by)
-		return vfctl_error("assigning %s needs %llu MiB of locked memory for the guest's RAM "
-				   "but RLIMIT_MEMLOCK allows %llu MiB; raise it (ulimit -l %llu) or "
-				   "run with CAP_IPC_LOCK.", bdf, (unsigned long long)(mem >> 20),
-				   (unsigned long long)((mem - short_by) >> 20),
-				   (unsigned long long)(mem >> 10));
-	if (!pci_driver_loaded("vfio-pci"))
-		return vfctl_error("vfio-pci is not loaded; 'modprobe vfio-pci' and assign %s again.", bdf);
+	const char *busy = NULL;
+	char busy_why[160];
+	if (bdf[0] && assign_registry_lookup(bdf, holder, sizeof(holder), &pid) == 0) {
+		snprintf(busy_why, sizeof(busy_why), "is already assigned to guest '%s' (pid %ld)",
+			 holder, (long)pid);
+		busy = busy_why;
+	} else if (bdf[0] && pci_current_driver(bdf, drv, sizeof(drv)) == 0 && !strcmp(drv, "vfio-pci")) {
+		busy = "is already bound to vfio-pci (another VFIO user may hold it)";
+	}
+	if (busy && no_fallback)
+		return vfctl_error("%s %s; stop that guest or 'vfctl release %s' first (--no-fallback "
+				   "refused the emulated NIC).", bdf, busy, bdf);
+	if (busy) {
+		fprintf(stderr, "vfctl: %s %s; giving guest '%s' the emulated vNIC (tap %s) instead "
+			"(--no-fallback refuses).\n", bdf, busy, guest, tap_name);
+		bdf[0] = '\0';
+		vnic = true;
+	}
+	int err = 0;
+	if (bdf[0]) { /* the VF: its group, locked memory, vfio-pci */
+		struct pci_group_check gc;
+		err = pci_group_check(bdf, bdf, &gc);
+		if (err == -EXDEV)
+			return vfctl_error("%s cannot be assigned: its IOMMU group %d is not viable because "
+					   "%s is bound to %s; unbind that device or bind it to vfio-pci "
+					   "first.", bdf, gc.group, gc.blocker, gc.blocker_driver);
+		if (err == -ENOENT)
+			return vfctl_error("%s has no IOMMU group: the IOMMU is off (boot with "
+					   "intel_iommu=on) or the device is not behind one.", bdf);
+		if (err)
+			return vfctl_error("cannot check the IOMMU group of %s: %s.", bdf, vfctl_strerror(err));
+		uint64_t short_by = vfio_memlock_needed(mem);
+		if (short_by)
+			return vfctl_error("assigning %s needs %llu MiB of locked memory for the guest's RAM "
+					   "but RLIMIT_MEMLOCK allows %llu MiB; raise it (ulimit -l %llu) or "
+					   "run with CAP_IPC_LOCK.", bdf, (unsigned long long)(mem >> 20),
+					   (unsigned long long)((mem - short_by) >> 20),
+					   (unsigned long long)(mem >> 10));
+		if (!pci_driver_loaded("vfio-pci"))
+			return vfctl_error("vfio-pci is not loaded; 'modprobe vfio-pci' and assign %s again.", bdf);
+	}
+	const bool have_vf = bdf[0] != '\0';
+	const char *what = have_vf ? bdf : "the emulated vNIC";
+	if (vnic && access("/dev/net/tun", R_OK | W_OK) != 0)
+		return vfctl_error("cannot give guest '%s' the emulated vNIC: /dev/net/tun is not usable "
+				   "(%s); 'modprobe tun'.", guest, strerror(errno));
 	if (access("/dev/kvm", R_OK | W_OK) != 0)
 		return vfctl_error("cannot assign %s: /dev/kvm is not usable (%s); load kvm-intel "
-				   "or kvm-amd.", bdf, strerror(errno));
+				   "or kvm-amd.", what, strerror(errno));
 	if (!readable(kernel))
 		return vfctl_error("cannot assign %s: the guest kernel %s is not readable; give "
-				   "--kernel.", bdf, kernel);
+				   "--kernel.", what, kernel);
 	if (initrd && !readable(initrd))
-		return vfctl_error("cannot assign %s: the initrd %s is not readable.", bdf, initrd);
+		return vfctl_error("cannot assign %s: the initrd %s is not readable.", what, initrd);
 
 	int console_fd = 1;
 	if (console) {
@@ -168,15 +218,15 @@ static int run(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	char prev[64];
-	err = pci_bind_driver(bdf, "vfio-pci", prev, sizeof(prev));
+	char prev[64] = "";
+	err = have_vf ? pci_bind_driver(bdf, "vfio-pci", prev, sizeof(prev)) : 0;
 	if (err) {
 		if (console)
 			close(console_fd);
 		return vfctl_error("cannot bind %s to vfio-pci: %s; it stays on %s.", bdf,
 				   vfctl_strerror(err), prev[0] ? prev : "no driver");
 	}
-	err = assign_registry_write(bdf, guest, getpid());
+	err = have_vf ? assign_registry_write(bdf, guest, getpid()) : 0;
 	if (err) {
 		pci_release_driver(bdf, prev[0] ? prev : NULL);
 		if (console)
@@ -184,15 +234,20 @@ static int run(int argc, char **argv)
 		return vfctl_error("cannot record the assignment of %s under %s: %s; nothing was "
 				   "changed.", bdf, assign_registry_dir(), vfctl_strerror(err));
 	}
-	fprintf(stderr, "vfctl: %s (was on %s) bound to vfio-pci; starting guest '%s'\n", bdf,
-		prev[0] ? prev : "no driver", guest);
+	if (have_vf)
+		fprintf(stderr, "vfctl: %s (was on %s) bound to vfio-pci; starting guest '%s'%s\n", bdf,
+			prev[0] ? prev : "no driver", guest, vnic ? " with the emulated vNIC too" : "");
+	else
+		fprintf(stderr, "vfctl: starting guest '%s' with the emulated vNIC on tap %s\n", guest,
+			tap_name);
 
 	char cmdline[1024];
 	snprintf(cmdline, sizeof(cmdline), "%s%s%s", VMM_DEFAULT_CMDLINE, extra ? " " : "",
 		 extra ? extra : "");
 	struct vmm_config cfg = {
 		.kernel = kernel, .initrd = initrd, .cmdline = cmdline,
-		.mem_bytes = mem, .ncpus = (unsigned)cpus, .vf_bdf = bdf,
+		.mem_bytes = mem, .ncpus = (unsigned)cpus, .vf_bdf = have_vf ? bdf : NULL,
+		.vnic_tap = vnic ? tap_name : NULL,
 		.console_fd = console_fd, .console_in_fd = -1,
 	};
 	char why[256];
@@ -202,22 +257,29 @@ static int run(int argc, char **argv)
 		close(console_fd);
 
 	/* --- give it back --- */
-	assign_registry_remove(bdf);
-	int rel = pci_release_driver(bdf, prev[0] ? prev : NULL);
+	int rel = 0;
 	char now[64] = "";
-	pci_current_driver(bdf, now, sizeof(now));
+	if (have_vf) {
+		assign_registry_remove(bdf);
+		rel = pci_release_driver(bdf, prev[0] ? prev : NULL);
+		pci_current_driver(bdf, now, sizeof(now));
+	}
 	if (err && err != -EINTR)
-		vfctl_error("guest '%s' with %s failed: %s.", guest, bdf, why[0] ? why : vfctl_strerror(err));
+		vfctl_error("guest '%s' with %s failed: %s.", guest, what, why[0] ? why : vfctl_strerror(err));
 	if (rel)
 		return vfctl_error("guest '%s' ended but %s could not be given back to %s (%s); it is "
 				   "on %s now: 'vfctl release %s' retries.", guest, bdf,
 				   prev[0] ? prev : "the host", vfctl_strerror(rel), now[0] ? now : "no driver", bdf);
 	if (err && err != -EINTR)
 		return VFCTL_FAILED;
-	fprintf(stderr, "vfctl: guest '%s' %s after %.1f s (%llu VM exits, %u DMA mapping(s), "
-		"%llu MiB); %s is back on %s\n", guest, err ? "stopped" : "powered off",
-		st.boot_to_exit_s, (unsigned long long)st.exits, st.dma_maps_peak,
-		(unsigned long long)(st.dma_bytes_peak >> 20), bdf, now[0] ? now : "no driver");
+	if (have_vf)
+		fprintf(stderr, "vfctl: guest '%s' %s after %.1f s (%llu VM exits, %u DMA mapping(s), "
+			"%llu MiB); %s is back on %s\n", guest, err ? "stopped" : "powered off",
+			st.boot_to_exit_s, (unsigned long long)st.exits, st.dma_maps_peak,
+			(unsigned long long)(st.dma_bytes_peak >> 20), bdf, now[0] ? now : "no driver");
+	else
+		fprintf(stderr, "vfctl: guest '%s' %s after %.1f s (%llu VM exits)\n", guest,
+			err ? "stopped" : "powered off", st.boot_to_exit_s, (unsigned long long)st.exits);
 	return err ? VFCTL_FAILED : VFCTL_OK;
 }
 

@@ -4,7 +4,8 @@
  * the checks, the binding and the bookkeeping around the same vmm_run().
  *
  *   vfs-vmm --kernel BZIMAGE [--initrd FILE] [--mem SIZE] [--cpus N]
- *           [--cmdline TEXT] [--vf BDF] [--console FILE] [--cycles N]
+ *           [--cmdline TEXT] [--vf BDF] [--vnic TAP [--mac MAC]] [--console FILE]
+ *           [--cycles N]
  *
  * --cycles N boots the guest N times in this one process and checks after
  * each run that it holds no more file descriptors (eventfds among them) or
@@ -22,7 +23,10 @@
 
 static const char usage_text[] =
 	"usage: vfs-vmm --kernel BZIMAGE [--initrd FILE] [--mem SIZE] [--cpus N]\n"
-	"               [--cmdline TEXT] [--vf BDF] [--console FILE] [--cycles N]\n"
+	"               [--cmdline TEXT] [--vf BDF] [--vnic TAP [--mac MAC]]\n"
+	"               [--console FILE] [--cycles N]\n"
+	"--vnic TAP gives the guest an emulated virtio-net NIC on host tap TAP\n"
+	"(created, or attached to if it exists; \"\" lets the kernel name it).\n"
 	"Boots the guest (console on stdout, or FILE) and exits when it powers off:\n"
 	"0 powered off, 1 failed, 2 usage, 130 stopped by a signal.\n";
 
@@ -110,6 +114,18 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--initrd")) cfg.initrd = v;
 		else if (!strcmp(a, "--cmdline")) cfg.cmdline = v;
 		else if (!strcmp(a, "--vf")) cfg.vf_bdf = v;
+		else if (!strcmp(a, "--vnic")) cfg.vnic_tap = v;
+		else if (!strcmp(a, "--mac")) {
+			unsigned m[6];
+			char tail;
+			if (sscanf(v, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+				   &tail) != 6 || (m[0] & 1)) {
+				fprintf(stderr, "vfs-vmm: --mac %s is not a unicast MAC (try 52:54:00:12:34:56)\n", v);
+				return 2;
+			}
+			for (int k = 0; k < 6; k++)
+				cfg.vnic_mac[k] = (uint8_t)m[k];
+		}
 		else if (!strcmp(a, "--console")) console = v;
 		else if (!strcmp(a, "--mem")) {
 			if (!(cfg.mem_bytes = parse_size(v))) {
