@@ -68,7 +68,6 @@ struct glue_ops {
 	 * core without it leaves the op NULL and the write traps as usual. */
 	int (*ioeventfd)(struct glue *g, uint64_t gpa, unsigned len, int fd, bool assign);
 };
-#define GLUE_HAS_IOEVENTFD 1
 
 struct glue {
 	const struct glue_ops *ops;

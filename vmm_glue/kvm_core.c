@@ -71,6 +71,7 @@ struct kvm_vm {
 	enum kvm_vm_stop stop_reason;
 	char fail[160];
 	atomic_ulong exits;
+	atomic_ulong mmio_exits;   /* of which KVM_EXIT_MMIO */
 	uint8_t cmos_index;
 };
 
@@ -497,6 +498,7 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 struct glue *kvm_vm_glue(struct kvm_vm *vm) { return &vm->glue; }
 unsigned kvm_vm_ncpus(const struct kvm_vm *vm) { return vm->ncpus; }
 uint64_t kvm_vm_exits(const struct kvm_vm *vm) { return vm->exits; }
+uint64_t kvm_vm_mmio_exits(const struct kvm_vm *vm) { return vm->mmio_exits; }
 
 uint8_t *kvm_vm_ram(struct kvm_vm *vm, uint64_t *size)
 {
@@ -670,6 +672,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		case KVM_EXIT_MMIO:
+			vm->mmio_exits++;
 			dispatch(vm, GLUE_MMIO, run->mmio.phys_addr, run->mmio.data,
 				 run->mmio.len, run->mmio.is_write);
 			break;

@@ -53,5 +53,8 @@ void kvm_vm_poweroff(struct kvm_vm *vm);
 
 /* VM exits seen so far (for the log). */
 uint64_t kvm_vm_exits(const struct kvm_vm *vm);
+/* Of those, KVM_EXIT_MMIO: accesses to a trapped MMIO range (an emulated
+ * device's registers; a doorbell taken by ioeventfd never exits). */
+uint64_t kvm_vm_mmio_exits(const struct kvm_vm *vm);
 
 #endif

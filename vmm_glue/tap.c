@@ -55,7 +55,8 @@ int tap_open(const char *name, char name_out[TAP_NAME_MAX], char *why, size_t wh
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0)
 		FAIL(-errno, "tap %s refuses a %d-byte virtio-net header: %s", ifr.ifr_name, hdr,
 		     strerror(errno));
-	/* No offloads: the vNIC negotiates none (TUNSETOFFLOAD 0 is the default). */
+	/* Offloads stay off (TUNSETOFFLOAD 0, the default) until the driver
+	 * accepts some: virtio_net.c tells the tap then. */
 	if ((err = set_up(ifr.ifr_name)) != 0)
 		FAIL(err, "cannot bring tap %s up: %s", ifr.ifr_name, strerror(-err));
 	snprintf(name_out, TAP_NAME_MAX, "%s", ifr.ifr_name);

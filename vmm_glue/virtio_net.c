@@ -364,6 +364,7 @@ int virtio_net_create(struct glue *g, struct pci_bus *bus, const struct virtio_n
 			.cfg_len = NCFG_LEN,
 			.ops = &net_ops,
 			.ctx = vn,
+			.no_ioeventfd = p->no_ioeventfd,
 		};
 		err = virtio_pci_create(g, bus, &vpp, &vn->vp);
 	}
@@ -403,4 +404,5 @@ void virtio_net_get_stats(struct virtio_net *vn, struct virtio_net_stats *st)
 	virtio_pci_lock(vn->vp);
 	*st = vn->st;
 	virtio_pci_unlock(vn->vp);
+	st->notify_traps = virtio_pci_notify_traps(vn->vp);
 }

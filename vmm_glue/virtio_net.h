@@ -39,12 +39,16 @@ struct virtio_net_params {
 	 * header's offload fields on, as a tap does (it is told with
 	 * TUNSETOFFLOAD what the driver accepted). */
 	bool offloads;
+	/* Take every notification through a trap even where the core has
+	 * ioeventfd (virtio_pci_params.no_ioeventfd): a measurement knob. */
+	bool no_ioeventfd;
 };
 
 struct virtio_net_stats {
 	uint64_t tx_frames, tx_bytes, tx_dropped;
 	uint64_t rx_frames, rx_bytes;
 	uint64_t notifies, interrupts;
+	uint64_t notify_traps;   /* notifications that exited to the VMM (no ioeventfd) */
 };
 
 /* Plug the device into `bus` and start its thread. */

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -150,6 +151,7 @@ struct virtio_pci {
 	uint8_t isr;
 	struct vp_queue q[VIRTIO_PCI_MAX_QUEUES];
 	int last_error;
+	atomic_ulong notify_traps;   /* notifications that came through a trap */
 };
 
 /* --- config space helpers ---------------------------------------------- */
@@ -471,6 +473,7 @@ static void common_write(struct virtio_pci *vp, unsigned off, unsigned size, uin
 static void notify(struct virtio_pci *vp, unsigned off)
 {
 	unsigned q = off / VIRTIO_PCI_NOTIFY_MULT;
+	atomic_fetch_add(&vp->notify_traps, 1);
 	if (q < vp->p.num_queues && vp->p.ops->notify)
 		vp->p.ops->notify(vp->p.ctx, q);
 }
@@ -545,8 +548,7 @@ static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, boo
  * driver makes, §4.1.4.4) to the core as an ioeventfd, or take it back. */
 static void doorbells(struct virtio_pci *vp, uint64_t bar0_gpa, bool on)
 {
-#ifdef GLUE_HAS_IOEVENTFD
-	for (unsigned q = 0; q < vp->p.num_queues; q++) {
+	for (unsigned q = 0; q < vp->p.num_queues && !vp->p.no_ioeventfd; q++) {
 		int fd = vp->p.ops->notify_fd ? vp->p.ops->notify_fd(vp->p.ctx, q) : -1;
 		uint64_t gpa = bar0_gpa + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * q;
 		if (fd < 0 || vp->doorbell_on[q] == on)
@@ -554,9 +556,6 @@ static void doorbells(struct virtio_pci *vp, uint64_t bar0_gpa, bool on)
 		if (glue_ioeventfd(vp->glue, gpa, 2, fd, on) == 0 || !on)
 			vp->doorbell_on[q] = on;
 	}
-#else
-	(void)vp; (void)bar0_gpa; (void)on;
-#endif
 }
 
 static void bar_unplace(struct virtio_pci *vp, struct vp_bar *b)
@@ -820,6 +819,11 @@ uint64_t virtio_pci_bar_gpa(struct virtio_pci *vp, unsigned bar)
 	uint64_t gpa = bar < 2 ? vp->bars[bar].virt_gpa : 0;
 	pthread_mutex_unlock(&vp->lock);
 	return gpa;
+}
+
+uint64_t virtio_pci_notify_traps(struct virtio_pci *vp)
+{
+	return atomic_load(&vp->notify_traps);
 }
 
 int virtio_pci_last_error(struct virtio_pci *vp)

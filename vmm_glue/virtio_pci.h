@@ -50,7 +50,7 @@ struct virtio_pci_dev_ops {
 	/* The driver notified queue q (no lock held; from a vCPU). */
 	void (*notify)(void *ctx, unsigned q);
 	/* Optional: an eventfd standing for queue q's notification.  Where the
-	 * core has ioeventfd (glue.h GLUE_HAS_IOEVENTFD) it is registered at
+	 * core has ioeventfd (glue.h, optional) it is registered at
 	 * the queue's doorbell, so a notification never leaves the kernel and
 	 * `notify` is not called for it; the device polls the eventfd. */
 	int (*notify_fd)(void *ctx, unsigned q);
@@ -71,6 +71,9 @@ struct virtio_pci_params {
 	unsigned cfg_len;       /* device-specific config bytes (≤ 256) */
 	const struct virtio_pci_dev_ops *ops;
 	void *ctx;
+	/* Trap every notification even where the core has ioeventfd (to
+	 * measure what ioeventfd saves: virtio_pci_notify_traps). */
+	bool no_ioeventfd;
 };
 
 /* Plug a new device into `bus` (BARs placed in the bus's MMIO window). */
@@ -105,6 +108,10 @@ void virtio_pci_config_changed(struct virtio_pci *vp);
 unsigned virtio_pci_devfn(const struct virtio_pci *vp);
 /* Where the guest placed BAR `bar` (0: not placed). */
 uint64_t virtio_pci_bar_gpa(struct virtio_pci *vp, unsigned bar);
+/* Notifications that reached the device through a trap, i.e. each one a
+ * VM exit to the VMM's user space; a doorbell the core took as an
+ * ioeventfd never counts. */
+uint64_t virtio_pci_notify_traps(struct virtio_pci *vp);
 /* The last driver error virtio_pci_fail recorded (0: none). */
 int virtio_pci_last_error(struct virtio_pci *vp);
 

@@ -123,7 +123,8 @@ int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, si
 		}
 		if (!cfg->vnic_tap[0])
 			fprintf(stderr, "vfs-vmm: the vNIC's tap is %s\n", name);
-		struct virtio_net_params np = { .backend_fd = tap_fd, .offloads = true };
+		struct virtio_net_params np = { .backend_fd = tap_fd, .offloads = true,
+						.no_ioeventfd = cfg->vnic_no_ioeventfd };
 		static const uint8_t zero[6];
 		if (memcmp(cfg->vnic_mac, zero, 6)) {
 			memcpy(np.mac, cfg->vnic_mac, 6);
@@ -172,17 +173,21 @@ int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, si
 	if (stats) {
 		stats->boot_to_exit_s = now_s() - t0;
 		stats->exits = kvm_vm_exits(vm);
+		stats->mmio_exits = kvm_vm_mmio_exits(vm);
 	}
 	err = how == KVM_VM_POWEROFF ? 0 : how == KVM_VM_STOPPED ? -EINTR : -EIO;
 	atomic_store(&stop_requested, false); /* consumed */
 out:
-	if (vnic) {
+	if (vnic && stats) {
 		struct virtio_net_stats ns;
 		virtio_net_get_stats(vnic, &ns);
-		fprintf(stderr, "vfs-vmm: vNIC moved %llu frames out (%llu dropped), %llu in; "
-			"%llu notifications, %llu interrupts\n", (unsigned long long)ns.tx_frames,
-			(unsigned long long)ns.tx_dropped, (unsigned long long)ns.rx_frames,
-			(unsigned long long)ns.notifies, (unsigned long long)ns.interrupts);
+		stats->vnic = true;
+		stats->vnic_tx_frames = ns.tx_frames;
+		stats->vnic_rx_frames = ns.rx_frames;
+		stats->vnic_bytes = ns.tx_bytes + ns.rx_bytes;
+		stats->vnic_dropped = ns.tx_dropped;
+		stats->vnic_interrupts = ns.interrupts;
+		stats->vnic_notify_traps = ns.notify_traps;
 	}
 	virtio_net_destroy(vnic);
 	if (tap_fd >= 0)

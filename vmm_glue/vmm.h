@@ -7,6 +7,7 @@
 #ifndef VFS_VMM_H
 #define VFS_VMM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,9 @@ struct vmm_config {
 	 * stderr); NULL: no vNIC. */
 	const char *vnic_tap;
 	uint8_t vnic_mac[6];      /* all zero: 52:54:00 + three bytes of the pid */
+	/* Trap the vNIC's doorbells instead of handing them to KVM as
+	 * ioeventfds: only to measure the exits ioeventfd saves. */
+	bool vnic_no_ioeventfd;
 	int console_fd;           /* the guest's ttyS0 output */
 	int console_in_fd;        /* its input, or -1 */
 	/* Called once the device is in the guest's address space and guest RAM
@@ -35,9 +39,16 @@ struct vmm_config {
 
 struct vmm_stats {
 	double boot_to_exit_s;
-	uint64_t exits;
+	uint64_t exits;           /* VM exits to user space */
+	uint64_t mmio_exits;      /* of which MMIO (emulated device registers) */
 	unsigned dma_maps_peak;
 	uint64_t dma_bytes_peak;
+	/* The vNIC's traffic (all zero without one): frames and payload bytes
+	 * both ways, frames dropped, interrupts raised, and notifications that
+	 * exited to user space (0 while ioeventfd takes the doorbells). */
+	bool vnic;
+	uint64_t vnic_tx_frames, vnic_rx_frames, vnic_bytes, vnic_dropped;
+	uint64_t vnic_interrupts, vnic_notify_traps;
 };
 
 /* 0: the guest powered off (or reset itself).  -EINTR: stopped by

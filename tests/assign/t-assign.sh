@@ -58,7 +58,7 @@ drv_during=$(tb_driver "$vf0")
   || tap_fail "$vf0 is on vfio-pci while the guest runs" "driver: ${drv_during:-none}"
 
 # Error: the VF is already assigned (while g1 holds it).
-out=$(timeout 30 vfctl assign "$vf0" --guest g2 2>&1); st=$?
+out=$(timeout 30 vfctl assign "$vf0" --guest g2 --no-fallback 2>&1); st=$?
 if [ $st = 1 ] && echo "$out" | grep -q "already assigned to guest 'g1'" && [ "$(tb_driver "$vf0")" = vfio-pci ] &&
    grep -q '^guest=g1' "/run/vfstack/assign/$vf0"; then
   tap_ok "assigning a VF already assigned fails with a clear message, nothing changed"

@@ -42,6 +42,9 @@
 struct fake_trap { bool used; enum glue_space space; uint64_t base, len; glue_trap_fn fn; void *ctx; };
 struct glue_msi_route { bool used; int efd; uint64_t addr; uint32_t data; bool masked; };
 
+/* An ioeventfd the device registered (a KVM core's KVM_IOEVENTFD). */
+struct fake_iofd { bool used; uint64_t gpa; unsigned len; int fd; };
+
 struct fake {
 	struct glue glue;
 	struct glue_ram_region ram[2];
@@ -49,6 +52,7 @@ struct fake {
 	struct fake_trap traps[16];
 	struct glue_msi_route routes[8];
 	int direct_msis;
+	struct fake_iofd iofds[8];
 };
 
 static struct fake *fk(struct glue *g) { return (struct fake *)g; }
@@ -105,6 +109,43 @@ static const struct glue_ops fake_ops = {
 	/* no .ioeventfd: the device falls back to a trapped notify write */
 };
 
+/* A core with ioeventfd: a guest write that matches a registered doorbell
+ * signals its eventfd and never reaches a trap handler, as with KVM. */
+static int f_ioeventfd(struct glue *g, uint64_t gpa, unsigned len, int fd, bool assign)
+{
+	struct fake_iofd *e = fk(g)->iofds;
+	for (int i = 0; i < 8; i++)
+		if (e[i].used && e[i].gpa == gpa && e[i].len == len && e[i].fd == fd) {
+			if (assign)
+				return -EEXIST;
+			e[i].used = false;
+			return 0;
+		}
+	if (!assign)
+		return -ENOENT;
+	for (int i = 0; i < 8; i++)
+		if (!e[i].used) {
+			e[i] = (struct fake_iofd){ true, gpa, len, fd };
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+static const struct glue_ops fake_ops_iofd = {
+	.ram_regions = f_ram, .map_host_range = f_map, .unmap_host_range = f_unmap,
+	.trap = f_trap, .untrap = f_untrap, .deliver_msi = f_msi,
+	.msi_route_add = f_route_add, .msi_route_update = f_route_update,
+	.msi_route_del = f_route_del, .set_irq_line = f_irq, .ioeventfd = f_ioeventfd,
+};
+
+static int iofds_used(const struct fake *f)
+{
+	int n = 0;
+	for (int i = 0; i < 8; i++)
+		n += f->iofds[i].used;
+	return n;
+}
+
 /* A region with a PROT_NONE page on each side. */
 static uint8_t *fenced(uint64_t size, uint8_t **map)
 {
@@ -119,6 +160,14 @@ static void guest_access(struct fake *f, enum glue_space s, uint64_t addr, unsig
 	uint8_t d[8] = { 0 };
 	if (wr)
 		glue_put_le(d, size, *val);
+	for (int i = 0; wr && s == GLUE_MMIO && i < 8; i++) {
+		struct fake_iofd *e = &f->iofds[i];
+		if (e->used && e->gpa == addr && e->len == size) {
+			uint64_t one = 1;
+			assert_int_equal(write(e->fd, &one, sizeof(one)), sizeof(one));
+			return;
+		}
+	}
 	for (int i = 0; i < 16; i++) {
 		struct fake_trap *t = &f->traps[i];
 		if (t->used && t->space == s && addr >= t->base && addr + size <= t->base + t->len) {
@@ -374,12 +423,13 @@ static ssize_t peer_recv(struct t *t, void *buf, size_t len, int timeout_ms)
 }
 
 static bool with_offloads;
+static bool with_ioeventfd, with_no_ioeventfd;
 
 static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
 	assert_non_null(t);
-	t->f.glue.ops = &fake_ops;
+	t->f.glue.ops = with_ioeventfd ? &fake_ops_iofd : &fake_ops;
 	t->f.ram[0] = (struct glue_ram_region){ RAM0_GPA, RAM0_SIZE, fenced(RAM0_SIZE, &t->f.maps[0]) };
 	t->f.ram[1] = (struct glue_ram_region){ RAM1_GPA, RAM1_SIZE, fenced(RAM1_SIZE, &t->f.maps[1]) };
 	assert_int_equal(pci_bus_create(&t->f.glue, MMIO_BASE, 0x100000, &t->bus), 0);
@@ -388,7 +438,7 @@ static int setup(void **state)
 	t->backend = sv[0];
 	t->peer = sv[1];
 	struct virtio_net_params p = { .backend_fd = t->backend, .queue_size = 64,
-				       .offloads = with_offloads };
+				       .offloads = with_offloads, .no_ioeventfd = with_no_ioeventfd };
 	memcpy(p.mac, MAC, 6);
 	assert_int_equal(virtio_net_create(&t->f.glue, t->bus, &p, &t->vn), 0);
 	t->devfn = virtio_pci_devfn(virtio_net_pci(t->vn));
@@ -407,6 +457,22 @@ static int setup_offloads(void **state)
 	with_offloads = true;
 	int r = setup(state);
 	with_offloads = false;
+	return r;
+}
+
+static int setup_ioeventfd(void **state)
+{
+	with_ioeventfd = true;
+	int r = setup(state);
+	with_ioeventfd = false;
+	return r;
+}
+
+static int setup_ioeventfd_off(void **state)
+{
+	with_ioeventfd = with_no_ioeventfd = true;
+	int r = setup(state);
+	with_ioeventfd = with_no_ioeventfd = false;
 	return r;
 }
 
@@ -526,6 +592,60 @@ static void test_tx_frame_reaches_backend(void **state)
 	virtio_net_get_stats(t->vn, &st);
 	assert_int_equal(st.tx_frames, 1);
 	assert_int_equal(st.tx_bytes, 60);
+	assert_int_equal(st.notify_traps, 1); /* no ioeventfd here: the doorbell trapped */
+}
+
+/* With a core that has ioeventfd, each queue's doorbell (BAR 0 + notify
+ * offset + 4q, a 16-bit write, §4.1.4.4) is handed to it while BAR 0
+ * decodes: a TX notification then never reaches a trap, and the frame still
+ * goes out.  Memory decoding off takes the doorbells back. */
+static void test_doorbells_go_to_ioeventfd(void **state)
+{
+	struct t *t = *state;
+	assert_int_equal(iofds_used(&t->f), 2);
+	for (unsigned q = 0; q < 2; q++) {
+		bool found = false;
+		for (int i = 0; i < 8; i++)
+			found |= t->f.iofds[i].used && t->f.iofds[i].len == 2 &&
+				 t->f.iofds[i].gpa == t->notify + t->notify_mult * q;
+		assert_true(found);
+	}
+	drv_init(t);
+	uint8_t *hdr = gmem(t, 0x20000);
+	memset(hdr, 0, 12);
+	memcpy(hdr + 12, FRAME, 60);
+	struct dseg s[] = { { 0x20000, 72, 0 } };
+	drv_post(t, 1, 0, s, 1);
+	uint8_t got[128];
+	assert_int_equal(peer_recv(t, got, sizeof(got), 2000), 72);
+	assert_memory_equal(got + 12, FRAME, 60);
+	struct virtio_net_stats st;
+	virtio_net_get_stats(t->vn, &st);
+	assert_int_equal(st.notify_traps, 0);
+	assert_int_equal(st.tx_frames, 1);
+	cfg_wr(t, 0x04, 2, 0x0000);
+	assert_int_equal(iofds_used(&t->f), 0);
+	cfg_wr(t, 0x04, 2, 0x0006);
+	assert_int_equal(iofds_used(&t->f), 2);
+}
+
+/* no_ioeventfd (vfs-vmm --no-ioeventfd): the doorbells trap even where the
+ * core has ioeventfd, and the trapped notifications are counted. */
+static void test_no_ioeventfd_traps_the_doorbells(void **state)
+{
+	struct t *t = *state;
+	assert_int_equal(iofds_used(&t->f), 0);
+	drv_init(t);
+	uint8_t *hdr = gmem(t, 0x20000);
+	memset(hdr, 0, 12);
+	memcpy(hdr + 12, FRAME, 60);
+	struct dseg s[] = { { 0x20000, 72, 0 } };
+	drv_post(t, 1, 0, s, 1);
+	uint8_t got[128];
+	assert_int_equal(peer_recv(t, got, sizeof(got), 2000), 72);
+	struct virtio_net_stats st;
+	virtio_net_get_stats(t->vn, &st);
+	assert_int_equal(st.notify_traps, 1);
 }
 
 static void test_tx_indirect(void **state)
@@ -930,6 +1050,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_features_and_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_frame_reaches_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_indirect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_doorbells_go_to_ioeventfd, setup_ioeventfd, teardown),
+		cmocka_unit_test_setup_teardown(test_no_ioeventfd_traps_the_doorbells, setup_ioeventfd_off, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_frame_reaches_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_waits_for_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_mask_keeps_pending, setup, teardown),

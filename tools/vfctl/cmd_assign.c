@@ -25,24 +25,26 @@
 #define DEFAULT_INITRD "/vfstack/guest/guest.cpio.gz"
 
 static const char usage[] =
-	"usage: vfctl assign VF --guest NAME [--vnic] [--tap NAME] [--no-fallback]\n"
+	"usage: vfctl assign VF|PF --guest NAME [--vnic] [--tap NAME] [--no-fallback]\n"
 	"                       [--kernel BZIMAGE] [--initrd FILE] [--mem SIZE] [--cpus N]\n"
 	"                       [--cmdline TEXT] [--console FILE]\n"
 	"       vfctl assign --vnic --guest NAME [--tap NAME] [...]\n"
 	"\n"
-	"Give VF (a BDF or interface name) to a new guest NAME: check that it is free and\n"
-	"its IOMMU group viable, bind it to vfio-pci, boot the guest (Linux bzImage +\n"
-	"initrd on KVM; guest RAM DMA-mapped, BARs mapped, MSI-X routed to the guest), and\n"
-	"when the guest powers off give the VF back to its host driver.  Runs in the\n"
-	"foreground; the guest's console goes to stdout (or --console FILE).  SIGTERM or\n"
-	"Ctrl-C stops the guest and releases the VF.  `vfctl list` shows the assignment.\n"
+	"Give VF (a BDF or interface name; a PF stands for its first free VF) to a new\n"
+	"guest NAME: check that it is free and its IOMMU group viable, bind it to\n"
+	"vfio-pci, boot the guest (Linux bzImage + initrd on KVM; guest RAM DMA-mapped,\n"
+	"BARs mapped, MSI-X routed to the guest), and when the guest powers off give the\n"
+	"VF back to its host driver.  Runs in the foreground; the guest's console goes to\n"
+	"stdout (or --console FILE).  SIGTERM or Ctrl-C stops the guest and releases the\n"
+	"VF.  `vfctl list` shows the assignment.  When no VF is free the guest gets the\n"
+	"emulated vNIC instead (--no-fallback refuses).\n"
 	"\n"
 	"  --vnic             also give the guest the emulated virtio-net NIC on a host tap\n"
 	"                     (without VF: only the vNIC)\n"
 	"  --tap NAME         the vNIC's tap, with --vnic or on fallback (created, or\n"
 	"                     attached to; default vfs-NAME)\n"
-	"  --no-fallback      when VF is held by another guest or VFIO user, fail instead\n"
-	"                     of giving the guest the vNIC\n"
+	"  --no-fallback      when the VF (or every VF of the PF) is held by another guest\n"
+	"                     or VFIO user, fail instead of giving the guest the vNIC\n"
 	"  --kernel/--initrd  default " DEFAULT_KERNEL " and " DEFAULT_INITRD "\n"
 	"  --mem SIZE         guest RAM, e.g. 256M (default), 1G\n"
 	"  --cpus N           vCPUs (default 1)\n"
@@ -74,6 +76,50 @@ static void on_signal(int sig)
 static bool readable(const char *path)
 {
 	return access(path, R_OK) == 0;
+}
+
+/* Whether `bdf` is held: by a live guest in the registry, or by another
+ * VFIO user (bound to vfio-pci); `why` then says which. */
+static bool vf_held(const char *bdf, char *why, size_t len)
+{
+	char holder[ASSIGN_GUEST_LEN], drv[64];
+	pid_t pid;
+	if (assign_registry_lookup(bdf, holder, sizeof(holder), &pid) == 0) {
+		snprintf(why, len, "is already assigned to guest '%s' (pid %ld)", holder, (long)pid);
+		return true;
+	}
+	if (pci_current_driver(bdf, drv, sizeof(drv)) == 0 && !strcmp(drv, "vfio-pci")) {
+		snprintf(why, len, "is already bound to vfio-pci (another VFIO user may hold it)");
+		return true;
+	}
+	return false;
+}
+
+/* A PF was named: its first VF that is not held, in `vf`.  When none is,
+ * `vf` is empty and `held` says why, VF by VF ("0000:00:12.0 is already
+ * assigned to guest 'g1' (pid 7), 0000:00:12.2 is ...") or that the PF has
+ * no VFs. */
+static int pick_free_vf(const char *pf, char vf[PCI_BDF_LEN], char *held, size_t len)
+{
+	struct sriov_vf_info *vfs = NULL;
+	size_t n = 0;
+	int err = sriov_vf_list(pf, &vfs, &n);
+	if (err)
+		return vfctl_error("cannot list the VFs of %s: %s.", pf, vfctl_strerror(err));
+	vf[0] = held[0] = '\0';
+	size_t used = 0;
+	for (size_t i = 0; i < n && !vf[0]; i++) {
+		char why[160];
+		if (!vf_held(vfs[i].bdf, why, sizeof(why)))
+			snprintf(vf, PCI_BDF_LEN, "%s", vfs[i].bdf);
+		else if (used < len)
+			used += (size_t)snprintf(held + used, len - used, "%s%s %s", used ? ", " : "",
+						 vfs[i].bdf, why);
+	}
+	if (!n)
+		snprintf(held, len, "%s has no VFs", pf);
+	free(vfs);
+	return VFCTL_OK;
 }
 
 static int run(int argc, char **argv)
@@ -146,25 +192,38 @@ static int run(int argc, char **argv)
 		return rc;
 
 	/* --- checks: nothing changes until they all pass --- */
-	char holder[ASSIGN_GUEST_LEN];
-	pid_t pid;
-	char drv[64];
-	const char *busy = NULL;
-	char busy_why[160];
-	if (bdf[0] && assign_registry_lookup(bdf, holder, sizeof(holder), &pid) == 0) {
-		snprintf(busy_why, sizeof(busy_why), "is already assigned to guest '%s' (pid %ld)",
-			 holder, (long)pid);
-		busy = busy_why;
-	} else if (bdf[0] && pci_current_driver(bdf, drv, sizeof(drv)) == 0 && !strcmp(drv, "vfio-pci")) {
-		busy = "is already bound to vfio-pci (another VFIO user may hold it)";
-	}
-	if (busy && no_fallback)
-		return vfctl_error("%s %s; stop that guest or 'vfctl release %s' first (--no-fallback "
-				   "refused the emulated NIC).", bdf, busy, bdf);
-	if (busy) {
-		fprintf(stderr, "vfctl: %s %s; giving guest '%s' the emulated vNIC (tap %s) instead "
-			"(--no-fallback refuses).\n", bdf, busy, guest, tap_name);
+	/* A PF stands for its first free VF. */
+	char pf[PCI_BDF_LEN] = "";
+	char busy[640] = "";
+	if (bdf[0] && sriov_is_pf(bdf)) {
+		snprintf(pf, sizeof(pf), "%s", bdf);
+		if ((rc = pick_free_vf(pf, bdf, busy, sizeof(busy))) != 0)
+			return rc;
+		if (bdf[0])
+			fprintf(stderr, "vfctl: %s is a PF: giving guest '%s' its first free VF, %s\n", pf,
+				guest, bdf);
+	} else if (bdf[0] && vf_held(bdf, busy, sizeof(busy))) {
+		char why[sizeof(busy)];
+		snprintf(why, sizeof(why), "%s %s", bdf, busy);
+		snprintf(busy, sizeof(busy), "%s", why);
 		bdf[0] = '\0';
+	}
+	/* No VF free: the emulated vNIC instead, unless --no-fallback. */
+	if (busy[0] && !bdf[0]) {
+		char what_busy[sizeof(busy) + 64];
+		if (pf[0])
+			snprintf(what_busy, sizeof(what_busy), "no VF of %s is free: %s", pf, busy);
+		else
+			snprintf(what_busy, sizeof(what_busy), "%s", busy);
+		if (no_fallback && pf[0])
+			return vfctl_error("%s; stop a guest that holds one, 'vfctl release' one, or create "
+					   "more VFs ('vfctl sriov enable %s N') first (--no-fallback refused "
+					   "the emulated NIC).", what_busy, pf);
+		if (no_fallback)
+			return vfctl_error("%s; stop that guest or 'vfctl release %s' first (--no-fallback "
+					   "refused the emulated NIC).", what_busy, dev);
+		fprintf(stderr, "vfctl: %s; giving guest '%s' the emulated vNIC (tap %s) instead "
+			"(--no-fallback refuses).\n", what_busy, guest, tap_name);
 		vnic = true;
 	}
 	int err = 0;
@@ -272,17 +331,24 @@ static int run(int argc, char **argv)
 				   prev[0] ? prev : "the host", vfctl_strerror(rel), now[0] ? now : "no driver", bdf);
 	if (err && err != -EINTR)
 		return VFCTL_FAILED;
+	char vnic_note[160] = "";
+	if (st.vnic)
+		snprintf(vnic_note, sizeof(vnic_note), "; vNIC on tap %s: %.1f MiB, %llu frames out, "
+			 "%llu in", tap_name, (double)st.vnic_bytes / (1 << 20),
+			 (unsigned long long)st.vnic_tx_frames, (unsigned long long)st.vnic_rx_frames);
 	if (have_vf)
 		fprintf(stderr, "vfctl: guest '%s' %s after %.1f s (%llu VM exits, %u DMA mapping(s), "
-			"%llu MiB); %s is back on %s\n", guest, err ? "stopped" : "powered off",
+			"%llu MiB%s); %s is back on %s\n", guest, err ? "stopped" : "powered off",
 			st.boot_to_exit_s, (unsigned long long)st.exits, st.dma_maps_peak,
-			(unsigned long long)(st.dma_bytes_peak >> 20), bdf, now[0] ? now : "no driver");
+			(unsigned long long)(st.dma_bytes_peak >> 20), vnic_note, bdf,
+			now[0] ? now : "no driver");
 	else
-		fprintf(stderr, "vfctl: guest '%s' %s after %.1f s (%llu VM exits)\n", guest,
-			err ? "stopped" : "powered off", st.boot_to_exit_s, (unsigned long long)st.exits);
+		fprintf(stderr, "vfctl: guest '%s' %s after %.1f s (%llu VM exits%s)\n", guest,
+			err ? "stopped" : "powered off", st.boot_to_exit_s, (unsigned long long)st.exits,
+			vnic_note);
 	return err ? VFCTL_FAILED : VFCTL_OK;
 }
 
 const struct vfctl_cmd vfctl_cmd_assign = {
-	"assign", "give a VF to a new guest (KVM) until it powers off", usage, run,
+	"assign", "give a VF or the emulated vNIC to a new guest (KVM) until it powers off", usage, run,
 };

@@ -460,7 +460,8 @@ static void path_vnic_vfstack(struct bench *b, struct path *p)
 	char *hargv[] = { b->vmm, "--help", NULL };
 	run_argv(10, help, hargv);
 	if (sh(5, log, "grep -q -e --vnic '%s'", help) != 0) {
-		note(p, "this vfs-vmm has no --vnic option yet (tests/bench/net/vmm-integration.patch)");
+		note(p, "%s has no --vnic option (an older build); use the vfs-vmm built with this "
+		     "vfctl (make build/bin/vfs-vmm)", b->vmm);
 		return;
 	}
 	guest_cmdline(b, cmd, sizeof(cmd), "virtio_net", TAP_GUEST_IP, TAP_HOST_IP, true);
