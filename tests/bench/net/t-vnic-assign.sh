@@ -16,7 +16,7 @@ ulimit -l unlimited
 vf=$(tb_vfs "$pf" | head -n1)
 [ -n "$(tb_driver "$vf")" ] || tb_bind "$vf" igbvf
 ip tuntap add dev vfsv0 mode tap && ip addr add 10.0.9.1/24 dev vfsv0 && ip link set vfsv0 up || tb_die "tap"
-iperf3 -s -D -p 5201 -B 10.0.2.15 || tb_die "iperf3 -s"
+iperf3 -s -D -p 5201 -B 10.0.2.15 -I /tmp/iperf3.pid || tb_die "iperf3 -s"
 mkdir -p /tmp/g/vfstack/bench/lib
 cp "$(command -v iperf3)" /tmp/g/vfstack/bench/iperf3
 for l in $(/lib64/ld-linux-x86-64.so.2 --list "$(command -v iperf3)" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
@@ -123,4 +123,6 @@ cost=$(awk -v i="${mmio_idle:-0}" -v on="${mmio_on:-0}" -v off="${mmio_off:-0}" 
 tap_check "ioeventfd keeps the vNIC's doorbells in the kernel: ${door_on:-?} doorbell exits with it, ${door_off:-?} without; over the idle boot the traffic cost $cost; VM exits to user space in all: idle ${exits_idle:-?}, on ${exits_on:-?}, off ${exits_off:-?}" \
   sh -c "test '$door_on' = 0 && test '${door_off:-0}' -gt 0"
 tap_diag "$(cat /tmp/m-idle.err /tmp/m-on.err /tmp/m-off.err)"
+kill "$(cat /tmp/iperf3.pid)" 2>/dev/null   # the server, by its PID
+ip link del vfsv0
 tap_done
