@@ -107,22 +107,17 @@ struct pt_dev {
 
 static uint32_t cfg_get(const struct pt_dev *pt, unsigned off, unsigned size)
 {
-	uint32_t v = 0;
-	for (unsigned i = 0; i < size; i++)
-		v |= (uint32_t)pt->virt_cfg[off + i] << (8 * i);
-	return v;
+	return (uint32_t)glue_get_le(pt->virt_cfg + off, size);
 }
 
 static void cfg_set(struct pt_dev *pt, unsigned off, unsigned size, uint32_t v)
 {
-	for (unsigned i = 0; i < size; i++)
-		pt->virt_cfg[off + i] = (uint8_t)(v >> (8 * i));
+	glue_put_le(pt->virt_cfg + off, size, v);
 }
 
 static void mask_set(struct pt_dev *pt, unsigned off, unsigned size, uint32_t m)
 {
-	for (unsigned i = 0; i < size; i++)
-		pt->wmask[off + i] = (uint8_t)(m >> (8 * i));
+	glue_put_le(pt->wmask + off, size, m);
 }
 
 /* --- guest RAM for DMA ---------------------------------------------------- */

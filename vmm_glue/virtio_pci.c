@@ -158,22 +158,17 @@ struct virtio_pci {
 
 static uint32_t cfg_get(const struct virtio_pci *vp, unsigned off, unsigned size)
 {
-	uint32_t v = 0;
-	for (unsigned i = 0; i < size; i++)
-		v |= (uint32_t)vp->cfg[off + i] << (8 * i);
-	return v;
+	return (uint32_t)glue_get_le(vp->cfg + off, size);
 }
 
 static void cfg_set(struct virtio_pci *vp, unsigned off, unsigned size, uint32_t v)
 {
-	for (unsigned i = 0; i < size; i++)
-		vp->cfg[off + i] = (uint8_t)(v >> (8 * i));
+	glue_put_le(vp->cfg + off, size, v);
 }
 
 static void mask_set(struct virtio_pci *vp, unsigned off, unsigned size, uint32_t m)
 {
-	for (unsigned i = 0; i < size; i++)
-		vp->wmask[off + i] = (uint8_t)(m >> (8 * i));
+	glue_put_le(vp->wmask + off, size, m);
 }
 
 static bool overlaps(unsigned a, unsigned alen, unsigned b, unsigned blen)
