@@ -11,6 +11,11 @@
  * time from starting the guest to its VF's link up, vfstack vs QEMU.
  * Results: a table with each path's ratio to (a), JSON, a gnuplot plot.
  *
+ * With --dpdk DIR, also DPDK testpmd tx-only (64-byte frames, kpps) on the
+ * VF for (a), (c) and (e): in the guests after iperf3 (the VF moved from
+ * igbvf to uio_pci_generic: no vIOMMU, and the testbed kernel has no VFIO
+ * no-IOMMU mode), in the host through vfio-pci.
+ *
  * `vfctl bench --from FILE.json` renders a saved run again (table, JSON,
  * plot) without measuring, e.g. outside the testbed where gnuplot lives.
  */
@@ -44,7 +49,8 @@
 
 static const char usage[] =
 	"usage: vfctl bench [PF] [--vf VF] [--secs N] [--paths LIST] [--out DIR]\n"
-	"                   [--kernel BZIMAGE] [--initrd FILE] [--json] [--plot FILE]\n"
+	"                   [--kernel BZIMAGE] [--initrd FILE] [--dpdk DIR] [--json]\n"
+	"                   [--plot FILE]\n"
 	"       vfctl bench --from FILE.json [--json] [--plot FILE]\n"
 	"\n"
 	"Measure one workload over five paths, one after another in this run, and\n"
@@ -63,6 +69,10 @@ static const char usage[] =
 	"  --secs N       seconds per workload (default 5)\n"
 	"  --paths LIST   e.g. a,b,e (default a,b,c,d,e)\n"
 	"  --out DIR      logs, consoles, bench.json, bench.svg (default " DEFAULT_OUT ")\n"
+	"  --dpdk DIR     also DPDK testpmd tx-only, 64-byte frames (kpps), on the VF\n"
+	"                 paths a, c, e; DIR holds dpdk-testpmd, lib/ (its libraries\n"
+	"                 and ld-linux), pmds/ (net_e1000, mempool_ring) and\n"
+	"                 ko/ (the guest kernel's uio.ko, uio_pci_generic.ko)\n"
 	"  --json         print JSON instead of the table\n"
 	"  --plot FILE    the plot, .svg or .png (default DIR/bench.svg when gnuplot exists)\n"
 	"  --from FILE    render a saved bench.json instead of measuring\n"
@@ -83,13 +93,16 @@ struct path {
 	double tcp_mbps;
 	double udp_mbps, udp_kpps;
 	double link_up_s;        /* <0: not measured */
+	double dpdk_kpps;        /* <0: not measured (dpdk_note says why) */
+	char dpdk_note[120];
 };
 
 struct bench {
 	/* setup */
 	char pf[PCI_BDF_LEN], vf[PCI_BDF_LEN];
 	char pf_if[32], server_ip[INET_ADDRSTRLEN], vf_prefix[INET_ADDRSTRLEN];
-	const char *kernel, *initrd, *out;
+	const char *kernel, *initrd, *out, *dpdk;
+	bool dpdk_on;            /* the run has the DPDK column */
 	char self[PATH_MAX], vmm[PATH_MAX], qemu[PATH_MAX];
 	char guest_img[PATH_MAX + 32];
 	long secs;
@@ -101,11 +114,11 @@ struct bench {
 };
 
 static const struct path path_defs[NPATHS] = {
-	{ 'a', "VF via vfstack", "vfstack VF", false, false, "", 0, 0, 0, -1 },
-	{ 'b', "vNIC via vfstack (virtio)", "vfstack vNIC", false, false, "", 0, 0, 0, -1 },
-	{ 'c', "QEMU + vfio-pci (same VF)", "QEMU VF", false, false, "", 0, 0, 0, -1 },
-	{ 'd', "QEMU virtio-net, no vhost", "QEMU virtio", false, false, "", 0, 0, 0, -1 },
-	{ 'e', "host on the VF (roof)", "host VF (roof)", false, false, "", 0, 0, 0, -1 },
+	{ 'a', "VF via vfstack", "vfstack VF", false, false, "", 0, 0, 0, -1, -1, "" },
+	{ 'b', "vNIC via vfstack (virtio)", "vfstack vNIC", false, false, "", 0, 0, 0, -1, -1, "" },
+	{ 'c', "QEMU + vfio-pci (same VF)", "QEMU VF", false, false, "", 0, 0, 0, -1, -1, "" },
+	{ 'd', "QEMU virtio-net, no vhost", "QEMU virtio", false, false, "", 0, 0, 0, -1, -1, "" },
+	{ 'e', "host on the VF (roof)", "host VF (roof)", false, false, "", 0, 0, 0, -1, -1, "" },
 };
 
 /* Copy a string that must fit; false (and dst empty) when it does not. */
@@ -308,6 +321,70 @@ static void parse_results(struct path *p, const char *file, const char *prefix)
 		note(p, "iperf3 reported no %s result (see %s)", got_tcp ? "UDP" : "TCP", file);
 }
 
+/* --- DPDK testpmd tx-only ---------------------------------------------------------------------- */
+
+#define DPDK_HUGEPAGES_S "48"    /* 2 MiB each: testpmd's -m 64 plus slack */
+/* lcore 0 prints the stats, lcore 1 forwards: both on CPU 0 (the guests have one) */
+#define TESTPMD_EAL "--lcores=0@0,1@0 -n 1 -m 64"
+#define TESTPMD_ARGS "--forward-mode=txonly --txpkts=64 --stats-period=1 --total-num-mbufs=2048"
+/* testpmd's per-second Tx-pps, and its first error, as lines for parse_dpdk */
+#define TESTPMD_SED "-e 's/^.*Tx-pps: *\\([0-9][0-9]*\\).*$/VFS-BENCH dpdk-pps \\1/p' " \
+		    "-e 's/^.*\\(EAL: Error.*\\|Cannot.*\\|[Ff]ail.*\\)$/VFS-BENCH dpdk-error \\1/p'"
+
+/* tp N CMD...: run testpmd (CMD) in the background until it has printed N + 1
+ * nonzero Tx-pps lines (the first covers start-up) or 30 + N s have passed,
+ * then end it by PID (SIGINT, after 5 s SIGKILL) and print its numbers. */
+#define TESTPMD_TP \
+	"tp() { n=$1; shift; o=/tmp/vfs-testpmd.out; \"$@\" > $o 2>&1 & pid=$!; i=0; " \
+	"alive() { grep -q '^State:[[:space:]]*[^Z]' /proc/$pid/status 2>/dev/null; }; " \
+	"while [ $i -lt $((n * 10 + 300)) ] && alive; do " \
+	"[ $(grep -c 'Tx-pps: *[1-9]' $o) -gt $n ] && break; sleep 0.1; i=$((i+1)); done; " \
+	"kill -INT $pid 2>/dev/null; i=0; while alive && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; " \
+	"kill -KILL $pid 2>/dev/null; wait $pid; sed -n " TESTPMD_SED " $o; }"
+
+/* The mean of testpmd's nonzero per-second Tx-pps lines (the first seconds
+ * are start-up), as kpps; else the first error line, or why not. */
+static void parse_dpdk(struct path *p, const char *file, const char *prefix)
+{
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		snprintf(p->dpdk_note, sizeof(p->dpdk_note), "no testpmd output (%s)", file);
+		return;
+	}
+	char line[512], pps[64], err[64];
+	snprintf(pps, sizeof(pps), "%sdpdk-pps ", prefix);
+	snprintf(err, sizeof(err), "%sdpdk-error ", prefix);
+	double sum = 0, first = 0;
+	int n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		/* at a line's start only: sh() logs its command line ("+ ...") too */
+		const char *s = line + strspn(line, "\r \t");
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!strncmp(s, pps, strlen(pps))) {
+			double v = strtod(s + strlen(pps), NULL);
+			if (v > 0 && first == 0)
+				first = v; /* a second that includes start-up */
+			else if (v > 0) {
+				sum += v;
+				n++;
+			}
+		} else if (!strncmp(s, err, strlen(err)) && !p->dpdk_note[0]) {
+			snprintf(p->dpdk_note, sizeof(p->dpdk_note), "testpmd: %.100s", s + strlen(err));
+		}
+	}
+	fclose(f);
+	if (n == 0 && first > 0) {
+		sum = first;
+		n = 1;
+	}
+	if (n > 0) {
+		p->dpdk_kpps = sum / n / 1000.0;
+		p->dpdk_note[0] = '\0';
+	} else if (!p->dpdk_note[0]) {
+		snprintf(p->dpdk_note, sizeof(p->dpdk_note), "testpmd reported no Tx-pps (see %.80s)", file);
+	}
+}
+
 /* --- the guest side -------------------------------------------------------------------- */
 
 /* The guest's /vfstack/guest-run (tests/testbed/image/guest-init runs it):
@@ -335,6 +412,20 @@ static const char guest_script[] =
 	"ip3() { \"$L/ld-linux-x86-64.so.2\" --library-path \"$L\" /vfstack/bench/iperf3 \"$@\" 2>&1; }\n"
 	"ip3 -c \"$B_server\" -p \"$B_port\" -t \"$B_secs\" -f m | sed -n 's/^.*receiver.*$/VFS-BENCH tcp &/p; s/^iperf3: error/VFS-BENCH error tcp:/p'\n"
 	"ip3 -c \"$B_server\" -p \"$B_port\" -t \"$B_secs\" -u -l 64 -b 0 -f m | sed -n 's/^.*receiver.*$/VFS-BENCH udp &/p; s/^iperf3: error/VFS-BENCH error udp:/p'\n"
+	"if [ -n \"$B_dpdk\" ]; then\n"
+	"  # testpmd tx-only: the VF from igbvf to uio_pci_generic (no vIOMMU here)\n"
+	"  # EAL refuses plugins under a world-writable directory: the initramfs root is one\n"
+	"  chmod go-w /; D=/vfstack/dpdk; bdf=$(readlink /sys/class/net/$dev/device); bdf=${bdf##*/}\n"
+	"  ip link set \"$dev\" down; echo \"$bdf\" > /sys/bus/pci/devices/$bdf/driver/unbind\n"
+	"  insmod $D/ko/uio.ko; insmod $D/ko/uio_pci_generic.ko\n"
+	"  echo uio_pci_generic > /sys/bus/pci/devices/$bdf/driver_override\n"
+	"  echo \"$bdf\" > /sys/bus/pci/drivers/uio_pci_generic/bind\n"
+	"  [ -e /sys/bus/pci/drivers/uio_pci_generic/$bdf ] || echo \"VFS-BENCH dpdk-error $bdf did not bind to uio_pci_generic\"\n"
+	"  echo " DPDK_HUGEPAGES_S " > /proc/sys/vm/nr_hugepages; mkdir -p /dev/hugepages; mount -t hugetlbfs none /dev/hugepages\n"
+	"  " TESTPMD_TP "\n"
+	"  tp \"$B_dpdk\" $D/lib/ld-linux-x86-64.so.2 --library-path $D/lib $D/dpdk-testpmd \\\n"
+	"    " TESTPMD_EAL " -d $D/pmds -a $bdf --iova-mode=pa -- " TESTPMD_ARGS "\n"
+	"fi\n"
 	"echo VFS-BENCH done\n";
 
 /* The guest image: the testbed's initramfs plus an archive holding the
@@ -356,6 +447,9 @@ static int make_guest_image(struct bench *b, const char *log)
 		return vfctl_error("cannot write %s: %s.", path, strerror(errno));
 	chmod(path, 0755);
 	snprintf(b->guest_img, sizeof(b->guest_img), "%s/guest-bench.cpio.gz", b->out);
+	if (b->dpdk && sh(60, log, "mkdir -p '%s/vfstack/dpdk' && cp -a '%s/.' '%s/vfstack/dpdk/'",
+			  dir, b->dpdk, dir) != 0)
+		return vfctl_error("cannot copy the DPDK tree %s into the guest image (see %s).", b->dpdk, log);
 	/* ld.so --list is ldd without ldd (the testbed has no ldd). */
 	int rc = sh(60, log,
 		    "set -e; cp '%s' '%s/vfstack/bench/iperf3'; "
@@ -418,10 +512,23 @@ static void run_guest(struct bench *b, struct path *p, char *const argv[], const
 static void guest_cmdline(const struct bench *b, char *out, size_t len, const char *drv,
 			  const char *ip, const char *gw, bool with_defaults)
 {
-	snprintf(out, len, "%svfs.modules=%s vfs.bench.drv=%s vfs.bench.ip=%s%s%s "
-		 "vfs.bench.server=%s vfs.bench.port=%d vfs.bench.secs=%ld",
-		 with_defaults ? "console=ttyS0 reboot=k panic=-1 " : "", drv, drv, ip,
-		 gw ? " vfs.bench.gw=" : "", gw ? gw : "", b->server_ip, IPERF_PORT, b->secs);
+	int n = snprintf(out, len, "%svfs.modules=%s vfs.bench.drv=%s vfs.bench.ip=%s%s%s "
+			 "vfs.bench.server=%s vfs.bench.port=%d vfs.bench.secs=%ld",
+			 with_defaults ? "console=ttyS0 reboot=k panic=-1 " : "", drv, drv, ip,
+			 gw ? " vfs.bench.gw=" : "", gw ? gw : "", b->server_ip, IPERF_PORT, b->secs);
+	/* testpmd after iperf3, on the VF paths only */
+	if (b->dpdk && !strcmp(drv, "igbvf") && n > 0 && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n, " vfs.bench.dpdk=%ld", b->secs);
+}
+
+/* --dpdk: the guest also holds the DPDK tree and 96 MiB of hugepages. */
+static const char *guest_mem(const struct bench *b) { return b->dpdk ? "384M" : "256M"; }
+
+/* After a guest on the VF: its testpmd numbers, or why there are none. */
+static void guest_dpdk(const struct bench *b, struct path *p, const char *console)
+{
+	if (b->dpdk)
+		parse_dpdk(p, console, "VFS-BENCH ");
 }
 
 static void files_for(const struct bench *b, char id, char *console, char *log, size_t len)
@@ -441,9 +548,10 @@ static void path_vf_vfstack(struct bench *b, struct path *p)
 	snprintf(ip, sizeof(ip), "%s.50/24", b->vf_prefix);
 	guest_cmdline(b, cmd, sizeof(cmd), "igbvf", ip, NULL, false);
 	char *argv[] = { b->self, "assign", b->vf, "--guest", "vfs-bench", "--kernel", (char *)b->kernel,
-			 "--initrd", b->guest_img, "--mem", "256M", "--cmdline", cmd, "--console", console,
-			 NULL };
+			 "--initrd", b->guest_img, "--mem", (char *)guest_mem(b), "--cmdline", cmd,
+			 "--console", console, NULL };
 	run_guest(b, p, argv, console, log, now_s());
+	guest_dpdk(b, p, console);
 }
 
 static void path_vnic_vfstack(struct bench *b, struct path *p)
@@ -483,7 +591,7 @@ static void qemu_argv(struct bench *b, char **argv, size_t max, const char *cons
 		      const char *cmd, const char *dev_kind, const char *dev_arg)
 {
 	size_t n = 0;
-	const char *fixed[] = { b->qemu, "-accel", "kvm", "-cpu", "host", "-m", "256M", "-smp", "1",
+	const char *fixed[] = { b->qemu, "-accel", "kvm", "-cpu", "host", "-m", guest_mem(b), "-smp", "1",
 				"-nodefaults", "-display", "none", "-no-reboot", "-kernel", b->kernel,
 				"-initrd", b->guest_img, "-append", cmd, "-serial", console_arg };
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && n + 1 < max; i++)
@@ -515,6 +623,7 @@ static void path_vf_qemu(struct bench *b, struct path *p)
 	char *argv[40];
 	qemu_argv(b, argv, 40, con_arg, cmd, "-device", dev);
 	run_guest(b, p, argv, console, log, t0);
+	guest_dpdk(b, p, console);
 	char *rel[] = { b->self, "release", b->vf, NULL };
 	if (run_argv(30, log, rel) != 0 && !p->note[0])
 		note(p, "%s could not be given back to its driver (see %s)", b->vf, log);
@@ -570,6 +679,27 @@ static void path_host(struct bench *b, struct path *p)
 		"sed -n 's/^.*receiver.*$/HOST udp &/p'",
 		b->server_ip, IPERF_PORT, b->secs, b->server_ip, IPERF_PORT, b->secs);
 	parse_results(p, console, "HOST ");
+	if (!b->dpdk)
+		return;
+	/* testpmd in the host: the VF on vfio-pci (the host has the IOMMU). */
+	sh(10, log, "ip netns del " BENCH_NETNS);
+	b->netns_made = false;
+	char *bind[] = { b->self, "bind", b->vf, "vfio-pci", NULL };
+	if (run_argv(30, log, bind) != 0) {
+		snprintf(p->dpdk_note, sizeof(p->dpdk_note), "cannot bind %s to vfio-pci (see %.60s)", b->vf, log);
+		return;
+	}
+	char out[PATH_MAX + 16];
+	snprintf(out, sizeof(out), "%s/testpmd-e.log", b->out);
+	unlink(out);
+	sh(60 + 2.0 * (double)b->secs, out,
+	   "echo " DPDK_HUGEPAGES_S " > /proc/sys/vm/nr_hugepages; mkdir -p /dev/hugepages; "
+	   "mount | grep -q ' /dev/hugepages ' || mount -t hugetlbfs none /dev/hugepages; "
+	   TESTPMD_TP "; tp %ld '%s/lib/ld-linux-x86-64.so.2' --library-path '%s/lib' '%s/dpdk-testpmd' "
+	   TESTPMD_EAL " -d '%s/pmds' -a %s -- " TESTPMD_ARGS "; "
+	   "umount /dev/hugepages; echo 0 > /proc/sys/vm/nr_hugepages",
+	   b->secs, b->dpdk, b->dpdk, b->dpdk, b->dpdk, b->vf);
+	parse_dpdk(p, out, "VFS-BENCH ");
 	(void)rc;
 }
 
@@ -736,17 +866,34 @@ static void print_table(const struct bench *b, FILE *f)
 	const struct path *a = &b->p[0];
 	fprintf(f, "vfctl bench: PF %s (%s, iperf3 server %s), VF %s, %ld s per workload, %s\n",
 		b->pf, b->pf_if, b->server_ip, b->vf, b->secs, b->when);
-	fprintf(f, "%-31s %11s %7s %11s %7s %9s\n", "path", "TCP Mbit/s", "vs (a)", "UDP64 kpps",
+	fprintf(f, "%-31s %11s %7s %11s %7s %9s", "path", "TCP Mbit/s", "vs (a)", "UDP64 kpps",
 		"vs (a)", "link-up");
+	if (b->dpdk_on)
+		fprintf(f, " %11s %7s", "DPDK64 kpps", "vs (a)");
+	fputc('\n', f);
 	for (unsigned i = 0; i < NPATHS; i++) {
 		const struct path *p = &b->p[i];
 		if (!p->wanted)
 			continue;
 		char label[48];
 		snprintf(label, sizeof(label), "(%c) %s", p->id, p->name);
+		/* the DPDK columns, and why not when there is no number */
+		char dk[16] = "-", rd[16] = "-", dnote[160] = "";
+		if (b->dpdk_on) {
+			if (p->dpdk_kpps >= 0) {
+				snprintf(dk, sizeof(dk), "%.1f", p->dpdk_kpps);
+				if (a->dpdk_kpps > 0)
+					snprintf(rd, sizeof(rd), "%.2fx", ratio(p->dpdk_kpps, a->dpdk_kpps));
+			} else {
+				snprintf(dnote, sizeof(dnote), "dpdk: %s", p->dpdk_note[0] ? p->dpdk_note : "not measured");
+			}
+		}
+		char dcols[48] = "";
+		if (b->dpdk_on)
+			snprintf(dcols, sizeof(dcols), " %11s %7s", dk, rd);
 		if (!p->measured) {
-			fprintf(f, "%-31s %11s %7s %11s %7s %9s  %s\n", label, "-", "-", "-", "-", "-",
-				p->note[0] ? p->note : "not measured");
+			fprintf(f, "%-31s %11s %7s %11s %7s %9s%s  %s%s%s\n", label, "-", "-", "-", "-", "-", dcols,
+				p->note[0] ? p->note : "not measured", dnote[0] ? "; " : "", dnote);
 			continue;
 		}
 		char lu[16] = "-";
@@ -757,8 +904,9 @@ static void print_table(const struct bench *b, FILE *f)
 			snprintf(rt, sizeof(rt), "%.2fx", ratio(p->tcp_mbps, a->tcp_mbps));
 			snprintf(ru, sizeof(ru), "%.2fx", ratio(p->udp_kpps, a->udp_kpps));
 		}
-		fprintf(f, "%-31s %11.1f %7s %11.2f %7s %9s%s%s\n", label, p->tcp_mbps, rt, p->udp_kpps,
-			ru, lu, p->note[0] ? "  " : "", p->note);
+		fprintf(f, "%-31s %11.1f %7s %11.2f %7s %9s%s%s%s%s%s\n", label, p->tcp_mbps, rt, p->udp_kpps,
+			ru, lu, dcols, p->note[0] || dnote[0] ? "  " : "", p->note,
+			p->note[0] && dnote[0] ? "; " : "", dnote);
 	}
 	const struct path *c = &b->p[2];
 	if (a->link_up_s >= 0 && c->link_up_s >= 0)
@@ -803,7 +951,10 @@ static void print_json(const struct bench *b, FILE *f)
 	json_text(f, b->server_ip);
 	fprintf(f, ",\n  \"vf\": ");
 	json_text(f, b->vf);
-	fprintf(f, ",\n  \"secs\": %ld,\n  \"paths\": [\n", b->secs);
+	fprintf(f, ",\n  \"secs\": %ld,\n", b->secs);
+	if (b->dpdk_on)
+		fprintf(f, "  \"dpdk\": true,\n");
+	fprintf(f, "  \"paths\": [\n");
 	bool first = true;
 	for (unsigned i = 0; i < NPATHS; i++) {
 		const struct path *p = &b->p[i];
@@ -821,7 +972,15 @@ static void print_json(const struct bench *b, FILE *f)
 		json_num(f, "udp_kpps", p->udp_kpps, p->measured, true);
 		json_num(f, "tcp_ratio_to_a", ratio(p->tcp_mbps, a->tcp_mbps), r, true);
 		json_num(f, "udp_ratio_to_a", ratio(p->udp_kpps, a->udp_kpps), r, true);
-		json_num(f, "link_up_s", p->link_up_s, p->link_up_s >= 0, false);
+		json_num(f, "link_up_s", p->link_up_s, p->link_up_s >= 0, b->dpdk_on);
+		if (b->dpdk_on) {
+			json_num(f, "dpdk_kpps", p->dpdk_kpps, p->dpdk_kpps >= 0, true);
+			json_num(f, "dpdk_ratio_to_a", ratio(p->dpdk_kpps, a->dpdk_kpps),
+				 p->dpdk_kpps >= 0 && a->dpdk_kpps > 0, true);
+			fprintf(f, "      \"dpdk_note\": ");
+			json_text(f, p->dpdk_note);
+			fprintf(f, "\n");
+		}
 		fprintf(f, "    }");
 	}
 	fprintf(f, "\n  ]\n}\n");
@@ -927,6 +1086,8 @@ static int load_json(struct bench *b, const char *file)
 #undef STR
 	if ((x = json_get(v, "secs")) && x->type == JSON_NUM)
 		b->secs = (long)x->num;
+	if ((x = json_get(v, "dpdk")) && x->type == JSON_BOOL)
+		b->dpdk_on = x->b;
 	const struct json_val *paths = json_get(v, "paths");
 	int rc = 0;
 	if (!paths || paths->type != JSON_ARR) {
@@ -948,6 +1109,9 @@ static int load_json(struct bench *b, const char *file)
 			NUM("udp_mbps", p->udp_mbps);
 			NUM("udp_kpps", p->udp_kpps);
 			NUM("link_up_s", p->link_up_s);
+			NUM("dpdk_kpps", p->dpdk_kpps);
+			if ((x = json_get(o, "dpdk_note")) && x->type == JSON_STR)
+				snprintf(p->dpdk_note, sizeof(p->dpdk_note), "%s", x->str);
 #undef NUM
 		}
 	}
@@ -1012,9 +1176,6 @@ static int run(int argc, char **argv)
 			json = true;
 			continue;
 		}
-		if (!strcmp(a, "--dpdk"))
-			return vfctl_error("--dpdk (testpmd tx-only in the guest) is not available yet: the "
-					   "guest image carries no dpdk-testpmd; see docs/bench.md.");
 		if (i + 1 >= argc)
 			return vfctl_usage_error(self, "%s needs a value", a);
 		const char *v = argv[++i];
@@ -1025,6 +1186,7 @@ static int run(int argc, char **argv)
 		else if (!strcmp(a, "--plot")) plot = v;
 		else if (!strcmp(a, "--from")) from = v;
 		else if (!strcmp(a, "--paths")) paths = v;
+		else if (!strcmp(a, "--dpdk")) b.dpdk = v;
 		else if (!strcmp(a, "--secs")) {
 			b.secs = vfctl_parse_uint(v, 600);
 			if (b.secs < 1)
@@ -1056,6 +1218,18 @@ static int run(int argc, char **argv)
 				   "--initrd (the testbed's are in /vfstack/guest).", b.kernel, b.initrd);
 	if (mkdir(b.out, 0755) != 0 && errno != EEXIST)
 		return vfctl_error("cannot create %s: %s.", b.out, strerror(errno));
+	if (b.dpdk) {
+		char t[PATH_MAX + 32];
+		snprintf(t, sizeof(t), "%s/dpdk-testpmd", b.dpdk);
+		if (access(t, X_OK) != 0)
+			return vfctl_error("--dpdk %s holds no dpdk-testpmd; stage it with "
+					   "tests/bench/net/dpdk-tree %s (docs/bench.md).", b.dpdk, b.dpdk);
+		b.dpdk_on = true;
+		for (unsigned i = 0; i < NPATHS; i++)
+			if (b.p[i].id == 'b' || b.p[i].id == 'd')
+				snprintf(b.p[i].dpdk_note, sizeof(b.p[i].dpdk_note),
+					 "an emulated virtio NIC, no VF for net_e1000_igb_vf");
+	}
 	int rc = pick_devices(&b, pf_arg, vf_arg);
 	if (rc)
 		return rc;
