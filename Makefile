@@ -140,8 +140,9 @@ test: deps
 	@echo "== summary over suites: $(ORDERED_SUITES)"
 	@tests/lib/tap-count $(BUILD)/results/build.tap $(patsubst %,$(BUILD)/results/%.tap,$(ORDERED_SUITES))
 
+# clean keeps only the cached testbed images (build/testbed: minutes to rebuild).
 clean:
-	rm -rf $(BUILD)/fs $(BUILD)/san $(BUILD)/host $(BUILD)/bin $(BUILD)/unit $(BUILD)/results
+	@[ -d $(BUILD) ] && find $(BUILD) -mindepth 1 -maxdepth 1 ! -name testbed -exec rm -rf {} + || true
 
 # distclean also drops the cached testbed images.
 distclean:

@@ -7,8 +7,7 @@
  *                  32-bit flat protected mode, paging off, %ebx = physical
  *                  address of struct hvm_start_info, no stack).
  *   (a multiboot2 entry for GRUB/Bochs goes beside it — see the comment at
- *   mb2 below and docs/baremetal.md; it must not be carried in the same ELF
- *   that QEMU boots with -kernel: QEMU probes multiboot first.)
+ *   mb2 below and docs/baremetal.md; an image linking it boots both ways.)
  *
  * boot_common32: GDT with a 64-bit code segment, BSS cleared, an identity
  * map of the low 4 GiB with 2 MiB pages (Intel SDM vol. 3A 4.5: PML4 ->
@@ -40,8 +39,10 @@ pvh_start32:
 	jmp boot_common32
 
 /*
- * mb2: the multiboot2 entry lives in its own image (QEMU -kernel must not
- * see a multiboot header): baremetal/boot_multiboot2.S carries the header
+ * mb2: the multiboot2 entry is linked only by the images that use it
+ * (the VMX image, booted by GRUB under Bochs and by QEMU -kernel, which
+ * looks only for multiboot 1 headers): baremetal/boot_multiboot2.S carries
+ * the header
  * (magic 0xe85250d6, an entry-address tag) and
  *   mb2_start32: cli; cld; movl $BOOT_PROTO_MB2, %ebp; movl %ebx, %esi;
  *                jmp boot_common32

@@ -5,7 +5,7 @@
  * Multiboot2 specification 1.0, §3.1: the header (magic 0xe85250d6,
  * architecture 0 = i386 protected mode, length, checksum, tags ending with
  * an end tag) must lie 8-byte aligned in the first 32 KiB of the image;
- * baremetal/boot_multiboot2.ld puts it first.  The loader enters in 32-bit
+ * baremetal/linker.ld puts it first.  The loader enters in 32-bit
  * protected mode, paging off, %eax = 0x36d76289, %ebx = the physical
  * address of the boot information (§3.3).
  *

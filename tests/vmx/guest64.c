@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "tests/vmx/vmx_test.h"
+#include "vmm_glue/vmx/vmcs_fields.h"
 
 uint8_t guest64_stack[16384] __attribute__((aligned(16)));
 uint64_t guest64_gdt[6] __attribute__((aligned(8))) = {
@@ -242,4 +243,119 @@ static void guest64_main(void)
 void guest64_entry(void)
 {
 	guest64_main();
+}
+
+/* --- the APICv guest ------------------------------------------------------
+ * A guest of an x2APIC the CPU virtualizes: its interrupt handlers EOI
+ * through WRMSR 80BH and read their in-service bit through RDMSR 81xH, it
+ * raises and lowers its TPR through MSR 808H — all without a VM exit when
+ * the host's APIC virtualization is right.  Each handler asks the host to
+ * log the guest interrupt status (RVI/SVI) before and after its EOI. */
+
+volatile uint8_t apicv_order[16];
+volatile unsigned apicv_order_n, apicv_isr_set, apicv_isr_clear;
+
+static void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+static unsigned in_service(uint64_t vec)
+{
+	return (unsigned)(rdmsr(MSR_X2APIC_ISR0 + (uint32_t)(vec / 32)) >> (vec % 32)) & 1u;
+}
+
+void guest_apicv_isr(uint64_t vec);
+void guest_apicv_isr(uint64_t vec)
+{
+	if (apicv_order_n < sizeof(apicv_order))
+		apicv_order[apicv_order_n++] = (uint8_t)vec;
+	guest_vec_count[vec]++;
+	apicv_isr_set += in_service(vec);
+	vmcall(CMD_SNAP, 0, 0);
+	wrmsr(MSR_X2APIC_EOI, 0);
+	apicv_isr_clear += !in_service(vec);
+	vmcall(CMD_SNAP, 1, 0);
+}
+
+/* One stub per vector: RDI = vector, then the caller-saved registers
+ * around a C call (9 pushes keep the ABI's 16-byte alignment). */
+__asm__(
+	"	.text\n"
+	"	.globl guest_isr_51, guest_isr_55, guest_isr_62, guest_isr_70\n"
+	"guest_isr_51: pushq %rdi; movl $0x51, %edi; jmp guest_isr_apicv\n"
+	"guest_isr_55: pushq %rdi; movl $0x55, %edi; jmp guest_isr_apicv\n"
+	"guest_isr_62: pushq %rdi; movl $0x62, %edi; jmp guest_isr_apicv\n"
+	"guest_isr_70: pushq %rdi; movl $0x70, %edi; jmp guest_isr_apicv\n"
+	"guest_isr_apicv:\n"
+	"	pushq %rax; pushq %rcx; pushq %rdx; pushq %rsi\n"
+	"	pushq %r8; pushq %r9; pushq %r10; pushq %r11\n"
+	"	call guest_apicv_isr\n"
+	"	popq %r11; popq %r10; popq %r9; popq %r8\n"
+	"	popq %rsi; popq %rdx; popq %rcx; popq %rax\n"
+	"	popq %rdi\n"
+	"	iretq\n");
+void guest_isr_51(void);
+void guest_isr_55(void);
+void guest_isr_62(void);
+void guest_isr_70(void);
+
+static void areport(enum apicv_key k, uint64_t v) { vmcall(CMD_REPORT, k, v); }
+
+static void settle(void)
+{
+	__asm__ volatile("nop; nop" ::: "memory");
+}
+
+static void guest64_apicv_main(void)
+{
+	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = {
+		sizeof(guest64_idt) - 1, (uint64_t)(uintptr_t)guest64_idt
+	};
+	set_gate(13, guest_isr_gp);
+	set_gate(VEC_PI_A, guest_isr_51);
+	set_gate(VEC_PI_LOW, guest_isr_55);
+	set_gate(VEC_PI_B, guest_isr_62);
+	set_gate(VEC_PI_EOIX, guest_isr_70);
+	__asm__ volatile("lidt %0; sti" : : "m"(idtr) : "memory");
+
+	/* One vector, then two at once (the higher must come first). */
+	vmcall(CMD_POST, VEC_PI_A, 0);
+	settle();
+	vmcall(CMD_POST, VEC_PI_A, VEC_PI_B);
+	settle();
+
+	/* TPR: class 6 holds a class-5 vector until it is lowered. */
+	wrmsr(MSR_X2APIC_TPR, PI_TPR);
+	areport(A_TPR_READ, rdmsr(MSR_X2APIC_TPR));
+	vmcall(CMD_POST, VEC_PI_LOW, 0);
+	settle();
+	vmcall(CMD_SNAP, 2, 0);
+	areport(A_LOW_HELD, guest_vec_count[VEC_PI_LOW]);
+	wrmsr(MSR_X2APIC_TPR, 0);
+	settle();
+	areport(A_LOW_AFTER, guest_vec_count[VEC_PI_LOW]);
+
+	/* A vector in the EOI-exit bitmap. */
+	vmcall(CMD_POST, VEC_PI_EOIX, 0);
+	settle();
+
+	uint64_t order = 0;
+	for (unsigned i = 0; i < apicv_order_n && i < 8; i++)
+		order |= (uint64_t)apicv_order[i] << (8 * i);
+	areport(A_ORDER, order);
+	areport(A_ISR_SET, apicv_isr_set);
+	areport(A_ISR_CLEAR, apicv_isr_clear);
+	areport(A_COUNT_A, guest_vec_count[VEC_PI_A]);
+	areport(A_COUNT_B, guest_vec_count[VEC_PI_B]);
+	areport(A_COUNT_EOIX, guest_vec_count[VEC_PI_EOIX]);
+	areport(A_DONE, 1);
+	vmcall(CMD_DONE, 0, 0);
+	for (;;)
+		__asm__ volatile("hlt");
+}
+
+void guest64_apicv_entry(void)
+{
+	guest64_apicv_main();
 }

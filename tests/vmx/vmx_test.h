@@ -17,6 +17,8 @@ enum guest_cmd {
 	CMD_IRQ_ON_HLT = 4,  /* host injects RBX when the guest next halts */
 	CMD_INJECT_GP = 5,   /* host injects #GP with error code RBX */
 	CMD_SELF_IPI = 6,    /* host sends itself IPI RBX: an external-interrupt exit */
+	CMD_POST = 7,        /* APICv guest: host posts vector RBX (and RCX if nonzero) */
+	CMD_SNAP = 8,        /* APICv guest: host logs the guest interrupt status */
 };
 
 /* What the guest reports (CMD_REPORT keys). */
@@ -55,7 +57,27 @@ enum guest_key {
 #define MISCONF_MAGIC 0x600df00du
 #define HV_LEAF 0x40000000u
 
+/* The APICv guest (guest64_apicv_entry): what it reports. */
+enum apicv_key {
+	A_TPR_READ,          /* RDMSR 808H after writing PI_TPR */
+	A_LOW_HELD,          /* handler count of VEC_PI_LOW while TPR = PI_TPR */
+	A_LOW_AFTER,         /* ... after lowering TPR to 0 */
+	A_ISR_SET,           /* deliveries whose VISR bit (RDMSR 81xH) was set in the handler */
+	A_ISR_CLEAR,         /* ... and clear after the handler's EOI (WRMSR 80BH) */
+	A_ORDER,             /* the vectors in delivery order, one byte each, first lowest */
+	A_COUNT_A, A_COUNT_B, A_COUNT_EOIX,
+	A_DONE,
+	A_COUNT
+};
+#define VEC_PI_A 0x51u       /* posted alone, then with VEC_PI_B */
+#define VEC_PI_B 0x62u
+#define VEC_PI_LOW 0x55u     /* posted while the guest's TPR is PI_TPR: held */
+#define VEC_PI_EOIX 0x70u    /* in the EOI-exit bitmap: its EOI exits (45) */
+#define PI_TPR 0x60u
+#define PI_NOTIFY_VECTOR 0xf2u /* host vector asked for hardware posting */
+
 /* guest64.c */
+void guest64_apicv_entry(void);
 void guest64_entry(void);
 extern uint8_t guest64_stack[16384];
 extern uint64_t guest64_gdt[];

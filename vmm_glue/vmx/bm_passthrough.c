@@ -1,6 +1,7 @@
 /*
  * bm_passthrough.c — a guest's VT-d domain derived from its EPT, and its
- * trapped MSI capability turned into an IRTE (see bm_passthrough.h).
+ * trapped MSI capability and MSI-X table entries turned into IRTEs (see
+ * bm_passthrough.h).
  *
  * Sharing the EPT with VT-d (bmpt_dma_init), from the formats:
  *   EPT entry (SDM Vol. 3C §28.2.2, Tables 28-1..28-6): R 0, W 1, X 2,
@@ -244,13 +245,24 @@ void bmpt_dma_fini(struct bmpt_dma *d)
 /* --- the device's configuration space, as the guest sees it -------------- */
 
 /* Type 0 header (PCI Local Bus 3.0 §6.1, §6.2.2 Command, §6.2.3 Status,
- * §6.7 capability list). */
+ * §6.2.5.1 Base Address Registers, §6.7 capability list). */
 #define PCI_COMMAND 0x04
+#define PCI_COMMAND_MEMORY 0x0002u /* memory space (BAR decode) */
 #define PCI_COMMAND_GUEST 0x0406u /* memory space 1, bus master 2, INTx disable 10 */
 #define PCI_STATUS 0x06
 #define PCI_STATUS_CAPS 0x10u     /* status bit 4: capability list */
+#define PCI_BAR0 0x10
+#define PCI_BAR_IO 0x1u           /* bit 0: an I/O BAR */
+#define PCI_BAR_TYPE 0x6u         /* memory BAR bits 2:1: 00 32-bit, 10 64-bit */
+#define PCI_BAR_TYPE_64 0x4u
+#define PCI_BAR_MEM_MASK 0xfffffff0u /* memory BAR address bits 31:4 */
 #define PCI_CAP_PTR 0x34
 #define PCI_CAP_ID_MSI 0x05
+#define PCI_CAP_ID_MSIX 0x11
+
+/* Logs name the function: bus:dev.fn. */
+#define BDF_FMT "%02x:%02x.%u"
+#define BDF(dev) (dev)->c.rid >> 8, ((dev)->c.rid >> 3) & 31, (dev)->c.rid & 7
 
 static uint32_t phys_read(const struct bmpt_dev *dev, unsigned off, unsigned size)
 {
@@ -262,18 +274,20 @@ static void phys_write(const struct bmpt_dev *dev, unsigned off, unsigned size, 
 	dev->c.cfg.write(dev->c.cfg.ctx, off, size, val);
 }
 
-static unsigned find_msi(const struct bmpt_dev *dev)
+static unsigned find_cap(const struct bmpt_dev *dev, unsigned id)
 {
 	if (!(phys_read(dev, PCI_STATUS, 2) & PCI_STATUS_CAPS))
 		return 0;
 	unsigned p = phys_read(dev, PCI_CAP_PTR, 1) & 0xfc;
 	for (unsigned hops = 0; p >= 0x40 && hops < 48; hops++) {
-		if (phys_read(dev, p, 1) == PCI_CAP_ID_MSI)
+		if (phys_read(dev, p, 1) == id)
 			return p;
 		p = phys_read(dev, p + 1, 1) & 0xfc;
 	}
 	return 0;
 }
+
+/* --- MSI: the capability ---------------------------------------------------- */
 
 static uint32_t cap_rd(const struct bmpt_dev *dev, unsigned off, unsigned size)
 {
@@ -352,6 +366,295 @@ static bool in_cap(const struct bmpt_dev *dev, unsigned off)
 	return dev->msi && off >= dev->msi && off < dev->msi + dev->msi_len;
 }
 
+/* Virtual capability: ID, next pointer and the read-only control bits (MMC,
+ * 64-bit, PVM) as the device has them; disabled, MME 0, empty message;
+ * every vector masked when the device can mask.  The device's MSI goes off. */
+static void msi_init_virtual(struct bmpt_dev *dev)
+{
+	uint16_t ctrl = (uint16_t)phys_read(dev, dev->msi + BMPT_MSI_CTRL, 2);
+	dev->msi_64 = ctrl & BMPT_MSI_CTRL_64;
+	dev->msi_pvm = ctrl & BMPT_MSI_CTRL_PVM;
+	dev->msi_len = (dev->msi_64 ? 14u : 10u) + (dev->msi_pvm ? 10u : 0u);
+	if (dev->msi_len > BMPT_MSI_CAP_MAX)
+		dev->msi_len = BMPT_MSI_CAP_MAX;
+	for (unsigned i = 0; i < 4; i++)
+		dev->virt_cap[i] = (uint8_t)phys_read(dev, dev->msi + i, 1);
+	dev->virt_cap[BMPT_MSI_CTRL] &= (uint8_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME);
+	if (dev->msi_pvm)
+		dev->virt_cap[mask_off(dev)] = 1;
+	dev->virt_masked = true;
+	phys_write(dev, dev->msi + BMPT_MSI_CTRL, 2, ctrl & (uint16_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME));
+}
+
+/* --- MSI-X: the capability and the table ------------------------------------ */
+
+static bool in_msix_cap(const struct bmpt_dev *dev, unsigned off)
+{
+	return dev->msix && off >= dev->msix && off < dev->msix + BMPT_MSIX_CAP_LEN;
+}
+
+static uint16_t msix_virt_ctrl(const struct bmpt_dev *dev)
+{
+	return (uint16_t)(dev->virt_msix_cap[BMPT_MSIX_CTRL] | dev->virt_msix_cap[BMPT_MSIX_CTRL + 1] << 8);
+}
+
+/* Message Control's writable bits (§6.8.2.3): MSI-X Enable 15 and Function
+ * Mask 14, both in the high byte; Table Size 10:0 is read-only. */
+static uint8_t msix_cap_writable(unsigned i)
+{
+	return i == BMPT_MSIX_CTRL + 1 ? (uint8_t)((BMPT_MSIX_CTRL_EN | BMPT_MSIX_CTRL_FMASK) >> 8) : 0;
+}
+
+/* Every entry is masked while MSI-X is off or Function Mask is set (§6.8.2.3). */
+static bool msix_fn_masked(const struct bmpt_dev *dev)
+{
+	uint16_t ctrl = msix_virt_ctrl(dev);
+	return !(ctrl & BMPT_MSIX_CTRL_EN) || (ctrl & BMPT_MSIX_CTRL_FMASK);
+}
+
+static uint64_t phys_entry(const struct bmpt_dev *dev, unsigned k)
+{
+	return dev->msix_table + (uint64_t)k * BMPT_MSIX_ENTRY;
+}
+
+/* Physical entry k's mask bit; vector control's reserved bits 31:1 are
+ * preserved (§6.8.2.9). */
+static void phys_entry_mask(const struct bmpt_dev *dev, unsigned k, bool masked)
+{
+	uint64_t vc = phys_entry(dev, k) + BMPT_MSIX_VCTRL;
+	uint32_t v = port_mmio_read32(vc) & ~BMPT_MSIX_VCTRL_MASK;
+	port_mmio_write32(vc, v | (masked ? BMPT_MSIX_VCTRL_MASK : 0));
+}
+
+/* Entry k's shadow state into the (masked) physical entry: the remappable
+ * message, then the unmask the route allows — its IRTE is in place already
+ * (ir_route.h).  A message that arrived while masked is pending in the PBA
+ * and is sent on unmask (§6.8.2.10). */
+static void shadow_to_entry(const struct bmpt_dev *dev, unsigned k)
+{
+	const struct ir_route *rt = &dev->msix_entries[k].route;
+	uint64_t e = phys_entry(dev, k);
+	port_mmio_write32(e + BMPT_MSIX_ADDR_LO, rt->shadow_msi.addr_lo);
+	port_mmio_write32(e + BMPT_MSIX_ADDR_HI, rt->shadow_msi.addr_hi);
+	port_mmio_write32(e + BMPT_MSIX_DATA, rt->shadow_msi.data);
+	if (!rt->shadow_masked)
+		phys_entry_mask(dev, k, false);
+}
+
+/* Physical MSI-X Enable follows the guest's; the physical Function Mask
+ * stays clear (the guest's is applied entry by entry). */
+static void msix_phys_enable(const struct bmpt_dev *dev, bool on)
+{
+	unsigned c = dev->msix + BMPT_MSIX_CTRL;
+	uint16_t ctrl = (uint16_t)phys_read(dev, c, 2) & (uint16_t)~(BMPT_MSIX_CTRL_EN | BMPT_MSIX_CTRL_FMASK);
+	phys_write(dev, c, 2, ctrl | (on ? BMPT_MSIX_CTRL_EN : 0u));
+}
+
+/* MSI-X off and, with interrupt remapping, every physical entry masked
+ * (without it the device's table is never touched). */
+static void msix_phys_off(const struct bmpt_dev *dev)
+{
+	msix_phys_enable(dev, false);
+	for (unsigned k = 0; dev->c.table && k < dev->msix_phys_size; k++)
+		phys_entry_mask(dev, k, true);
+}
+
+/* The guest changed entry k or the function-level mask: decode and, when
+ * the message or the effective mask changed, mask the physical entry, then
+ * re-route (the IRTE), then the message and the unmask the route allows. */
+static void msix_entry_changed(struct bmpt_dev *dev, unsigned k)
+{
+	struct bmpt_msix_entry *e = &dev->msix_entries[k];
+	struct msi_msg m = { .addr_lo = e->virt[0], .addr_hi = e->virt[1], .data = e->virt[2] };
+	bool masked = (e->virt[3] & BMPT_MSIX_VCTRL_MASK) || msix_fn_masked(dev);
+	if (e->acted && m.addr_lo == e->virt_msi.addr_lo && m.addr_hi == e->virt_msi.addr_hi &&
+	    m.data == e->virt_msi.data && masked == e->virt_masked)
+		return;
+	e->virt_msi = m;
+	e->virt_masked = masked;
+	e->acted = true;
+	dev->msix_updates++;
+	if (k >= dev->msix_routes)
+		return;   /* no interrupt remapping here: the virtual state only */
+	phys_entry_mask(dev, k, true);
+	e->last_update = ir_route_update(&e->route, &m, masked);
+	if (e->last_update)
+		port_log("bmpt: " BDF_FMT " MSI-X entry %u stays masked: the guest's message 0x%08x/0x%x was refused (%d)",
+			 BDF(dev), k, m.addr_lo, m.data, e->last_update);
+	shadow_to_entry(dev, k);
+}
+
+/* The guest changed Message Control: every entry's effective mask may have
+ * changed; then the physical MSI-X Enable follows (entries masked before it
+ * goes off, their IRTEs in place before it goes on). */
+static void msix_ctrl_changed(struct bmpt_dev *dev)
+{
+	for (unsigned k = 0; k < dev->msix_size; k++)
+		msix_entry_changed(dev, k);
+	if (dev->msix_routes)
+		msix_phys_enable(dev, msix_virt_ctrl(dev) & BMPT_MSIX_CTRL_EN);
+}
+
+/* Memory space came back on: physical table writes made while it was off
+ * went nowhere (§6.2.2), so every entry is masked and written again. */
+static void msix_resync(const struct bmpt_dev *dev)
+{
+	for (unsigned k = 0; k < dev->msix_phys_size; k++)
+		phys_entry_mask(dev, k, true);
+	for (unsigned k = 0; k < dev->msix_routes; k++)
+		shadow_to_entry(dev, k);
+}
+
+/* Memory BAR `bir`'s base as the host assigned it (§6.2.5.1): bits 31:4,
+ * and the next BAR as bits 63:32 when it is a 64-bit one. */
+static int bar_base(const struct bmpt_dev *dev, unsigned bir, uint64_t *base)
+{
+	const char *why = NULL;
+	uint32_t lo = bir <= 5 ? phys_read(dev, PCI_BAR0 + 4 * bir, 4) : 0;
+	bool is64 = (lo & PCI_BAR_TYPE) == PCI_BAR_TYPE_64;
+	uint64_t b = (lo & PCI_BAR_MEM_MASK) | (is64 && bir < 5 ? (uint64_t)phys_read(dev, PCI_BAR0 + 4 * (bir + 1), 4) << 32 : 0);
+	if (bir > 5)
+		why = "a reserved BIR";
+	else if (lo & PCI_BAR_IO)
+		why = "an I/O BAR";
+	else if (is64 && bir == 5)
+		why = "a 64-bit BAR5";
+	else if (!b)
+		why = "an unassigned BAR";
+	if (why) {
+		port_log("bmpt: " BDF_FMT " MSI-X structure in BAR%u: %s", BDF(dev), bir, why);
+		return -PORT_EINVAL;
+	}
+	*base = b;
+	return 0;
+}
+
+/* The MSI-X capability (§6.8.2.3-6.8.2.5): Table Size, table and PBA as BIR
+ * + offset (offset bits 31:3), the guest's table size (capped), the pages
+ * to trap, and the virtual capability: ID, next pointer, table/PBA as the
+ * device has them, Table Size the guest's, MSI-X off, Function Mask clear,
+ * every entry masked (§6.8.2.9: the mask bit resets to 1). */
+static int msix_probe(struct bmpt_dev *dev)
+{
+	unsigned x = dev->msix;
+	uint16_t ctrl = (uint16_t)phys_read(dev, x + BMPT_MSIX_CTRL, 2);
+	uint32_t table = phys_read(dev, x + BMPT_MSIX_TABLE, 4), pba = phys_read(dev, x + BMPT_MSIX_PBA, 4);
+	uint64_t table_bar = 0, pba_bar = 0;
+	int rc = bar_base(dev, table & BMPT_MSIX_BIR, &table_bar);
+	if (!rc)
+		rc = bar_base(dev, pba & BMPT_MSIX_BIR, &pba_bar);
+	if (rc)
+		return rc;
+	unsigned n = (ctrl & BMPT_MSIX_CTRL_SIZE) + 1u, size = n < BMPT_MSIX_MAX ? n : BMPT_MSIX_MAX;
+	if (dev->c.table) {
+		if (!dev->c.msix_host_vectors || !dev->c.n_msix_host_vectors) {
+			port_log("bmpt: " BDF_FMT " has MSI-X (%u entries) and no host vectors for it", BDF(dev), n);
+			return -PORT_EINVAL;
+		}
+		if (size > dev->c.n_msix_host_vectors)
+			size = dev->c.n_msix_host_vectors;
+	}
+	dev->msix_table = table_bar + (table & ~BMPT_MSIX_BIR);
+	dev->msix_pba = pba_bar + (pba & ~BMPT_MSIX_BIR);
+	dev->msix_trap_gpa = dev->msix_table & ~(PAGE - 1);
+	dev->msix_trap_size = ((dev->msix_table + (uint64_t)n * BMPT_MSIX_ENTRY + PAGE - 1) & ~(PAGE - 1)) -
+			      dev->msix_trap_gpa;
+	dev->msix_size = size;
+	dev->msix_phys_size = n;
+	for (unsigned i = 0; i < BMPT_MSIX_CAP_LEN; i++)
+		dev->virt_msix_cap[i] = (uint8_t)phys_read(dev, x + i, 1);
+	dev->virt_msix_cap[BMPT_MSIX_CTRL] = (uint8_t)(size - 1);
+	dev->virt_msix_cap[BMPT_MSIX_CTRL + 1] = (uint8_t)((size - 1) >> 8);
+	for (unsigned k = 0; k < size; k++)
+		dev->msix_entries[k].virt[3] = BMPT_MSIX_VCTRL_MASK;
+	port_log("bmpt: " BDF_FMT " MSI-X: %u entries (the guest sees %u), table BAR%u+0x%x = 0x%llx, PBA BAR%u+0x%x",
+		 BDF(dev), n, size, table & BMPT_MSIX_BIR, table & ~BMPT_MSIX_BIR, (unsigned long long)dev->msix_table,
+		 pba & BMPT_MSIX_BIR, pba & ~BMPT_MSIX_BIR);
+	return 0;
+}
+
+/* PCIe (§6.8.2, PCIe Base 6.1.4.2): the table and PBA are accessed as
+ * aligned DWORDs or QWORDs; so is everything else in the trapped pages. */
+static int msix_check(const struct bmpt_dev *dev, uint64_t gpa, unsigned size)
+{
+	uint64_t o = gpa - dev->msix_trap_gpa;
+	if ((size == 4 || size == 8) && !(gpa & (size - 1)) && o < dev->msix_trap_size && o + size <= dev->msix_trap_size)
+		return 0;
+	port_log("bmpt: " BDF_FMT " MSI-X table page: %u-byte access at 0x%llx refused (aligned DWORD or QWORD only)",
+		 BDF(dev), size, (unsigned long long)gpa);
+	return -PORT_EINVAL;
+}
+
+/* The table entry gpa falls in (-1: outside the physical table) and its
+ * DWORD.  The table is 8-byte aligned, so an aligned QWORD stays in one entry. */
+static int msix_entry_at(const struct bmpt_dev *dev, uint64_t gpa, unsigned *dw)
+{
+	uint64_t o = gpa - dev->msix_table;
+	if (gpa < dev->msix_table || o >= (uint64_t)dev->msix_phys_size * BMPT_MSIX_ENTRY)
+		return -1;
+	*dw = (unsigned)(o % BMPT_MSIX_ENTRY) / 4;
+	return (int)(o / BMPT_MSIX_ENTRY);
+}
+
+/* A DWORD of the guest's table; past its Table Size, a masked empty entry. */
+static uint32_t msix_virt_dword(const struct bmpt_dev *dev, unsigned k, unsigned dw)
+{
+	if (k >= dev->msix_size)
+		return dw == 3 ? BMPT_MSIX_VCTRL_MASK : 0;
+	return dev->msix_entries[k].virt[dw];
+}
+
+/* Bits of an entry the guest may set (§6.8.2.6-6.8.2.9): address 31:2
+ * (DWORD aligned), upper address, data, vector control's mask bit (31:1
+ * reserved). */
+static const uint32_t msix_writable[4] = { 0xfffffffcu, 0xffffffffu, 0xffffffffu, BMPT_MSIX_VCTRL_MASK };
+
+int bmpt_msix_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
+{
+	struct bmpt_dev *dev = ctx;
+	unsigned dw = 0;
+	if (msix_check(dev, gpa, size))
+		return -PORT_EINVAL;
+	int k = msix_entry_at(dev, gpa, &dw);
+	if (k < 0) {   /* the PBA or another register: the device's, GPA = HPA */
+		*val = size == 8 ? port_mmio_read64(gpa) : port_mmio_read32(gpa);
+		return 0;
+	}
+	uint64_t v = msix_virt_dword(dev, (unsigned)k, dw);
+	if (size == 8)
+		v |= (uint64_t)msix_virt_dword(dev, (unsigned)k, dw + 1) << 32;
+	*val = v;
+	return 0;
+}
+
+int bmpt_msix_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
+{
+	struct bmpt_dev *dev = ctx;
+	unsigned dw = 0;
+	if (msix_check(dev, gpa, size))
+		return -PORT_EINVAL;
+	int k = msix_entry_at(dev, gpa, &dw);
+	if (k < 0) {
+		if (size == 8)
+			port_mmio_write64(gpa, val);
+		else
+			port_mmio_write32(gpa, (uint32_t)val);
+		return 0;
+	}
+	if ((unsigned)k >= dev->msix_size)
+		return 0;   /* past the guest's Table Size: dropped */
+	struct bmpt_msix_entry *e = &dev->msix_entries[k];
+	for (unsigned i = 0; i < size / 4; i++) {
+		uint32_t w = msix_writable[dw + i];
+		e->virt[dw + i] = (e->virt[dw + i] & ~w) | ((uint32_t)(val >> (32 * i)) & w);
+	}
+	dev->msix_writes++;
+	msix_entry_changed(dev, (unsigned)k);
+	return 0;
+}
+
+/* --- config space accesses ---------------------------------------------------- */
+
 static int check_access(const struct bmpt_dev *dev, uint64_t gpa, unsigned size, unsigned *off)
 {
 	uint64_t o = gpa - dev->c.virt_cfg_gpa;
@@ -379,11 +682,29 @@ int bmpt_cfg_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 	uint64_t v = 0;
 	for (unsigned i = 0; i < size; i++) {
 		unsigned b = off + i;
-		uint32_t byte = in_cap(dev, b) ? dev->virt_cap[b - dev->msi] : phys_read(dev, b, 1);
+		uint32_t byte;
+		if (in_cap(dev, b))
+			byte = dev->virt_cap[b - dev->msi];
+		else if (in_msix_cap(dev, b))
+			byte = dev->virt_msix_cap[b - dev->msix];
+		else
+			byte = phys_read(dev, b, 1);
 		v |= (uint64_t)(byte & 0xff) << (8 * i);
 	}
 	*val = v;
 	return 0;
+}
+
+/* Command: the guest owns memory space, bus master and INTx disable;
+ * nothing else of config space is written.  True when memory space went
+ * from off to on. */
+static bool command_write(struct bmpt_dev *dev, unsigned b, uint8_t byte)
+{
+	uint32_t sh = 8 * (b - PCI_COMMAND);
+	uint32_t own = (PCI_COMMAND_GUEST >> sh) & 0xff;
+	uint32_t cur = phys_read(dev, b, 1), next = (cur & ~own) | (byte & own);
+	phys_write(dev, b, 1, next);
+	return b == PCI_COMMAND && !(cur & PCI_COMMAND_MEMORY) && (next & PCI_COMMAND_MEMORY);
 }
 
 int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
@@ -396,7 +717,7 @@ int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 		int rc = bmpt_cfg_write(dev, gpa, 4, val & 0xffffffffu);
 		return rc ? rc : bmpt_cfg_write(dev, gpa + 4, 4, val >> 32);
 	}
-	bool cap_touched = false;
+	bool msi_touched = false, msix_touched = false, memory_on = false;
 	for (unsigned i = 0; i < size; i++) {
 		unsigned b = off + i;
 		uint8_t byte = (uint8_t)(val >> (8 * i));
@@ -404,21 +725,97 @@ int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 			unsigned c = b - dev->msi;
 			uint8_t w = cap_writable(dev, c);
 			dev->virt_cap[c] = (uint8_t)((dev->virt_cap[c] & ~w) | (byte & w));
-			cap_touched = true;
+			msi_touched = true;
+		} else if (in_msix_cap(dev, b)) {
+			unsigned c = b - dev->msix;
+			uint8_t w = msix_cap_writable(c);
+			dev->virt_msix_cap[c] = (uint8_t)((dev->virt_msix_cap[c] & ~w) | (byte & w));
+			msix_touched = true;
 		} else if (b == PCI_COMMAND || b == PCI_COMMAND + 1) {
-			/* Command: the guest owns memory space, bus master and
-			 * INTx disable; nothing else of config space is written. */
-			uint32_t sh = 8 * (b - PCI_COMMAND);
-			uint32_t own = (PCI_COMMAND_GUEST >> sh) & 0xff;
-			uint32_t cur = phys_read(dev, b, 1);
-			phys_write(dev, b, 1, (cur & ~own) | (byte & own));
+			memory_on |= command_write(dev, b, byte);
 		}
 	}
-	if (cap_touched) {
+	if (msi_touched) {
 		dev->cap_writes++;
 		virt_msi_changed(dev);
 	}
+	if (msix_touched) {
+		dev->cap_writes++;
+		msix_ctrl_changed(dev);
+	}
+	if (memory_on && dev->msix_routes)
+		msix_resync(dev);
 	return 0;
+}
+
+/* --- the device ---------------------------------------------------------------- */
+
+/* Every host vector stands for one source: the MSI route's and each MSI-X
+ * entry's differ. */
+static int check_vectors(const struct bmpt_dev *dev)
+{
+	const uint8_t *v = dev->c.msix_host_vectors;
+	for (unsigned k = 0; dev->c.table && k < dev->msix_size; k++) {
+		bool dup = dev->msi && v[k] == dev->c.host_vector;
+		for (unsigned j = 0; j < k; j++)
+			dup |= v[j] == v[k];
+		if (dup) {
+			port_log("bmpt: " BDF_FMT " MSI-X entry %u: host vector 0x%x is already taken", BDF(dev), k, v[k]);
+			return -PORT_EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int open_route(struct bmpt_dev *dev, struct ir_route *rt, const uint8_t *host_vector)
+{
+	const struct ir_route_cfg cfg = {
+		.table = dev->c.table, .guest = dev->c.guest,
+		.source = { .sid = dev->c.rid, .sq = IRTE_SQ_ALL, .svt = IRTE_SVT_SID },
+		.n_msgs = 1, .host_vectors = host_vector,
+	};
+	return ir_route_open(rt, &cfg);
+}
+
+static void close_routes(struct bmpt_dev *dev)
+{
+	if (dev->route_open)
+		ir_route_close(&dev->route);
+	dev->route_open = false;
+	for (unsigned k = 0; k < dev->msix_routes; k++)
+		ir_route_close(&dev->msix_entries[k].route);
+	dev->msix_routes = 0;
+}
+
+/* One route for MSI, one per MSI-X entry the guest sees; all or none. */
+static int open_routes(struct bmpt_dev *dev)
+{
+	int rc = 0;
+	if (dev->msi) {
+		rc = open_route(dev, &dev->route, &dev->c.host_vector);
+		dev->route_open = rc == 0;
+	}
+	for (unsigned k = 0; !rc && k < dev->msix_size; k++) {
+		rc = open_route(dev, &dev->msix_entries[k].route, &dev->c.msix_host_vectors[k]);
+		if (!rc)
+			dev->msix_routes = k + 1;
+	}
+	if (rc) {
+		port_log("bmpt: " BDF_FMT " no interrupt route for %s (%d): none kept", BDF(dev),
+			 dev->msi && !dev->route_open ? "MSI" : "an MSI-X entry", rc);
+		close_routes(dev);
+	}
+	return rc;
+}
+
+static int trap(struct bmpt_dev *dev, struct vmx_vm *vm, uint64_t gpa, uint64_t size,
+		int (*rd)(void *, uint64_t, unsigned, uint64_t *), int (*wr)(void *, uint64_t, unsigned, uint64_t))
+{
+	const struct vmx_mmio_ops ops = { rd, wr, dev };
+	int rc = vmx_vm_trap_mmio(vm, gpa, size, &ops);
+	if (!rc && dev->c.dma)
+		rc = bmpt_dma_sync(dev->c.dma, gpa, size);
+	return rc;
 }
 
 int bmpt_dev_init(struct bmpt_dev *dev, struct vmx_vm *vm, const struct bmpt_dev_cfg *cfg)
@@ -427,60 +824,62 @@ int bmpt_dev_init(struct bmpt_dev *dev, struct vmx_vm *vm, const struct bmpt_dev
 	    (cfg->table && (!cfg->guest || !cfg->vcpus)))
 		return -PORT_EINVAL;
 	*dev = (struct bmpt_dev){ .c = *cfg };
-	dev->msi = find_msi(dev);
-	if (!dev->msi) {
-		port_log("bmpt: function %02x:%02x.%u has no MSI capability", cfg->rid >> 8, (cfg->rid >> 3) & 31,
-			 cfg->rid & 7);
+	dev->msi = find_cap(dev, PCI_CAP_ID_MSI);
+	dev->msix = find_cap(dev, PCI_CAP_ID_MSIX);
+	if (!dev->msi && !dev->msix) {
+		port_log("bmpt: function " BDF_FMT " has neither MSI nor MSI-X", BDF(dev));
 		return -PORT_ENODEV;
 	}
-	uint16_t ctrl = (uint16_t)phys_read(dev, dev->msi + BMPT_MSI_CTRL, 2);
-	dev->msi_64 = ctrl & BMPT_MSI_CTRL_64;
-	dev->msi_pvm = ctrl & BMPT_MSI_CTRL_PVM;
-	dev->msi_len = (dev->msi_64 ? 14u : 10u) + (dev->msi_pvm ? 10u : 0u);
-	if (dev->msi_len > BMPT_MSI_CAP_MAX)
-		dev->msi_len = BMPT_MSI_CAP_MAX;
-	/* Virtual capability: ID, next pointer and the read-only control bits
-	 * (MMC, 64-bit, PVM) as the device has them; disabled, MME 0, empty
-	 * message; every vector masked when the device can mask. */
-	for (unsigned i = 0; i < 4; i++)
-		dev->virt_cap[i] = (uint8_t)phys_read(dev, dev->msi + i, 1);
-	dev->virt_cap[BMPT_MSI_CTRL] &= (uint8_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME);
-	if (dev->msi_pvm)
-		dev->virt_cap[mask_off(dev)] = 1;
-	dev->virt_masked = true;
-	/* The device starts with MSI off. */
-	phys_write(dev, dev->msi + BMPT_MSI_CTRL, 2, ctrl & (uint16_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME));
-
-	if (cfg->table) {
-		struct ir_route_cfg rc_cfg = {
-			.table = cfg->table, .guest = cfg->guest,
-			.source = { .sid = cfg->rid, .sq = IRTE_SQ_ALL, .svt = IRTE_SVT_SID },
-			.n_msgs = 1, .host_vectors = &dev->c.host_vector,
-		};
-		int rc = ir_route_open(&dev->route, &rc_cfg);
-		if (rc)
-			return rc;
-		dev->route_open = true;
+	int rc = dev->msix ? msix_probe(dev) : 0;
+	if (!rc)
+		rc = check_vectors(dev);
+	unsigned slots = dev->msix ? 2 : 1;
+	if (!rc && vm->nr_mmio + slots > VMX_MAX_MMIO) {
+		port_log("bmpt: " BDF_FMT " needs %u MMIO trap(s), the VM has %u of %u free", BDF(dev), slots,
+			 VMX_MAX_MMIO - vm->nr_mmio, VMX_MAX_MMIO);
+		rc = -PORT_ENOSPC;
 	}
-	const struct vmx_mmio_ops trap = { bmpt_cfg_read, bmpt_cfg_write, dev };
-	int rc = vmx_vm_trap_mmio(vm, cfg->virt_cfg_gpa, PAGE, &trap);
-	if (!rc && cfg->dma)
-		rc = bmpt_dma_sync(cfg->dma, cfg->virt_cfg_gpa, PAGE);
+	if (!rc && cfg->table)
+		rc = open_routes(dev);
+	if (rc)
+		return rc;
+	/* The device starts with MSI and MSI-X off, every MSI-X entry masked. */
+	if (dev->msi)
+		msi_init_virtual(dev);
+	if (dev->msix)
+		msix_phys_off(dev);
+	rc = trap(dev, vm, cfg->virt_cfg_gpa, PAGE, bmpt_cfg_read, bmpt_cfg_write);
+	if (!rc && dev->msix)
+		rc = trap(dev, vm, dev->msix_trap_gpa, dev->msix_trap_size, bmpt_msix_read, bmpt_msix_write);
 	if (rc)
 		bmpt_dev_fini(dev);
+	dev->c.msix_host_vectors = NULL;   /* read at init only (the routes copied them) */
 	return rc;
+}
+
+static int inject(struct bmpt_dev *dev, unsigned vcpu, uint8_t virt_vector, uint64_t *count)
+{
+	if (vcpu >= dev->c.guest->n_vcpus || !dev->c.vcpus[vcpu])
+		return -PORT_ENOENT;
+	vmx_vcpu_inject_irq(dev->c.vcpus[vcpu], virt_vector);
+	dev->injected++;
+	if (count)
+		(*count)++;
+	return 0;
 }
 
 int bmpt_dev_host_irq(struct bmpt_dev *dev, uint8_t host_vector)
 {
 	unsigned vcpu;
 	uint8_t virt_vector;
-	if (!dev->route_open || ir_route_lookup_host_vector(&dev->route, host_vector, &vcpu, &virt_vector) ||
-	    vcpu >= dev->c.guest->n_vcpus || !dev->c.vcpus[vcpu])
-		return -PORT_ENOENT;
-	vmx_vcpu_inject_irq(dev->c.vcpus[vcpu], virt_vector);
-	dev->injected++;
-	return 0;
+	if (dev->route_open && !ir_route_lookup_host_vector(&dev->route, host_vector, &vcpu, &virt_vector))
+		return inject(dev, vcpu, virt_vector, NULL);
+	for (unsigned k = 0; k < dev->msix_routes; k++) {
+		struct bmpt_msix_entry *e = &dev->msix_entries[k];
+		if (!ir_route_lookup_host_vector(&e->route, host_vector, &vcpu, &virt_vector))
+			return inject(dev, vcpu, virt_vector, &e->injected);
+	}
+	return -PORT_ENOENT;
 }
 
 void bmpt_dev_fini(struct bmpt_dev *dev)
@@ -489,7 +888,7 @@ void bmpt_dev_fini(struct bmpt_dev *dev)
 		uint16_t ctrl = (uint16_t)phys_read(dev, dev->msi + BMPT_MSI_CTRL, 2);
 		phys_write(dev, dev->msi + BMPT_MSI_CTRL, 2, ctrl & (uint16_t)~BMPT_MSI_CTRL_EN);
 	}
-	if (dev->route_open)
-		ir_route_close(&dev->route);
-	dev->route_open = false;
+	if (dev->msix_phys_size)
+		msix_phys_off(dev);
+	close_routes(dev);
 }

@@ -1,7 +1,8 @@
 /*
  * bm_passthrough.h — device passthrough on the bare-metal VMX core: a
  * guest's DMA goes through a VT-d domain that maps GPA -> HPA exactly as its
- * EPT does, and the guest's MSI writes are trapped and turned into IRTEs.
+ * EPT does, and the guest's MSI and MSI-X writes are trapped and turned into
+ * IRTEs.
  *
  * Two objects, one per concern:
  *
@@ -18,13 +19,20 @@
  *                     attached to the domain (context entry, VT-d 9.3), and
  *                     its config space trapped in the guest (an EPT hole at
  *                     the guest's ECAM page, vmx_vm_trap_mmio) so the guest's
- *                     MSI capability writes land here.
+ *                     MSI / MSI-X capability writes land here, and the
+ *                     page(s) of its MSI-X table trapped too (BARs are not
+ *                     virtualized: the guest sees the host's BAR values and
+ *                     the VMM maps BARs at GPA = HPA, so the guest's table is
+ *                     at GPA = BAR[BIR] + table offset, the physical one).
  *
- * The three contexts (DESIGN.md) of the device's interrupt:
- *   virtual   dev->virt_cap / dev->virt_msi: what the guest wrote into its
- *             (virtual) MSI capability — compatibility format, guest vector;
- *   shadow    dev->route (irq_remap/ir_route.h): the IRTE, and the
- *             remappable-format message written into the real device;
+ * The three contexts (DESIGN.md) of each interrupt source — the MSI
+ * capability (one message) and every MSI-X table entry (one each):
+ *   virtual   dev->virt_cap / dev->virt_msi, or msix_entries[k].virt: what
+ *             the guest wrote into its (virtual) MSI capability or MSI-X
+ *             entry — compatibility format, guest vector;
+ *   shadow    dev->route / msix_entries[k].route (irq_remap/ir_route.h):
+ *             the IRTE, and the remappable-format message written into the
+ *             real capability or physical table entry;
  *   physical  the host vector the IRTE targets on the host CPU; when it
  *             arrives, bmpt_dev_host_irq() injects the guest vector into the
  *             vCPU the guest named (vmx_vcpu_inject_irq).
@@ -105,7 +113,15 @@ struct bmpt_dev_cfg {
 	struct ir_table *table;
 	const struct ir_guest *guest;  /* its vCPUs (virtual APIC ids -> host CPUs) */
 	struct vmx_vcpu *const *vcpus; /* guest->n_vcpus, same order: where to inject */
-	uint8_t host_vector;           /* physical: reserved on every host CPU */
+	uint8_t host_vector;           /* physical, MSI: reserved on every host CPU */
+	/* Physical, MSI-X: entry k's interrupts arrive on msix_host_vectors[k]
+	 * (>= 32, reserved on every host CPU, distinct from each other and from
+	 * host_vector).  The guest's table has min(n_msix_host_vectors, the
+	 * device's Table Size, BMPT_MSIX_MAX) entries, and its Table Size field
+	 * says so.  Read at init only.  Required (n >= 1) when table is set and
+	 * the function has MSI-X; ignored without table. */
+	const uint8_t *msix_host_vectors;
+	unsigned n_msix_host_vectors;
 };
 
 /* Offsets in the MSI capability (PCI Local Bus 3.0 §6.8.1). */
@@ -116,6 +132,39 @@ struct bmpt_dev_cfg {
 #define BMPT_MSI_CTRL_PVM 0x0100u /* per-vector masking capable */
 #define BMPT_MSI_ADDR_LO 4
 #define BMPT_MSI_CAP_MAX 24      /* 64-bit with mask and pending bits */
+
+/* The MSI-X capability (PCI Local Bus 3.0 §6.8.2; PCIe Base 7.7.2). */
+#define BMPT_MSIX_CTRL 2              /* message control, 16 bit */
+#define BMPT_MSIX_CTRL_SIZE 0x07ffu   /* table size - 1, 10:0 (RO) */
+#define BMPT_MSIX_CTRL_FMASK 0x4000u  /* function mask */
+#define BMPT_MSIX_CTRL_EN 0x8000u     /* MSI-X enable */
+#define BMPT_MSIX_TABLE 4             /* table offset 31:3 | BIR 2:0 */
+#define BMPT_MSIX_PBA 8               /* PBA offset 31:3 | BIR 2:0 */
+#define BMPT_MSIX_BIR 0x7u
+#define BMPT_MSIX_CAP_LEN 12
+/* A table entry (§6.8.2.6-6.8.2.9): message address, upper address, data,
+ * vector control (bit 0: mask). */
+#define BMPT_MSIX_ENTRY 16
+#define BMPT_MSIX_ADDR_LO 0
+#define BMPT_MSIX_ADDR_HI 4
+#define BMPT_MSIX_DATA 8
+#define BMPT_MSIX_VCTRL 12
+#define BMPT_MSIX_VCTRL_MASK 0x1u
+/* The guest's table has at most this many entries (each is an ir_route). */
+#define BMPT_MSIX_MAX 32
+
+/* One MSI-X table entry: its own interrupt source. */
+struct bmpt_msix_entry {
+	/* virtual: the guest's entry, dwords as at BMPT_MSIX_ADDR_LO.. */
+	uint32_t virt[4];
+	struct msi_msg virt_msi;     /* compatibility format, guest vector */
+	bool virt_masked;            /* effective: entry mask, function mask or MSI-X off */
+	bool acted;                  /* the state above has been acted on */
+	/* shadow + physical (one message; route.msgs[0].host_vector) */
+	struct ir_route route;
+	int last_update;             /* ir_route_update's result, 0 if none yet */
+	uint64_t injected;           /* guest vectors injected from its host vector */
+};
 
 struct bmpt_dev {
 	struct bmpt_dev_cfg c;
@@ -130,28 +179,58 @@ struct bmpt_dev {
 	struct ir_route route;
 	bool route_open;
 	int last_update;             /* ir_route_update's result, 0 if none yet */
-	/* what the trap saw */
-	uint64_t cap_writes;         /* guest writes inside the MSI capability */
+	/* MSI-X: the capability, and the physical table (= the guest's: GPA = HPA) */
+	unsigned msix;               /* MSI-X capability offset; 0 when none */
+	unsigned msix_phys_size;     /* the device's Table Size (entries) */
+	unsigned msix_size;          /* the guest's (virtual) Table Size */
+	uint64_t msix_table;         /* BAR[BIR] + table offset */
+	uint64_t msix_pba;           /* BAR[BIR] + PBA offset (reads pass through) */
+	uint64_t msix_trap_gpa, msix_trap_size; /* the pages holding the table */
+	uint8_t virt_msix_cap[BMPT_MSIX_CAP_LEN]; /* the capability as the guest sees it */
+	unsigned msix_routes;        /* entries [0, msix_routes) have an open route */
+	struct bmpt_msix_entry msix_entries[BMPT_MSIX_MAX];
+	/* what the traps saw */
+	uint64_t cap_writes;         /* guest writes inside the MSI or MSI-X capability */
 	uint64_t updates;            /* virtual MSI changes acted on */
-	uint64_t injected;           /* guest vectors injected from host vectors */
+	uint64_t msix_writes;        /* guest writes to its MSI-X table entries */
+	uint64_t msix_updates;       /* virtual MSI-X entry changes acted on */
+	uint64_t injected;           /* guest vectors injected from host vectors (all sources) */
 };
 
-/* Find the function's MSI capability, open its interrupt route (one
- * message) when cfg->table is set, mask MSI on the device, and trap the
- * guest's config page at cfg->virt_cfg_gpa in vm.  `dev` must stay where it
- * is (the trap keeps a pointer).  0, -PORT_ENODEV (no MSI capability),
- * -PORT_EINVAL, or the route's / trap's error. */
+/* Find the function's MSI and MSI-X capabilities (either or both), open
+ * their interrupt routes when cfg->table is set (one for MSI, one per
+ * virtual MSI-X entry), turn MSI and MSI-X off on the device with every
+ * physical MSI-X entry masked, and trap the guest's config page at
+ * cfg->virt_cfg_gpa and the page(s) holding the MSI-X table in vm (two MMIO
+ * slots with MSI-X, one without).  `dev` must stay where it is (the traps
+ * keep a pointer).  0, -PORT_ENODEV (neither capability), -PORT_EINVAL (bad
+ * cfg; an MSI-X table in an I/O or unassigned BAR; no MSI-X host vectors),
+ * -PORT_ENOSPC (the VM's MMIO slots or the IR table are full), or the
+ * route's / trap's error.  Every check, and every route, comes before the
+ * device and the EPT are touched: on error the routes it opened are closed
+ * (all IRTEs free), and only a trap failing midway (EPT or domain out of
+ * memory) leaves a trap made — the core cannot remove one — serving the
+ * virtual state of a device left masked. */
 int bmpt_dev_init(struct bmpt_dev *dev, struct vmx_vm *vm, const struct bmpt_dev_cfg *cfg);
 /* The trapped config page's device model (what an EPT violation at
  * virt_cfg_gpa reaches through vmx_vm_mmio_access); exposed for tests. */
 int bmpt_cfg_read(void *dev, uint64_t gpa, unsigned size, uint64_t *val);
 int bmpt_cfg_write(void *dev, uint64_t gpa, unsigned size, uint64_t val);
+/* The trapped MSI-X table pages' device model: 4- or 8-byte aligned
+ * accesses (PCIe: DWORD or QWORD), else -PORT_EINVAL.  Inside the virtual
+ * table: the guest's entries; inside the physical table beyond them: reads
+ * as a masked empty entry, writes dropped; elsewhere in the pages (the PBA,
+ * other registers): the device's MMIO at the same address. */
+int bmpt_msix_read(void *dev, uint64_t gpa, unsigned size, uint64_t *val);
+int bmpt_msix_write(void *dev, uint64_t gpa, unsigned size, uint64_t val);
 /* Host vector `host_vector` arrived (IDT handler, or the core's
- * external-interrupt exit): inject the guest vector the route says it
- * stands for into that vCPU.  0, or -PORT_ENOENT when it is not this
- * device's. */
+ * external-interrupt exit): inject the guest vector the MSI route or an
+ * MSI-X entry's route says it stands for into that vCPU.  0, or
+ * -PORT_ENOENT when it is not this device's. */
 int bmpt_dev_host_irq(struct bmpt_dev *dev, uint8_t host_vector);
-/* Mask the device, close the route. */
+/* Mask the device (MSI off; every MSI-X entry masked, MSI-X off), close
+ * every route.  The traps stay (the core cannot remove one): they keep
+ * serving the virtual state, the device stays masked. */
 void bmpt_dev_fini(struct bmpt_dev *dev);
 
 #endif

@@ -64,6 +64,7 @@
 
 /* --- 16-bit fields (App. B.1) -------------------------------------- */
 #define VMCS_VPID 0x0000u                  /* §24.6.12 */
+#define VMCS_PI_NOTIFY_VECTOR 0x0002u      /* §24.6.8: posted-interrupt notification vector */
 #define VMCS_GUEST_ES_SEL 0x0800u          /* §24.4.1, in ES..TR order */
 #define VMCS_GUEST_CS_SEL 0x0802u
 #define VMCS_GUEST_SS_SEL 0x0804u
@@ -72,6 +73,7 @@
 #define VMCS_GUEST_GS_SEL 0x080au
 #define VMCS_GUEST_LDTR_SEL 0x080cu
 #define VMCS_GUEST_TR_SEL 0x080eu
+#define VMCS_GUEST_INTR_STATUS 0x0810u     /* §24.4.2: RVI bits 7:0, SVI bits 15:8 */
 #define VMCS_HOST_ES_SEL 0x0c00u           /* §24.5 */
 #define VMCS_HOST_CS_SEL 0x0c02u
 #define VMCS_HOST_SS_SEL 0x0c04u
@@ -88,6 +90,13 @@
 #define VMCS_EXIT_MSR_LOAD_ADDR 0x2008u
 #define VMCS_ENTRY_MSR_LOAD_ADDR 0x200au
 #define VMCS_TSC_OFFSET 0x2010u
+#define VMCS_VIRT_APIC_PAGE 0x2012u        /* §24.6.8: virtual-APIC address */
+#define VMCS_APIC_ACCESS_ADDR 0x2014u      /* §24.6.8: APIC-access address */
+#define VMCS_PI_DESC_ADDR 0x2016u          /* §24.6.8: posted-interrupt descriptor */
+#define VMCS_EOI_EXIT0 0x201cu             /* §24.6.8: EOI-exit bitmap, vectors 0-63; */
+#define VMCS_EOI_EXIT1 0x201eu             /*          64-127 */
+#define VMCS_EOI_EXIT2 0x2020u             /*          128-191 */
+#define VMCS_EOI_EXIT3 0x2022u             /*          192-255 */
 #define VMCS_EPT_POINTER 0x201au           /* §24.6.11 */
 #define VMCS_GUEST_PHYS_ADDR 0x2400u       /* §24.9.1, read-only */
 #define VMCS_LINK_POINTER 0x2800u          /* §24.4.2: ~0 when unused */
@@ -113,6 +122,7 @@
 #define VMCS_ENTRY_INTR_INFO 0x4016u       /* §24.8.3 */
 #define VMCS_ENTRY_EXC_ERRCODE 0x4018u
 #define VMCS_ENTRY_INSN_LEN 0x401au
+#define VMCS_TPR_THRESHOLD 0x401cu         /* §24.6.8 */
 #define VMCS_PROC_CTLS2 0x401eu            /* §24.6.2, secondary */
 #define VMCS_INSN_ERROR 0x4400u            /* §24.9.5, read-only */
 #define VMCS_EXIT_REASON 0x4402u           /* §24.9.1 */
@@ -218,8 +228,11 @@ enum vmx_seg { VMX_ES, VMX_CS, VMX_SS, VMX_DS, VMX_FS, VMX_GS, VMX_LDTR, VMX_TR,
 #define PROC2_ENABLE_EPT (1u << 1)
 #define PROC2_DESC_TABLE_EXITING (1u << 2)
 #define PROC2_ENABLE_RDTSCP (1u << 3)
+#define PROC2_VIRT_X2APIC (1u << 4)       /* virtualize x2APIC mode */
 #define PROC2_ENABLE_VPID (1u << 5)
 #define PROC2_UNRESTRICTED_GUEST (1u << 7)
+#define PROC2_APIC_REG_VIRT (1u << 8)     /* APIC-register virtualization */
+#define PROC2_VIRT_INTR_DELIVERY (1u << 9) /* virtual-interrupt delivery */
 #define PROC2_ENABLE_INVPCID (1u << 12)
 
 /* VM-exit controls (§24.7.1, Table 24-10). */
@@ -254,6 +267,24 @@ enum vmx_seg { VMX_ES, VMX_CS, VMX_SS, VMX_DS, VMX_FS, VMX_GS, VMX_LDTR, VMX_TR,
 #define INTERRUPTIBILITY_MOV_SS (1u << 1)
 #define ACTIVITY_ACTIVE 0u
 #define ACTIVITY_HLT 1u
+
+/* The virtual-APIC page (§29.1.1: the APIC register at offset X of the
+ * xAPIC page is at offset X here) and the x2APIC MSRs that reach it
+ * (§29.5: MSR 800H + N is the register at offset N << 4). */
+#define VAPIC_TPR 0x080u                  /* VTPR */
+#define VAPIC_PPR 0x0a0u                  /* VPPR */
+#define VAPIC_EOI 0x0b0u                  /* VEOI */
+#define VAPIC_ISR 0x100u                  /* VISR: vector v at 0x100 + 0x10 * (v / 32), bit v % 32 */
+#define VAPIC_TMR 0x180u                  /* VTMR */
+#define VAPIC_IRR 0x200u                  /* VIRR, same layout */
+#define MSR_X2APIC_FIRST 0x800u
+#define MSR_X2APIC_LAST 0x8ffu
+#define MSR_X2APIC_TPR 0x808u
+#define MSR_X2APIC_PPR 0x80au
+#define MSR_X2APIC_EOI 0x80bu
+#define MSR_X2APIC_ISR0 0x810u            /* ISR bits 31:0; 0x811 bits 63:32 ... */
+#define MSR_X2APIC_IRR0 0x820u
+#define MSR_X2APIC_SELF_IPI 0x83fu
 
 /* RFLAGS bits the core looks at (Vol. 1 §3.4.3). */
 #define RFLAGS_FIXED (1ull << 1)

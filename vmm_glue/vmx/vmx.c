@@ -4,8 +4,10 @@
  */
 #include "vmm_glue/vmx/vmx.h"
 
+#include "irq_remap/posted.h"
 #include "port.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
+#include "vmm_glue/vmx/vmx_apicv.h"
 #include "vmm_glue/vmx/vmx_insn.h"
 
 /* vmx_entry.S: load the guest GPRs, VMLAUNCH/VMRESUME; returns 0 after a VM
@@ -118,6 +120,7 @@ static void read_caps(struct vmx_caps *c)
 	c->cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 	c->ept_vpid = (c->proc2 >> 32) & (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID) ?
 		rdmsr(MSR_IA32_VMX_EPT_VPID_CAP) : 0;
+	c->apicv = vmx_caps_apicv(c);
 }
 
 /* 64-bit TSS descriptor (Vol. 3A §7.2.3): 16 bytes, type 9 (available). */
@@ -411,6 +414,11 @@ int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm)
 
 void vmx_vcpu_destroy(struct vmx_vcpu *v)
 {
+	if (v->apicv.own_vapic)
+		port_page_free(v->apicv.vapic);
+	if (v->apicv.own_pi)
+		port_page_free(v->apicv.pi);
+	v->apicv = (struct vmx_vcpu_apicv){ 0 };
 	if (v->vmcs) {
 		vmclear(v->vmcs_pa);
 		port_page_free(v->vmcs);
@@ -544,7 +552,151 @@ int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t s
 
 void vmx_vcpu_inject_irq(struct vmx_vcpu *v, uint8_t vector)
 {
+	if (v->apicv.on && vector >= 16) {
+		vmx_vcpu_post_irq(v, vector);  /* this CPU: the next entry harvests */
+		return;
+	}
 	v->pending_irq = vector;
+}
+
+/* --- APIC virtualization and posted interrupts (ch. 29) ------------------ */
+
+/* CPUID.80000008H:EAX[7:0], the physical-address width (Vol. 3A §4.1.4). */
+static unsigned maxphyaddr(void)
+{
+	uint32_t r[4];
+	cpuid(0x80000000u, 0, r);
+	if (r[0] < 0x80000008u)
+		return 36;
+	cpuid(0x80000008u, 0, r);
+	return r[0] & 0xffu;
+}
+
+int vmx_vcpu_enable_apicv(struct vmx_vcpu *v, const struct vmx_apicv_cfg *cfg)
+{
+	const struct vmx_caps *caps = &v->vm->cpu->caps;
+	struct vmx_apicv_ctls c;
+	struct vmx_vcpu_apicv a = { 0 };
+	const char *missing = NULL, *broken;
+	int rc;
+
+	if (v->apicv.on)
+		return -PORT_EEXIST;
+	if (((uintptr_t)cfg->vapic_page & 0xfffu) || ((uintptr_t)cfg->pi_desc & 63u) ||
+	    (cfg->notify_vector && cfg->notify_vector < 16))
+		return -PORT_EINVAL;
+	if (vmptrld(v->vmcs_pa))
+		return -PORT_EIO;
+	c.pin = (uint32_t)vmx_vmread(VMCS_PIN_CTLS);
+	c.proc = (uint32_t)vmx_vmread(VMCS_PROC_CTLS);
+	c.proc2 = (uint32_t)vmx_vmread(VMCS_PROC_CTLS2);
+	c.exit = (uint32_t)vmx_vmread(VMCS_EXIT_CTLS);
+	rc = vmx_apicv_select(caps, cfg->notify_vector != 0, &c, &a.posted, &missing);
+	if (rc) {
+		port_log("vmx: APIC virtualization needs %s, which this CPU does not allow", missing);
+		return rc;
+	}
+	if (cfg->notify_vector && !a.posted)
+		port_log("vmx: this CPU has no posted-interrupt processing (pin-based bit 7%s): "
+			 "posted vectors are harvested by software before each VM entry",
+			 (caps->apicv & VMX_APICV_CAP_ACK_ON_EXIT) ? "" : ", or no acknowledge interrupt on exit");
+	a.reg_virt = (c.proc2 & PROC2_APIC_REG_VIRT) != 0;
+	a.notify_vector = a.posted ? cfg->notify_vector : 0;
+	a.vapic = cfg->vapic_page;
+	a.pi = cfg->pi_desc;
+	if (!a.vapic) {
+		a.vapic = port_page_alloc();
+		a.own_vapic = true;
+	}
+	if (!a.pi) {
+		a.pi = port_page_alloc();
+		a.own_pi = true;
+		if (a.pi && pi_desc_init(a.pi, cfg->notify_vector, cfg->host_apic_id, cfg->host_x2apic))
+			rc = -PORT_EINVAL;
+	} else if (a.posted && pi_nv(a.pi) != cfg->notify_vector) {
+		port_log("vmx: the posted-interrupt descriptor's NV 0x%x is not the notification vector 0x%x",
+			 pi_nv(a.pi), cfg->notify_vector);
+		rc = -PORT_EINVAL;
+	}
+	if (!a.vapic || !a.pi)
+		rc = -PORT_ENOMEM;
+
+	struct vmx_apicv_vmcs chk = {
+		.c = c, .vapic_pa = a.vapic ? port_virt_to_phys(a.vapic) : 0,
+		.pi_desc_pa = a.pi ? port_virt_to_phys(a.pi) : 0,
+		.tpr_threshold = 0, .vtpr = a.vapic ? ((const volatile uint8_t *)a.vapic)[VAPIC_TPR] : 0,
+		.pi_nv = a.notify_vector, .maxphyaddr = maxphyaddr(),
+	};
+	if (!rc && (broken = vmx_apicv_check(&chk)) != NULL) {
+		port_log("vmx: APIC virtualization: %s", broken);   /* SDM §26.2.1.1 */
+		rc = -PORT_EINVAL;
+	}
+	if (rc) {
+		if (a.own_vapic)
+			port_page_free(a.vapic);
+		if (a.own_pi)
+			port_page_free(a.pi);
+		return rc;
+	}
+
+	vmx_vmwrite(VMCS_VIRT_APIC_PAGE, chk.vapic_pa);       /* §24.6.8 */
+	vmx_vmwrite(VMCS_TPR_THRESHOLD, 0);                   /* unused with VID */
+	vmx_vmwrite(VMCS_EOI_EXIT0, cfg->eoi_exit[0]);
+	vmx_vmwrite(VMCS_EOI_EXIT1, cfg->eoi_exit[1]);
+	vmx_vmwrite(VMCS_EOI_EXIT2, cfg->eoi_exit[2]);
+	vmx_vmwrite(VMCS_EOI_EXIT3, cfg->eoi_exit[3]);
+	vmx_vmwrite(VMCS_GUEST_INTR_STATUS, 0);               /* §24.4.2: RVI = SVI = 0 */
+	if (a.posted) {
+		vmx_vmwrite(VMCS_PI_NOTIFY_VECTOR, a.notify_vector);
+		vmx_vmwrite(VMCS_PI_DESC_ADDR, chk.pi_desc_pa);
+	}
+	vmx_vmwrite(VMCS_PIN_CTLS, c.pin);
+	vmx_vmwrite(VMCS_PROC_CTLS, c.proc);
+	vmx_vmwrite(VMCS_PROC_CTLS2, c.proc2);
+	vmx_vmwrite(VMCS_EXIT_CTLS, c.exit);
+	/* §29.5: only what the CPU virtualizes passes; the rest of the x2APIC
+	 * range would reach the host's own APIC, so it exits. */
+	for (uint32_t msr = MSR_X2APIC_FIRST; msr <= MSR_X2APIC_LAST; msr++) {
+		rc = vmx_vm_trap_msr(v->vm, msr, vmx_apicv_msr_exits(msr, false, a.reg_virt),
+				     vmx_apicv_msr_exits(msr, true, a.reg_virt));
+		if (rc)
+			return rc;
+	}
+	a.on = true;
+	v->apicv = a;
+	return 0;
+}
+
+int vmx_vcpu_post_irq(struct vmx_vcpu *v, uint8_t vector)
+{
+	if (vector < 16)
+		return -PORT_EINVAL;   /* illegal APIC vector (Vol. 3A §10.5.3) */
+	if (!v->apicv.on)
+		return -PORT_ENOTSUP;
+	return pi_post(v->apicv.pi, vector) ? 1 : 0;
+}
+
+/* Before each entry: posted-interrupt processing by software (§29.6 steps,
+ * vmx_apicv_harvest): PIR into VIRR, RVI raised; the CPU's evaluation at
+ * VM entry (§29.2.1) then delivers with no exit and no injection.  With
+ * hardware posting on, the same catches what was posted while the vCPU was
+ * out of non-root operation. */
+static void harvest_posted(struct vmx_vcpu *v)
+{
+	struct vmx_pir_harvest h;
+	uint16_t st = (uint16_t)vmx_vmread(VMCS_GUEST_INTR_STATUS), old = st;
+
+	vmx_apicv_harvest(v->apicv.pi, v->apicv.vapic, &st, &h);
+	if (h.taken) {
+		v->apicv.harvests++;
+		v->apicv.harvested += h.taken;
+	}
+	if (h.dropped) {
+		v->apicv.dropped += h.dropped;
+		port_log("vmx: %u posted vector(s) below 16 dropped (illegal APIC vectors)", h.dropped);
+	}
+	if (st != old)
+		vmx_vmwrite(VMCS_GUEST_INTR_STATUS, st);
 }
 
 void vmx_vcpu_inject_exception(struct vmx_vcpu *v, uint8_t vector, uint32_t errcode)
@@ -571,6 +723,8 @@ static void prepare_injection(struct vmx_vcpu *v)
 {
 	uint32_t info = 0;
 
+	if (v->apicv.on)
+		harvest_posted(v);
 	if (v->reinject_info & INTR_INFO_VALID) {
 		info = v->reinject_info;
 		vmx_vmwrite(VMCS_ENTRY_EXC_ERRCODE, v->reinject_err);
@@ -588,6 +742,8 @@ static void prepare_injection(struct vmx_vcpu *v)
 			v->pending_irq = -1;
 		}
 	}
+	if (info)
+		v->injected++;
 	vmx_vmwrite(VMCS_ENTRY_INTR_INFO, info);
 	set_intr_window(v->pending_irq >= 0);
 }
@@ -958,6 +1114,21 @@ static int dispatch(struct vmx_vcpu *v)
 		return handle_ept_violation(v);
 	case EXIT_EPT_MISCONFIG:
 		return handle_ept_misconfig(v);
+	case EXIT_VIRT_EOI:       /* trap-like: the EOI is done, RIP is past it */
+		return (ops && ops->eoi) ? ops->eoi(v, (uint8_t)v->exit_qual) : VMX_CONTINUE;
+	case EXIT_APIC_WRITE:     /* trap-like; qualification = page offset (§27.2.1) */
+		port_log("vmx: APIC-write exit at virtual-APIC offset 0x%llx (e.g. a self-IPI with a vector "
+			 "below 16) is not emulated", (unsigned long long)(v->exit_qual & 0xfffu));
+		return -PORT_ENOTSUP;
+	case EXIT_TPR_BELOW_THRESHOLD:
+	case EXIT_APIC_ACCESS:
+		/* Neither can happen with the controls the core sets: TPR
+		 * threshold exits need TPR shadow without virtual-interrupt
+		 * delivery, APIC-access exits "virtualize APIC accesses". */
+		port_log("vmx: unexpected VM exit %u (%s) with APIC virtualization %s, qualification 0x%llx",
+			 v->exit_reason, vmx_exit_reason_name(v->exit_reason), v->apicv.on ? "on" : "off",
+			 (unsigned long long)v->exit_qual);
+		return -PORT_ENOTSUP;
 	default:
 		port_log("vmx: unhandled VM exit %u (%s), qualification 0x%llx, RIP 0x%llx", v->exit_reason,
 			 vmx_exit_reason_name(v->exit_reason), (unsigned long long)v->exit_qual,

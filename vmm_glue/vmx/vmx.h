@@ -5,6 +5,8 @@
  *   guest RAM map / map a host range into guest physical space  vmx_vm_map()
  *   trap an MMIO range (EPT violation + decode + callback)      vmx_vm_trap_mmio()
  *   deliver a guest vector (injection, interrupt window)        vmx_vcpu_inject_irq()
+ *   ... or by virtual-interrupt delivery / posted interrupts    vmx_vcpu_enable_apicv(),
+ *                                                               vmx_vcpu_post_irq()
  * plus I/O and MSR trapping through the bitmaps.
  *
  * Model: one struct vmx_cpu per physical CPU (VMXON region, capabilities);
@@ -92,6 +94,10 @@ struct vmx_vm_ops {
 	/* An EPT misconfiguration at gpa; return VMX_CONTINUE after fixing the
 	 * map (the core flushes the EPT) or an error (default: -PORT_EFAULT). */
 	int (*ept_misconfig)(struct vmx_vcpu *v, uint64_t gpa, uint64_t entry);
+	/* APICv: the guest EOIed a vector set in the EOI-exit bitmap (exit 45,
+	 * trap-like: the virtual EOI is already done, RIP is past the WRMSR).
+	 * Default: resume. */
+	int (*eoi)(struct vmx_vcpu *v, uint8_t vector);
 };
 
 #define VMX_MAX_MMIO 8
@@ -131,6 +137,22 @@ int vmx_vm_trap_msr(struct vmx_vm *vm, uint32_t msr, bool on_read, bool on_write
 /* After changing the map of a guest that has run: INVEPT (§30.3). */
 void vmx_vm_flush_ept(struct vmx_vm *vm);
 
+struct pi_desc;
+
+/* A vCPU's APIC virtualization (vmx_vcpu_enable_apicv). */
+struct vmx_vcpu_apicv {
+	bool on;                  /* virtual-interrupt delivery, x2APIC mode virtualized */
+	bool posted;              /* the CPU processes posted interrupts (pin-based bit 7) */
+	bool reg_virt;            /* APIC-register virtualization */
+	bool own_vapic, own_pi;   /* the core allocated them */
+	void *vapic;              /* the virtual-APIC page (4 KiB) */
+	struct pi_desc *pi;       /* the posted-interrupt descriptor */
+	uint8_t notify_vector;    /* host vector (hardware posting only) */
+	uint32_t harvests;        /* software harvests that moved a vector */
+	uint32_t harvested;       /* vectors they moved from PIR to VIRR */
+	uint32_t dropped;         /* vectors 0-15 found in PIR and dropped */
+};
+
 struct vmx_vcpu {
 	struct vmx_vm *vm;
 	void *vmcs;
@@ -146,6 +168,9 @@ struct vmx_vcpu {
 	uint32_t exit_reason;     /* the last exit's basic reason */
 	uint64_t exit_qual;
 	uint32_t exits[EXIT_REASON_MAX]; /* exits seen, by basic reason */
+	uint32_t injected;        /* events delivered through the VM-entry
+				     interruption-information field */
+	struct vmx_vcpu_apicv apicv;
 };
 
 int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm);
@@ -170,8 +195,46 @@ int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t s
 int vmx_vcpu_run(struct vmx_vcpu *v);
 
 /* Deliver external-interrupt `vector` as soon as the guest's RFLAGS.IF and
- * interruptibility allow (interrupt-window exiting until then). */
+ * interruptibility allow (interrupt-window exiting until then).  On a vCPU
+ * with APIC virtualization on, a vector >= 16 is posted instead
+ * (vmx_vcpu_post_irq): the guest's virtual APIC takes it, and the guest
+ * EOIs it. */
 void vmx_vcpu_inject_irq(struct vmx_vcpu *v, uint8_t vector);
+
+/* APIC virtualization and posted interrupts (SDM Vol. 3C ch. 29).
+ * After vmx_vcpu_init, before the first run.  The guest sees an x2APIC
+ * whose TPR (MSR 808H), EOI (80BH) and self-IPI (83FH) writes and — with
+ * APIC-register virtualization — register reads are done by the CPU on the
+ * virtual-APIC page, with no VM exit; interrupts reach it by
+ * virtual-interrupt delivery.  The VM's MSR bitmap is set for MSRs
+ * 800H-8FFH accordingly (every other x2APIC access exits: the VMM's
+ * rdmsr/wrmsr, by default #GP), so every vCPU of a VM should enable it
+ * alike.  Posted-interrupt processing is used when cfg->notify_vector is
+ * nonzero and the CPU allows it; otherwise the core harvests the
+ * descriptor before every VM entry.  -PORT_ENOTSUP (logged with the
+ * control's name) when the CPU lacks a required control, -PORT_EINVAL for
+ * a bad configuration, -PORT_ENOMEM, -PORT_EEXIST when already on. */
+struct vmx_apicv_cfg {
+	void *vapic_page;         /* 4 KiB, page-aligned, zeroed; NULL: allocated */
+	struct pi_desc *pi_desc;  /* 64-byte aligned, initialised (pi_desc_init) —
+				     ir_vcpu.pi_desc, which posted IRTEs target;
+				     NULL: allocated and initialised here */
+	uint8_t notify_vector;    /* host vector for hardware posting; 0: software only */
+	uint32_t host_apic_id;    /* NDST of an allocated descriptor */
+	bool host_x2apic;
+	uint64_t eoi_exit[4];     /* vectors whose EOI exits (ops->eoi), bit v = vector v */
+};
+int vmx_vcpu_enable_apicv(struct vmx_vcpu *v, const struct vmx_apicv_cfg *cfg);
+
+/* Post guest vector `vector` (16-255) to the vCPU's descriptor: its PIR
+ * bit, then ON (irq_remap/posted.c's atomic pi_post, as a VT-d unit does for
+ * a posted IRTE).  Callable from any CPU.  Returns 1 when ON went from 0 to
+ * 1 and the vCPU, if it is running on another CPU, needs a kick: the
+ * notification vector to it (hardware posting: the CPU takes the vector
+ * without a VM exit) or any IPI (software: the external-interrupt exit
+ * brings it to the next VM entry, which harvests); 0 when no kick is
+ * needed; -PORT_EINVAL for a vector below 16, -PORT_ENOTSUP without APICv. */
+int vmx_vcpu_post_irq(struct vmx_vcpu *v, uint8_t vector);
 /* Deliver a hardware exception on the next entry (error code if the vector
  * takes one). */
 void vmx_vcpu_inject_exception(struct vmx_vcpu *v, uint8_t vector, uint32_t errcode);

@@ -54,3 +54,21 @@ int vmx_feature_control(uint64_t cur, uint64_t *next)
 	*next = cur | FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCK;
 	return 1;
 }
+
+uint32_t vmx_caps_apicv(const struct vmx_caps *c)
+{
+	uint32_t pin = (uint32_t)(c->pin >> 32), proc = (uint32_t)(c->proc >> 32);
+	uint32_t proc2 = (proc & PROC_SECONDARY_CTLS) ? (uint32_t)(c->proc2 >> 32) : 0;
+	uint32_t exit = (uint32_t)(c->exit >> 32), f = 0;
+
+	f |= (pin & PIN_EXT_INTR_EXITING) ? VMX_APICV_CAP_EXT_INTR_EXIT : 0;
+	f |= (pin & PIN_POSTED_INTR) ? VMX_APICV_CAP_POSTED : 0;
+	f |= (proc & PROC_TPR_SHADOW) ? VMX_APICV_CAP_TPR_SHADOW : 0;
+	f |= (proc & PROC_SECONDARY_CTLS) ? VMX_APICV_CAP_SECONDARY : 0;
+	f |= (proc2 & PROC2_VIRT_APIC_ACCESS) ? VMX_APICV_CAP_VIRT_APIC_ACCESS : 0;
+	f |= (proc2 & PROC2_VIRT_X2APIC) ? VMX_APICV_CAP_VIRT_X2APIC : 0;
+	f |= (proc2 & PROC2_APIC_REG_VIRT) ? VMX_APICV_CAP_APIC_REG_VIRT : 0;
+	f |= (proc2 & PROC2_VIRT_INTR_DELIVERY) ? VMX_APICV_CAP_VINTR_DELIVERY : 0;
+	f |= (exit & EXIT_ACK_INTR_ON_EXIT) ? VMX_APICV_CAP_ACK_ON_EXIT : 0;
+	return f;
+}

@@ -43,7 +43,21 @@ struct vmx_caps {
 	uint64_t pin, proc, proc2, exit, entry; /* the MSRs to adjust against */
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	uint64_t ept_vpid;
+	uint32_t apicv;     /* VMX_APICV_CAP_*: vmx_caps_apicv() of the above */
 };
+
+/* The APIC-virtualization controls a CPU allows (their allowed-1 bits in
+ * the MSRs above, App. A.3.1-A.3.3, A.4), one flag each. */
+#define VMX_APICV_CAP_EXT_INTR_EXIT (1u << 0)    /* pin 0 */
+#define VMX_APICV_CAP_POSTED (1u << 1)           /* pin 7: process posted interrupts */
+#define VMX_APICV_CAP_TPR_SHADOW (1u << 2)       /* primary 21 */
+#define VMX_APICV_CAP_SECONDARY (1u << 3)        /* primary 31 */
+#define VMX_APICV_CAP_VIRT_APIC_ACCESS (1u << 4) /* secondary 0 */
+#define VMX_APICV_CAP_VIRT_X2APIC (1u << 5)      /* secondary 4 */
+#define VMX_APICV_CAP_APIC_REG_VIRT (1u << 6)    /* secondary 8 */
+#define VMX_APICV_CAP_VINTR_DELIVERY (1u << 7)   /* secondary 9 */
+#define VMX_APICV_CAP_ACK_ON_EXIT (1u << 8)      /* exit 15 */
+uint32_t vmx_caps_apicv(const struct vmx_caps *c);
 
 /* IA32_VMX_EPT_VPID_CAP bits (App. A.10). */
 #define EPT_CAP_EXEC_ONLY (1ull << 0)

@@ -27,9 +27,13 @@ enum vmx_exit_reason {
 	EXIT_ENTRY_FAIL_GUEST = 33,
 	EXIT_ENTRY_FAIL_MSR = 34,
 	EXIT_ENTRY_FAIL_MCE = 41,
+	EXIT_TPR_BELOW_THRESHOLD = 43,  /* use TPR shadow without virtual-interrupt delivery */
+	EXIT_APIC_ACCESS = 44,          /* virtualize APIC accesses (the core never sets it) */
+	EXIT_VIRT_EOI = 45,             /* EOI virtualization of a vector in the EOI-exit bitmap (§29.1.4) */
 	EXIT_EPT_VIOLATION = 48,
 	EXIT_EPT_MISCONFIG = 49,
 	EXIT_XSETBV = 55,
+	EXIT_APIC_WRITE = 56,           /* trap-like: a virtual-APIC write not virtualized (§29.4.3.3) */
 	EXIT_REASON_MAX = 70,
 };
 /* Exit-reason field (§24.9.1): bits 15:0 basic reason, bit 31 entry failed. */

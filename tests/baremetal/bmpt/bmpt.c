@@ -14,6 +14,14 @@
  *                                      the tests touch its first 256 MiB)
  *                GPA 0xb0018000        its config page for the edu (virtual
  *                                      00:03.0), trapped
+ *                GPA 0xb0020000        its config page for the igb (virtual
+ *                                      00:04.0), trapped
+ *                igb BAR0, BAR3        at GPA = HPA (BARs are not
+ *                                      virtualized); the page of BAR3 that
+ *                                      holds the MSI-X table trapped
+ * The igb (an 82576 PF, MSI-X) is the second passed-through function: the
+ * image plays the guest programming its MSI-X table through the trapped
+ * page, and makes the igb send each vector (EICS).
  * Variants (--append): aw=48|39 (the unit's AGAW: the domain shares the
  * EPT's PML4 / its PDPT) and mode=share|mirror (mirror forced).
  */
@@ -22,6 +30,7 @@
 #include "baremetal/console.h"
 #include "baremetal/edu.h"
 #include "baremetal/idt.h"
+#include "baremetal/igb.h"
 #include "baremetal/lapic.h"
 #include "baremetal/libc.h"
 #include "baremetal/mem.h"
@@ -50,6 +59,11 @@
 #define VEC_GUEST2 0x43
 #define VEC_HOST 0x51                  /* physical: what the IRTE names */
 #define FR_WRITE 0x05                  /* VT-d 7.1.3: write without permission / not present */
+#define IGB_CFG_GPA 0xb0020000ull      /* virtual: the guest's ECAM page of 00:04.0 */
+#define IGB_ENTRIES 3                  /* MSI-X entries the guest gets (of the igb's 10) */
+#define IGB_VEC_MSI 0x55               /* physical: the igb's MSI (unused by the guest) */
+static const uint8_t igb_host_vec[IGB_ENTRIES] = { 0x52, 0x53, 0x54 };   /* physical */
+static const uint8_t igb_guest_vec[IGB_ENTRIES] = { 0x61, 0x62, 0x63 };  /* virtual */
 
 static unsigned aw;
 static bool force_mirror;
@@ -65,6 +79,9 @@ static struct vmx_vm vm;
 static struct vmx_vcpu vcpu;   /* event state only: no VMCS under TCG */
 static struct bmpt_dma dma;
 static struct bmpt_dev dev;
+static struct igb igb;
+static uint16_t igb_rid;
+static struct bmpt_dev igb_dev;
 
 /* --- helpers --------------------------------------------------------------- */
 
@@ -202,6 +219,9 @@ static void setup(void)
 	if (edu_find(&edu, 0))
 		tap_bail("no edu: run with -device edu,dma_mask=0xffffffffffff");
 	rid = pci_rid(edu.pci);
+	if (igb_find(&igb, 0) || !igb.msix_cap)
+		tap_bail("no igb with MSI-X: run with -device igb");
+	igb_rid = pci_rid(igb.pci);
 	my_apic = lapic_id();
 	const struct acpi_header *t = acpi_find("DMAR", 0);
 	if (!t || dmar_parse(t, t->length, 0, &dmar) || !dmar.ndrhd)
@@ -230,9 +250,11 @@ static void setup(void)
 	if ((r = vmx_vm_map(&vm, 0, GUEST_RAM_HPA, GUEST_RAM_SIZE, EPT_RWX, EPT_MT_WB)))
 		tap_bail("EPT map of the guest's RAM: %d", r);
 	vcpu = (struct vmx_vcpu){ .vm = &vm, .pending_irq = -1 };
-	tap_diag("VT-d: CAP.SAGAW 0x%x MGAW %u SLLPS 0x%x CM %u ECAP.C %u SC %u PI %u; edu %02x:%02x.%u",
+	tap_diag("VT-d: CAP.SAGAW 0x%x MGAW %u SLLPS 0x%x CM %u ECAP.C %u SC %u PI %u; edu %02x:%02x.%u; "
+		 "igb %02x:%02x.%u BAR0 0x%llx BAR3 0x%llx+0x%llx",
 		 unit.caps.sagaw, unit.caps.mgaw, unit.caps.sllps, unit.caps.cm, unit.caps.c, unit.caps.sc,
-		 unit.caps.pi, rid >> 8, (rid >> 3) & 31, rid & 7);
+		 unit.caps.pi, rid >> 8, (rid >> 3) & 31, rid & 7, igb_rid >> 8, (igb_rid >> 3) & 31, igb_rid & 7,
+		 (unsigned long long)igb.mmio, (unsigned long long)igb.msix_bar, (unsigned long long)igb.msix_bar_size);
 }
 
 /* --- DMA ------------------------------------------------------------------- */
@@ -462,6 +484,285 @@ static void test_msi_refused(void)
 	       upd, dev.route.base);
 }
 
+/* --- MSI-X: the igb, virtual -> shadow -> physical per table entry ------------ */
+
+static unsigned guest_msix;    /* the guest's view: its MSI-X capability offset */
+static uint64_t guest_table;   /* and its table's GPA, from BAR[BIR] + offset */
+
+static uint64_t igb_cfg_rd(unsigned off, unsigned size)
+{
+	uint64_t v = ~0ull;
+	if (vmx_vm_mmio_access(&vm, IGB_CFG_GPA + off, false, size, &v))
+		tap_diag("trapped igb config read at +0x%x failed", off);
+	return v;
+}
+
+static void igb_cfg_wr(unsigned off, unsigned size, uint64_t v)
+{
+	if (vmx_vm_mmio_access(&vm, IGB_CFG_GPA + off, true, size, &v))
+		tap_diag("trapped igb config write at +0x%x failed", off);
+}
+
+/* The guest's accesses to its MSI-X table: through the trap (an EPT
+ * violation at the table's page reaches this callback). */
+static uint64_t table_rd(unsigned k, unsigned field, unsigned size)
+{
+	uint64_t v = ~0ull;
+	if (vmx_vm_mmio_access(&vm, guest_table + 16ull * k + field, false, size, &v))
+		tap_diag("trapped MSI-X read of entry %u +%u failed", k, field);
+	return v;
+}
+
+static void table_wr(unsigned k, unsigned field, unsigned size, uint64_t v)
+{
+	if (vmx_vm_mmio_access(&vm, guest_table + 16ull * k + field, true, size, &v))
+		tap_diag("trapped MSI-X write of entry %u +%u failed", k, field);
+}
+
+/* The device's own table entry, as the host reads it. */
+static uint32_t phys_entry(unsigned k, unsigned field)
+{
+	return port_mmio_read32(igb_dev.msix_table + 16ull * k + field);
+}
+
+static uint16_t phys_msix_ctrl(void) { return pci_read16(igb.pci, (uint16_t)(igb.msix_cap + 2)); }
+
+/* Fire igb vector k; count where interrupts arrived.  n_hv[j] / n_gv[j]:
+ * entry j's host / guest vector. */
+static uint64_t n_hv[IGB_ENTRIES], n_gv[IGB_ENTRIES];
+
+static void igb_counts_reset(void)
+{
+	for (unsigned j = 0; j < IGB_ENTRIES; j++) {
+		idt_reset_count(igb_host_vec[j]);
+		idt_reset_count(igb_guest_vec[j]);
+	}
+}
+
+static void igb_counts_take(void)
+{
+	for (unsigned j = 0; j < IGB_ENTRIES; j++) {
+		n_hv[j] = idt_count(igb_host_vec[j]);
+		n_gv[j] = idt_count(igb_guest_vec[j]);
+	}
+}
+
+static uint64_t igb_sum(const uint64_t *n)
+{
+	uint64_t s = 0;
+	for (unsigned j = 0; j < IGB_ENTRIES; j++)
+		s += n[j];
+	return s;
+}
+
+static void igb_raise(unsigned k, bool expect)
+{
+	igb_counts_reset();
+	igb_msix_fire(&igb, k);
+	idt_wait_count(igb_host_vec[k], 1, expect ? 500 * MS : 100 * MS);
+	igb_counts_take();
+}
+
+/* The PBA's DWORD 0: not in the trapped page (QEMU puts it at BAR3 +
+ * 0x2000), so the guest reads the device's own at GPA = HPA. */
+static uint32_t guest_pba(void) { return port_mmio_read32(igb_dev.msix_pba); }
+
+static void test_igb_init(void)
+{
+	int a = bmpt_dma_attach(&dma, igb_rid);
+	/* The VMM maps the igb's BARs at GPA = HPA (BARs are not virtualized). */
+	int m0 = bmpt_vm_map(&dma, igb.mmio, igb.mmio, igb.mmio_size, EPT_R | EPT_W, EPT_MT_UC);
+	int m3 = bmpt_vm_map(&dma, igb.msix_bar, igb.msix_bar, igb.msix_bar_size, EPT_R | EPT_W, EPT_MT_UC);
+	struct bmpt_dev_cfg c = {
+		.rid = igb_rid, .cfg = { cfg_read, cfg_write, (void *)igb.pci }, .virt_cfg_gpa = IGB_CFG_GPA,
+		.dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = IGB_VEC_MSI,
+		.msix_host_vectors = igb_host_vec, .n_msix_host_vectors = IGB_ENTRIES,
+	};
+	int r = bmpt_dev_init(&igb_dev, &vm, &c);
+	for (unsigned k = 0; k < IGB_ENTRIES; k++)
+		idt_set_handler(igb_host_vec[k], host_irq, &igb_dev);
+	uint64_t hpa = 0;
+	bool holes = ept_lookup(&vm.ept, IGB_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT &&
+		     ept_lookup(&vm.ept, igb_dev.msix_table, &hpa, NULL, NULL) == -PORT_ENOENT;
+	bool pba_mapped = ept_lookup(&vm.ept, igb_dev.msix_pba, &hpa, NULL, NULL) == 0 && hpa == igb_dev.msix_pba;
+	/* The guest walks its capability list to MSI-X and finds its table:
+	 * BAR[BIR] (the host's value) + the table offset. */
+	uint32_t id = (uint32_t)igb_cfg_rd(0, 4);
+	unsigned p = (unsigned)igb_cfg_rd(0x34, 1);
+	for (unsigned i = 0; p >= 0x40 && i < 16; i++, p = (unsigned)igb_cfg_rd(p + 1, 1))
+		if (igb_cfg_rd(p, 1) == 0x11)
+			guest_msix = p;
+	uint16_t ctrl = (uint16_t)igb_cfg_rd(guest_msix + 2, 2);
+	uint32_t tbl = (uint32_t)igb_cfg_rd(guest_msix + 4, 4);
+	unsigned bir = tbl & 7;
+	uint32_t bar_lo = (uint32_t)igb_cfg_rd(0x10 + 4 * bir, 4);
+	uint64_t bar_hi = (bar_lo & 6) == 4 ? igb_cfg_rd(0x14 + 4 * bir, 4) : 0;
+	guest_table = ((bar_lo & ~0xfull) | bar_hi << 32) + (tbl & ~7u);
+	igb_cfg_wr(guest_msix + 2, 2, 0x07ff);   /* Table Size is read-only */
+	uint16_t ctrl2 = (uint16_t)igb_cfg_rd(guest_msix + 2, 2);
+	/* The device: MSI-X off, every one of its entries masked. */
+	uint16_t pctrl = phys_msix_ctrl();
+	bool all_masked = true;
+	for (unsigned k = 0; k < igb_dev.msix_phys_size; k++)
+		all_masked &= (phys_entry(k, 12) & 1) != 0;
+	/* The guest's entries start masked; past the table the trapped page
+	 * is the device's; a 2-byte access is refused. */
+	uint32_t v_ctrl = (uint32_t)table_rd(0, 12, 4);
+	uint64_t past = ~0ull, bad = 0;
+	uint64_t past_gpa = guest_table + 16ull * igb_dev.msix_phys_size;
+	int pr = vmx_vm_mmio_access(&vm, past_gpa, false, 4, &past);
+	int br = vmx_vm_mmio_access(&vm, guest_table + 12, false, 2, &bad);
+	tap_ok(a == 0 && m0 == 0 && m3 == 0 && r == 0 && holes && pba_mapped && id == 0x10c98086 &&
+		       guest_msix == igb.msix_cap && guest_msix == igb_dev.msix && bir == IGB_MSIX_BAR &&
+		       guest_table == igb_dev.msix_table && (ctrl & 0x7ff) == IGB_ENTRIES - 1 &&
+		       !(ctrl & BMPT_MSIX_CTRL_EN) && ctrl2 == ctrl && igb_dev.msix_phys_size == IGB_MSIX_VECTORS &&
+		       !(pctrl & (BMPT_MSIX_CTRL_EN | BMPT_MSIX_CTRL_FMASK)) && all_masked && v_ctrl == 1 && pr == 0 &&
+		       past == port_mmio_read32(past_gpa) && br == -PORT_EINVAL && igb_dev.msix_routes == IGB_ENTRIES &&
+		       igb_dev.route_open,
+	       "igb %02x:%02x.%u attached, BARs at GPA = HPA, config page GPA 0x%llx and MSI-X table page 0x%llx "
+	       "trapped (EPT holes; the PBA's page still mapped): the guest finds MSI-X at 0x%x, Table Size %u of the "
+	       "device's %u (read-only), table at BAR%u+0x%x = GPA 0x%llx, entries masked; the device's MSI-X off, all "
+	       "%u entries masked; past the table the page is the device's, a 2-byte access refused (%d/%d/%d)",
+	       igb_rid >> 8, (igb_rid >> 3) & 31, igb_rid & 7, (unsigned long long)IGB_CFG_GPA,
+	       (unsigned long long)igb_dev.msix_trap_gpa, guest_msix, (ctrl & 0x7ff) + 1, igb_dev.msix_phys_size, bir,
+	       tbl & ~7u, (unsigned long long)guest_table, igb_dev.msix_phys_size, a, r, br);
+	if (r)
+		tap_bail("no passthrough for the igb");
+}
+
+/* The guest programs entry k as a driver does: address, data, then the
+ * vector control that unmasks it (entry 1 with QWORD stores). */
+static void guest_msix_entry(unsigned k, uint8_t vector)
+{
+	struct msi_msg m;
+	msi_compat_compose(&(struct msi_compat){ .dest_id = 0, .vector = vector }, &m);
+	if (k == 1) {
+		table_wr(k, 0, 8, (uint64_t)m.addr_hi << 32 | m.addr_lo);
+		table_wr(k, 8, 8, m.data);   /* data, and vector control 0 */
+		return;
+	}
+	table_wr(k, 0, 4, m.addr_lo);
+	table_wr(k, 4, 4, m.addr_hi);
+	table_wr(k, 8, 4, m.data);
+	table_wr(k, 12, 4, 0);
+}
+
+static void test_msix_route(void)
+{
+	for (unsigned k = 0; k < IGB_ENTRIES; k++)
+		guest_msix_entry(k, igb_guest_vec[k]);
+	bool masked_while_off = true;   /* MSI-X still off: every entry effectively masked */
+	for (unsigned k = 0; k < IGB_ENTRIES; k++)
+		masked_while_off &= (phys_entry(k, 12) & 1) != 0;
+	igb_cfg_wr(guest_msix + 2, 2, BMPT_MSIX_CTRL_EN);
+	uint16_t pctrl = phys_msix_ctrl();
+	bool ok = masked_while_off && (pctrl & BMPT_MSIX_CTRL_EN) && !(pctrl & BMPT_MSIX_CTRL_FMASK);
+	for (unsigned k = 0; k < IGB_ENTRIES; k++) {
+		const struct bmpt_msix_entry *e = &igb_dev.msix_entries[k];
+		/* virtual: the guest reads back its own entry */
+		uint64_t g_addr = table_rd(k, 0, 8);
+		uint32_t g_data = (uint32_t)table_rd(k, 8, 4), g_vc = (uint32_t)table_rd(k, 12, 4);
+		/* shadow: the IRTE, and the device's entry */
+		struct irte_remapped f = { 0 };
+		const struct irte *ie = ir_table_entry(&table, e->route.base);
+		int d = ie ? irte_decode_remapped(ie, false, &f) : -1;
+		struct msi_msg pm = { phys_entry(k, 0), phys_entry(k, 4), phys_entry(k, 8) };
+		struct msi_remap h = { 0 };
+		int hd = msi_remap_decode(&pm, &h);
+		bool this_ok = e->last_update == 0 && g_addr == 0xfee00000u && g_data == igb_guest_vec[k] && g_vc == 0 &&
+			       d == 0 && (ie->lo & 1) && f.vector == igb_host_vec[k] && f.dest == my_apic &&
+			       !f.dest_logical && f.source.sid == igb_rid && f.source.svt == IRTE_SVT_SID && hd == 0 &&
+			       msi_is_remappable(&pm) && msi_remap_index(&h) == e->route.base &&
+			       !(phys_entry(k, 12) & 1);
+		tap_diag("MSI-X entry %u: guest 0x%08llx/0x%x -> IRTE %u: vector 0x%x, APIC 0x%x, SID 0x%x; the device's "
+			 "entry 0x%08x/0x%x (remappable, handle %u), vector control 0x%x",
+			 k, (unsigned long long)g_addr, g_data, e->route.base, f.vector, f.dest, f.source.sid, pm.addr_lo,
+			 pm.data, h.handle, phys_entry(k, 12));
+		ok &= this_ok;
+	}
+	tap_ok(ok && faults_take(NULL) == 0,
+	       "guest programs %u MSI-X entries through the trapped table page (vectors 0x%x 0x%x 0x%x; entry 1 with "
+	       "QWORD stores) and enables MSI-X: it reads back its own entries; each entry's IRTE names its own host "
+	       "vector, this APIC and the igb's SID; the device's entries hold the remappable messages with those "
+	       "handles, unmasked only after MSI-X was enabled; the device's MSI-X on, Function Mask clear",
+	       IGB_ENTRIES, igb_guest_vec[0], igb_guest_vec[1], igb_guest_vec[2]);
+}
+
+static void test_msix_deliver(void)
+{
+	igb_msix_causes_on(&igb, IGB_ENTRIES);
+	bool ok = true;
+	for (unsigned k = 0; k < IGB_ENTRIES; k++) {
+		uint64_t inj = igb_dev.msix_entries[k].injected;
+		vcpu.pending_irq = -1;
+		last_host_irq_rc = 1;
+		igb_raise(k, true);
+		bool this_ok = n_hv[k] == 1 && igb_sum(n_hv) == 1 && igb_sum(n_gv) == 0 && last_host_irq_rc == 0 &&
+			       vcpu.pending_irq == igb_guest_vec[k] && igb_dev.msix_entries[k].injected == inj + 1;
+		tap_diag("igb vector %u: %llu on host vector 0x%x, %llu on others, %llu on guest vectors; pending "
+			 "injection 0x%x", k, (unsigned long long)n_hv[k], igb_host_vec[k],
+			 (unsigned long long)(igb_sum(n_hv) - n_hv[k]), (unsigned long long)igb_sum(n_gv), vcpu.pending_irq);
+		ok &= this_ok;
+	}
+	tap_ok(ok && faults_take(NULL) == 0,
+	       "igb fires MSI-X vectors 0..%u (EICS): each arrives once on its entry's host vector (0x%x 0x%x 0x%x), "
+	       "never on a guest vector, and the vCPU's pending injection is that entry's guest vector",
+	       IGB_ENTRIES - 1, igb_host_vec[0], igb_host_vec[1], igb_host_vec[2]);
+}
+
+static void test_msix_mask(void)
+{
+	vcpu.pending_irq = -1;
+	table_wr(1, 12, 4, 1);   /* the guest masks entry 1 */
+	bool pmasked = phys_entry(1, 12) & 1;
+	igb_raise(1, false);
+	uint64_t silent = igb_sum(n_hv) + igb_sum(n_gv);
+	uint32_t pba = guest_pba();
+	int pend_masked = vcpu.pending_irq;
+	/* Unmasked: the device sends the pending message (PCI 3.0 §6.8.2.10). */
+	igb_counts_reset();
+	table_wr(1, 12, 4, 0);
+	idt_wait_count(igb_host_vec[1], 1, 500 * MS);
+	igb_counts_take();
+	uint32_t pba_after = guest_pba();
+	tap_ok(pmasked && silent == 0 && (pba & 2) && pend_masked == -1 && n_hv[1] == 1 && igb_sum(n_hv) == 1 &&
+		       igb_sum(n_gv) == 0 && vcpu.pending_irq == igb_guest_vec[1] && !(pba_after & 2) &&
+		       !(phys_entry(1, 12) & 1),
+	       "guest masks entry 1: the device's entry masked, firing it delivers nothing (%llu) and sets its PBA bit "
+	       "(PBA 0x%x); the guest unmasks it: the pending message arrives once on 0x%x (%llu), injection pending for "
+	       "0x%x, PBA 0x%x",
+	       (unsigned long long)silent, pba, igb_host_vec[1], (unsigned long long)n_hv[1], vcpu.pending_irq, pba_after);
+}
+
+static void test_msix_function_mask(void)
+{
+	uint64_t inj0 = igb_dev.msix_entries[0].injected, inj2 = igb_dev.msix_entries[2].injected;
+	igb_cfg_wr(guest_msix + 2, 2, BMPT_MSIX_CTRL_EN | BMPT_MSIX_CTRL_FMASK);
+	uint16_t pctrl = phys_msix_ctrl();
+	bool all_masked = true;
+	for (unsigned k = 0; k < IGB_ENTRIES; k++)
+		all_masked &= (phys_entry(k, 12) & 1) != 0;
+	igb_raise(0, false);
+	uint64_t silent = igb_sum(n_hv) + igb_sum(n_gv);
+	igb_raise(2, false);
+	silent += igb_sum(n_hv) + igb_sum(n_gv);
+	uint32_t pba = guest_pba();
+	uint16_t g_ctrl = (uint16_t)igb_cfg_rd(guest_msix + 2, 2);
+	igb_counts_reset();
+	igb_cfg_wr(guest_msix + 2, 2, BMPT_MSIX_CTRL_EN);
+	idt_wait_count(igb_host_vec[0], 1, 500 * MS);
+	idt_wait_count(igb_host_vec[2], 1, 500 * MS);
+	igb_counts_take();
+	tap_ok(all_masked && (pctrl & BMPT_MSIX_CTRL_EN) && !(pctrl & BMPT_MSIX_CTRL_FMASK) && silent == 0 &&
+		       (pba & 5) == 5 && (g_ctrl & BMPT_MSIX_CTRL_FMASK) && n_hv[0] == 1 && n_hv[2] == 1 &&
+		       igb_sum(n_hv) == 2 && igb_sum(n_gv) == 0 && igb_dev.msix_entries[0].injected == inj0 + 1 &&
+		       igb_dev.msix_entries[2].injected == inj2 + 1 && !(guest_pba() & 5),
+	       "guest sets Function Mask: every device entry masked (its own Function Mask clear, MSI-X on), vectors 0 "
+	       "and 2 deliver nothing (%llu), PBA 0x%x; the guest clears it: both pending messages arrive once on their "
+	       "host vectors (%llu, %llu) and inject their guest vectors",
+	       (unsigned long long)silent, pba, (unsigned long long)n_hv[0], (unsigned long long)n_hv[2]);
+}
+
 static void test_posted(void)
 {
 	tap_skip("posted delivery to the vCPU's descriptor",
@@ -471,7 +772,16 @@ static void test_posted(void)
 
 static void test_teardown(uint64_t pages_at_start)
 {
+	igb_msix_causes_off(&igb);
+	bmpt_dev_fini(&igb_dev);
+	bool igb_masked = !(phys_msix_ctrl() & BMPT_MSIX_CTRL_EN);
+	for (unsigned k = 0; k < igb_dev.msix_phys_size; k++)
+		igb_masked &= (phys_entry(k, 12) & 1) != 0;
+	int d2 = bmpt_dma_detach(&dma, igb_rid);
+	uint64_t lo2 = 1, hi2 = 1;
+	vtd_ctx_read(&unit, (uint8_t)(igb_rid >> 8), (uint8_t)igb_rid, &lo2, &hi2);
 	bmpt_dev_fini(&dev);
+	unsigned irtes_used = table.n_used;
 	int d = bmpt_dma_detach(&dma, rid);
 	uint64_t lo = 1, hi = 1;
 	vtd_ctx_read(&unit, (uint8_t)(rid >> 8), (uint8_t)rid, &lo, &hi);
@@ -481,16 +791,19 @@ static void test_teardown(uint64_t pages_at_start)
 	ir_table_fini(&table);
 	vtd_unit_fini(&unit);
 	uint64_t after = mem_pages_in_use();
-	tap_ok(d == 0 && r == 0 && lo == 0 && hi == 0 && after == pages_at_start + test_pages,
-	       "teardown: context entry cleared, route closed, domain, EPT, IR table and unit freed (%llu pages in "
-	       "use = %llu at start + %llu the tests keep) (%d/%d)",
-	       (unsigned long long)after, (unsigned long long)pages_at_start, (unsigned long long)test_pages, d, r);
+	tap_ok(d == 0 && d2 == 0 && r == 0 && lo == 0 && hi == 0 && lo2 == 0 && hi2 == 0 && igb_masked &&
+		       irtes_used == 0 && after == pages_at_start + test_pages,
+	       "teardown: the igb's %u MSI-X entries masked and MSI-X off; both context entries cleared, every route "
+	       "closed (%u IRTEs in use), domain, EPT, IR table and unit freed (%llu pages in use = %llu at start + %llu "
+	       "the tests keep) (%d/%d/%d)",
+	       igb_dev.msix_phys_size, irtes_used, (unsigned long long)after, (unsigned long long)pages_at_start,
+	       (unsigned long long)test_pages, d, d2, r);
 }
 
 void test_main(void)
 {
 	uint64_t pages_at_start = mem_pages_in_use();
-	tap_plan(10);
+	tap_plan(15);
 	setup();
 	test_domain();
 	test_dma_translated();
@@ -500,6 +813,11 @@ void test_main(void)
 	test_msi_route();
 	test_msi_mask_retarget();
 	test_msi_refused();
+	test_igb_init();
+	test_msix_route();
+	test_msix_deliver();
+	test_msix_mask();
+	test_msix_function_mask();
 	test_posted();
 	test_teardown(pages_at_start);
 	tap_done();
