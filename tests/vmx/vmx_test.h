@@ -8,6 +8,14 @@
 
 #include <stdint.h>
 
+/* The image's two halves (tests/vmx/main.c runs each the platform allows)
+ * and their TAP line counts. */
+void vmx_tests(void);   /* the core: needs VMX (Bochs; QEMU/KVM nested) */
+void bmpt_tests(void);  /* the passthrough glue: needs a VT-d unit, an edu, an igb */
+#define APICV_TESTS 8
+#define VMX_TESTS (24 + APICV_TESTS)
+#define BMPT_TESTS 15
+
 /* VMCALL: RAX = command, RBX / RCX = arguments. */
 enum guest_cmd {
 	CMD_DONE = 0,        /* unused by guest64 (it ends in a triple fault) */

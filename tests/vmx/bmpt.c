@@ -1,6 +1,8 @@
 /*
- * bmpt.c — the bare-metal passthrough glue (vmm_glue/vmx/bm_passthrough)
- * against QEMU's intel-iommu, without launching a guest: TCG has no VMX, so
+ * bmpt.c — the VMX image's passthrough half (tests/vmx/main.c runs it when
+ * the platform has a VT-d unit): the bare-metal passthrough glue
+ * (vmm_glue/vmx/bm_passthrough) against QEMU's intel-iommu, without
+ * launching a guest: TCG has no VMX, so
  * the image builds the guest's EPT (GPA != HPA) as the core would, derives
  * the VT-d domain from it, and then acts as the guest — it programs the edu
  * (a passed-through function) with guest-physical DMA addresses, and writes
@@ -45,6 +47,7 @@
 #include "irq_remap/irte.h"
 #include "irq_remap/msi.h"
 #include "port.h"
+#include "tests/vmx/vmx_test.h"
 #include "vmm_glue/vmx/bm_passthrough.h"
 #include "vmm_glue/vmx/vmx.h"
 
@@ -800,10 +803,9 @@ static void test_teardown(uint64_t pages_at_start)
 	       (unsigned long long)test_pages, d, d2, r);
 }
 
-void test_main(void)
+void bmpt_tests(void)
 {
 	uint64_t pages_at_start = mem_pages_in_use();
-	tap_plan(15);
 	setup();
 	test_domain();
 	test_dma_translated();
@@ -820,5 +822,4 @@ void test_main(void)
 	test_msix_function_mask();
 	test_posted();
 	test_teardown(pages_at_start);
-	tap_done();
 }
