@@ -720,5 +720,6 @@ void vmx_tests(void)
 	test_guest64();
 	test_apicv();
 	test_real_mode();
+	vmx_edu_tests(&cpu);
 	vmx_cpu_off(&cpu);
 }

@@ -12,8 +12,12 @@
  * and their TAP line counts. */
 void vmx_tests(void);   /* the core: needs VMX (Bochs; QEMU/KVM nested) */
 void bmpt_tests(void);  /* the passthrough glue: needs a VT-d unit, an edu, an igb */
+struct vmx_cpu;
+void vmx_edu_tests(struct vmx_cpu *cpu); /* vmx_edu.c: a launched guest drives an edu (model) */
+void vmx_edu_vtd_tests(void);  /* ... the real edu: needs VMX and VT-d together (never run) */
 #define APICV_TESTS 8
-#define VMX_TESTS (24 + APICV_TESTS)
+#define EDU_TESTS 3
+#define VMX_TESTS (24 + APICV_TESTS + EDU_TESTS)
 #define BMPT_TESTS 15
 
 /* VMCALL: RAX = command, RBX / RCX = arguments. */
