@@ -46,6 +46,23 @@ void pci_write8(const struct pci_dev *d, uint16_t off, uint8_t v)
 	pci_write32(d, off, (pci_read32(d, off) & ~(0xffu << sh)) | ((uint32_t)v << sh));
 }
 
+uint32_t pci_cfg_read(void *d, unsigned off, unsigned size)
+{
+	uint16_t o = (uint16_t)off;
+	return size == 1 ? pci_read8(d, o) : size == 2 ? pci_read16(d, o) : pci_read32(d, o);
+}
+
+void pci_cfg_write(void *d, unsigned off, unsigned size, uint32_t v)
+{
+	uint16_t o = (uint16_t)off;
+	if (size == 1)
+		pci_write8(d, o, (uint8_t)v);
+	else if (size == 2)
+		pci_write16(d, o, (uint16_t)v);
+	else
+		pci_write32(d, o, v);
+}
+
 static void scan_bus(uint8_t bus, unsigned depth);
 
 static void probe(uint8_t bus, uint8_t dev, uint8_t fn, unsigned depth)

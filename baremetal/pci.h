@@ -60,6 +60,10 @@ uint32_t pci_read32(const struct pci_dev *d, uint16_t off);
 void pci_write8(const struct pci_dev *d, uint16_t off, uint8_t v);
 void pci_write16(const struct pci_dev *d, uint16_t off, uint16_t v);
 void pci_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
+/* The same, sized (1, 2 or 4 bytes), with the device as an opaque context:
+ * the shape of a config-space callback (bm_passthrough's bmpt_cfg_ops). */
+uint32_t pci_cfg_read(void *d, unsigned off, unsigned size);
+void pci_cfg_write(void *d, unsigned off, unsigned size, uint32_t v);
 
 /* Offset of the first capability with this ID (after `from`, 0 = from the
  * start of the list), or 0. */

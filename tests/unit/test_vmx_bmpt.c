@@ -599,6 +599,18 @@ static struct bmpt_dev_cfg msix_cfg(unsigned n_vectors)
 				      .msix_host_vectors = hv, .n_msix_host_vectors = n_vectors };
 }
 
+/* The usual start of an MSI-X case: the model with an n-entry table (and
+ * MSI when with_msi), a 256-entry IR table, n host vectors, the device
+ * initialized and its interrupts routed to the test's vCPUs. */
+static void msix_up(struct bmpt_dev *dev, unsigned n, bool with_msi)
+{
+	msix_start(256);
+	device_msix(n, with_msi);
+	struct bmpt_dev_cfg c = msix_cfg(n);
+	assert_int_equal(bmpt_dev_init(dev, &vm, &c), 0);
+	irq_dev = dev;
+}
+
 static uint64_t grd(uint64_t gpa, unsigned size)
 {
 	uint64_t v = 0;
@@ -673,11 +685,7 @@ static void msix_capability_found_and_virtualized(void **state)
 {
 	(void)state;
 	static struct bmpt_dev dev;
-	msix_start(256);
-	device_msix(40, false);   /* MSI-X only; more entries than the glue's maximum */
-	struct bmpt_dev_cfg c = msix_cfg(40);
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
-	irq_dev = &dev;
+	msix_up(&dev, 40, false);   /* MSI-X only; more entries than the glue's maximum */
 	assert_int_equal(dev.msi, 0);
 	assert_int_equal(dev.msix, MSIX_CAP);
 	assert_int_equal(dev.msix_phys_size, 40);
@@ -745,11 +753,7 @@ static void msix_entries_become_irtes_and_remappable_entries(void **state)
 {
 	(void)state;
 	static struct bmpt_dev dev;
-	msix_start(256);
-	device_msix(4, true);
-	struct bmpt_dev_cfg c = msix_cfg(4);
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
-	irq_dev = &dev;
+	msix_up(&dev, 4, true);
 	assert_int_equal(dev.msi, 0x50);
 	assert_true(dev.route_open);
 	assert_int_equal(dev.msix_size, 4);
@@ -818,11 +822,7 @@ static void msix_mask_transitions_keep_the_irte_order(void **state)
 {
 	(void)state;
 	static struct bmpt_dev dev;
-	msix_start(256);
-	device_msix(4, false);
-	struct bmpt_dev_cfg c = msix_cfg(4);
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
-	irq_dev = &dev;
+	msix_up(&dev, 4, false);
 
 	/* Entry 0 programmed while MSI-X is off: recorded, the device entry
 	 * stays masked, no IRTE yet. */
@@ -911,11 +911,7 @@ static void msix_refused_message_blocks_only_its_entry(void **state)
 {
 	(void)state;
 	static struct bmpt_dev dev;
-	msix_start(256);
-	device_msix(4, false);
-	struct bmpt_dev_cfg c = msix_cfg(4);
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
-	irq_dev = &dev;
+	msix_up(&dev, 4, false);
 	guest_entry(0, 0, 0x50, false, false, false);
 	guest_entry(1, 0, 0x51, true, false, false);    /* level-triggered: refused */
 	guest_entry(2, 1, 0x52, false, true, false);
@@ -946,11 +942,7 @@ static void msix_bad_accesses_and_pass_through(void **state)
 {
 	(void)state;
 	static struct bmpt_dev dev;
-	msix_start(256);
-	device_msix(4, false);
-	struct bmpt_dev_cfg c = msix_cfg(4);
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
-	irq_dev = &dev;
+	msix_up(&dev, 4, false);
 	uint64_t v = 0;
 	/* PCIe: aligned DWORD or QWORD only. */
 	assert_int_equal(guest_mmio(ENTRY(0, 0), false, 1, &v), -PORT_EINVAL);
@@ -983,11 +975,7 @@ static void msix_fini_masks_disables_and_frees(void **state)
 {
 	(void)state;
 	static struct bmpt_dev dev;
-	msix_start(256);
-	device_msix(4, true);
-	struct bmpt_dev_cfg c = msix_cfg(4);
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
-	irq_dev = &dev;
+	msix_up(&dev, 4, true);
 	for (unsigned k = 0; k < 4; k++)
 		guest_entry(k, k & 1, (uint8_t)(0x50 + k), false, false, false);
 	guest_msix_ctrl(BMPT_MSIX_CTRL_EN);

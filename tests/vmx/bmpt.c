@@ -163,25 +163,6 @@ static void guest_cfg_write(unsigned off, unsigned size, uint64_t v)
 		tap_diag("trapped write at +0x%x failed", off);
 }
 
-/* Physical config space for the glue (ECAM through baremetal/pci). */
-static uint32_t cfg_read(void *ctx, unsigned off, unsigned size)
-{
-	const struct pci_dev *d = ctx;
-	return size == 1 ? pci_read8(d, (uint16_t)off) : size == 2 ? pci_read16(d, (uint16_t)off) :
-								    pci_read32(d, (uint16_t)off);
-}
-
-static void cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
-{
-	const struct pci_dev *d = ctx;
-	if (size == 1)
-		pci_write8(d, (uint16_t)off, (uint8_t)val);
-	else if (size == 2)
-		pci_write16(d, (uint16_t)off, (uint16_t)val);
-	else
-		pci_write32(d, (uint16_t)off, val);
-}
-
 /* The host's handler for the host vector: what the core's external-
  * interrupt exit would call. */
 static int last_host_irq_rc = 1;
@@ -385,7 +366,7 @@ static void test_dev_init(void)
 	ir_vcpu = (struct ir_vcpu){ .virt_apic_id = 0, .host_apic_id = my_apic };
 	guest = (struct ir_guest){ .name = "bmpt", .vcpus = &ir_vcpu, .n_vcpus = 1 };
 	struct bmpt_dev_cfg c = {
-		.rid = rid, .cfg = { cfg_read, cfg_write, (void *)edu.pci }, .virt_cfg_gpa = VIRT_CFG_GPA,
+		.rid = rid, .cfg = { pci_cfg_read, pci_cfg_write, (void *)edu.pci }, .virt_cfg_gpa = VIRT_CFG_GPA,
 		.dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = VEC_HOST,
 	};
 	int r = bmpt_dev_init(&dev, &vm, &c);
@@ -577,7 +558,7 @@ static void test_igb_init(void)
 	int m0 = bmpt_vm_map(&dma, igb.mmio, igb.mmio, igb.mmio_size, EPT_R | EPT_W, EPT_MT_UC);
 	int m3 = bmpt_vm_map(&dma, igb.msix_bar, igb.msix_bar, igb.msix_bar_size, EPT_R | EPT_W, EPT_MT_UC);
 	struct bmpt_dev_cfg c = {
-		.rid = igb_rid, .cfg = { cfg_read, cfg_write, (void *)igb.pci }, .virt_cfg_gpa = IGB_CFG_GPA,
+		.rid = igb_rid, .cfg = { pci_cfg_read, pci_cfg_write, (void *)igb.pci }, .virt_cfg_gpa = IGB_CFG_GPA,
 		.dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = IGB_VEC_MSI,
 		.msix_host_vectors = igb_host_vec, .n_msix_host_vectors = IGB_ENTRIES,
 	};

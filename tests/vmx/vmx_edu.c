@@ -457,24 +457,6 @@ void vmx_edu_tests(struct vmx_cpu *cpu)
  * (bmpt_dev_init with the IR table) to EDU_HOST_VEC, which arrives as an
  * external-interrupt exit and is injected by bmpt_dev_host_irq. */
 
-static uint32_t pci_cfg_read(void *ctx, unsigned off, unsigned size)
-{
-	const struct pci_dev *d = ctx;
-	return size == 1 ? pci_read8(d, (uint16_t)off) : size == 2 ? pci_read16(d, (uint16_t)off) :
-								    pci_read32(d, (uint16_t)off);
-}
-
-static void pci_cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
-{
-	const struct pci_dev *d = ctx;
-	if (size == 1)
-		pci_write8(d, (uint16_t)off, (uint8_t)val);
-	else if (size == 2)
-		pci_write16(d, (uint16_t)off, (uint16_t)val);
-	else
-		pci_write32(d, (uint16_t)off, val);
-}
-
 void vmx_edu_vtd_tests(void)
 {
 	static struct vmx_cpu cpu;
