@@ -128,7 +128,7 @@ $(BUILD)/fs/freestanding.o: $(FS_OBJS)
 # --- tests --------------------------------------------------------------------
 
 test-unit: $(UNIT_BINS)
-	@tests/lib/run-suite unit 600 -- tests/unit/run $(UNIT_BINS)
+	@tests/lib/run-suite unit 600 -- tests/unit/run $(UNIT_BINS) tests/lib/selftest
 
 # Everything: packages, build, then every suite (continuing past failures),
 # then one summary line over all of them.
