@@ -57,7 +57,7 @@ LIB_HOST_SAN := $(BUILD)/san/libvfs_host.a
 # Suites `make test` runs; fragments append theirs.  Cheap, host-only suites
 # go first, then bare-metal images, then the QEMU testbed.
 SUITES := unit
-SUITE_ORDER := unit baremetal vtd ir vmx bmpt testbed sriov assign bench-smoke
+SUITE_ORDER := unit fuzz baremetal vtd ir vmx bmpt testbed sriov assign bench-smoke
 
 .PHONY: all deps test test-unit check-freestanding clean distclean help
 .DEFAULT_GOAL := all
@@ -128,7 +128,7 @@ $(BUILD)/fs/freestanding.o: $(FS_OBJS)
 # --- tests --------------------------------------------------------------------
 
 test-unit: $(UNIT_BINS)
-	@tests/lib/run-suite unit 600 -- tests/unit/run $(UNIT_BINS)
+	@tests/lib/run-suite unit 600 -- tests/unit/run $(UNIT_BINS) tests/lib/selftest
 
 # Everything: packages, build, then every suite (continuing past failures),
 # then one summary line over all of them.

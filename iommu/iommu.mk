@@ -1,32 +1,13 @@
-# iommu/ — VT-d DMA remapping: the DMAR fuzzer and the map/unmap benchmark.
+# iommu/ — VT-d DMA remapping: the map/unmap benchmark.  (The DMAR fuzzer,
+# tests/fuzz/fuzz_dmar.c, is built and run by tests/fuzz/fuzz.mk: make fuzz-dmar.)
 #
-#   make fuzz-dmar-build   build the libFuzzer target (clang) -> build/fuzz/fuzz_dmar
-#   make fuzz-dmar         run it for FUZZ_TIME seconds (default 60) on the seed corpus
 #   make bench-vtd         map/unmap 1 GiB in 4 KiB and 2 MiB pages vs memset
 
 IOMMU_SRCS := $(sort $(wildcard iommu/*.c))
 IOMMU_HDRS := $(sort $(wildcard iommu/*.h)) port/port.h port/host/port_host.h
-FUZZ_DMAR := $(BUILD)/fuzz/fuzz_dmar
 BENCH_VTD := $(BUILD)/bench/vtd_bench
-FUZZ_TIME ?= 60
 
-.PHONY: fuzz-dmar fuzz-dmar-build bench-vtd
-
-# The default build keeps the fuzzer compiling.
-all: fuzz-dmar-build
-
-$(FUZZ_DMAR): tests/fuzz/fuzz_dmar.c $(IOMMU_SRCS) $(IOMMU_HDRS) port/host/port_host.c
-	@mkdir -p $(@D)
-	$(CLANG) $(WARN) $(INCLUDES) -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_dmar.c $(IOMMU_SRCS) port/host/port_host.c
-
-fuzz-dmar-build: $(FUZZ_DMAR)
-
-# New inputs go to build/fuzz/corpus-dmar; the checked-in seeds stay as they are.
-fuzz-dmar: $(FUZZ_DMAR)
-	@mkdir -p $(BUILD)/fuzz/corpus-dmar
-	$(FUZZ_DMAR) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -timeout=10 \
-		$(BUILD)/fuzz/corpus-dmar tests/fuzz/corpus/dmar
+.PHONY: bench-vtd
 
 $(BENCH_VTD): tests/bench/vtd_bench.c $(IOMMU_SRCS) $(IOMMU_HDRS) port/host/port_host.c \
 		tests/unit/support/vtd_model.c tests/unit/support/vtd_model.h

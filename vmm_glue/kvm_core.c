@@ -375,6 +375,12 @@ static int setup_cpuid(struct kvm_vm *vm, struct vcpu *c)
 	return err;
 }
 
+const char *kvm_dev_path(void)
+{
+	const char *p = getenv("VFSTACK_KVM_DEV");
+	return p && *p ? p : "/dev/kvm";
+}
+
 int kvm_vm_create(uint64_t mem_bytes, unsigned ncpus, struct kvm_vm **out, char *why, size_t why_len)
 {
 #define FAIL(e, ...) do { err = (e); if (why_len) snprintf(why, why_len, __VA_ARGS__); goto fail; } while (0)
@@ -403,11 +409,12 @@ int kvm_vm_create(uint64_t mem_bytes, unsigned ncpus, struct kvm_vm **out, char 
 	pthread_mutex_init(&vm->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	const char *dev = kvm_dev_path();
+	vm->kvm_fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		FAIL(-errno, "cannot open /dev/kvm: %s (load kvm-intel or kvm-amd)", strerror(errno));
+		FAIL(-errno, "cannot open %s: %s (load kvm-intel or kvm-amd)", dev, strerror(errno));
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
-		FAIL(-ENOTSUP, "/dev/kvm speaks an unknown API version");
+		FAIL(-ENOTSUP, "%s speaks an unknown API version", dev);
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)

@@ -28,6 +28,9 @@ enum kvm_vm_stop {
 	KVM_VM_FAILED,     /* KVM refused to run the guest */
 };
 
+/* The KVM device: $VFSTACK_KVM_DEV when set and not empty, else /dev/kvm
+ * (a test sets it to a missing path to run as on a machine without KVM). */
+const char *kvm_dev_path(void);
 /* `why` receives one sentence on failure (no /dev/kvm, too much memory…). */
 int kvm_vm_create(uint64_t mem_bytes, unsigned ncpus, struct kvm_vm **out,
 		  char *why, size_t why_len);

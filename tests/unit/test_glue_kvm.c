@@ -1,4 +1,5 @@
-/* vmm_glue/kvm_core on this machine's /dev/kvm (skipped when there is none):
+/* vmm_glue/kvm_core on this machine's KVM device (VFSTACK_KVM_DEV, default
+ * /dev/kvm; the tests that need it are skipped when it does not open):
  * a few 32-bit instructions that use the console, a trapped MMIO range and the
  * i8042 reset; a stop request; MSI routes with irqfds. */
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -41,9 +43,11 @@ static void mmio(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr
 
 static int have_kvm(void)
 {
-	int fd = open("/dev/kvm", O_RDWR);
-	if (fd < 0)
+	int fd = open(kvm_dev_path(), O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		print_message("# no KVM here: %s does not open (%s)\n", kvm_dev_path(), strerror(errno));
 		return 0;
+	}
 	close(fd);
 	return 1;
 }
@@ -146,6 +150,31 @@ static void refuses_bad_sizes(void **state)
 	assert_non_null(strstr(why, "vCPUs"));
 }
 
+/* kvm_core opens the device VFSTACK_KVM_DEV names and says which one failed. */
+static void opens_the_device_the_environment_names(void **state)
+{
+	(void)state;
+	const char *old = getenv("VFSTACK_KVM_DEV");
+	char *saved = old ? strdup(old) : NULL;
+	struct kvm_vm *vm = NULL;
+	char why[160] = "";
+	setenv("VFSTACK_KVM_DEV", "/nonexistent/kvm", 1);
+	const char *named = kvm_dev_path();
+	int named_ok = named && strcmp(named, "/nonexistent/kvm") == 0;
+	int err = kvm_vm_create(64u << 20, 1, &vm, why, sizeof(why));
+	setenv("VFSTACK_KVM_DEV", "", 1);
+	int empty_is_default = strcmp(kvm_dev_path(), "/dev/kvm") == 0;
+	if (saved)
+		setenv("VFSTACK_KVM_DEV", saved, 1);
+	else
+		unsetenv("VFSTACK_KVM_DEV");
+	free(saved);
+	assert_true(named_ok);
+	assert_int_equal(err, -ENOENT);
+	assert_non_null(strstr(why, "cannot open /nonexistent/kvm"));
+	assert_true(empty_is_default);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +182,7 @@ int main(void)
 		cmocka_unit_test(a_stop_request_ends_a_spinning_guest),
 		cmocka_unit_test(msi_routes_follow_mask_and_message),
 		cmocka_unit_test(refuses_bad_sizes),
+		cmocka_unit_test(opens_the_device_the_environment_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include "sriov/linux/pci_bind.h"
 #include "tools/vfctl/vfctl.h"
 #include "vfio/vfio.h"
+#include "vmm_glue/kvm_core.h"
 #include "vmm_glue/vmm.h"
 
 /* The testbed's guest (tests/testbed): used when --kernel/--initrd are not given. */
@@ -254,9 +255,9 @@ static int run(int argc, char **argv)
 	if (vnic && access("/dev/net/tun", R_OK | W_OK) != 0)
 		return vfctl_error("cannot give guest '%s' the emulated vNIC: /dev/net/tun is not usable "
 				   "(%s); 'modprobe tun'.", guest, strerror(errno));
-	if (access("/dev/kvm", R_OK | W_OK) != 0)
-		return vfctl_error("cannot assign %s: /dev/kvm is not usable (%s); load kvm-intel "
-				   "or kvm-amd.", what, strerror(errno));
+	if (access(kvm_dev_path(), R_OK | W_OK) != 0)
+		return vfctl_error("cannot assign %s: %s is not usable (%s); load kvm-intel "
+				   "or kvm-amd.", what, kvm_dev_path(), strerror(errno));
 	if (!readable(kernel))
 		return vfctl_error("cannot assign %s: the guest kernel %s is not readable; give "
 				   "--kernel.", what, kernel);

@@ -15,6 +15,7 @@
 
 #include "sriov/linux/pci_acs.h"
 #include "sriov/linux/pci_bind.h"
+#include "vmm_glue/kvm_core.h"
 
 static const char usage[] =
 	"usage: vfctl doctor [--json]\n"
@@ -137,16 +138,19 @@ static void check_vfio(struct report *r)
 
 static void check_kvm(struct report *r)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	const char *dev = kvm_dev_path();
+	char d[160];
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		close(fd);
-		result(r, "kvm", OK, "/dev/kvm opens read-write", NULL);
+		sriov_fmt(d, sizeof(d), "%s opens read-write", dev);
+		result(r, "kvm", OK, d, NULL);
 	} else if (errno == ENOENT) {
-		result(r, "kvm", FAIL, "/dev/kvm does not exist",
+		sriov_fmt(d, sizeof(d), "%s does not exist", dev);
+		result(r, "kvm", FAIL, d,
 		       "enable VT-x/AMD-V in the firmware and modprobe kvm-intel (or kvm-amd)");
 	} else {
-		char d[128];
-		sriov_fmt(d, sizeof(d), "/dev/kvm exists but does not open (%s)", strerror(errno));
+		sriov_fmt(d, sizeof(d), "%s exists but does not open (%s)", dev, strerror(errno));
 		result(r, "kvm", FAIL, d, "run as root or add the user to the kvm group");
 	}
 }

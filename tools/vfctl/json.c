@@ -96,6 +96,10 @@ static bool parse_string(struct parser *ps, char **out)
 					return fail(ps, "a bad \\u escape");
 				}
 			}
+			if (!cp) {
+				free(s);
+				return fail(ps, "a NUL character (\\u0000) inside a string");
+			}
 			put_utf8(&o, cp);
 			break;
 		}
@@ -181,6 +185,40 @@ static bool parse_container(struct parser *ps, struct json_val *v, bool object)
 	}
 }
 
+/* RFC 8259 §6: number = [ "-" ] ( "0" / 1-9 *DIGIT ) [ "." 1*DIGIT ]
+ * [ ( "e" / "E" ) [ "-" / "+" ] 1*DIGIT ].  Where it ends, or NULL when p does
+ * not start one (strtod alone would also take 0x1f, 012, inf, nan, "1."). */
+static const char *number_end(const char *p)
+{
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return NULL;
+	if (*p == '.') {
+		if (*++p < '0' || *p > '9')
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (*p < '0' || *p > '9')
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'x' || *p == 'X')
+		return NULL; /* 012, 0.5.1, 0x1f: not one number */
+	return p;
+}
+
 static bool parse_value(struct parser *ps, struct json_val *v)
 {
 	skip_ws(ps);
@@ -203,11 +241,11 @@ static bool parse_value(struct parser *ps, struct json_val *v)
 		return true;
 	}
 	if (c == '-' || (c >= '0' && c <= '9')) {
-		char *end;
-		v->type = JSON_NUM;
-		v->num = strtod(ps->p, &end);
-		if (end == ps->p)
+		const char *end = number_end(ps->p);
+		if (!end)
 			return fail(ps, "a bad number");
+		v->type = JSON_NUM;
+		v->num = strtod(ps->p, NULL); /* the span is a plain decimal: strtod reads exactly it */
 		ps->p = end;
 		return true;
 	}
