@@ -41,6 +41,9 @@ extern const struct vfctl_cmd vfctl_cmd_doctor;
 extern const struct vfctl_cmd vfctl_cmd_assign;
 extern const struct vfctl_cmd vfctl_cmd_vnic;
 extern const struct vfctl_cmd vfctl_cmd_bench;
+extern const struct vfctl_cmd vfctl_cmd_export;
+extern const struct vfctl_cmd vfctl_cmd_stats;
+extern const struct vfctl_cmd vfctl_cmd_status;
 
 /* --- messages ------------------------------------------------------------ */
 
@@ -125,5 +128,11 @@ struct json_val *json_parse(const char *text, int *err_line, const char **err);
 void json_free(struct json_val *v);
 /* Member of an object, or NULL. */
 const struct json_val *json_get(const struct json_val *obj, const char *key);
+
+/* --- getopt_long (opts.c) --------------------------------------------------
+ * For a subcommand parsing with getopt_long(argc, argv, ":...", ...) (the
+ * leading ':' reports a missing value as ':'): the usage error for what
+ * getopt_long returned ('?' or ':'), naming the option as the user typed it. */
+int vfctl_opt_error(const struct vfctl_cmd *cmd, int c, char **argv);
 
 #endif /* VFS_VFCTL_H */
