@@ -101,6 +101,9 @@ struct json_out {
 	bool need_comma[32];
 	bool after_key;
 };
+/* jansson (linked for export/stats/status) exports json_null(); a function
+ * of that name here would interpose on it, in libjansson too. */
+#define json_null vfctl_json_null
 void json_begin(struct json_out *j, FILE *f);
 void json_obj_open(struct json_out *j, const char *key);   /* key NULL inside arrays */
 void json_obj_close(struct json_out *j);
