@@ -11,12 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <net/if.h>
 #include <unistd.h>
 
-#include "sriov/linux/sriov_netlink.h"
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
 
 static int read_u64(const char *vf_bdf, const char *ifname, const char *name, uint64_t *v);
 static void put_label(FILE *f, const char *key, const char *val, bool comma);
+static int on_link(struct nl_msg *msg, void *arg);
 
 int vf_stats_read_netdev(const char *vf_bdf, const char *ifname, struct vf_counters *c)
 {
@@ -51,16 +57,98 @@ int vf_stats_read(const char *pf, const char *pf_ifname, int index, struct vf_st
 	sriov_fmt(row->netdev, sizeof(row->netdev), "%s", vf.netdev);
 	if (vf.netdev[0] && vf_stats_read_netdev(vf.bdf, vf.netdev, &row->c) == 0)
 		return 0;
-	struct sriov_vf_state st;
-	if (pf_ifname && *pf_ifname && sriov_nl_get_vf(pf_ifname, (uint32_t)index, &st) == 0 &&
-	    st.has_stats) {
-		row->c.source = VF_STATS_PF;
-		row->c.rx_packets = st.rx_packets;
-		row->c.tx_packets = st.tx_packets;
-		row->c.rx_bytes = st.rx_bytes;
-		row->c.tx_bytes = st.tx_bytes;
-	}
+	if (pf_ifname && *pf_ifname && vf_stats_read_pf(pf_ifname, index, &row->c) != 0)
+		memset(&row->c, 0, sizeof(row->c));
 	return 0;
+}
+
+struct link_query {
+	int index;
+	struct vf_counters *c;
+	int err;
+};
+
+int vf_stats_read_pf(const char *pf_ifname, int index, struct vf_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	unsigned ifindex = if_nametoindex(pf_ifname);
+	if (!ifindex)
+		return -ENODEV;
+	struct nl_sock *sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	struct nl_msg *msg = NULL;
+	struct link_query q = { index, c, -ENOENT };
+	int err = nl_connect(sk, NETLINK_ROUTE) < 0 ? -ECONNREFUSED : 0;
+	if (!err && !(msg = nlmsg_alloc_simple(RTM_GETLINK, 0)))
+		err = -ENOMEM;
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int)ifindex };
+	if (!err && (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+		     nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF) < 0))
+		err = -ENOMEM;
+	if (!err && nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_link, &q) < 0)
+		err = -ENOMEM;
+	if (!err && nl_send_auto(sk, msg) < 0)
+		err = -EIO;
+	if (!err && nl_recvmsgs_default(sk) < 0)
+		err = -EIO;
+	if (!err)
+		err = q.err;
+	nlmsg_free(msg);
+	nl_socket_free(sk);
+	if (err)
+		memset(c, 0, sizeof(*c));
+	return err;
+}
+
+int vf_stats_parse_link(const void *msg, size_t len, int index, struct vf_counters *c)
+{
+	const struct nlmsghdr *nlh = msg;
+	memset(c, 0, sizeof(*c));
+	if (len < NLMSG_HDRLEN || nlh->nlmsg_len > len ||
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+		return -EINVAL;
+	struct nlattr *tb[IFLA_MAX + 1];
+	if (nlmsg_parse((struct nlmsghdr *)nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0)
+		return -EINVAL;
+	if (!tb[IFLA_VFINFO_LIST])
+		return -ENOENT;
+	struct nlattr *info;
+	int rem;
+	nla_for_each_nested(info, tb[IFLA_VFINFO_LIST], rem) {
+		struct nlattr *vf[IFLA_VF_MAX + 1], *st[IFLA_VF_STATS_MAX + 1];
+		if (nla_type(info) != IFLA_VF_INFO || nla_parse_nested(vf, IFLA_VF_MAX, info, NULL) < 0)
+			continue;
+		/* The VF's index rides in every per-VF struct; IFLA_VF_MAC's is
+		 * always there (rtnl_fill_vfinfo). */
+		if (!vf[IFLA_VF_MAC] || nla_len(vf[IFLA_VF_MAC]) < (int)sizeof(struct ifla_vf_mac))
+			continue;
+		const struct ifla_vf_mac *m = nla_data(vf[IFLA_VF_MAC]);
+		if ((int)m->vf != index)
+			continue;
+		if (!vf[IFLA_VF_STATS] || nla_parse_nested(st, IFLA_VF_STATS_MAX, vf[IFLA_VF_STATS], NULL) < 0)
+			return -ENOENT;
+		uint64_t *dst[IFLA_VF_STATS_MAX + 1] = { 0 };
+		dst[IFLA_VF_STATS_RX_PACKETS] = &c->rx_packets;
+		dst[IFLA_VF_STATS_TX_PACKETS] = &c->tx_packets;
+		dst[IFLA_VF_STATS_RX_BYTES] = &c->rx_bytes;
+		dst[IFLA_VF_STATS_TX_BYTES] = &c->tx_bytes;
+		dst[IFLA_VF_STATS_RX_DROPPED] = &c->rx_dropped;
+		dst[IFLA_VF_STATS_TX_DROPPED] = &c->tx_dropped;
+		for (int a = 0; a <= IFLA_VF_STATS_MAX; a++)
+			if (dst[a] && st[a] && nla_len(st[a]) >= (int)sizeof(uint64_t))
+				*dst[a] = nla_get_u64(st[a]);
+		if (!st[IFLA_VF_STATS_RX_PACKETS]) {
+			memset(c, 0, sizeof(*c));
+			return -ENOENT;
+		}
+		c->has_drops = st[IFLA_VF_STATS_RX_DROPPED] && st[IFLA_VF_STATS_TX_DROPPED];
+		if (!c->has_drops)
+			c->rx_dropped = c->tx_dropped = 0;
+		c->source = VF_STATS_PF;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 const char *vf_stats_source_name(enum vf_stats_source s)
@@ -232,6 +320,15 @@ static int read_u64(const char *vf_bdf, const char *ifname, const char *name, ui
 		return -EINVAL;
 	*v = x;
 	return 0;
+}
+
+static int on_link(struct nl_msg *msg, void *arg)
+{
+	struct link_query *q = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	if (nlh->nlmsg_type == RTM_NEWLINK && q->err)
+		q->err = vf_stats_parse_link(nlh, nlh->nlmsg_len, q->index, q->c);
+	return NL_OK;
 }
 
 /* key="value" with the exposition format's three escapes (\\ \" \n). */

@@ -4,11 +4,13 @@
  * Where the counters come from, best first:
  *   - the VF's own network interface on this host (a VF on igbvf, iavf…):
  *     /sys/bus/pci/devices/VF/net/IF/statistics/{rx,tx}_{packets,bytes,dropped};
- *   - the PF's view through rtnetlink (IFLA_VF_STATS, via sriov_netlink),
- *     which is all there is once the VF is on vfio-pci or in a guest.
- *     libnl-route-3 does not expose the drop counters of IFLA_VF_STATS, so
- *     this source has none; and a PF driver without ndo_get_vf_stats (igb
- *     among them) reports zeros here.
+ *   - the PF's view through rtnetlink (RTM_GETLINK with RTEXT_FILTER_VF:
+ *     IFLA_VFINFO_LIST / IFLA_VF_INFO / IFLA_VF_STATS), which is all there
+ *     is once the VF is on vfio-pci or in a guest.  The message is parsed
+ *     here rather than through libnl-route-3's rtnl_link_vf, which drops
+ *     IFLA_VF_STATS_RX_DROPPED/TX_DROPPED (Linux 5.2+; older kernels send
+ *     no drop counters and the row has none).  A PF driver without
+ *     ndo_get_vf_stats (igb among them) reports zeros.
  */
 #ifndef VFS_VF_STATS_H
 #define VFS_VF_STATS_H
@@ -45,6 +47,15 @@ int vf_stats_read_netdev(const char *vf_bdf, const char *ifname, struct vf_count
  * otherwise the PF's netlink view (pf_ifname may be "" — then the counters
  * stay VF_STATS_NONE).  Returns 0 even when no source answered. */
 int vf_stats_read(const char *pf, const char *pf_ifname, int index, struct vf_stats_row *row);
+
+/* The PF's counters for VF `index` of interface pf_ifname (rtnetlink).
+ * -ENODEV: no such interface; -ENOENT: the PF reports no stats for it. */
+int vf_stats_read_pf(const char *pf_ifname, int index, struct vf_counters *c);
+
+/* The same from one RTM_NEWLINK message (`msg`, `len` bytes, a struct
+ * nlmsghdr and what follows), for tests.  -ENOENT: no IFLA_VF_STATS for
+ * that VF in it; -EINVAL: not a well-formed link message. */
+int vf_stats_parse_link(const void *msg, size_t len, int index, struct vf_counters *c);
 
 /* "netdev", "pf" or "none". */
 const char *vf_stats_source_name(enum vf_stats_source s);

@@ -66,6 +66,12 @@ run vfctl stats
 expect "stats: a table row for $VF0 with sysfs's tx_packets" 0 "^$VF0  0 +$vif +netdev +[0-9]+ +$tx "
 expect "stats: $VF1 on vfio-pci is read through the PF (rtnetlink)" 0 "^$VF1  1 +- +pf "
 tap_diag "\$ vfctl stats" "$out"
+run vfctl stats $VF1 --json
+expect "stats --json: $VF1 (vfio-pci) through the PF, drop counters included (IFLA_VF_STATS_RX_DROPPED)" 0 \
+  '"source": "pf",'
+printf '%s' "$out" | tr -d ' \n' | grep -Eq '"rx_dropped":[0-9]+,"tx_dropped":[0-9]+,' \
+  && tap_ok "stats --json: the PF's rx_dropped/tx_dropped for $VF1 are numbers" \
+  || tap_fail "stats --json: the PF's rx_dropped/tx_dropped for $VF1 are numbers" "$out"
 run timeout 30 vfctl stats $VF0 --watch 1 --count 3
 nh=$(printf '%s\n' "$out" | grep -c "s after the previous sample; rates per second")
 tap_check "stats --watch 1 --count 3 prints 3 samples, 2 with rates, and ends (exit $st)" test "$st $nh" = "0 2"

@@ -21,6 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
 #include "sriov/linux/sriov_sysfs.h"
 #include "sriov/linux/vf_export.h"
 #include "sriov/linux/vf_holder.h"
@@ -519,6 +524,63 @@ static void stats_read_json_and_prometheus(void **state)
 	assert_true(vf_stats_rate(0, 50, 0) == 0);
 }
 
+/* One IFLA_VF_INFO as rtnl_fill_vfinfo writes it: the MAC struct carrying
+ * the index, then the nested stats (drops only from Linux 5.2). */
+static void put_vf(struct nl_msg *m, uint32_t index, uint64_t base, bool drops)
+{
+	struct nlattr *info = nla_nest_start(m, IFLA_VF_INFO);
+	struct ifla_vf_mac mac = { .vf = index, .mac = { 0x52, 0x54, 0, 0, 0, (uint8_t)index } };
+	assert_int_equal(nla_put(m, IFLA_VF_MAC, sizeof(mac), &mac), 0);
+	struct nlattr *st = nla_nest_start(m, IFLA_VF_STATS);
+	nla_put_u64(m, IFLA_VF_STATS_RX_PACKETS, base + 1);
+	nla_put_u64(m, IFLA_VF_STATS_TX_PACKETS, base + 2);
+	nla_put_u64(m, IFLA_VF_STATS_RX_BYTES, base + 3);
+	nla_put_u64(m, IFLA_VF_STATS_TX_BYTES, base + 4);
+	nla_put_u64(m, IFLA_VF_STATS_BROADCAST, base + 5);
+	nla_put_u64(m, IFLA_VF_STATS_MULTICAST, base + 6);
+	if (drops) {
+		nla_put_u64(m, IFLA_VF_STATS_RX_DROPPED, base + 7);
+		nla_put_u64(m, IFLA_VF_STATS_TX_DROPPED, base + 8);
+	}
+	nla_nest_end(m, st);
+	nla_nest_end(m, info);
+}
+
+static void pf_view_from_a_link_message(void **state)
+{
+	(void)state;
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = 2 };
+	assert_int_equal(nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO), 0);
+	nla_put_string(m, IFLA_IFNAME, "eth0");
+	struct nlattr *list = nla_nest_start(m, IFLA_VFINFO_LIST);
+	put_vf(m, 0, 100, true);
+	put_vf(m, 1, 200, false);
+	nla_nest_end(m, list);
+	struct nlmsghdr *h = nlmsg_hdr(m);
+	struct vf_counters c;
+	assert_int_equal(vf_stats_parse_link(h, h->nlmsg_len, 1, &c), 0);
+	assert_int_equal(c.source, VF_STATS_PF);
+	assert_true(c.rx_packets == 201 && c.tx_packets == 202 && c.rx_bytes == 203 && c.tx_bytes == 204);
+	assert_false(c.has_drops); /* an older kernel: no drop counters */
+	assert_int_equal(vf_stats_parse_link(h, h->nlmsg_len, 0, &c), 0);
+	assert_true(c.rx_packets == 101 && c.tx_bytes == 104);
+	assert_true(c.has_drops && c.rx_dropped == 107 && c.tx_dropped == 108);
+	assert_int_equal(vf_stats_parse_link(h, h->nlmsg_len, 2, &c), -ENOENT);
+	assert_int_equal(c.source, VF_STATS_NONE);
+	/* A message cut short is refused, not read past its end. */
+	assert_int_equal(vf_stats_parse_link(h, h->nlmsg_len - 8, 0, &c), -EINVAL);
+	assert_int_equal(vf_stats_parse_link(h, 8, 0, &c), -EINVAL);
+	nlmsg_free(m);
+	/* A link without VFs. */
+	m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+	assert_int_equal(nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO), 0);
+	h = nlmsg_hdr(m);
+	assert_int_equal(vf_stats_parse_link(h, h->nlmsg_len, 0, &c), -ENOENT);
+	nlmsg_free(m);
+	assert_int_equal(vf_stats_read_pf("no-such-if0", 0, &c), -ENODEV);
+}
+
 static void holders_of_a_vfio_vf(void **state)
 {
 	(void)state;
@@ -559,6 +621,7 @@ int main(void)
 		cmocka_unit_test(k8s_config_from_sysfs_follows_the_schema),
 		cmocka_unit_test(k8s_pools_of_named_pfs),
 		cmocka_unit_test(stats_read_json_and_prometheus),
+		cmocka_unit_test(pf_view_from_a_link_message),
 		cmocka_unit_test(holders_of_a_vfio_vf),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
