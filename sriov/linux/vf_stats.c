@@ -204,7 +204,7 @@ int vf_stats_json(const struct vf_stats_row *cur, const struct vf_stats_row *pre
 		if (!o || json_array_append_new(arr, o) != 0)
 			err = -ENOMEM;
 	}
-	char *text = err ? NULL : json_dumps(root, compact ? JSON_COMPACT : JSON_INDENT(2));
+	char *text = err ? NULL : json_dumps(root, (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_REAL_PRECISION(12));
 	json_decref(root);
 	if (!text)
 		return err ? err : -ENOMEM;
