@@ -26,13 +26,13 @@ INCLUDES := -I. -Iport
 FS_CFLAGS := $(WARN) $(INCLUDES) -O2 -g -ffreestanding -fno-builtin -nostdlib \
 	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-common
-PKG_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 libpci 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 libpci jansson 2>/dev/null)
 # Sanitised host flavour: the same sources, for unit tests.
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_CFLAGS := $(WARN) $(INCLUDES) -D_GNU_SOURCE -O1 -g $(SAN_FLAGS) $(PKG_CFLAGS)
 # Hosted flavour: tools and hosted libraries.
 HOST_CFLAGS := $(WARN) $(INCLUDES) -D_GNU_SOURCE -O2 -g $(PKG_CFLAGS)
-HOST_LIBS := $(shell pkg-config --libs libnl-route-3.0 libpci 2>/dev/null)
+HOST_LIBS := $(shell pkg-config --libs libnl-route-3.0 libpci jansson 2>/dev/null)
 
 FS_SRCS := $(sort $(wildcard iommu/*.c irq_remap/*.c sriov/*.c))
 HOSTED_SRCS := $(sort $(wildcard sriov/linux/*.c vfio/*.c vmm_glue/*.c))

@@ -7,7 +7,9 @@ BACKPORTS_LIST=/etc/apt/sources.list.d/vfstack-backports.list
 PKGS=(
   # build and unit tests
   build-essential pkg-config clang lld libcmocka-dev libpci-dev pciutils python3
-  libnl-3-dev libnl-route-3-dev binutils
+  libnl-3-dev libnl-route-3-dev libjansson-dev binutils
+  # vfctl export tests validate the libvirt XML (virt-xml-validate)
+  libvirt-clients
   # testbed images
   busybox-static cpio xz-utils zstd kmod iproute2 ethtool iperf3
   # bare-metal images under Bochs

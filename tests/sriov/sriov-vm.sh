@@ -333,9 +333,12 @@ else
 fi
 tap_diag "$out"
 
+# --- export, stats, status (tests/sriov/eco-vm.sh) ----------------------------------------
+. /vfstack/files/eco-vm.sh
+
 # --- help -----------------------------------------------------------------------------------
 ok=1
-for c in list sriov vf bind release apply doctor; do
+for c in list sriov vf bind release apply doctor export stats status; do
   vfctl $c --help >$T/help; hst=$?
   [ $hst = 0 ] || { ok=0; tap_diag "vfctl $c --help exits $hst"; }
   grep -q "^usage: vfctl $c" $T/help || { ok=0; tap_diag "vfctl $c --help has no usage line"; }

@@ -4,4 +4,4 @@ SUITES += sriov
 
 .PHONY: test-sriov
 test-sriov: $(BUILD)/bin/vfctl
-	@VFS_BUILD=$(abspath $(BUILD)) tests/lib/run-suite sriov 300 -- tests/sriov/run
+	@VFS_BUILD=$(abspath $(BUILD)) tests/lib/run-suite sriov 400 -- tests/sriov/run

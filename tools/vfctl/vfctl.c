@@ -17,6 +17,9 @@ static const struct vfctl_cmd *const commands[] = {
 	&vfctl_cmd_bench,
 	&vfctl_cmd_apply,
 	&vfctl_cmd_doctor,
+	&vfctl_cmd_status,
+	&vfctl_cmd_stats,
+	&vfctl_cmd_export,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -41,6 +41,9 @@ extern const struct vfctl_cmd vfctl_cmd_doctor;
 extern const struct vfctl_cmd vfctl_cmd_assign;
 extern const struct vfctl_cmd vfctl_cmd_vnic;
 extern const struct vfctl_cmd vfctl_cmd_bench;
+extern const struct vfctl_cmd vfctl_cmd_export;
+extern const struct vfctl_cmd vfctl_cmd_stats;
+extern const struct vfctl_cmd vfctl_cmd_status;
 
 /* --- messages ------------------------------------------------------------ */
 
@@ -98,6 +101,9 @@ struct json_out {
 	bool need_comma[32];
 	bool after_key;
 };
+/* jansson (linked for export/stats/status) exports json_null(); a function
+ * of that name here would interpose on it, in libjansson too. */
+#define json_null vfctl_json_null
 void json_begin(struct json_out *j, FILE *f);
 void json_obj_open(struct json_out *j, const char *key);   /* key NULL inside arrays */
 void json_obj_close(struct json_out *j);
@@ -125,5 +131,11 @@ struct json_val *json_parse(const char *text, int *err_line, const char **err);
 void json_free(struct json_val *v);
 /* Member of an object, or NULL. */
 const struct json_val *json_get(const struct json_val *obj, const char *key);
+
+/* --- getopt_long (opts.c) --------------------------------------------------
+ * For a subcommand parsing with getopt_long(argc, argv, ":...", ...) (the
+ * leading ':' reports a missing value as ':'): the usage error for what
+ * getopt_long returned ('?' or ':'), naming the option as the user typed it. */
+int vfctl_opt_error(const struct vfctl_cmd *cmd, int c, char **argv);
 
 #endif /* VFS_VFCTL_H */
