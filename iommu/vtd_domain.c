@@ -6,12 +6,31 @@
 
 #define ENTRIES 512u
 #define PAGE 4096ull
+/* 9.8: bits 61:52 of a second-level entry are ignored by the hardware.  The
+ * walker sets bit 52 in a non-leaf entry whose table holds 512 leaves, so an
+ * unmap that drops that table whole counts it without reading it. */
+#define FULL (1ull << 52)
+#define INLINE_DROPS 8
+
+/* Tables unlinked by one call, released only after the IOTLB invalidation
+ * that stops the hardware from walking them (6.5.2.3, IH = 0 drops the
+ * paging-structure caches too).  Each entry is the table's address | its
+ * level | DROP_FULL; past INLINE_DROPS they go to chained pool pages. */
+#define DROP_FULL 8u
+struct drops {
+	uint64_t inline_[INLINE_DROPS];
+	unsigned n;          /* entries in inline_ */
+	uint64_t *chunk;     /* [0] = previous chunk, [1] = count, [2..511] = entries */
+};
 
 struct walk {
 	struct vtd_domain *d;
 	unsigned flags;
 	uint64_t hpa_delta;             /* map: hpa - iova */
 	uint64_t cursor;                /* map: end of the last leaf written */
+	uint64_t iova, len;             /* the call's range (for an early sync) */
+	struct drops drops;
+	int sync_rc;                    /* an early invalidation failed */
 	struct vtd_unmap_result res;
 };
 
@@ -33,12 +52,17 @@ static void flush(const struct vtd_domain *d, const void *va, size_t len);
 static bool superpage_ok(const struct vtd_domain *d, unsigned level, unsigned flags);
 static uint64_t leaf_pte(const struct vtd_domain *d, uint64_t hpa, unsigned level,
 			 unsigned flags);
+static int map_page(struct vtd_domain *d, uint64_t iova, uint64_t hpa, unsigned flags);
 static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
-		     uint64_t end);
+		     uint64_t end, bool fresh, unsigned *leaves);
 static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 		       uint64_t end);
-static void free_level(struct vtd_domain *d, uint64_t *t, unsigned level);
+static void count_tree(struct walk *w, const uint64_t *t, unsigned level, bool full);
+static void free_tree(struct vtd_domain *d, uint64_t *t, unsigned level, bool full,
+		      struct walk *w);
 static bool table_empty(const uint64_t *t, unsigned from);
+static void drop(struct walk *w, const uint64_t *entry, uint64_t *t, unsigned level, bool full);
+static int finish(struct walk *w, bool invalidate);
 static int sync_unit(struct vtd_domain *d, uint64_t iova, uint64_t len, bool always);
 
 int vtd_agaw_select(unsigned sagaw, unsigned mgaw, unsigned want_bits, unsigned *levels)
@@ -92,7 +116,14 @@ void vtd_domain_destroy(struct vtd_domain *d)
 {
 	if (!d || !d->top)
 		return;
-	free_level(d, d->top, d->levels);
+	/* Tables are released only after the unit stopped caching them. */
+	if (d->unit->root && vtd_unit_inv_iotlb(d->unit, VTD_TLB_DOMAIN, d->did, 0, 0, false)) {
+		port_log("VT-d unit 0x%llx: domain %u not invalidated; its %lu table pages are "
+			 "kept out of use", (unsigned long long)d->unit->reg_base, d->did,
+			 d->table_pages);
+	} else {
+		free_tree(d, d->top, d->levels, false, NULL);
+	}
 	d->top = NULL;
 	vtd_unit_did_free(d->unit, d->did);
 }
@@ -106,17 +137,24 @@ int vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t hpa, uint64_t l
 	if (iova + len < iova || ((iova + len - 1) >> d->width) ||
 	    ((hpa + len - 1) >> 52) || hpa + len < hpa)
 		return -PORT_ERANGE;
-	struct walk w = { .d = d, .flags = flags, .hpa_delta = hpa - iova };
-	int rc = map_level(&w, d->top, d->levels, iova, iova + len);
+	if (len == PAGE) {
+		int rc = map_page(d, iova, hpa, flags);
+		if (rc != -PORT_EAGAIN)
+			return rc;
+	}
+	struct walk w = { .d = d, .flags = flags, .hpa_delta = hpa - iova, .iova = iova,
+			  .len = len, .cursor = iova };
+	unsigned leaves;
+	int rc = map_level(&w, d->top, d->levels, iova, iova + len, false, &leaves);
 	if (rc) {
 		/* Leaves go in in address order: [iova, cursor) held nothing before. */
-		struct walk u = { .d = d };
 		if (w.cursor > iova)
-			(void)unmap_level(&u, d->top, d->levels, iova, w.cursor);
+			(void)unmap_level(&w, d->top, d->levels, iova, w.cursor);
+		(void)finish(&w, true);
 		return rc;
 	}
 	/* 6.1: with CM=1, not-present -> present entries may be cached. */
-	return sync_unit(d, iova, len, d->unit->caps.cm);
+	return finish(&w, d->unit->caps.cm);
 }
 
 int vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t len,
@@ -128,11 +166,11 @@ int vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t len,
 		return -PORT_EINVAL;
 	if (iova + len < iova || ((iova + len - 1) >> d->width))
 		return -PORT_ERANGE;
-	struct walk w = { .d = d };
+	struct walk w = { .d = d, .iova = iova, .len = len };
 	int rc = unmap_level(&w, d->top, d->levels, iova, iova + len);
+	int src = finish(&w, w.res.leaves != 0);
 	if (res)
 		*res = w.res;
-	int src = w.res.leaves ? sync_unit(d, iova, len, true) : 0;
 	return rc ? rc : src;
 }
 
@@ -167,75 +205,135 @@ int vtd_domain_translate(const struct vtd_domain *d, uint64_t iova, uint64_t *hp
 
 /* --- helpers --------------------------------------------------------------- */
 
+/* The common per-page case: every table on the way exists and the leaf slot
+ * is empty.  Anything else (-PORT_EAGAIN) takes the range walker. */
+static int map_page(struct vtd_domain *d, uint64_t iova, uint64_t hpa, unsigned flags)
+{
+	uint64_t *t = d->top;
+	for (unsigned level = d->levels; level > 1; level--) {
+		uint64_t pte = t[level_index(iova, level)];
+		if (!present(pte) || (pte & VTD_SLPTE_PS))
+			return -PORT_EAGAIN;
+		t = table_of(pte);
+	}
+	uint64_t *e = &t[level_index(iova, 1)];
+	if (present(*e))
+		return -PORT_EEXIST;
+	*e = leaf_pte(d, hpa, 1, flags);
+	flush(d, e, sizeof(*e));
+	return sync_unit(d, iova, PAGE, d->unit->caps.cm);
+}
+
+/* Map [iova, end), which lies inside table t's span, one descent per table.
+ * A fresh table (just allocated, all zero) is filled without checks and is
+ * flushed whole by the caller before it is linked; *leaves counts the leaf
+ * entries written into t itself. */
 static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
-		     uint64_t end)
+		     uint64_t end, bool fresh, unsigned *leaves)
 {
 	struct vtd_domain *d = w->d;
-	uint64_t size = level_size(level);
-	unsigned first = level_index(iova, level), last = first;
+	unsigned first = level_index(iova, level), last = level_index(end - 1, level);
+	*leaves = 0;
+	if (level == 1) {
+		if (!fresh)
+			for (unsigned j = first; j <= last; j++)
+				if (present(t[j]))
+					return -PORT_EEXIST;
+		uint64_t pte = leaf_pte(d, iova + w->hpa_delta, 1, w->flags);
+		for (unsigned j = first; j <= last; j++, pte += PAGE)
+			t[j] = pte;
+		*leaves = last - first + 1;
+		w->cursor = end;
+		if (!fresh)
+			flush(d, &t[first], (last - first + 1) * sizeof(uint64_t));
+		return 0;
+	}
+	uint64_t size = level_size(level), lo = iova;
+	bool super = superpage_ok(d, level, w->flags) && !(w->hpa_delta & (size - 1));
+	unsigned j = first;
 	int rc = 0;
-	while (iova < end) {
-		unsigned i = level_index(iova, level);
-		uint64_t next = (iova | (size - 1)) + 1;   /* start of the next entry's span */
-		uint64_t stop = next < end ? next : end;   /* no wrap: IOVAs are < 2^57 */
-		uint64_t pte = t[i];
-		last = i;
-		if (level == 1 || (stop - iova == size && !((iova + w->hpa_delta) & (size - 1)) &&
-				   superpage_ok(d, level, w->flags))) {
+	for (; j <= last; j++) {
+		uint64_t next = (lo | (size - 1)) + 1;     /* no wrap: IOVAs are < 2^57 */
+		uint64_t stop = next < end ? next : end;
+		uint64_t pte = t[j];
+		if (super && stop - lo == size) {
 			if (present(pte)) {
 				rc = -PORT_EEXIST;
 				break;
 			}
-			t[i] = leaf_pte(d, iova + w->hpa_delta, level, w->flags);
+			t[j] = leaf_pte(d, lo + w->hpa_delta, level, w->flags);
+			++*leaves;
 			w->cursor = stop;
+		} else if (present(pte)) {
+			unsigned n;
+			rc = is_leaf(pte, level) ? -PORT_EEXIST
+						 : map_level(w, table_of(pte), level - 1, lo, stop, false, &n);
+			if (rc)
+				break;
 		} else {
-			if (present(pte) && is_leaf(pte, level)) {
-				rc = -PORT_EEXIST;
+			uint64_t *child = table_alloc(d);
+			if (!child) {
+				rc = -PORT_ENOMEM;
 				break;
 			}
-			bool fresh = !present(pte);
-			if (fresh) {
-				uint64_t *child = table_alloc(d);
-				if (!child) {
-					rc = -PORT_ENOMEM;
-					break;
-				}
-				/* 9.8: a non-leaf entry grants R/W; the leaf decides. */
-				t[i] = port_virt_to_phys(child) | VTD_SLPTE_R | VTD_SLPTE_W;
-				pte = t[i];
+			unsigned n;
+			rc = map_level(w, child, level - 1, lo, stop, true, &n);
+			if (w->cursor > lo) {
+				/* 9.8: a non-leaf entry grants R/W; the leaf decides.  The
+				 * child reaches memory before the entry that points at it. */
+				flush(d, child, PAGE);
+				t[j] = port_virt_to_phys(child) | VTD_SLPTE_R | VTD_SLPTE_W |
+				       (n == ENTRIES ? FULL : 0);
+			} else {
+				table_free(d, child, NULL);   /* never linked: never walked */
 			}
-			rc = map_level(w, table_of(pte), level - 1, iova, stop);
-			if (rc) {
-				/* A table made for this call that got no leaf before the
-				 * failure is not reached by the caller's undo: drop it. */
-				if (fresh && table_empty(table_of(pte), 0)) {
-					t[i] = 0;
-					table_free(d, table_of(pte), NULL);
-				}
+			if (rc)
 				break;
-			}
 		}
-		iova = next;
+		lo = next;
 	}
-	flush(d, &t[first], (last - first + 1) * sizeof(uint64_t));
+	if (!fresh)
+		flush(d, &t[first], ((j > last ? last : j) - first + 1) * sizeof(uint64_t));
 	return rc;
 }
 
+/* Unmap [iova, end) inside table t's span.  A child table the range covers
+ * whole is unlinked and dropped without being cleared; one it covers in
+ * part is cleared entry by entry and dropped if that left it empty. */
 static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 		       uint64_t end)
 {
 	struct vtd_domain *d = w->d;
-	uint64_t size = level_size(level);
-	unsigned first = level_index(iova, level), last = first;
+	unsigned first = level_index(iova, level), last = level_index(end - 1, level);
+	if (level == 1) {
+		for (unsigned j = first; j <= last; j++)
+			if (present(t[j])) {
+				t[j] = 0;
+				w->res.leaves++;
+				w->res.bytes += PAGE;
+			}
+		flush(d, &t[first], (last - first + 1) * sizeof(uint64_t));
+		return 0;
+	}
+	uint64_t size = level_size(level), lo = iova;
+	unsigned j = first;
 	int rc = 0;
-	while (iova < end) {
-		unsigned i = level_index(iova, level);
-		uint64_t next = (iova | (size - 1)) + 1;
+	for (; j <= last; j++) {
+		uint64_t next = (lo | (size - 1)) + 1;
 		uint64_t stop = next < end ? next : end;
-		bool whole = stop - iova == size;
-		uint64_t pte = t[i];
-		last = i;
-		if (present(pte) && is_leaf(pte, level) && !whole) {
+		bool whole = stop - lo == size;
+		uint64_t pte = t[j];
+		uint64_t at = lo;
+		lo = next;
+		if (!present(pte))
+			continue;
+		if (is_leaf(pte, level)) {
+			if (whole) {
+				t[j] = 0;
+				w->res.leaves++;
+				w->res.bytes += size;
+				continue;
+			}
 			/* Split a superpage partly inside the range into the next size down. */
 			uint64_t *child = table_alloc(d);
 			if (!child) {
@@ -243,36 +341,55 @@ static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iov
 				break;
 			}
 			uint64_t base = pte & VTD_SLPTE_ADDR_MASK & ~(size - 1);
-			uint64_t keep = pte & ~VTD_SLPTE_ADDR_MASK & ~VTD_SLPTE_PS;
+			uint64_t keep = (pte & ~VTD_SLPTE_ADDR_MASK & ~VTD_SLPTE_PS) |
+					(level - 1 > 1 ? VTD_SLPTE_PS : 0);
 			uint64_t csize = level_size(level - 1);
-			for (unsigned j = 0; j < ENTRIES; j++)
-				child[j] = (base + j * csize) | keep | (level - 1 > 1 ? VTD_SLPTE_PS : 0);
+			for (unsigned k = 0; k < ENTRIES; k++)
+				child[k] = (base + k * csize) | keep;
 			flush(d, child, PAGE);
-			t[i] = port_virt_to_phys(child) | VTD_SLPTE_R | VTD_SLPTE_W;
-			pte = t[i];
+			pte = port_virt_to_phys(child) | VTD_SLPTE_R | VTD_SLPTE_W | FULL;
+			t[j] = pte;
 		}
-		if (present(pte)) {
-			if (is_leaf(pte, level)) {
-				t[i] = 0;
-				w->res.bytes += size;
-				w->res.leaves++;
-			} else {
-				uint64_t *child = table_of(pte);
-				rc = unmap_level(w, child, level - 1, iova, stop);
-				/* A fully covered child is empty now; else look. */
-				if ((whole && !rc) ||
-				    table_empty(child, level_index(stop - 1, level - 1) + 1)) {
-					t[i] = 0;
-					table_free(d, child, w);
-				}
-				if (rc)
-					break;
-			}
+		uint64_t *child = table_of(pte);
+		if (whole) {
+			count_tree(w, child, level - 1, pte & FULL);
+			t[j] = 0;
+			drop(w, &t[j], child, level - 1, pte & FULL);
+			continue;
 		}
-		iova = next;
+		rc = unmap_level(w, child, level - 1, at, stop);
+		if (table_empty(child, level_index(stop - 1, level - 1) + 1)) {
+			t[j] = 0;
+			drop(w, &t[j], child, level - 1, false);
+		} else if (pte & FULL) {
+			t[j] = pte & ~FULL;
+		}
+		if (rc)
+			break;
 	}
-	flush(d, &t[first], (last - first + 1) * sizeof(uint64_t));
+	flush(d, &t[first], ((j > last ? last : j) - first + 1) * sizeof(uint64_t));
 	return rc;
+}
+
+/* Leaves and bytes under a table about to be dropped (read, not cleared). */
+static void count_tree(struct walk *w, const uint64_t *t, unsigned level, bool full)
+{
+	uint64_t size = level_size(level);
+	if (full) {
+		w->res.leaves += ENTRIES;
+		w->res.bytes += ENTRIES * size;
+		return;
+	}
+	for (unsigned k = 0; k < ENTRIES; k++) {
+		if (!present(t[k]))
+			continue;
+		if (is_leaf(t[k], level)) {
+			w->res.leaves++;
+			w->res.bytes += size;
+		} else {
+			count_tree(w, table_of(t[k]), level - 1, t[k] & FULL);
+		}
+	}
 }
 
 /* Scan from `from` round the table: after an unmap of entries just below
@@ -285,13 +402,79 @@ static bool table_empty(const uint64_t *t, unsigned from)
 	return true;
 }
 
-static void free_level(struct vtd_domain *d, uint64_t *t, unsigned level)
+/* Release a table and the tables under it (after the invalidation). */
+static void free_tree(struct vtd_domain *d, uint64_t *t, unsigned level, bool full,
+		      struct walk *w)
 {
-	if (level > 1)
-		for (unsigned i = 0; i < ENTRIES; i++)
-			if (present(t[i]) && !is_leaf(t[i], level))
-				free_level(d, table_of(t[i]), level - 1);
-	table_free(d, t, NULL);
+	if (level > 1 && !full)
+		for (unsigned k = 0; k < ENTRIES; k++)
+			if (present(t[k]) && !is_leaf(t[k], level))
+				free_tree(d, table_of(t[k]), level - 1, t[k] & FULL, w);
+	table_free(d, t, w);
+}
+
+static void release_drops(struct walk *w)
+{
+	struct drops *dr = &w->drops;
+	for (unsigned k = 0; k < dr->n; k++)
+		free_tree(w->d, port_phys_to_virt(dr->inline_[k] & ~0xfffull),
+			  (unsigned)(dr->inline_[k] & 7), dr->inline_[k] & DROP_FULL, w);
+	dr->n = 0;
+	while (dr->chunk) {
+		uint64_t *c = dr->chunk;
+		for (uint64_t k = 0; k < c[1]; k++)
+			free_tree(w->d, port_phys_to_virt(c[2 + k] & ~0xfffull),
+				  (unsigned)(c[2 + k] & 7), c[2 + k] & DROP_FULL, w);
+		dr->chunk = c[0] ? port_phys_to_virt(c[0]) : NULL;
+		port_page_free(c);   /* bookkeeping, never walked by the unit */
+	}
+}
+
+/* t, unlinked from *entry, is released after the invalidation. */
+static void drop(struct walk *w, const uint64_t *entry, uint64_t *t, unsigned level, bool full)
+{
+	struct drops *dr = &w->drops;
+	uint64_t e = port_virt_to_phys(t) | level | (full ? DROP_FULL : 0);
+	if (dr->n < INLINE_DROPS) {
+		dr->inline_[dr->n++] = e;
+		return;
+	}
+	if (!dr->chunk || dr->chunk[1] == ENTRIES - 2) {
+		uint64_t *c = port_page_alloc();
+		if (!c) {
+			/* No room to remember it: write back the cleared entry that
+			 * pointed at it, invalidate now for what is unlinked so far,
+			 * and release at once (out of memory only). */
+			flush(w->d, entry, sizeof(*entry));
+			if (!w->sync_rc)
+				w->sync_rc = sync_unit(w->d, w->iova, w->len, true);
+			if (w->sync_rc)
+				return;   /* kept out of use: see finish() */
+			release_drops(w);
+			free_tree(w->d, t, level, full, w);
+			return;
+		}
+		c[0] = dr->chunk ? port_virt_to_phys(dr->chunk) : 0;
+		dr->chunk = c;
+	}
+	dr->chunk[2 + dr->chunk[1]++] = e;
+}
+
+/* End of a call: write-buffer flush, one IOTLB invalidation for the range
+ * when `invalidate` or tables were unlinked, then release the tables. */
+static int finish(struct walk *w, bool invalidate)
+{
+	struct vtd_domain *d = w->d;
+	int rc = w->sync_rc;
+	if (!rc)
+		rc = sync_unit(d, w->iova, w->len, invalidate || w->drops.n || w->drops.chunk);
+	if (rc) {
+		port_log("VT-d unit 0x%llx: IOTLB not invalidated for domain %u; unlinked table "
+			 "pages are kept out of use", (unsigned long long)d->unit->reg_base, d->did);
+		return rc;
+	}
+	release_drops(w);
+	return 0;
 }
 
 static uint64_t *table_alloc(struct vtd_domain *d)

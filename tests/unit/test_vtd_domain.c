@@ -50,6 +50,7 @@ static int teardown(void **state)
 	vtd_model_uninstall_all();
 	port_host_set_clock_step(0);
 	port_host_fail_page_allocs_after(-1);
+	port_host_set_page_free_hook(NULL, NULL);
 	assert_int_equal(port_host_pages_in_use(), 0);
 	return 0;
 }
@@ -289,6 +290,101 @@ static void unmap_invalidates_the_iotlb(void **state)
 	vtd_domain_destroy(&d);
 }
 
+/* --- page-table pages are released only after the invalidation ------------ */
+
+/* Every page the port takes back, with how many descriptors the unit had
+ * processed at that moment (the model handles a queue write at once). */
+struct free_record {
+	void *page;
+	unsigned ndescs;
+};
+static struct free_record freed[64];
+static unsigned nfreed;
+
+static void record_free(void *ctx, void *page, unsigned count)
+{
+	(void)ctx;
+	(void)count;
+	if (nfreed < 64)
+		freed[nfreed++] = (struct free_record){ page, model.ndescs };
+}
+
+/* Does a completed IOTLB invalidation for did that covers [iova, iova+len)
+ * (domain-selective, or page-selective whose 2^am block covers it) lie in
+ * descs[from, upto), followed by its wait descriptor before upto? */
+static bool invalidated(unsigned did, uint64_t iova, uint64_t len, unsigned from, unsigned upto)
+{
+	for (unsigned i = from; i + 1 < upto; i++) {
+		struct vtd_desc e = model.descs[i];
+		if ((e.lo & 0xf) != VTD_DESC_IOTLB || (model.descs[i + 1].lo & 0xf) != VTD_DESC_WAIT)
+			continue;
+		unsigned g = (unsigned)vtd_field(e.lo, 5, 4);
+		if (g == VTD_TLB_GLOBAL)
+			return true;
+		if (vtd_field(e.lo, 31, 16) != did)
+			continue;
+		if (g == VTD_TLB_DOMAIN)
+			return true;
+		uint64_t block = 4096ull << vtd_field(e.hi, 5, 0), base = e.hi & ~0xfffull;
+		if (base <= iova && iova + len <= base + block)
+			return true;
+	}
+	return false;
+}
+
+static void tables_released_after_the_invalidation(void **state)
+{
+	(void)state;
+	start(vtd_model_qemu_cap(39, false), vtd_model_qemu_ecap(false, false, false, false));
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	port_host_set_page_free_hook(record_free, NULL);
+	/* unmap of a whole range: two level-1 tables and their level-2 table go */
+	assert_int_equal(vtd_domain_map(&d, GiB, 0, 4 * MiB, VTD_MAP_READ | VTD_MAP_NO_SUPER), 0);
+	nfreed = 0;
+	unsigned from = model.ndescs;
+	struct vtd_unmap_result r;
+	assert_int_equal(vtd_domain_unmap(&d, GiB, 4 * MiB, &r), 0);
+	assert_int_equal(r.tables_freed, 3);
+	assert_int_equal(nfreed, 3);
+	for (unsigned i = 0; i < nfreed; i++)
+		assert_true(invalidated(d.did, GiB, 4 * MiB, from, freed[i].ndescs));
+	/* unmap of the last page of a table: the table goes, after the invalidation */
+	assert_int_equal(vtd_domain_map(&d, 2 * GiB, 0, 8192, VTD_MAP_READ), 0);
+	assert_int_equal(vtd_domain_unmap(&d, 2 * GiB, 4096, &r), 0);
+	assert_int_equal(r.tables_freed, 0);
+	nfreed = 0;
+	from = model.ndescs;
+	assert_int_equal(vtd_domain_unmap(&d, 2 * GiB + 4096, 4096, &r), 0);
+	assert_int_equal(r.tables_freed, 2);
+	assert_int_equal(nfreed, 2);
+	for (unsigned i = 0; i < nfreed; i++)
+		assert_true(invalidated(d.did, 2 * GiB + 4096, 4096, from, freed[i].ndescs));
+	/* a map that runs out of memory half way takes back tables it had made
+	 * live: they too go only after an invalidation */
+	port_host_fail_page_allocs_after(3);
+	nfreed = 0;
+	from = model.ndescs;
+	assert_int_equal(vtd_domain_map(&d, 3 * GiB, 0, 8 * MiB, VTD_MAP_READ | VTD_MAP_NO_SUPER),
+			 -PORT_ENOMEM);
+	port_host_fail_page_allocs_after(-1);
+	assert_int_equal(d.table_pages, 1);
+	assert_true(nfreed >= 2);
+	for (unsigned i = 0; i < nfreed; i++)
+		assert_true(invalidated(d.did, 3 * GiB, 8 * MiB, from, freed[i].ndescs));
+	/* teardown: every table of a domain still holding mappings goes after a
+	 * domain invalidation */
+	assert_int_equal(vtd_domain_map(&d, GiB, 0, 4 * MiB, VTD_MAP_READ | VTD_MAP_NO_SUPER), 0);
+	nfreed = 0;
+	from = model.ndescs;
+	unsigned did = d.did;
+	vtd_domain_destroy(&d);
+	assert_int_equal(nfreed, 4);
+	for (unsigned i = 0; i < nfreed; i++)
+		assert_true(invalidated(did, 0, 1ull << 39, from, freed[i].ndescs));
+	port_host_set_page_free_hook(NULL, NULL);
+}
+
 /* --- the property test ----------------------------------------------------- */
 
 #define WIN_PAGES (1u << 19)   /* a 2 GiB window at 4 GiB */
@@ -439,6 +535,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(superpage_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_errors_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(unmap_invalidates_the_iotlb, setup, teardown),
+		cmocka_unit_test_setup_teardown(tables_released_after_the_invalidation, setup, teardown),
 		cmocka_unit_test_setup_teardown(random_map_unmap_matches_reference, setup, teardown),
 		cmocka_unit_test_setup_teardown(five_level_domain, setup, teardown),
 	};
