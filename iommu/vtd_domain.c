@@ -61,6 +61,7 @@ static void count_tree(struct walk *w, const uint64_t *t, unsigned level, bool f
 static void free_tree(struct vtd_domain *d, uint64_t *t, unsigned level, bool full,
 		      struct walk *w);
 static bool table_empty(const uint64_t *t, unsigned from);
+static void mark(unsigned *lo, unsigned *hi, unsigned j);
 static void drop(struct walk *w, const uint64_t *entry, uint64_t *t, unsigned level, bool full);
 static int finish(struct walk *w, bool invalidate);
 static int sync_unit(struct vtd_domain *d, uint64_t iova, uint64_t len, bool always);
@@ -109,6 +110,7 @@ int vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, unsigned addr_widt
 		vtd_unit_did_free(u, d->did);
 		return -PORT_ENOMEM;
 	}
+	flush(d, d->top, PAGE);
 	return 0;
 }
 
@@ -250,7 +252,7 @@ static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 	}
 	uint64_t size = level_size(level), lo = iova;
 	bool super = superpage_ok(d, level, w->flags) && !(w->hpa_delta & (size - 1));
-	unsigned j = first;
+	unsigned j = first, lo_j = ENTRIES, hi_j = 0;   /* entries written */
 	int rc = 0;
 	for (; j <= last; j++) {
 		uint64_t next = (lo | (size - 1)) + 1;     /* no wrap: IOVAs are < 2^57 */
@@ -262,6 +264,7 @@ static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 				break;
 			}
 			t[j] = leaf_pte(d, lo + w->hpa_delta, level, w->flags);
+			mark(&lo_j, &hi_j, j);
 			++*leaves;
 			w->cursor = stop;
 		} else if (present(pte)) {
@@ -284,6 +287,7 @@ static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 				flush(d, child, PAGE);
 				t[j] = port_virt_to_phys(child) | VTD_SLPTE_R | VTD_SLPTE_W |
 				       (n == ENTRIES ? FULL : 0);
+				mark(&lo_j, &hi_j, j);
 			} else {
 				table_free(d, child, NULL);   /* never linked: never walked */
 			}
@@ -292,8 +296,8 @@ static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 		}
 		lo = next;
 	}
-	if (!fresh)
-		flush(d, &t[first], ((j > last ? last : j) - first + 1) * sizeof(uint64_t));
+	if (!fresh && lo_j <= hi_j)
+		flush(d, &t[lo_j], (hi_j - lo_j + 1) * sizeof(uint64_t));
 	return rc;
 }
 
@@ -316,7 +320,7 @@ static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iov
 		return 0;
 	}
 	uint64_t size = level_size(level), lo = iova;
-	unsigned j = first;
+	unsigned j = first, lo_j = ENTRIES, hi_j = 0;   /* entries the unit sees change */
 	int rc = 0;
 	for (; j <= last; j++) {
 		uint64_t next = (lo | (size - 1)) + 1;
@@ -330,6 +334,7 @@ static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iov
 		if (is_leaf(pte, level)) {
 			if (whole) {
 				t[j] = 0;
+				mark(&lo_j, &hi_j, j);
 				w->res.leaves++;
 				w->res.bytes += size;
 				continue;
@@ -349,26 +354,38 @@ static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iov
 			flush(d, child, PAGE);
 			pte = port_virt_to_phys(child) | VTD_SLPTE_R | VTD_SLPTE_W | FULL;
 			t[j] = pte;
+			mark(&lo_j, &hi_j, j);
 		}
 		uint64_t *child = table_of(pte);
 		if (whole) {
 			count_tree(w, child, level - 1, pte & FULL);
 			t[j] = 0;
+			mark(&lo_j, &hi_j, j);
 			drop(w, &t[j], child, level - 1, pte & FULL);
 			continue;
 		}
 		rc = unmap_level(w, child, level - 1, at, stop);
 		if (table_empty(child, level_index(stop - 1, level - 1) + 1)) {
 			t[j] = 0;
+			mark(&lo_j, &hi_j, j);
 			drop(w, &t[j], child, level - 1, false);
 		} else if (pte & FULL) {
-			t[j] = pte & ~FULL;
+			t[j] = pte & ~FULL;   /* an ignored bit: nothing to write back */
 		}
 		if (rc)
 			break;
 	}
-	flush(d, &t[first], ((j > last ? last : j) - first + 1) * sizeof(uint64_t));
+	if (lo_j <= hi_j)
+		flush(d, &t[lo_j], (hi_j - lo_j + 1) * sizeof(uint64_t));
 	return rc;
+}
+
+static void mark(unsigned *lo, unsigned *hi, unsigned j)
+{
+	if (j < *lo)
+		*lo = j;
+	if (j > *hi)
+		*hi = j;
 }
 
 /* Leaves and bytes under a table about to be dropped (read, not cleared). */
@@ -479,11 +496,10 @@ static int finish(struct walk *w, bool invalidate)
 
 static uint64_t *table_alloc(struct vtd_domain *d)
 {
+	/* Not flushed here: the caller flushes a new table once it is filled. */
 	uint64_t *t = port_page_alloc();
-	if (t) {
+	if (t)
 		d->table_pages++;
-		flush(d, t, PAGE);
-	}
 	return t;
 }
 

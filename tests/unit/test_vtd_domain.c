@@ -385,6 +385,84 @@ static void tables_released_after_the_invalidation(void **state)
 	port_host_set_page_free_hook(NULL, NULL);
 }
 
+/* --- one invalidation per range call, one flush per line touched ----------- */
+
+static unsigned iotlb_descs_since(unsigned from)
+{
+	unsigned n = 0;
+	for (unsigned i = from; i < model.ndescs; i++)
+		n += (model.descs[i].lo & 0xf) == VTD_DESC_IOTLB;
+	return n;
+}
+
+/* The unit's invalidation queue is flushed too: an IOTLB descriptor and its
+ * wait descriptor, 32 bytes, at most 2 lines (vtd_unit.c). */
+#define QUEUE_LINES 2
+
+static void range_calls_count_invalidations_and_flushes(void **state)
+{
+	(void)state;
+	/* CM=1: maps are invalidated too; ECAP.C=0: every table change is flushed */
+	start(vtd_model_qemu_cap(39, true), vtd_model_qemu_ecap(false, false, false, false));
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	assert_false(d.coherent);
+	unsigned from = model.ndescs;
+	unsigned long lines = port_host_lines_flushed();
+	/* 8 MiB in 4 KiB leaves: 4 new level-1 tables and a level-2 table (64
+	 * lines each, zeroed and filled) and one line of the top table */
+	assert_int_equal(vtd_domain_map(&d, GiB, 0, 8 * MiB, VTD_MAP_READ | VTD_MAP_NO_SUPER), 0);
+	assert_int_equal(iotlb_descs_since(from), 1);
+	assert_true(port_host_lines_flushed() - lines <= 5 * 64 + 1 + QUEUE_LINES);
+	assert_true(port_host_lines_flushed() - lines >= 1);
+	/* 2 GiB from 4 GiB + 1 MiB: 4 KiB head, 2 MiB runs, a 1 GiB leaf, tail */
+	from = model.ndescs;
+	lines = port_host_lines_flushed();
+	unsigned long pages = d.table_pages;
+	assert_int_equal(vtd_domain_map(&d, 4 * GiB + MiB, 8 * GiB + MiB, 2 * GiB, VTD_MAP_READ), 0);
+	assert_int_equal(iotlb_descs_since(from), 1);
+	assert_true(port_host_lines_flushed() - lines <=
+		    (d.table_pages - pages) * 64 + 1 + QUEUE_LINES);
+	/* one page out and back in: one line and one invalidation each */
+	from = model.ndescs;
+	lines = port_host_lines_flushed();
+	assert_int_equal(vtd_domain_unmap(&d, GiB + 4096, 4096, NULL), 0);
+	assert_int_equal(iotlb_descs_since(from), 1);
+	assert_true(port_host_lines_flushed() - lines <= 1 + QUEUE_LINES);
+	from = model.ndescs;
+	lines = port_host_lines_flushed();
+	assert_int_equal(vtd_domain_map(&d, GiB + 4096, 4096, 4096, VTD_MAP_READ), 0);
+	assert_int_equal(iotlb_descs_since(from), 1);
+	assert_true(port_host_lines_flushed() - lines <= 1 + QUEUE_LINES);
+	/* unmap of the 8 MiB: the level-1 tables are dropped whole, not
+	 * cleared: two lines flushed (level 2 and the top) */
+	from = model.ndescs;
+	lines = port_host_lines_flushed();
+	struct vtd_unmap_result r;
+	assert_int_equal(vtd_domain_unmap(&d, GiB, 8 * MiB, &r), 0);
+	assert_int_equal(r.bytes, 8 * MiB);
+	assert_int_equal(r.leaves, 2048);
+	assert_int_equal(r.tables_freed, 5);
+	assert_int_equal(iotlb_descs_since(from), 1);
+	assert_true(port_host_lines_flushed() - lines <= 2 + QUEUE_LINES);
+	/* a range that needs a domain-selective invalidation is still one */
+	from = model.ndescs;
+	assert_int_equal(vtd_domain_unmap(&d, 4 * GiB, 4 * GiB, &r), 0);
+	assert_int_equal(r.bytes, 2 * GiB);
+	assert_int_equal(iotlb_descs_since(from), 1);
+	assert_int_equal(d.table_pages, 1);
+	vtd_domain_destroy(&d);
+	vtd_unit_fini(&unit);
+	/* CM=0: a map is not invalidated at all */
+	start(vtd_model_qemu_cap(39, false), vtd_model_qemu_ecap(false, false, false, false));
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	from = model.ndescs;
+	assert_int_equal(vtd_domain_map(&d, GiB, 0, 8 * MiB, VTD_MAP_READ | VTD_MAP_NO_SUPER), 0);
+	assert_int_equal(vtd_domain_map(&d, 0, 0, 4096, VTD_MAP_READ), 0);
+	assert_int_equal(iotlb_descs_since(from), 0);
+	vtd_domain_destroy(&d);
+}
+
 /* --- the property test ----------------------------------------------------- */
 
 #define WIN_PAGES (1u << 19)   /* a 2 GiB window at 4 GiB */
@@ -536,6 +614,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(map_errors_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(unmap_invalidates_the_iotlb, setup, teardown),
 		cmocka_unit_test_setup_teardown(tables_released_after_the_invalidation, setup, teardown),
+		cmocka_unit_test_setup_teardown(range_calls_count_invalidations_and_flushes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(random_map_unmap_matches_reference, setup, teardown),
 		cmocka_unit_test_setup_teardown(five_level_domain, setup, teardown),
 	};
