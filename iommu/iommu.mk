@@ -2,7 +2,8 @@
 #
 #   make fuzz-dmar-build   build the libFuzzer target (clang) -> build/fuzz/fuzz_dmar
 #   make fuzz-dmar         run it for FUZZ_TIME seconds (default 60) on the seed corpus
-#   make bench-vtd         map/unmap 1 GiB in 4 KiB and 2 MiB pages vs memset
+#   make bench-vtd         map/unmap 1 GiB in 4 KiB PTEs (range and per page) against
+#                          the zero+fill floor and a memset -> build/bench/vtd/bench.json
 
 IOMMU_SRCS := $(sort $(wildcard iommu/*.c))
 IOMMU_HDRS := $(sort $(wildcard iommu/*.h)) port/port.h port/host/port_host.h
@@ -35,4 +36,5 @@ $(BENCH_VTD): tests/bench/vtd_bench.c $(IOMMU_SRCS) $(IOMMU_HDRS) port/host/port
 		tests/bench/vtd_bench.c $(IOMMU_SRCS) port/host/port_host.c tests/unit/support/vtd_model.c
 
 bench-vtd: $(BENCH_VTD)
-	@$(BENCH_VTD)
+	@mkdir -p $(BUILD)/bench/vtd
+	@$(BENCH_VTD) $(BUILD)/bench/vtd/bench.json

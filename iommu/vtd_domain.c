@@ -543,8 +543,8 @@ static uint64_t leaf_pte(const struct vtd_domain *d, uint64_t hpa, unsigned leve
 static int sync_unit(struct vtd_domain *d, uint64_t iova, uint64_t len, bool always)
 {
 	struct vtd_unit *u = d->unit;
-	if (!u->root)
-		return 0;   /* unit not enabled: nothing cached */
+	if (!u->root || (!always && !u->caps.rwbf))
+		return 0;   /* unit not enabled: nothing cached; or nothing to do */
 	int rc = vtd_unit_flush_write_buffer(u);
 	if (!rc && always)
 		rc = vtd_unit_inv_range(u, d->did, iova, len);
