@@ -21,7 +21,7 @@
 #include "baremetal/tap.h"
 #include "port.h"
 
-#define PLAN 22
+#define PLAN 24
 #define VEC_FAULT 0x50
 #define MS (1000ull * 1000)
 #define RW (VTD_MAP_READ | VTD_MAP_WRITE)
@@ -35,6 +35,7 @@ static void test_translate(struct env *v, struct vtd_domain *da);
 static void test_blocked(struct env *v, struct vtd_domain *da);
 static void test_read_only(struct env *v, struct vtd_domain *da);
 static void test_superpages(struct env *v, struct vtd_domain *da);
+static void test_range(struct env *v, struct vtd_domain *da);
 static void test_move(struct env *v, struct vtd_domain *da, const char *path);
 static void test_isolation(struct env *v, struct vtd_domain *da, struct vtd_domain *db);
 static void test_fault_irq(struct env *v);
@@ -57,6 +58,7 @@ void test_main(void)
 	test_blocked(v, &da);
 	test_read_only(v, &da);
 	test_superpages(v, &da);
+	test_range(v, &da);
 	test_move(v, &da, "queued");
 	domain_for(v, &db, &v->e1);
 	test_isolation(v, &da, &db);
@@ -258,6 +260,51 @@ static void test_superpages(struct env *v, struct vtd_domain *da)
 	       (unsigned long long)pa(dst_hpa));
 	vtd_domain_unmap(&ds, 0, SZ_1G, NULL);
 	domain_drop(v, &ds, &v->e1);
+}
+
+/* 4b: one call maps 8 MiB in 4 KiB leaves (four level-1 tables), one call
+ * unmaps it.  The walker drops the tables whole and releases them only after
+ * the one IOTLB invalidation of that call (6.5.2.3): DMA that went through
+ * (and primed the IOTLB) before the unmap faults after it. */
+static void test_range(struct env *v, struct vtd_domain *da)
+{
+	char why_r[200], why_w[200];
+	const uint64_t len = 4 * SZ_2M;
+	uint8_t *iova = mem_alloc_contig(len, SZ_2M), *hpa = mem_alloc_contig(len, SZ_2M);
+	if (!iova || !hpa)
+		tap_bail("no 8 MiB of pool memory for the range test");
+	uint8_t *first = iova, *last = iova + len - PAGE_SZ, *last_hpa = hpa + len - PAGE_SZ;
+	pattern_fill(first, PAGE_SZ, 0xd1);
+	pattern_fill(last, PAGE_SZ, 0xd2);
+	pattern_fill(hpa, PAGE_SZ, 0xd3);
+	memset(last_hpa, 0, PAGE_SZ);
+	unsigned long pages = da->table_pages;
+	int r = vtd_domain_map(da, pa(iova), pa(hpa), len, RW | VTD_MAP_NO_SUPER);
+	unsigned long made = da->table_pages - pages;
+	unsigned level = 0;
+	uint64_t *leaf = r ? NULL : slpt_leaf(da, pa(last), &level);
+	int d = r ? r : dev_copy(&v->e0, pa(first), pa(last));
+	int nf = faults_take(&v->u, NULL);
+	tap_ok(leaf && level == 1 && made >= 4 && d == 0 && nf == 0 && pattern_check(last_hpa, PAGE_SZ, 0xd3) &&
+		       pattern_check(first, PAGE_SZ, 0xd1) && pattern_check(last, PAGE_SZ, 0xd2),
+	       "range: one vtd_domain_map of 8 MiB in 4 KiB leaves (%lu new tables): edu0 read IOVA 0x%llx and wrote "
+	       "IOVA 0x%llx at their HPAs",
+	       made, (unsigned long long)pa(first), (unsigned long long)pa(last));
+
+	unsigned tail = v->u.iq_tail, qn = v->u.iq_dw ? 128 : 256;
+	struct vtd_unmap_result res;
+	int u = vtd_domain_unmap(da, pa(iova), len, &res);
+	unsigned slots = (v->u.iq_tail + qn - tail) % qn;
+	d = dev_read(&v->e0, pa(first));
+	bool rd = fault_is(&v->u, v->sid0, pa(first), false, FR_READ, why_r, sizeof(why_r));
+	int d2 = dev_write(&v->e0, pa(last));
+	bool wr = fault_is(&v->u, v->sid0, pa(last), true, FR_WRITE, why_w, sizeof(why_w));
+	tap_ok(u == 0 && res.bytes == len && res.tables_freed >= 4 && da->table_pages == pages &&
+		       (!v->u.qi_on || slots == 2) && d == 0 && d2 == 0 && rd && wr &&
+		       pattern_check(last_hpa, PAGE_SZ, 0xd3) && pattern_check(last, PAGE_SZ, 0xd2),
+	       "range: one vtd_domain_unmap of the 8 MiB (%lu tables dropped, %u queue slots: one IOTLB "
+	       "invalidation + its wait): the cached IOVAs fault now: %s; %s",
+	       res.tables_freed, slots, why_r, why_w);
 }
 
 /* 5 (and 7): an IOVA moved to another HPA.  The leaf is rewritten in place
