@@ -1,4 +1,7 @@
-/* vtd_domain.c — domains and second-level page tables (VT-d 3.6, 3.7, 9.8). */
+/* vtd_domain.c — domains and their page tables: second-stage (VT-d 3.6,
+ * 3.7, 9.8) or first-stage in the IA-32e format (9.7).  Both formats keep
+ * the address at 51:12 and a large leaf's PS at bit 7, and bit 0 marks a
+ * present entry in both (R / P), so one walker writes either. */
 #include "vtd_domain.h"
 
 #include "port.h"
@@ -52,6 +55,7 @@ static void flush(const struct vtd_domain *d, const void *va, size_t len);
 static bool superpage_ok(const struct vtd_domain *d, unsigned level, unsigned flags);
 static uint64_t leaf_pte(const struct vtd_domain *d, uint64_t hpa, unsigned level,
 			 unsigned flags);
+static uint64_t nonleaf_bits(const struct vtd_domain *d);
 static int map_page(struct vtd_domain *d, uint64_t iova, uint64_t hpa, unsigned flags);
 static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 		     uint64_t end, bool fresh, unsigned *leaves);
@@ -99,6 +103,17 @@ int vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, unsigned addr_widt
 	d->levels = levels;
 	d->width = 30 + 9 * d->aw;
 	d->sllps = u->caps.sllps;
+	if (u->scalable && u->caps.flts && !u->caps.slts) {
+		/* 3.6: 4-level first-stage tables cover 48 bits; 2 MiB pages
+		 * always, 1 GiB with CAP.FS1GP (11.4.2). */
+		if (addr_width > 48)
+			return -PORT_ENOTSUP;
+		d->first_stage = true;
+		d->levels = 4;
+		d->aw = 2;
+		d->width = 48;
+		d->sllps = 1u | (u->caps.fs1gp ? 2u : 0u);
+	}
 	d->coherent = u->caps.c;
 	d->snoop = u->caps.sc;
 	int did = vtd_unit_did_alloc(u);
@@ -139,6 +154,10 @@ int vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t hpa, uint64_t l
 	if (iova + len < iova || ((iova + len - 1) >> d->width) ||
 	    ((hpa + len - 1) >> 52) || hpa + len < hpa)
 		return -PORT_ERANGE;
+	if (d->first_stage && !(flags & VTD_MAP_READ)) {
+		port_log("VT-d domain %u: first-stage tables cannot map write-only", d->did);
+		return -PORT_ENOTSUP;
+	}
 	if (len == PAGE) {
 		int rc = map_page(d, iova, hpa, flags);
 		if (rc != -PORT_EAGAIN)
@@ -285,7 +304,7 @@ static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 				/* 9.8: a non-leaf entry grants R/W; the leaf decides.  The
 				 * child reaches memory before the entry that points at it. */
 				flush(d, child, PAGE);
-				t[j] = port_virt_to_phys(child) | VTD_SLPTE_R | VTD_SLPTE_W |
+				t[j] = port_virt_to_phys(child) | nonleaf_bits(d) |
 				       (n == ENTRIES ? FULL : 0);
 				mark(&lo_j, &hi_j, j);
 			} else {
@@ -352,7 +371,7 @@ static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iov
 			for (unsigned k = 0; k < ENTRIES; k++)
 				child[k] = (base + k * csize) | keep;
 			flush(d, child, PAGE);
-			pte = port_virt_to_phys(child) | VTD_SLPTE_R | VTD_SLPTE_W | FULL;
+			pte = port_virt_to_phys(child) | nonleaf_bits(d) | FULL;
 			t[j] = pte;
 			mark(&lo_j, &hi_j, j);
 		}
@@ -517,7 +536,8 @@ static void flush(const struct vtd_domain *d, const void *va, size_t len)
 		port_cache_flush(va, len);
 }
 
-/* 9.8 / 11.4.2 SLLPS: bit 0 = 2 MiB leaves at level 2, bit 1 = 1 GiB at level 3. */
+/* d->sllps (11.4.2 SLLPS, or the first-stage sizes): bit 0 = 2 MiB leaves at
+ * level 2, bit 1 = 1 GiB at level 3. */
 static bool superpage_ok(const struct vtd_domain *d, unsigned level, unsigned flags)
 {
 	if (flags & VTD_MAP_NO_SUPER)
@@ -525,9 +545,22 @@ static bool superpage_ok(const struct vtd_domain *d, unsigned level, unsigned fl
 	return (level == 2 && (d->sllps & 1)) || (level == 3 && (d->sllps & 2));
 }
 
+/* 9.8: a second-stage non-leaf entry grants R/W and the leaf decides; 9.7:
+ * a first-stage one is P, R/W and U/S (requests without PASID are user
+ * requests), the leaf again deciding on writes. */
+static uint64_t nonleaf_bits(const struct vtd_domain *d)
+{
+	return d->first_stage ? VTD_FSPTE_P | VTD_FSPTE_RW | VTD_FSPTE_US
+			      : VTD_SLPTE_R | VTD_SLPTE_W;
+}
+
 static uint64_t leaf_pte(const struct vtd_domain *d, uint64_t hpa, unsigned level,
 			 unsigned flags)
 {
+	if (d->first_stage)
+		return (hpa & VTD_SLPTE_ADDR_MASK) | VTD_FSPTE_P | VTD_FSPTE_US |
+		       ((flags & VTD_MAP_WRITE) ? VTD_FSPTE_RW : 0) |
+		       (level > 1 ? VTD_SLPTE_PS : 0);
 	uint64_t pte = (hpa & VTD_SLPTE_ADDR_MASK) |
 		       ((flags & VTD_MAP_READ) ? VTD_SLPTE_R : 0) |
 		       ((flags & VTD_MAP_WRITE) ? VTD_SLPTE_W : 0);
@@ -546,7 +579,8 @@ static int sync_unit(struct vtd_domain *d, uint64_t iova, uint64_t len, bool alw
 	if (!u->root || (!always && !u->caps.rwbf))
 		return 0;   /* unit not enabled: nothing cached; or nothing to do */
 	int rc = vtd_unit_flush_write_buffer(u);
-	if (!rc && always)
-		rc = vtd_unit_inv_range(u, d->did, iova, len);
+	if (!rc && always)   /* first-stage mappings are tagged with RID_PASID 0 */
+		rc = d->first_stage ? vtd_unit_inv_range_pasid(u, d->did, 0, iova, len)
+				    : vtd_unit_inv_range(u, d->did, iova, len);
 	return rc;
 }

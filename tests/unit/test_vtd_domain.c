@@ -463,6 +463,74 @@ static void range_calls_count_invalidations_and_flushes(void **state)
 	vtd_domain_destroy(&d);
 }
 
+/* --- first-stage tables on a unit without second-stage translation ------- */
+
+static void first_stage_domain(void **state)
+{
+	(void)state;
+	/* QEMU's x-scalable-mode=on,x-flts=on: ECAP.FLTS, no SLTS; CAP.FS1GP */
+	uint64_t ecap = (vtd_model_qemu_ecap(false, false, false, true) & ~VTD_ECAP_SLTS) |
+			VTD_ECAP_FLTS;
+	vtd_model_init(&model, BASE, vtd_model_qemu_cap(48, false) | VTD_CAP_FS1GP, ecap);
+	assert_int_equal(vtd_unit_init(&unit, BASE, VTD_UNIT_SCALABLE), 0);
+	assert_int_equal(vtd_unit_enable(&unit), 0);
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 49), -PORT_ENOTSUP);   /* 4 levels: 48 bits */
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	assert_true(d.first_stage);
+	assert_int_equal(d.levels, 4);
+	assert_int_equal(d.sllps, 3);
+	/* 9.7: non-leaf = next table | P | R/W | U/S; leaf = address | P | U/S (| R/W) */
+	uint64_t iova = (1ull << 39) | (2ull << 30) | (3ull << 21) | (4ull << 12);
+	assert_int_equal(vtd_domain_map(&d, iova, 0x5000, 4096, VTD_MAP_READ), 0);
+	assert_int_equal(vtd_domain_map(&d, iova + 4096, 0x6000, 4096, VTD_MAP_READ | VTD_MAP_WRITE),
+			 0);
+	const uint64_t nonleaf = VTD_FSPTE_P | VTD_FSPTE_RW | VTD_FSPTE_US;
+	uint64_t l4 = d.top[1], l3 = table(l4)[2], l2 = table(l3)[3];
+	assert_int_equal(l4 & ~VTD_SLPTE_ADDR_MASK, nonleaf);
+	assert_int_equal(l3 & ~VTD_SLPTE_ADDR_MASK, nonleaf);
+	assert_int_equal(l2 & ~VTD_SLPTE_ADDR_MASK, nonleaf);
+	assert_int_equal(table(l2)[4], 0x5000ull | VTD_FSPTE_P | VTD_FSPTE_US);
+	assert_int_equal(table(l2)[5], 0x6000ull | VTD_FSPTE_P | VTD_FSPTE_US | VTD_FSPTE_RW);
+	uint64_t hpa, size;
+	unsigned flags;
+	assert_int_equal(vtd_domain_translate(&d, iova + 4096 + 7, &hpa, &flags, &size), 0);
+	assert_int_equal(hpa, 0x6007);
+	assert_int_equal(flags, VTD_MAP_READ | VTD_MAP_WRITE);
+	/* IA-32e has no write-only page */
+	assert_int_equal(vtd_domain_map(&d, 0x10000, 0x10000, 4096, VTD_MAP_WRITE), -PORT_ENOTSUP);
+	/* 2 MiB and (CAP.FS1GP) 1 GiB leaves: PS */
+	assert_int_equal(vtd_domain_map(&d, 2 * MiB, 4 * MiB, 2 * MiB, VTD_MAP_READ), 0);
+	assert_int_equal(table(table(d.top[0])[0])[1],
+			 4 * MiB | VTD_FSPTE_P | VTD_FSPTE_US | VTD_SLPTE_PS);
+	assert_int_equal(vtd_domain_map(&d, GiB, 2 * GiB, GiB, VTD_MAP_READ | VTD_MAP_WRITE), 0);
+	assert_int_equal(table(d.top[0])[1],
+			 2 * GiB | VTD_FSPTE_P | VTD_FSPTE_US | VTD_FSPTE_RW | VTD_SLPTE_PS);
+	/* 9.6: the RID_PASID entry: PGTT=1 with FSPTPTR in qword 2 (FSPM 0: 4 levels) */
+	assert_int_equal(vtd_ctx_attach(&unit, 2, 0x10, &d, VTD_TT_UNTRANSLATED), 0);
+	uint64_t lo = unit.root[2 * 2];
+	const uint64_t *ce = &((const uint64_t *)port_phys_to_virt(lo & VTD_ROOT_LO_CTP_MASK))[4 * 0x10];
+	const uint64_t *dir = port_phys_to_virt(ce[0] & VTD_SMCTX_LO_PASIDDIRPTR_MASK);
+	const uint64_t *pe = port_phys_to_virt(dir[0] & VTD_PASIDDIR_PTP_MASK);
+	assert_int_equal(pe[0] & VTD_GENMASK(11, 0), VTD_PASID_Q0_PGTT(VTD_PGTT_FL) |
+							  VTD_PASID_Q0_AW(2) | VTD_PASID_Q0_P);
+	assert_int_equal(pe[0] & VTD_PASID_Q0_SLPTPTR_MASK, 0);
+	assert_int_equal(pe[1], d.did);
+	assert_int_equal(pe[2], port_virt_to_phys(d.top));
+	/* one unmap, one PASID-based IOTLB invalidation (6.5.2.4): page-selective
+	 * within RID_PASID 0 of the domain */
+	unsigned from = model.ndescs;
+	assert_int_equal(vtd_domain_unmap(&d, iova, 8192, NULL), 0);
+	assert_int_equal(model.ndescs, from + 2);
+	struct vtd_desc inv = model.descs[from];
+	assert_int_equal(inv.lo, VTD_DESC_PIOTLB | VTD_DESC_PIOTLB_G(VTD_PIOTLB_PAGE) |
+				 VTD_DESC_PIOTLB_DID(d.did) | VTD_DESC_PIOTLB_PASID(0));
+	assert_int_equal(inv.hi, iova | 1);   /* 2 pages: AM 1 */
+	assert_int_equal(vtd_domain_translate(&d, iova, NULL, NULL, NULL), -PORT_ENOENT);
+	assert_int_equal(vtd_ctx_detach(&unit, 2, 0x10), 0);
+	vtd_domain_destroy(&d);
+}
+
 /* --- the property test ----------------------------------------------------- */
 
 #define WIN_PAGES (1u << 19)   /* a 2 GiB window at 4 GiB */
@@ -618,6 +686,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(random_map_unmap_matches_reference, setup, teardown),
 		cmocka_unit_test_setup_teardown(five_level_domain, setup, teardown),
+		cmocka_unit_test_setup_teardown(first_stage_domain, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

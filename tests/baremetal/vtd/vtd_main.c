@@ -9,7 +9,8 @@
  * be caught.  Each line carries the QEMU variant it ran on.
  *
  * QEMU: -device intel-iommu,intremap=on,aw-bits=A,caching-mode=C
- *       -device edu -device edu;  --append "aw=A cm=C [sm=on]"
+ *       [,x-scalable-mode=on[,x-flts=on]] -device edu -device edu;
+ *       --append "aw=A cm=C [sm=on] [fs=on]"
  */
 #include "vtd_env.h"
 
@@ -90,9 +91,11 @@ static void test_variant(struct env *v)
 		 (unsigned long long)v->drhd_base, c->ver_major, c->ver_minor, (unsigned long long)c->cap,
 		 (unsigned long long)c->ecap, c->sagaw, c->sllps, c->nfr, v->e0.pci->bus, v->e0.pci->dev,
 		 v->e0.pci->fn, v->e1.pci->bus, v->e1.pci->dev, v->e1.pci->fn);
-	tap_ok(r == 0 && c->mgaw == v->aw && c->cm == v->cm && (!v->sm || c->smts),
-	       "unit reports the variant: CAP.MGAW %u, CAP.CM %u%s", c->mgaw, c->cm,
-	       v->sm ? (c->smts ? ", ECAP.SMTS 1" : ", ECAP.SMTS 0") : "");
+	tap_ok(r == 0 && c->mgaw == v->aw && c->cm == v->cm && (!v->sm || c->smts) &&
+		       (!v->fs || (c->flts && !c->slts)),
+	       "unit reports the variant: CAP.MGAW %u, CAP.CM %u%s%s", c->mgaw, c->cm,
+	       v->sm ? (c->smts ? ", ECAP.SMTS 1" : ", ECAP.SMTS 0") : "",
+	       v->fs ? (c->flts && !c->slts ? ", ECAP.FLTS 1 SLTS 0" : ", not first-stage only") : "");
 }
 
 /* A domain as wide as the unit allows (3 levels at aw=39, 4 at 48) with
@@ -122,7 +125,8 @@ static int map(struct vtd_domain *d, const void *iova_page, const void *hpa_page
 	return r;
 }
 
-/* 1: reads and writes through a mapping reach the HPAs the table names. */
+/* 1: reads and writes through a mapping reach the HPAs the table names
+ * (second-stage tables, or first-stage ones with PGTT=1 in the fs variant). */
 static void test_translate(struct env *v, struct vtd_domain *da)
 {
 	void *src_hpa = page_fill(0xa1), *src_iova = page_fill(0x51);
@@ -132,10 +136,11 @@ static void test_translate(struct env *v, struct vtd_domain *da)
 	int d = r ? r : dev_copy(&v->e0, pa(src_iova), pa(dst_iova));
 	int nf = faults_take(&v->u, NULL);
 	unsigned want_levels = v->aw == 39 ? 3 : v->aw == 48 ? 4 : 5;
-	tap_ok(d == 0 && nf == 0 && da->levels == want_levels && pattern_check(dst_hpa, PAGE_SZ, 0xa1) &&
-		       pattern_check(src_iova, PAGE_SZ, 0x51),
-	       "read: edu0 reading IOVA 0x%llx fetched HPA 0x%llx through a %u-level table (not the identity page)",
-	       (unsigned long long)pa(src_iova), (unsigned long long)pa(src_hpa), da->levels);
+	tap_ok(d == 0 && nf == 0 && da->levels == want_levels && da->first_stage == v->fs &&
+		       pattern_check(dst_hpa, PAGE_SZ, 0xa1) && pattern_check(src_iova, PAGE_SZ, 0x51),
+	       "read: edu0 reading IOVA 0x%llx fetched HPA 0x%llx through a %u-level %s table (not the identity page)",
+	       (unsigned long long)pa(src_iova), (unsigned long long)pa(src_hpa), da->levels,
+	       da->first_stage ? "first-stage" : "second-stage");
 	tap_ok(d == 0 && nf == 0 && pattern_check(dst_hpa, PAGE_SZ, 0xa1) && pattern_check(dst_iova, PAGE_SZ, 0x52),
 	       "write: edu0 writing IOVA 0x%llx landed at HPA 0x%llx; identity page untouched, no fault",
 	       (unsigned long long)pa(dst_iova), (unsigned long long)pa(dst_hpa));
@@ -153,20 +158,20 @@ static void test_blocked(struct env *v, struct vtd_domain *da)
 
 	faults_take(&v->u, NULL);
 	int d = dev_write(&v->e0, pa(hole)); /* the buffer holds test 1's 0xa1 bytes */
-	bool ok = fault_is(&v->u, v->sid0, pa(hole), true, FR_WRITE, why, sizeof(why));
+	bool ok = fault_is(&v->u, v->sid0, pa(hole), true, v->fr_np_write, why, sizeof(why));
 	tap_ok(d == 0 && ok && pattern_check(hole, PAGE_SZ, 0x53),
-	       "write to unmapped IOVA 0x%llx blocked and recorded (sid, address, write, reason 5), then cleared: %s",
-	       (unsigned long long)pa(hole), why);
+	       "write to unmapped IOVA 0x%llx blocked and recorded (sid, address, write, reason 0x%x), then cleared: %s",
+	       (unsigned long long)pa(hole), v->fr_np_write, why);
 
 	int r = map(da, sink_iova, sink_hpa, RW);
 	d = dev_read(&v->e0, pa(hole));
-	ok = fault_is(&v->u, v->sid0, pa(hole), false, FR_READ, why, sizeof(why));
+	ok = fault_is(&v->u, v->sid0, pa(hole), false, v->fr_np_read, why, sizeof(why));
 	int d2 = r ? r : dev_write(&v->e0, pa(sink_iova)); /* what did the device get? */
 	int nf = faults_take(&v->u, NULL);
 	tap_ok(d == 0 && d2 == 0 && ok && nf == 0 && !pattern_check(sink_hpa, PAGE_SZ, 0x53),
-	       "read of unmapped IOVA 0x%llx blocked (no data reached the device) and recorded (read, reason 6), then "
+	       "read of unmapped IOVA 0x%llx blocked (no data reached the device) and recorded (read, reason 0x%x), then "
 	       "cleared: %s",
-	       (unsigned long long)pa(hole), why);
+	       (unsigned long long)pa(hole), v->fr_np_read, why);
 	vtd_domain_unmap(da, pa(sink_iova), PAGE_SZ, NULL);
 }
 
@@ -188,11 +193,11 @@ static void test_read_only(struct env *v, struct vtd_domain *da)
 	/* Load other bytes into the device, then try to write them over the RO page. */
 	int d = r ? r : dev_read(&v->e0, pa(rw_iova));
 	d = d ? d : dev_write(&v->e0, pa(ro_iova));
-	bool ok = fault_is(&v->u, v->sid0, pa(ro_iova), true, FR_WRITE, why, sizeof(why));
+	bool ok = fault_is(&v->u, v->sid0, pa(ro_iova), true, v->fr_ro_write, why, sizeof(why));
 	tap_ok(d == 0 && ok && pattern_check(ro_hpa, PAGE_SZ, 0x61) && pattern_check(ro_iova, PAGE_SZ, 0x62),
 	       "write to a read-only mapping (IOVA 0x%llx -> HPA 0x%llx) is blocked (HPA unchanged) and faults (write, "
-	       "reason 5): %s",
-	       (unsigned long long)pa(ro_iova), (unsigned long long)pa(ro_hpa), why);
+	       "reason 0x%x): %s",
+	       (unsigned long long)pa(ro_iova), (unsigned long long)pa(ro_hpa), v->fr_ro_write, why);
 
 	d = r ? r : dev_copy(&v->e0, pa(ro_iova), pa(sink_iova));
 	int nf = faults_take(&v->u, NULL);
@@ -209,8 +214,8 @@ static void test_superpages(struct env *v, struct vtd_domain *da)
 	const uint64_t in = 0x100000, out = 0x1ff000; /* offsets inside the superpage */
 	unsigned level = 0;
 
-	if (!(v->u.caps.sllps & 1)) {
-		tap_skip("2 MiB mapping translates", "CAP.SLLPS (0x%x) has no 2 MiB pages", v->u.caps.sllps);
+	if (!(da->sllps & 1)) {
+		tap_skip("2 MiB mapping translates", "the domain's page sizes (0x%x) have no 2 MiB pages", da->sllps);
 	} else {
 		uint8_t *iova = mem_alloc_contig(SZ_2M, SZ_2M), *hpa = mem_alloc_contig(SZ_2M, SZ_2M);
 		if (!iova || !hpa)
@@ -232,8 +237,9 @@ static void test_superpages(struct env *v, struct vtd_domain *da)
 		vtd_domain_unmap(da, pa(iova), SZ_2M, NULL);
 	}
 
-	if (!(v->u.caps.sllps & 2)) {
-		tap_skip("1 GiB mapping translates", "CAP.SLLPS (0x%x) has no 1 GiB pages", v->u.caps.sllps);
+	if (!(da->sllps & 2)) {
+		tap_skip("1 GiB mapping translates", "the domain's page sizes (0x%x) have no 1 GiB pages%s", da->sllps,
+			 da->first_stage ? " (first-stage: CAP.FS1GP is 0)" : "");
 		return;
 	}
 	/* IOVA [0, 1 GiB) -> HPA [1 GiB, 2 GiB), in its own domain on edu1. */
@@ -296,9 +302,9 @@ static void test_range(struct env *v, struct vtd_domain *da)
 	int u = vtd_domain_unmap(da, pa(iova), len, &res);
 	unsigned slots = (v->u.iq_tail + qn - tail) % qn;
 	d = dev_read(&v->e0, pa(first));
-	bool rd = fault_is(&v->u, v->sid0, pa(first), false, FR_READ, why_r, sizeof(why_r));
+	bool rd = fault_is(&v->u, v->sid0, pa(first), false, v->fr_np_read, why_r, sizeof(why_r));
 	int d2 = dev_write(&v->e0, pa(last));
-	bool wr = fault_is(&v->u, v->sid0, pa(last), true, FR_WRITE, why_w, sizeof(why_w));
+	bool wr = fault_is(&v->u, v->sid0, pa(last), true, v->fr_np_write, why_w, sizeof(why_w));
 	tap_ok(u == 0 && res.bytes == len && res.tables_freed >= 4 && da->table_pages == pages &&
 		       (!v->u.qi_on || slots == 2) && d == 0 && d2 == 0 && rd && wr &&
 		       pattern_check(last_hpa, PAGE_SZ, 0xd3) && pattern_check(last, PAGE_SZ, 0xd2),
@@ -372,13 +378,13 @@ static void test_isolation(struct env *v, struct vtd_domain *da, struct vtd_doma
 	       db->did, (unsigned long long)pa(shared_iova), (unsigned long long)pa(b_page), da->did);
 
 	d = dev_read(&v->e1, pa(a_only_iova));
-	bool ok = fault_is(&v->u, v->sid1, pa(a_only_iova), false, FR_READ, why, sizeof(why));
+	bool ok = fault_is(&v->u, v->sid1, pa(a_only_iova), false, v->fr_np_read, why, sizeof(why));
 	tap_ok(d == 0 && ok, "edu1 reading IOVA 0x%llx that only domain %u maps is blocked, fault names edu1: %s",
 	       (unsigned long long)pa(a_only_iova), da->did, why);
 
 	d = dev_read(&v->e0, pa(a_only_iova)); /* edu0 holds 0xb4 bytes now */
 	d = d ? d : dev_write(&v->e0, pa(b_src_iova));
-	ok = fault_is(&v->u, v->sid0, pa(b_src_iova), true, FR_WRITE, why, sizeof(why));
+	ok = fault_is(&v->u, v->sid0, pa(b_src_iova), true, v->fr_np_write, why, sizeof(why));
 	tap_ok(d == 0 && ok && pattern_check(b_src, PAGE_SZ, 0xb3),
 	       "edu0 writing IOVA 0x%llx that only domain %u maps is blocked (HPA unchanged), fault names edu0: %s",
 	       (unsigned long long)pa(b_src_iova), db->did, why);
@@ -401,7 +407,7 @@ static void test_fault_irq(struct env *v)
 	int d = dev_write(&v->e0, pa(hole));
 	int w = idt_wait_count(VEC_FAULT, 1, 500 * MS);
 	uint64_t n = idt_count(VEC_FAULT);
-	bool ok = fault_is(&v->u, v->sid0, pa(hole), true, FR_WRITE, why, sizeof(why));
+	bool ok = fault_is(&v->u, v->sid0, pa(hole), true, v->fr_np_write, why, sizeof(why));
 	vtd_fault_irq_mask(&v->u, true);
 	tap_ok(d == 0 && w == 0 && n == 1 && ok,
 	       "a fault raises the fault-event interrupt once on vector 0x%x (APIC ID %u): %s", VEC_FAULT, lapic_id(),
