@@ -69,6 +69,7 @@ static void mark(unsigned *lo, unsigned *hi, unsigned j);
 static void drop(struct walk *w, const uint64_t *entry, uint64_t *t, unsigned level, bool full);
 static int finish(struct walk *w, bool invalidate);
 static int sync_unit(struct vtd_domain *d, uint64_t iova, uint64_t len, bool always);
+static bool identity_mapped(const struct vtd_domain *d, uint64_t iova, uint64_t end);
 
 int vtd_agaw_select(unsigned sagaw, unsigned mgaw, unsigned want_bits, unsigned *levels)
 {
@@ -193,6 +194,45 @@ int vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t len,
 	if (res)
 		*res = w.res;
 	return rc ? rc : src;
+}
+
+int vtd_domain_map_rmrrs(struct vtd_domain *d, const struct dmar_info *info, uint16_t segment,
+			 uint16_t sid, dmar_pci_probe_fn probe, void *ctx)
+{
+	if (!d || !info)
+		return -PORT_EINVAL;
+	int n = 0;
+	for (int r = dmar_rmrr_for_device(info, 0, segment, sid, probe, ctx); r >= 0;
+	     r = dmar_rmrr_for_device(info, (unsigned)r + 1, segment, sid, probe, ctx)) {
+		const struct dmar_rmrr *m = &info->rmrr[r];
+		/* 8.4: base 4 KiB aligned, limit + 1 4 KiB aligned */
+		int rc = vtd_domain_map(d, m->base, m->base, m->limit - m->base + 1,
+					VTD_MAP_READ | VTD_MAP_WRITE);
+		if (rc == -PORT_EEXIST && identity_mapped(d, m->base, m->limit + 1))
+			rc = 0;   /* two RMRRs may share a range, or a second attach */
+		if (rc) {
+			port_log("VT-d domain %u: RMRR %d [0x%llx, 0x%llx] for %02x:%02x.%u not "
+				 "identity-mapped (%d)", d->did, r, (unsigned long long)m->base,
+				 (unsigned long long)m->limit, sid >> 8, (sid >> 3) & 31, sid & 7, rc);
+			return rc;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* Is all of [iova, end) mapped read/write to itself? */
+static bool identity_mapped(const struct vtd_domain *d, uint64_t iova, uint64_t end)
+{
+	while (iova < end) {
+		uint64_t hpa, size;
+		unsigned flags;
+		if (vtd_domain_translate(d, iova, &hpa, &flags, &size) || hpa != iova ||
+		    (flags & (VTD_MAP_READ | VTD_MAP_WRITE)) != (VTD_MAP_READ | VTD_MAP_WRITE))
+			return false;
+		iova = (iova | (size - 1)) + 1;
+	}
+	return true;
 }
 
 int vtd_domain_translate(const struct vtd_domain *d, uint64_t iova, uint64_t *hpa,

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dmar.h"
 #include "vtd_unit.h"
 
 /* map flags */
@@ -72,6 +73,14 @@ int vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t hpa, uint64_t l
  * res (may be NULL) says what was freed. */
 int vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t len,
 		     struct vtd_unmap_result *res);
+/* Identity-map (IOVA = HPA, read/write) every RMRR (8.4) whose scope names
+ * requester sid in segment, so the device's firmware-initiated DMA keeps
+ * working: call it before vtd_ctx_attach makes the context entry live.
+ * The number of RMRRs mapped (0: none names the device), or a negative
+ * errno from vtd_domain_map (-PORT_ERANGE: the region is beyond the
+ * domain's width; -PORT_EINVAL: not page aligned), logged naming the RMRR. */
+int vtd_domain_map_rmrrs(struct vtd_domain *d, const struct dmar_info *info, uint16_t segment,
+			 uint16_t sid, dmar_pci_probe_fn probe, void *ctx);
 /* Software walk as the hardware would do it: *hpa, *flags (VTD_MAP_*),
  * *page_size of the leaf.  -PORT_ENOENT when not mapped. */
 int vtd_domain_translate(const struct vtd_domain *d, uint64_t iova, uint64_t *hpa,

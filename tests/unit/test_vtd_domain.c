@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "iommu/dmar.h"
 #include "iommu/vtd_context.h"
 #include "iommu/vtd_domain.h"
 #include "iommu/vtd_regs.h"
@@ -531,6 +532,103 @@ static void first_stage_domain(void **state)
 	vtd_domain_destroy(&d);
 }
 
+/* --- RMRR identity maps ----------------------------------------------------- */
+
+static void le(uint8_t *b, size_t off, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		b[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A DMAR (8.1) with an INCLUDE_PCI_ALL DRHD and two RMRRs (8.4): a 2 MiB one
+ * for 00:02.0 and a 128 KiB one for 00:14.0, each with one endpoint scope. */
+static size_t dmar_with_rmrrs(uint8_t *b)
+{
+	static const struct { uint64_t base, limit; uint8_t dev; } r[2] = {
+		{ 0x7c000000, 0x7c1fffff, 0x02 }, { 0xe0000, 0xfffff, 0x14 } };
+	memset(b, 0, 256);
+	memcpy(b, "DMAR", 4);
+	b[8] = 1;
+	b[36] = 38;                       /* host address width 39 */
+	size_t len = 48;
+	le(b, len, 0, 2);                 /* 8.3 DRHD, INCLUDE_PCI_ALL, no scopes */
+	le(b, len + 2, 16, 2);
+	b[len + 4] = 1;
+	le(b, len + 8, BASE, 8);
+	len += 16;
+	for (unsigned i = 0; i < 2; i++) {
+		le(b, len, 1, 2);         /* 8.4 RMRR + an endpoint scope (8.3.1) */
+		le(b, len + 2, 24 + 8, 2);
+		le(b, len + 8, r[i].base, 8);
+		le(b, len + 16, r[i].limit, 8);
+		b[len + 24] = 1;
+		b[len + 25] = 8;
+		b[len + 30] = r[i].dev;
+		len += 32;
+	}
+	le(b, 4, len, 4);
+	uint8_t sum = 0;
+	for (size_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + b[i]);
+	b[9] = (uint8_t)(0x100 - sum);
+	return len;
+}
+
+static int pci_probe(void *ctx, uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+	(void)ctx;
+	return seg == 0 && bus == 0 && fn == 0 && (dev == 2 || dev == 3 || dev == 0x14) ? 0 : -1;
+}
+
+static void rmrr_identity_maps(void **state)
+{
+	(void)state;
+	static struct dmar_info info;
+	uint8_t table[256];
+	size_t len = dmar_with_rmrrs(table);
+	assert_int_equal(dmar_parse(table, len, 0, &info), 0);
+	assert_int_equal(info.nrmrr, 2);
+	const uint16_t gpu = VTD_SID(0, 2, 0), usb = VTD_SID(0, 0x14, 0), nic = VTD_SID(0, 3, 0);
+	/* which RMRR names a device: what `vfctl assign` refuses on */
+	assert_int_equal(dmar_rmrr_for_device(&info, 0, 0, gpu, pci_probe, NULL), 0);
+	assert_int_equal(dmar_rmrr_for_device(&info, 1, 0, gpu, pci_probe, NULL), -PORT_ENOENT);
+	assert_int_equal(dmar_rmrr_for_device(&info, 0, 0, usb, pci_probe, NULL), 1);
+	assert_int_equal(dmar_rmrr_for_device(&info, 0, 0, nic, pci_probe, NULL), -PORT_ENOENT);
+	assert_int_equal(dmar_rmrr_for_device(&info, 0, 1, gpu, pci_probe, NULL), -PORT_ENOENT);
+
+	start(vtd_model_qemu_cap(39, false), vtd_model_qemu_ecap(false, false, false, false));
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	assert_int_equal(vtd_domain_map_rmrrs(&d, &info, 0, nic, pci_probe, NULL), 0);
+	assert_int_equal(d.table_pages, 1);
+	assert_int_equal(vtd_domain_map_rmrrs(&d, &info, 0, gpu, pci_probe, NULL), 1);
+	/* mapped before the context entry is live: the device's first DMA hits it */
+	assert_int_equal(vtd_ctx_attach(&unit, 0, 2 << 3, &d, VTD_TT_UNTRANSLATED), 0);
+	uint64_t hpa, size;
+	assert_int_equal(vtd_model_translate(&model, gpu, 0x7c123456, true, &hpa), 0);
+	assert_int_equal(hpa, 0x7c123456);
+	assert_int_equal(vtd_model_translate(&model, gpu, 0x7c1ff000, false, &hpa), 0);
+	assert_int_equal(vtd_model_translate(&model, gpu, 0x7c200000, false, &hpa), 0x6);
+	assert_int_equal(vtd_model_translate(&model, gpu, 0xe0000, false, &hpa), 0x6);
+	assert_int_equal(vtd_domain_translate(&d, 0x7c000000, &hpa, NULL, &size), 0);
+	assert_int_equal(size, 2 * MiB);   /* superpages by alignment, as any map */
+	/* again (a second attach of the same device): nothing changes */
+	unsigned long pages = d.table_pages;
+	assert_int_equal(vtd_domain_map_rmrrs(&d, &info, 0, gpu, pci_probe, NULL), 1);
+	assert_int_equal(d.table_pages, pages);
+	assert_int_equal(vtd_domain_map_rmrrs(&d, &info, 0, usb, pci_probe, NULL), 1);
+	assert_int_equal(vtd_domain_translate(&d, 0xfffff, &hpa, NULL, NULL), 0);
+	assert_int_equal(hpa, 0xfffff);
+	assert_int_equal(vtd_ctx_detach(&unit, 0, 2 << 3), 0);
+	vtd_domain_destroy(&d);
+	/* a domain that maps the range elsewhere: refused, not silently kept */
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	assert_int_equal(vtd_domain_map(&d, 0xf0000, 0x200000, 4096, VTD_MAP_READ), 0);
+	assert_int_equal(vtd_domain_map_rmrrs(&d, &info, 0, usb, pci_probe, NULL), -PORT_EEXIST);
+	assert_int_equal(vtd_domain_translate(&d, 0xe0000, NULL, NULL, NULL), -PORT_ENOENT);
+	vtd_domain_destroy(&d);
+}
+
 /* --- the property test ----------------------------------------------------- */
 
 #define WIN_PAGES (1u << 19)   /* a 2 GiB window at 4 GiB */
@@ -687,6 +785,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(random_map_unmap_matches_reference, setup, teardown),
 		cmocka_unit_test_setup_teardown(five_level_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(first_stage_domain, setup, teardown),
+		cmocka_unit_test_setup_teardown(rmrr_identity_maps, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
