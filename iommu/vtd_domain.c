@@ -143,6 +143,7 @@ void vtd_domain_destroy(struct vtd_domain *d)
 		free_tree(d, d->top, d->levels, false, NULL);
 	}
 	d->top = NULL;
+	d->leaf_hint = NULL;
 	vtd_unit_did_free(d->unit, d->did);
 }
 
@@ -270,12 +271,17 @@ int vtd_domain_translate(const struct vtd_domain *d, uint64_t iova, uint64_t *hp
  * is empty.  Anything else (-PORT_EAGAIN) takes the range walker. */
 static int map_page(struct vtd_domain *d, uint64_t iova, uint64_t hpa, unsigned flags)
 {
-	uint64_t *t = d->top;
-	for (unsigned level = d->levels; level > 1; level--) {
-		uint64_t pte = t[level_index(iova, level)];
-		if (!present(pte) || (pte & VTD_SLPTE_PS))
-			return -PORT_EAGAIN;
-		t = table_of(pte);
+	uint64_t *t = d->leaf_hint;
+	if (!t || (iova >> 21) != d->leaf_hint_iova) {
+		t = d->top;
+		for (unsigned level = d->levels; level > 1; level--) {
+			uint64_t pte = t[level_index(iova, level)];
+			if (!present(pte) || (pte & VTD_SLPTE_PS))
+				return -PORT_EAGAIN;
+			t = table_of(pte);
+		}
+		d->leaf_hint = t;
+		d->leaf_hint_iova = iova >> 21;
 	}
 	uint64_t *e = &t[level_index(iova, 1)];
 	if (present(*e))
@@ -511,6 +517,7 @@ static void drop(struct walk *w, const uint64_t *entry, uint64_t *t, unsigned le
 {
 	struct drops *dr = &w->drops;
 	uint64_t e = port_virt_to_phys(t) | level | (full ? DROP_FULL : 0);
+	w->d->leaf_hint = NULL;   /* it may be this table or one under it */
 	if (dr->n < INLINE_DROPS) {
 		dr->inline_[dr->n++] = e;
 		return;

@@ -38,6 +38,8 @@ struct vtd_domain {
 	bool coherent;           /* ECAP.C: no cache flushes needed */
 	bool snoop;              /* ECAP.SC */
 	uint64_t *top;           /* top-level table (SLPTPTR) */
+	uint64_t *leaf_hint;     /* the level-1 table the last per-page map used */
+	uint64_t leaf_hint_iova; /* and the 2 MiB it covers (cleared when a table goes) */
 	unsigned long table_pages;  /* page-table pages in use, top included */
 };
 

@@ -464,6 +464,36 @@ static void range_calls_count_invalidations_and_flushes(void **state)
 	vtd_domain_destroy(&d);
 }
 
+/* The per-page path remembers the last level-1 table it used; a table that
+ * an unmap dropped must never be written through that memory again (the
+ * pool poisons released pages: AddressSanitizer would report it). */
+static void per_page_hint_never_outlives_its_table(void **state)
+{
+	(void)state;
+	start(vtd_model_qemu_cap(39, false), vtd_model_qemu_ecap(false, false, false, false));
+	struct vtd_domain d;
+	assert_int_equal(vtd_domain_init(&d, &unit, 39), 0);
+	assert_int_equal(vtd_ctx_attach(&unit, 0, 3 << 3, &d, VTD_TT_UNTRANSLATED), 0);
+	const uint16_t sid = VTD_SID(0, 3, 0);
+	uint64_t hpa;
+	for (unsigned round = 0; round < 3; round++) {
+		assert_int_equal(vtd_domain_map(&d, GiB, 0x10000, 4096, VTD_MAP_READ), 0);
+		assert_int_equal(vtd_domain_map(&d, GiB + 4096, 0x20000, 4096, VTD_MAP_READ), 0);
+		assert_non_null(d.leaf_hint);
+		/* the whole 2 MiB goes: its table is dropped, then released */
+		assert_int_equal(vtd_domain_unmap(&d, GiB, 2 * MiB, NULL), 0);
+		assert_null(d.leaf_hint);
+		assert_int_equal(d.table_pages, 1);
+		assert_int_equal(vtd_domain_map(&d, GiB + 8192, 0x30000, 4096, VTD_MAP_READ), 0);
+		assert_int_equal(vtd_model_translate(&model, sid, GiB + 8192, false, &hpa), 0);
+		assert_int_equal(hpa, 0x30000);
+		assert_int_equal(vtd_model_translate(&model, sid, GiB, false, &hpa), 0x6);
+		assert_int_equal(vtd_domain_unmap(&d, GiB, 2 * MiB, NULL), 0);
+	}
+	assert_int_equal(vtd_ctx_detach(&unit, 0, 3 << 3), 0);
+	vtd_domain_destroy(&d);
+}
+
 /* --- first-stage tables on a unit without second-stage translation ------- */
 
 static void first_stage_domain(void **state)
@@ -784,6 +814,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(random_map_unmap_matches_reference, setup, teardown),
 		cmocka_unit_test_setup_teardown(five_level_domain, setup, teardown),
+		cmocka_unit_test_setup_teardown(per_page_hint_never_outlives_its_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(first_stage_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(rmrr_identity_maps, setup, teardown),
 	};
