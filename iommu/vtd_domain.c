@@ -57,6 +57,8 @@ static uint64_t leaf_pte(const struct vtd_domain *d, uint64_t hpa, unsigned leve
 			 unsigned flags);
 static uint64_t nonleaf_bits(const struct vtd_domain *d);
 static int map_page(struct vtd_domain *d, uint64_t iova, uint64_t hpa, unsigned flags);
+static unsigned tables_needed(const struct vtd_domain *d, uint64_t iova, uint64_t hpa,
+			      uint64_t len, unsigned flags);
 static int map_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
 		     uint64_t end, bool fresh, unsigned *leaves);
 static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iova,
@@ -165,6 +167,8 @@ int vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t hpa, uint64_t l
 		if (rc != -PORT_EAGAIN)
 			return rc;
 	}
+	if (len >= (2ull << 20))
+		(void)port_pages_reserve(tables_needed(d, iova, hpa, len, flags));
 	struct walk w = { .d = d, .flags = flags, .hpa_delta = hpa - iova, .iova = iova,
 			  .len = len, .cursor = iova };
 	unsigned leaves;
@@ -266,6 +270,21 @@ int vtd_domain_translate(const struct vtd_domain *d, uint64_t iova, uint64_t *hp
 }
 
 /* --- helpers --------------------------------------------------------------- */
+
+/* At most how many tables a map of [iova, iova+len) creates: per level the
+ * entries of the level above it spans, plus one for a misaligned end; none
+ * below 2 MiB where 2 MiB leaves will do.  For the port's pool to fill in
+ * one go (a failed reserve is no error: the allocation that runs short is). */
+static unsigned tables_needed(const struct vtd_domain *d, uint64_t iova, uint64_t hpa,
+			      uint64_t len, unsigned flags)
+{
+	bool super = superpage_ok(d, 2, flags) && !((iova ^ hpa) & ((2ull << 20) - 1));
+	uint64_t n = d->levels;
+	for (unsigned level = 2; level < d->levels; level++)
+		n += (len >> (12 + 9 * (level - 1))) + 2;
+	n += super ? 2 : (len >> 21) + 2;
+	return n > 0xffffffffu ? 0xffffffffu : (unsigned)n;
+}
 
 /* The common per-page case: every table on the way exists and the leaf slot
  * is empty.  Anything else (-PORT_EAGAIN) takes the range walker. */
