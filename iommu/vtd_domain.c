@@ -394,13 +394,16 @@ static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iov
 	struct vtd_domain *d = w->d;
 	unsigned first = level_index(iova, level), last = level_index(end - 1, level);
 	if (level == 1) {
+		unsigned lo_j = ENTRIES, hi_j = 0;
 		for (unsigned j = first; j <= last; j++)
 			if (present(t[j])) {
 				t[j] = 0;
+				mark(&lo_j, &hi_j, j);
 				w->res.leaves++;
 				w->res.bytes += PAGE;
 			}
-		flush(d, &t[first], (last - first + 1) * sizeof(uint64_t));
+		if (lo_j <= hi_j)
+			flush(d, &t[lo_j], (hi_j - lo_j + 1) * sizeof(uint64_t));
 		return 0;
 	}
 	uint64_t size = level_size(level), lo = iova;
