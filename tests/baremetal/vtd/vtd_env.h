@@ -81,6 +81,10 @@ bool fault_is(struct vtd_unit *u, uint16_t sid, uint64_t iova, bool write, uint8
  * or NULL when not present. */
 uint64_t *slpt_leaf(const struct vtd_domain *d, uint64_t iova, unsigned *level);
 
+/* bench.c: `bench=on` on the command line runs the walker's benchmark on
+ * the unit instead of the conformance tests (one TAP test). */
+void bench_qemu(struct env *v);
+
 uint32_t reg32(const struct env *v, uint32_t off);
 uint64_t reg64(const struct env *v, uint32_t off);
 

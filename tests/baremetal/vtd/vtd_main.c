@@ -14,6 +14,7 @@
  */
 #include "vtd_env.h"
 
+#include "baremetal/boot.h"
 #include "baremetal/clock.h"
 #include "baremetal/idt.h"
 #include "baremetal/lapic.h"
@@ -49,6 +50,13 @@ void test_main(void)
 	struct vtd_domain da, db;
 
 	env_init(v);
+	char bench[8] = "";
+	if (!boot_cmdline_get("bench", bench, sizeof(bench)) && bench[0] == 'o' && bench[1] == 'n' &&
+	    !bench[2]) {
+		tap_plan(1);
+		bench_qemu(v);
+		tap_done();
+	}
 	tap_plan(PLAN);
 	test_variant(v);
 	int r = env_unit_up(v, v->sm ? VTD_UNIT_SCALABLE : 0);
