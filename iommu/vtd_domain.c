@@ -33,7 +33,6 @@ struct walk {
 	uint64_t cursor;                /* map: end of the last leaf written */
 	uint64_t iova, len;             /* the call's range (for an early sync) */
 	struct drops drops;
-	int sync_rc;                    /* an early invalidation failed */
 	struct vtd_unmap_result res;
 };
 
@@ -68,7 +67,8 @@ static void free_tree(struct vtd_domain *d, uint64_t *t, unsigned level, bool fu
 		      struct walk *w);
 static bool table_empty(const uint64_t *t, unsigned from);
 static void mark(unsigned *lo, unsigned *hi, unsigned j);
-static void drop(struct walk *w, const uint64_t *entry, uint64_t *t, unsigned level, bool full);
+static bool drop_room(struct walk *w);
+static void drop(struct walk *w, uint64_t *t, unsigned level, bool full);
 static int finish(struct walk *w, bool invalidate);
 static int sync_unit(struct vtd_domain *d, uint64_t iova, uint64_t len, bool always);
 static bool identity_mapped(const struct vtd_domain *d, uint64_t iova, uint64_t end);
@@ -444,18 +444,18 @@ static int unmap_level(struct walk *w, uint64_t *t, unsigned level, uint64_t iov
 			mark(&lo_j, &hi_j, j);
 		}
 		uint64_t *child = table_of(pte);
-		if (whole) {
+		if (whole && drop_room(w)) {
 			count_tree(w, child, level - 1, pte & FULL);
 			t[j] = 0;
 			mark(&lo_j, &hi_j, j);
-			drop(w, &t[j], child, level - 1, pte & FULL);
+			drop(w, child, level - 1, pte & FULL);
 			continue;
 		}
 		rc = unmap_level(w, child, level - 1, at, stop);
-		if (table_empty(child, level_index(stop - 1, level - 1) + 1)) {
+		if (table_empty(child, level_index(stop - 1, level - 1) + 1) && drop_room(w)) {
 			t[j] = 0;
 			mark(&lo_j, &hi_j, j);
-			drop(w, &t[j], child, level - 1, false);
+			drop(w, child, level - 1, false);
 		} else if (pte & FULL) {
 			t[j] = pte & ~FULL;   /* an ignored bit: nothing to write back */
 		}
@@ -534,35 +534,32 @@ static void release_drops(struct walk *w)
 	}
 }
 
-/* t, unlinked from *entry, is released after the invalidation. */
-static void drop(struct walk *w, const uint64_t *entry, uint64_t *t, unsigned level, bool full)
+/* Is there room on the drop list for one more table?  A chunk page is
+ * taken from the pool when the inline slots and the chunk are full; out of
+ * memory, the caller leaves the table linked (cleared, not dropped). */
+static bool drop_room(struct walk *w)
+{
+	struct drops *dr = &w->drops;
+	if (dr->n < INLINE_DROPS || (dr->chunk && dr->chunk[1] < ENTRIES - 2))
+		return true;
+	uint64_t *c = port_page_alloc();
+	if (!c)
+		return false;
+	c[0] = dr->chunk ? port_virt_to_phys(dr->chunk) : 0;
+	dr->chunk = c;
+	return true;
+}
+
+/* t, just unlinked, is released after the invalidation (drop_room first). */
+static void drop(struct walk *w, uint64_t *t, unsigned level, bool full)
 {
 	struct drops *dr = &w->drops;
 	uint64_t e = port_virt_to_phys(t) | level | (full ? DROP_FULL : 0);
 	w->d->leaf_hint = NULL;   /* it may be this table or one under it */
-	if (dr->n < INLINE_DROPS) {
+	if (dr->n < INLINE_DROPS)
 		dr->inline_[dr->n++] = e;
-		return;
-	}
-	if (!dr->chunk || dr->chunk[1] == ENTRIES - 2) {
-		uint64_t *c = port_page_alloc();
-		if (!c) {
-			/* No room to remember it: write back the cleared entry that
-			 * pointed at it, invalidate now for what is unlinked so far,
-			 * and release at once (out of memory only). */
-			flush(w->d, entry, sizeof(*entry));
-			if (!w->sync_rc)
-				w->sync_rc = sync_unit(w->d, w->iova, w->len, true);
-			if (w->sync_rc)
-				return;   /* kept out of use: see finish() */
-			release_drops(w);
-			free_tree(w->d, t, level, full, w);
-			return;
-		}
-		c[0] = dr->chunk ? port_virt_to_phys(dr->chunk) : 0;
-		dr->chunk = c;
-	}
-	dr->chunk[2 + dr->chunk[1]++] = e;
+	else
+		dr->chunk[2 + dr->chunk[1]++] = e;
 }
 
 /* End of a call: write-buffer flush, one IOTLB invalidation for the range
@@ -570,9 +567,7 @@ static void drop(struct walk *w, const uint64_t *entry, uint64_t *t, unsigned le
 static int finish(struct walk *w, bool invalidate)
 {
 	struct vtd_domain *d = w->d;
-	int rc = w->sync_rc;
-	if (!rc)
-		rc = sync_unit(d, w->iova, w->len, invalidate || w->drops.n || w->drops.chunk);
+	int rc = sync_unit(d, w->iova, w->len, invalidate || w->drops.n || w->drops.chunk);
 	if (rc) {
 		port_log("VT-d unit 0x%llx: IOTLB not invalidated for domain %u; unlinked table "
 			 "pages are kept out of use", (unsigned long long)d->unit->reg_base, d->did);

@@ -333,6 +333,14 @@ static bool invalidated(unsigned did, uint64_t iova, uint64_t len, unsigned from
 	return false;
 }
 
+static unsigned iotlb_descs_since(unsigned from)
+{
+	unsigned n = 0;
+	for (unsigned i = from; i < model.ndescs; i++)
+		n += (model.descs[i].lo & 0xf) == VTD_DESC_IOTLB;
+	return n;
+}
+
 static void tables_released_after_the_invalidation(void **state)
 {
 	(void)state;
@@ -373,6 +381,28 @@ static void tables_released_after_the_invalidation(void **state)
 	assert_true(nfreed >= 2);
 	for (unsigned i = 0; i < nfreed; i++)
 		assert_true(invalidated(d.did, 3 * GiB, 8 * MiB, from, freed[i].ndescs));
+	/* more tables than the drop list holds inline, and no memory for more:
+	 * the rest are cleared and stay linked (never released early); a later
+	 * unmap drops them */
+	assert_int_equal(vtd_domain_map(&d, GiB + 2 * MiB, 0, 40 * MiB,
+					 VTD_MAP_READ | VTD_MAP_NO_SUPER), 0);
+	unsigned long pages = d.table_pages;
+	nfreed = 0;
+	from = model.ndescs;
+	port_host_fail_page_allocs_after(0);
+	assert_int_equal(vtd_domain_unmap(&d, GiB, 64 * MiB, &r), 0);
+	port_host_fail_page_allocs_after(-1);
+	assert_int_equal(r.bytes, 40 * MiB);
+	assert_int_equal(r.tables_freed, 8);
+	assert_int_equal(d.table_pages, pages - 8);
+	assert_int_equal(iotlb_descs_since(from), 1);
+	for (unsigned i = 0; i < nfreed; i++)
+		assert_true(invalidated(d.did, GiB, 64 * MiB, from, freed[i].ndescs));
+	for (uint64_t a = GiB; a < GiB + 64 * MiB; a += 2 * MiB)
+		assert_int_equal(vtd_domain_translate(&d, a + 4096, NULL, NULL, NULL), -PORT_ENOENT);
+	assert_int_equal(vtd_domain_unmap(&d, GiB, 64 * MiB, &r), 0);
+	assert_int_equal(r.bytes, 0);
+	assert_int_equal(d.table_pages, 1);
 	/* teardown: every table of a domain still holding mappings goes after a
 	 * domain invalidation */
 	assert_int_equal(vtd_domain_map(&d, GiB, 0, 4 * MiB, VTD_MAP_READ | VTD_MAP_NO_SUPER), 0);
@@ -387,14 +417,6 @@ static void tables_released_after_the_invalidation(void **state)
 }
 
 /* --- one invalidation per range call, one flush per line touched ----------- */
-
-static unsigned iotlb_descs_since(unsigned from)
-{
-	unsigned n = 0;
-	for (unsigned i = from; i < model.ndescs; i++)
-		n += (model.descs[i].lo & 0xf) == VTD_DESC_IOTLB;
-	return n;
-}
 
 /* The unit's invalidation queue is flushed too: an IOTLB descriptor and its
  * wait descriptor, 32 bytes, at most 2 lines (vtd_unit.c). */
