@@ -23,7 +23,9 @@ extern uint64_t boot_pd[4 * 512];
 
 static const struct boot_info *info;
 static uint64_t pool_next, pool_end;
-static void *free_list;
+static void *free_list;     /* freed pages, zeroed again when handed out */
+static void *zeroed_list;   /* pages zeroed ahead (mem_pages_reserve) */
+static uint64_t zeroed_count;
 static uint64_t in_use;
 static struct {
 	uint64_t pa, len;
@@ -103,6 +105,19 @@ int mem_init(const struct boot_info *bi)
 	return pool_end > pool_next ? 0 : -PORT_ENOMEM;
 }
 
+/* A page off the free list, else from the untouched end of the pool. */
+static void *take_page(void)
+{
+	void *p = free_list;
+	if (p) {
+		free_list = *(void **)p;
+	} else if (pool_next + PAGE <= pool_end) {
+		p = (void *)(uintptr_t)pool_next;
+		pool_next += PAGE;
+	}
+	return p;
+}
+
 static void zero_page(void *p)
 {
 	uint64_t *q = p;
@@ -112,18 +127,34 @@ static void zero_page(void *p)
 
 void *mem_page_alloc(void)
 {
-	void *p = free_list;
+	void *p = zeroed_list;
 	if (p) {
-		free_list = *(void **)p;
-	} else if (pool_next + PAGE <= pool_end) {
-		p = (void *)(uintptr_t)pool_next;
-		pool_next += PAGE;
-	} else {
-		return NULL;
+		zeroed_list = *(void **)p;
+		*(void **)p = 0;   /* the link was the page's only non-zero word */
+		zeroed_count--;
+		in_use++;
+		return p;
 	}
+	p = take_page();
+	if (!p)
+		return NULL;
 	zero_page(p);
 	in_use++;
 	return p;
+}
+
+int mem_pages_reserve(uint64_t count)
+{
+	while (zeroed_count < count) {
+		void *p = take_page();
+		if (!p)
+			return -PORT_ENOMEM;
+		zero_page(p);
+		*(void **)p = zeroed_list;
+		zeroed_list = p;
+		zeroed_count++;
+	}
+	return 0;
 }
 
 void mem_page_free(void *page)

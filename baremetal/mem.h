@@ -23,9 +23,13 @@
  * 1 GiB pages when the CPU has them.  0 or -PORT_ENOMEM (no pool). */
 int mem_init(const struct boot_info *bi);
 
-/* A zeroed 4 KiB page, or NULL. */
+/* A zeroed 4 KiB page, or NULL.  Freed pages go back to the pool as they
+ * are and are zeroed when handed out again, unless zeroed ahead. */
 void *mem_page_alloc(void);
 void mem_page_free(void *page);
+/* Zero pages ahead until `count` are ready for mem_page_alloc.
+ * 0 or -PORT_ENOMEM (the pool keeps what it zeroed). */
+int mem_pages_reserve(uint64_t count);
 /* `count` zeroed, contiguous, counted pages (freed one by one with
  * mem_page_free), or NULL. */
 void *mem_pages_alloc(unsigned count);

@@ -15,6 +15,7 @@
 
 void *port_page_alloc(void) { return mem_page_alloc(); }
 void port_page_free(void *page) { mem_page_free(page); }
+int port_pages_reserve(unsigned count) { return mem_pages_reserve(count); }
 void *port_pages_alloc(unsigned count) { return mem_pages_alloc(count); }
 
 void port_pages_free(void *first, unsigned count)

@@ -20,6 +20,8 @@ static int parse_scopes(struct dmar_info *out, const struct span *st, size_t fir
 			unsigned *scope_first, unsigned *nscopes, const char *what);
 static int check_drhd(const struct dmar_info *out, size_t off);
 static const char *type_name(unsigned type);
+static bool scopes_name(const struct dmar_info *info, unsigned first, unsigned n,
+			uint16_t segment, uint16_t sid, dmar_pci_probe_fn probe, void *ctx);
 
 int dmar_parse(const void *table, size_t len, unsigned flags, struct dmar_info *out)
 {
@@ -118,30 +120,53 @@ int dmar_drhd_for_device(const struct dmar_info *info, uint16_t segment, uint16_
 			continue;
 		if (d->include_pci_all)
 			all = (int)u;
-		for (unsigned k = 0; k < d->nscopes; k++) {
-			unsigned si = d->scope_first + k;
-			if (si >= DMAR_MAX_SCOPES)
-				break;
-			const struct dmar_scope *s = &info->scopes[si];
-			if (s->type != DMAR_SCOPE_ENDPOINT && s->type != DMAR_SCOPE_BRIDGE)
-				continue;
-			uint16_t found;
-			if (!probe || dmar_scope_resolve(s, segment, probe, ctx, &found))
-				continue;
-			if (s->type == DMAR_SCOPE_ENDPOINT && found == sid)
-				return (int)u;
-			if (s->type == DMAR_SCOPE_BRIDGE) {
-				int sec = probe(ctx, segment, (uint8_t)(found >> 8), (found >> 3) & 31,
-						found & 7);
-				if (sec > 0 && (unsigned)sec == (unsigned)(sid >> 8))
-					return (int)u;
-			}
-		}
+		if (scopes_name(info, d->scope_first, d->nscopes, segment, sid, probe, ctx))
+			return (int)u;
 	}
 	return all;
 }
 
+int dmar_rmrr_for_device(const struct dmar_info *info, unsigned from, uint16_t segment,
+			 uint16_t sid, dmar_pci_probe_fn probe, void *ctx)
+{
+	if (!info)
+		return -PORT_EINVAL;
+	for (unsigned r = from; r < info->nrmrr && r < DMAR_MAX_RMRR; r++) {
+		const struct dmar_rmrr *m = &info->rmrr[r];
+		if (m->segment == segment &&
+		    scopes_name(info, m->scope_first, m->nscopes, segment, sid, probe, ctx))
+			return (int)r;
+	}
+	return -PORT_ENOENT;
+}
+
 /* --- helpers --------------------------------------------------------------- */
+
+/* Does one of the scopes [first, first+n) name sid: an endpoint scope that
+ * resolves to it, or a bridge scope whose secondary bus is sid's bus (8.3.1)? */
+static bool scopes_name(const struct dmar_info *info, unsigned first, unsigned n,
+			uint16_t segment, uint16_t sid, dmar_pci_probe_fn probe, void *ctx)
+{
+	for (unsigned k = 0; k < n && probe; k++) {
+		unsigned si = first + k;
+		if (si >= DMAR_MAX_SCOPES)
+			break;
+		const struct dmar_scope *s = &info->scopes[si];
+		if (s->type != DMAR_SCOPE_ENDPOINT && s->type != DMAR_SCOPE_BRIDGE)
+			continue;
+		uint16_t found;
+		if (dmar_scope_resolve(s, segment, probe, ctx, &found))
+			continue;
+		if (s->type == DMAR_SCOPE_ENDPOINT && found == sid)
+			return true;
+		if (s->type == DMAR_SCOPE_BRIDGE) {
+			int sec = probe(ctx, segment, (uint8_t)(found >> 8), (found >> 3) & 31, found & 7);
+			if (sec > 0 && (unsigned)sec == (unsigned)(sid >> 8))
+				return true;
+		}
+	}
+	return false;
+}
 
 /* Little-endian read of `bytes` at off; the caller has checked the bounds
  * (and every caller does: an out-of-bounds read returns 0, never memory). */

@@ -118,4 +118,12 @@ int dmar_scope_resolve(const struct dmar_scope *s, uint16_t segment, dmar_pci_pr
 int dmar_drhd_for_device(const struct dmar_info *info, uint16_t segment, uint16_t sid,
 			 dmar_pci_probe_fn probe, void *ctx);
 
+/* The first RMRR (8.4) at index >= from whose device scope names requester
+ * sid in segment (as dmar_drhd_for_device matches scopes): its index into
+ * info->rmrr, or -PORT_ENOENT.  Such a device does DMA to the RMRR's range
+ * on its own (firmware use): it needs the range identity-mapped, and giving
+ * it to a guest is refused unless forced (vtd_domain_map_rmrrs, vfctl). */
+int dmar_rmrr_for_device(const struct dmar_info *info, unsigned from, uint16_t segment,
+			 uint16_t sid, dmar_pci_probe_fn probe, void *ctx);
+
 #endif /* VFS_DMAR_H */

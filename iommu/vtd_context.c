@@ -138,32 +138,39 @@ static int legacy_attach(struct vtd_unit *u, uint8_t bus, uint8_t devfn,
 }
 
 /* 9.4-9.6: scalable-mode context entry -> PASID directory -> PASID table whose
- * RID_PASID (0) entry does second-level translation (PGTT=2) or pass-through. */
+ * RID_PASID (0) entry does second-level translation (PGTT=2), first-stage
+ * translation (PGTT=1, for a first-stage domain) or pass-through. */
 static int sm_attach(struct vtd_unit *u, uint8_t bus, uint8_t devfn,
 		     const struct vtd_domain *d, unsigned tt)
 {
 	if (!u->qi_on)
 		return -PORT_ENOTSUP;   /* PASID-cache invalidation is queued only */
-	if (!u->caps.slts && tt != VTD_TT_PASSTHROUGH) {
+	if (!u->caps.slts && !d->first_stage && tt != VTD_TT_PASSTHROUGH) {
 		port_log("VT-d unit 0x%llx: scalable mode without ECAP.SLTS: no second-level "
 			 "translation for PGTT=2", (unsigned long long)u->reg_base);
 		return -PORT_ENOTSUP;
 	}
+	bool fs = d->first_stage && tt != VTD_TT_PASSTHROUGH;
 	int err = 0;
 	uint64_t *ce = ctx_entry(u, bus, devfn, true, &err);
 	if (!ce)
 		return err;
-	/* PASID-table entry 0 (9.6): qword 1 DID, qword 0 PGTT/AW/SLPTPTR/P. */
-	uint64_t q0 = (port_virt_to_phys(d->top) & VTD_PASID_Q0_SLPTPTR_MASK) |
+	/* PASID-table entry 0 (9.6): qword 1 DID, qword 0 PGTT/AW/SLPTPTR/P;
+	 * first-stage: PGTT=1 and qword 2 FSPTPTR with FSPM 0 (4 levels). */
+	unsigned pgtt = tt == VTD_TT_PASSTHROUGH ? VTD_PGTT_PT : fs ? VTD_PGTT_FL : VTD_PGTT_SL;
+	uint64_t q0 = (fs ? 0 : port_virt_to_phys(d->top) & VTD_PASID_Q0_SLPTPTR_MASK) |
 		      VTD_PASID_Q0_AW(tt == VTD_TT_PASSTHROUGH ? largest_aw(u) : d->aw) |
-		      VTD_PASID_Q0_PGTT(tt == VTD_TT_PASSTHROUGH ? VTD_PGTT_PT : VTD_PGTT_SL) |
-		      VTD_PASID_Q0_P;
+		      VTD_PASID_Q0_PGTT(pgtt) | VTD_PASID_Q0_P;
 	uint64_t q1 = VTD_PASID_Q1_DID(d->did);
+	uint64_t q2 = fs ? (port_virt_to_phys(d->top) & VTD_PASID_Q2_FSPTPTR_MASK) |
+				   VTD_PASID_Q2_FSPM(0)
+			 : 0;
 	uint64_t dte = tt == VTD_TT_DEVTLB ? VTD_SMCTX_LO_DTE : 0;
 	if (ce[0] & VTD_SMCTX_LO_P) {
 		const uint64_t *odir = port_phys_to_virt(ce[0] & VTD_SMCTX_LO_PASIDDIRPTR_MASK);
 		const uint64_t *opt = port_phys_to_virt(odir[0] & VTD_PASIDDIR_PTP_MASK);
-		if (opt[0] == q0 && opt[1] == q1 && (ce[0] & VTD_SMCTX_LO_DTE) == dte)
+		if (opt[0] == q0 && opt[1] == q1 && opt[2] == q2 &&
+		    (ce[0] & VTD_SMCTX_LO_DTE) == dte)
 			return 0;   /* the same attachment again */
 		port_log("VT-d unit 0x%llx: %02x:%02x.%u already attached to domain %u",
 			 (unsigned long long)u->reg_base, bus, devfn >> 3, devfn & 7,
@@ -176,8 +183,9 @@ static int sm_attach(struct vtd_unit *u, uint8_t bus, uint8_t devfn,
 		port_page_free(pt);
 		return -PORT_ENOMEM;
 	}
+	pt[2] = q2;
 	pt[1] = q1;
-	pt[0] = q0;
+	pt[0] = q0;   /* P last */
 	flush(u, pt, 64);
 	dir[0] = (port_virt_to_phys(pt) & VTD_PASIDDIR_PTP_MASK) | VTD_PASIDDIR_P;   /* 9.5 */
 	flush(u, dir, 8);

@@ -66,6 +66,7 @@ static inline uint64_t vtd_make(uint64_t v, unsigned hi, unsigned lo)
 #define VTD_CAP_ZLR (1ull << 22)                  /* zero-length read */
 #define VTD_CAP_FRO(c) vtd_field((c), 33, 24)     /* fault-recording offset / 16 */
 #define VTD_CAP_SLLPS(c) vtd_field((c), 37, 34)   /* bit0 2 MiB, bit1 1 GiB */
+#define VTD_CAP_FS1GP (1ull << 56)                /* first-stage 1 GiB pages */
 #define VTD_CAP_PSI (1ull << 39)                  /* page-selective invalidation */
 #define VTD_CAP_NFR(c) vtd_field((c), 47, 40)     /* fault-recording registers - 1 */
 #define VTD_CAP_MAMV(c) vtd_field((c), 53, 48)    /* max address mask value */
@@ -227,6 +228,13 @@ static inline uint64_t vtd_make(uint64_t v, unsigned hi, unsigned lo)
 #define VTD_DESC_IOTLB_DID(d) vtd_make((d), 31, 16)
 #define VTD_DESC_IOTLB_AM(m) vtd_make((m), 5, 0)
 #define VTD_DESC_IOTLB_IH (1ull << 6)
+/* PASID-based IOTLB (6.5.2.4): G [5:4] (2 all of a PASID, 3 page-selective
+ * within a PASID), DID [31:16], PASID [51:32]; hi AM [5:0], IH [6], ADDR [63:12] */
+#define VTD_DESC_PIOTLB_G(g) vtd_make((g), 5, 4)
+#define VTD_DESC_PIOTLB_DID(d) vtd_make((d), 31, 16)
+#define VTD_DESC_PIOTLB_PASID(p) vtd_make((p), 51, 32)
+#define VTD_PIOTLB_PASID 2u
+#define VTD_PIOTLB_PAGE 3u
 /* device-TLB (6.5.2.5): lo PFSID[3:0] [15:12], MIP [20:16], SID [47:32],
  *                       PFSID[15:4] [63:52]; hi S [0], ADDR [63:12] */
 #define VTD_DESC_DEVTLB_SID(s) vtd_make((s), 47, 32)
@@ -288,6 +296,9 @@ static inline uint64_t vtd_make(uint64_t v, unsigned hi, unsigned lo)
 #define VTD_PASID_Q0_PGTT(t) vtd_make((t), 8, 6)
 #define VTD_PASID_Q0_SLPTPTR_MASK VTD_GENMASK(63, 12)
 #define VTD_PASID_Q1_DID(d) vtd_make((d), 15, 0)
+/* qword 2: SRE [0], FSPM [3:2] (0 = 4-level), FSPTPTR [63:12] (9.6) */
+#define VTD_PASID_Q2_FSPM(m) vtd_make((m), 3, 2)
+#define VTD_PASID_Q2_FSPTPTR_MASK VTD_GENMASK(63, 12)
 #define VTD_PGTT_FL 1u   /* first-level only */
 #define VTD_PGTT_SL 2u   /* second-level only */
 #define VTD_PGTT_NESTED 3u
@@ -300,5 +311,10 @@ static inline uint64_t vtd_make(uint64_t v, unsigned hi, unsigned lo)
 #define VTD_SLPTE_PS (1ull << 7)                  /* page size: 2 MiB / 1 GiB leaf */
 #define VTD_SLPTE_SNP (1ull << 11)                /* snoop (ECAP.SC) */
 #define VTD_SLPTE_ADDR_MASK VTD_GENMASK(51, 12)
+/* First-stage (IA-32e format) entries (9.7): P, R/W, U/S, PS; the address
+ * at 51:12 as in a second-stage entry, bits 62:52 ignored. */
+#define VTD_FSPTE_P (1ull << 0)
+#define VTD_FSPTE_RW (1ull << 1)
+#define VTD_FSPTE_US (1ull << 2)
 
 #endif /* VFS_VTD_REGS_H */

@@ -304,6 +304,23 @@ int vtd_unit_inv_range(struct vtd_unit *u, unsigned did, uint64_t iova, uint64_t
 	return vtd_unit_inv_iotlb(u, VTD_TLB_PAGE, did, (first >> am) << (am + 12), am, false);
 }
 
+int vtd_unit_inv_range_pasid(struct vtd_unit *u, unsigned did, unsigned pasid, uint64_t iova,
+			     uint64_t len)
+{
+	if (!u || !len || did > 0xffff || pasid >= (1u << 20))
+		return -PORT_EINVAL;
+	if (!u->qi_on)
+		return -PORT_ENOTSUP;   /* 6.5.2.4: PASID-based invalidation is queued only */
+	uint64_t first = iova >> 12, last = (iova + len - 1) >> 12;
+	unsigned am = 0;
+	while (am < 52 && (first >> am) != (last >> am))
+		am++;
+	struct vtd_desc d = am > u->caps.mamv
+		? vtd_desc_piotlb(VTD_PIOTLB_PASID, did, pasid, 0, 0, false)
+		: vtd_desc_piotlb(VTD_PIOTLB_PAGE, did, pasid, (first >> am) << (am + 12), am, false);
+	return vtd_unit_submit(u, &d, 1);
+}
+
 int vtd_unit_inv_devtlb(struct vtd_unit *u, uint16_t sid, uint16_t pfsid, unsigned qdep,
 			uint64_t addr, uint64_t size_pages)
 {
@@ -353,6 +370,17 @@ struct vtd_desc vtd_desc_context(unsigned gran, unsigned did, uint16_t sid, unsi
 		d.lo |= VTD_DESC_CC_DID(did);
 	if (gran == VTD_CC_DEVICE)
 		d.lo |= VTD_DESC_CC_SID(sid) | VTD_DESC_CC_FM(fm);
+	return d;
+}
+
+struct vtd_desc vtd_desc_piotlb(unsigned gran, unsigned did, unsigned pasid, uint64_t addr,
+				unsigned am, bool ih)
+{
+	struct vtd_desc d = { VTD_DESC_PIOTLB | VTD_DESC_PIOTLB_G(gran) | VTD_DESC_PIOTLB_DID(did) |
+				      VTD_DESC_PIOTLB_PASID(pasid), 0 };
+	if (gran == VTD_PIOTLB_PAGE)
+		d.hi = (addr & VTD_IVA_ADDR_MASK) | VTD_DESC_IOTLB_AM(am) |
+		       (ih ? VTD_DESC_IOTLB_IH : 0);
 	return d;
 }
 
@@ -461,6 +489,7 @@ static void decode_caps(struct vtd_caps *c, uint32_t ver, uint64_t cap, uint64_t
 	c->dwd = cap & VTD_CAP_DWD;
 	c->drd = cap & VTD_CAP_DRD;
 	c->pi = cap & VTD_CAP_PI;
+	c->fs1gp = cap & VTD_CAP_FS1GP;
 }
 
 /* Poll a 32- or 64-bit register until (value & mask) == want, at most

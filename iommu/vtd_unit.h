@@ -37,7 +37,7 @@ struct vtd_caps {
 	unsigned iro, mhmv, pss;
 	/* CAP */
 	unsigned nd, mgaw, sagaw, sllps, nfr, fro, mamv;
-	bool cm, rwbf, psi, zlr, afl, plmr, phmr, pi, drd, dwd;
+	bool cm, rwbf, psi, zlr, afl, plmr, phmr, pi, drd, dwd, fs1gp;
 	unsigned ndoms;
 };
 
@@ -121,6 +121,10 @@ int vtd_unit_inv_iotlb(struct vtd_unit *u, unsigned gran, unsigned did,
  * aligned 2^am block within CAP.MAMV that covers it, else domain-selective
  * (also when CAP.PSI=0). */
 int vtd_unit_inv_range(struct vtd_unit *u, unsigned did, uint64_t iova, uint64_t len);
+/* The same for first-stage mappings of one PASID (6.5.2.4, QI only):
+ * page-selective within the PASID, else all of the PASID. */
+int vtd_unit_inv_range_pasid(struct vtd_unit *u, unsigned did, unsigned pasid, uint64_t iova,
+			     uint64_t len);
 /* Device-TLB (6.5.2.5, QI only): size_pages a power of two; 0 = everything. */
 int vtd_unit_inv_devtlb(struct vtd_unit *u, uint16_t sid, uint16_t pfsid,
 			unsigned qdep, uint64_t addr, uint64_t size_pages);
@@ -133,6 +137,8 @@ int vtd_unit_flush_write_buffer(struct vtd_unit *u);
 struct vtd_desc vtd_desc_context(unsigned gran, unsigned did, uint16_t sid, unsigned fm);
 struct vtd_desc vtd_desc_iotlb(unsigned gran, unsigned did, uint64_t addr, unsigned am,
 			       bool ih, bool dr, bool dw);
+struct vtd_desc vtd_desc_piotlb(unsigned gran, unsigned did, unsigned pasid, uint64_t addr,
+				unsigned am, bool ih);
 struct vtd_desc vtd_desc_devtlb(uint16_t sid, uint16_t pfsid, unsigned mip,
 				uint64_t addr, bool size_bit);
 struct vtd_desc vtd_desc_iec(bool global, unsigned index, unsigned im);

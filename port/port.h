@@ -24,9 +24,17 @@
 
 /* Memory ---------------------------------------------------------------- */
 
-/* A zeroed, 4 KiB-aligned 4 KiB page, or NULL when memory is exhausted. */
+/* A zeroed, 4 KiB-aligned 4 KiB page, or NULL when memory is exhausted.
+ * Pages come from the port's page pool: a freed page goes back to the pool
+ * as it is (the port zeroes it again when it hands it out), so freeing a
+ * page-table page costs no more than dropping a pointer. */
 void *port_page_alloc(void);
 void port_page_free(void *page);
+
+/* Fill the pool so that the next `count` port_page_alloc calls are served
+ * without reaching the platform's allocator; pages added here are zeroed
+ * ahead of time.  0 or -PORT_ENOMEM (the pool keeps what it got). */
+int port_pages_reserve(unsigned count);
 
 /* `count` zeroed pages, physically contiguous and 4 KiB-aligned, or NULL:
  * for structures the hardware wants in one piece that are larger than a

@@ -1,7 +1,7 @@
 /*
  * port_host.h — the host implementation of port.h, for unit tests.
  *
- * Pages come from the heap and virtual == "physical" (the pointer value), so a
+ * Pages come from a pool over the heap and virtual == "physical" (the pointer value), so a
  * table built by a freestanding module can be walked directly by the test.
  * MMIO goes to a hook the test installs: a test models a device's registers
  * (a VT-d unit that sets GSTS after GCMD, say) in plain C.
@@ -37,5 +37,13 @@ void port_host_set_clock_step(uint64_t ns);
 /* Log lines go to stderr unless quiet; the last one is kept for asserts. */
 void port_host_set_log_quiet(int quiet);
 const char *port_host_last_log(void);
+
+/* Cache lines port_cache_flush has written back since the start (it runs
+ * CLFLUSHOPT / CLFLUSH for real): a test takes the difference. */
+unsigned long port_host_lines_flushed(void);
+
+/* Called on every port_page_free / port_pages_free before the page goes
+ * back (NULL removes it): a test records when a table page was released. */
+void port_host_set_page_free_hook(void (*fn)(void *ctx, void *page, unsigned count), void *ctx);
 
 #endif /* VFS_PORT_HOST_H */

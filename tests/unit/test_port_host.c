@@ -1,8 +1,10 @@
 /* The host port itself: what every other unit test stands on. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "port.h"
@@ -35,6 +37,64 @@ static void page_alloc_failure_injection(void **state)
 	assert_non_null(b);
 	port_page_free(a);
 	port_page_free(b);
+}
+
+/* The pool: a freed page comes back dirty and is zeroed when handed out
+ * again; a reserve fills it ahead; the free hook sees every release. */
+static unsigned hook_calls;
+static void *hook_page;
+static void on_free(void *ctx, void *page, unsigned count)
+{
+	(void)ctx;
+	(void)count;
+	hook_calls++;
+	hook_page = page;
+}
+
+static void pool_reuses_dirty_pages_zeroed(void **state)
+{
+	(void)state;
+	long before = port_host_pages_in_use();
+	assert_int_equal(port_pages_reserve(100), 0);
+	assert_int_equal(port_host_pages_in_use(), before);   /* reserved is not in use */
+	unsigned char *p = port_page_alloc();
+	assert_non_null(p);
+	memset(p, 0xa5, PORT_PAGE_SIZE);
+	port_host_set_page_free_hook(on_free, NULL);
+	port_page_free(p);
+	port_host_set_page_free_hook(NULL, NULL);
+	assert_int_equal(hook_calls, 1);
+	assert_ptr_equal(hook_page, p);
+	/* the dirty page is handed out again, zeroed */
+	unsigned char *q[200];
+	bool seen = false;
+	for (unsigned i = 0; i < 200; i++) {
+		q[i] = port_page_alloc();
+		assert_non_null(q[i]);
+		for (unsigned k = 0; k < PORT_PAGE_SIZE; k++)
+			assert_int_equal(q[i][k], 0);
+		seen |= q[i] == p;
+	}
+	assert_true(seen);
+	assert_int_equal(port_host_pages_in_use(), before + 200);
+	for (unsigned i = 0; i < 200; i++)
+		port_page_free(q[i]);
+	assert_int_equal(port_host_pages_in_use(), before);
+}
+
+static void cache_flush_counts_lines(void **state)
+{
+	(void)state;
+	static unsigned char buf[4096] __attribute__((aligned(64)));
+	unsigned long l0 = port_host_lines_flushed();
+	port_cache_flush(buf, 8);
+	assert_int_equal(port_host_lines_flushed() - l0, 1);
+	port_cache_flush(buf + 60, 8);   /* straddles two lines */
+	assert_int_equal(port_host_lines_flushed() - l0, 3);
+	port_cache_flush(buf, sizeof(buf));
+	assert_int_equal(port_host_lines_flushed() - l0, 3 + 64);
+	port_cache_flush(buf, 0);
+	assert_int_equal(port_host_lines_flushed() - l0, 3 + 64);
 }
 
 static uint64_t last_pa, last_val;
@@ -90,6 +150,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(page_alloc_is_zeroed_aligned_and_counted),
 		cmocka_unit_test(page_alloc_failure_injection),
+		cmocka_unit_test(pool_reuses_dirty_pages_zeroed),
+		cmocka_unit_test(cache_flush_counts_lines),
 		cmocka_unit_test(mmio_goes_to_the_model_or_floats),
 		cmocka_unit_test(fake_clock_steps),
 		cmocka_unit_test(log_formats_and_keeps_last_line),

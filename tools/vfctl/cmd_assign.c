@@ -26,7 +26,7 @@
 #define DEFAULT_INITRD "/vfstack/guest/guest.cpio.gz"
 
 static const char usage[] =
-	"usage: vfctl assign VF|PF --guest NAME [--vnic] [--tap NAME] [--no-fallback]\n"
+	"usage: vfctl assign VF|PF --guest NAME [--vnic] [--tap NAME] [--no-fallback] [--force-rmrr]\n"
 	"                       [--kernel BZIMAGE] [--initrd FILE] [--mem SIZE] [--cpus N]\n"
 	"                       [--cmdline TEXT] [--console FILE]\n"
 	"       vfctl assign --vnic --guest NAME [--tap NAME] [...]\n"
@@ -46,6 +46,8 @@ static const char usage[] =
 	"                     attached to; default vfs-NAME)\n"
 	"  --no-fallback      when the VF (or every VF of the PF) is held by another guest\n"
 	"                     or VFIO user, fail instead of giving the guest the vNIC\n"
+	"  --force-rmrr       assign a device the ACPI DMAR names in an RMRR (memory the\n"
+	"                     firmware still does DMA to through it); refused otherwise\n"
 	"  --kernel/--initrd  default " DEFAULT_KERNEL " and " DEFAULT_INITRD "\n"
 	"  --mem SIZE         guest RAM, e.g. 256M (default), 1G\n"
 	"  --cpus N           vCPUs (default 1)\n"
@@ -128,7 +130,7 @@ static int run(int argc, char **argv)
 	const struct vfctl_cmd *self = &vfctl_cmd_assign;
 	const char *dev = NULL, *guest = NULL, *kernel = NULL, *initrd = NULL;
 	const char *extra = NULL, *console = NULL, *tap = NULL;
-	bool vnic = false, no_fallback = false;
+	bool vnic = false, no_fallback = false, force_rmrr = false;
 	uint64_t mem = 256ull << 20;
 	long cpus = 1;
 	for (int i = 1; i < argc; i++) {
@@ -145,6 +147,10 @@ static int run(int argc, char **argv)
 		}
 		if (!strcmp(a, "--no-fallback")) {
 			no_fallback = true;
+			continue;
+		}
+		if (!strcmp(a, "--force-rmrr")) {
+			force_rmrr = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -228,6 +234,17 @@ static int run(int argc, char **argv)
 		vnic = true;
 	}
 	int err = 0;
+	if (bdf[0]) { /* a device the firmware still does DMA for (an RMRR) */
+		char why[400] = "";
+		err = vfctl_rmrr_check(bdf, why, sizeof(why));
+		if (err && !force_rmrr)
+			return vfctl_error("%s; giving it to a guest would break that DMA or let the guest reach "
+					   "that memory, so it is refused (as Linux does); --force-rmrr assigns "
+					   "it anyway.", why);
+		if (err)
+			fprintf(stderr, "vfctl: %s; assigning it anyway (--force-rmrr).\n", why);
+		err = 0;
+	}
 	if (bdf[0]) { /* the VF: its group, locked memory, vfio-pci */
 		struct pci_group_check gc;
 		err = pci_group_check(bdf, bdf, &gc);

@@ -92,6 +92,11 @@ int vfctl_parse_bool(const char *text);
 /* The sentence tail for an errno from sriov_set_numvfs and friends. */
 const char *vfctl_strerror(int err);
 
+/* rmrr.c: 1 and `why` when the firmware's DMAR names device `bdf` in an
+ * RMRR, 0 when not (or there is no DMAR), a negative errno and `why` when
+ * the DMAR cannot be read or parsed. */
+int vfctl_rmrr_check(const char *bdf, char *why, size_t len);
+
 /* --- JSON output ---------------------------------------------------------
  * A streaming writer: begin/end objects and arrays, keys and values; commas
  * and indentation are handled here. */

@@ -39,14 +39,20 @@ static bool streq(const char *a, const char *b)
 
 void env_init(struct env *v)
 {
-	char aw[8] = "", cm[8] = "", sm[8] = "off";
+	char aw[8] = "", cm[8] = "", sm[8] = "off", fs[8] = "off";
 	if (boot_cmdline_get("aw", aw, sizeof(aw)) || boot_cmdline_get("cm", cm, sizeof(cm)))
-		tap_bail("no variant on the command line: run with --append \"aw=39|48 cm=on|off [sm=on]\"");
+		tap_bail("no variant on the command line: run with --append \"aw=39|48 cm=on|off [sm=on] [fs=on]\"");
 	boot_cmdline_get("sm", sm, sizeof(sm));
+	boot_cmdline_get("fs", fs, sizeof(fs));
 	v->aw = streq(aw, "39") ? 39 : streq(aw, "48") ? 48 : streq(aw, "57") ? 57 : 0;
 	v->cm = streq(cm, "on");
-	v->sm = streq(sm, "on");
-	console_snprintf(v->name, sizeof(v->name), "aw%s cm=%s%s", aw, cm, v->sm ? " sm" : "");
+	v->fs = streq(fs, "on");
+	v->sm = streq(sm, "on") || v->fs;   /* first-stage tables exist in scalable mode only */
+	v->fr_np_write = v->fs ? FR_FS_NOT_PRESENT : FR_WRITE;
+	v->fr_np_read = v->fs ? FR_FS_NOT_PRESENT : FR_READ;
+	v->fr_ro_write = v->fs ? FR_SM_WRITE : FR_WRITE;
+	console_snprintf(v->name, sizeof(v->name), "aw%s cm=%s%s", aw, cm,
+			 v->fs ? " sm fs" : v->sm ? " sm" : "");
 	tap_set_prefix(v->name);
 	if (!v->aw)
 		tap_bail("variant aw=%s is not 39, 48 or 57", aw);

@@ -24,11 +24,18 @@
 /* Fault reasons (VT-d 7.1.3, table "Unrecoverable fault conditions"). */
 #define FR_WRITE 0x05 /* write to a page without write permission (or not present) */
 #define FR_READ 0x06  /* read of a page without read permission (or not present) */
+/* Scalable-mode first-stage conditions (7.1.3, as QEMU 10 records them). */
+#define FR_FS_NOT_PRESENT 0x71 /* first-stage paging entry not present */
+#define FR_SM_WRITE 0x85       /* write to a page without write permission */
 
 struct env {
-	/* the variant, from the command line (aw=39|48 cm=on|off sm=on|off) */
+	/* the variant, from the command line (aw=39|48 cm=on|off sm=on|off
+	 * fs=on|off; fs: the unit offers first-stage translation only) */
 	unsigned aw;
-	bool cm, sm;
+	bool cm, sm, fs;
+	/* the fault reasons this variant's tables produce: a write / read of an
+	 * unmapped IOVA, a write to a read-only page */
+	uint8_t fr_np_write, fr_np_read, fr_ro_write;
 	char name[32];
 	const struct dmar_info *dmar; /* the ACPI DMAR, parsed by iommu/dmar */
 	int drhd0, drhd1;             /* the DRHD (index) remapping edu0 / edu1 */
@@ -73,6 +80,10 @@ bool fault_is(struct vtd_unit *u, uint16_t sid, uint64_t iova, bool write, uint8
  * the leaf entry for iova and its level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB),
  * or NULL when not present. */
 uint64_t *slpt_leaf(const struct vtd_domain *d, uint64_t iova, unsigned *level);
+
+/* bench.c: `bench=on` on the command line runs the walker's benchmark on
+ * the unit instead of the conformance tests (one TAP test). */
+void bench_qemu(struct env *v);
 
 uint32_t reg32(const struct env *v, uint32_t off);
 uint64_t reg64(const struct env *v, uint32_t off);

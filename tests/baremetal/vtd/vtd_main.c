@@ -9,10 +9,12 @@
  * be caught.  Each line carries the QEMU variant it ran on.
  *
  * QEMU: -device intel-iommu,intremap=on,aw-bits=A,caching-mode=C
- *       -device edu -device edu;  --append "aw=A cm=C [sm=on]"
+ *       [,x-scalable-mode=on[,x-flts=on]] -device edu -device edu;
+ *       --append "aw=A cm=C [sm=on] [fs=on]"
  */
 #include "vtd_env.h"
 
+#include "baremetal/boot.h"
 #include "baremetal/clock.h"
 #include "baremetal/idt.h"
 #include "baremetal/lapic.h"
@@ -21,7 +23,7 @@
 #include "baremetal/tap.h"
 #include "port.h"
 
-#define PLAN 22
+#define PLAN 24
 #define VEC_FAULT 0x50
 #define MS (1000ull * 1000)
 #define RW (VTD_MAP_READ | VTD_MAP_WRITE)
@@ -35,6 +37,7 @@ static void test_translate(struct env *v, struct vtd_domain *da);
 static void test_blocked(struct env *v, struct vtd_domain *da);
 static void test_read_only(struct env *v, struct vtd_domain *da);
 static void test_superpages(struct env *v, struct vtd_domain *da);
+static void test_range(struct env *v, struct vtd_domain *da);
 static void test_move(struct env *v, struct vtd_domain *da, const char *path);
 static void test_isolation(struct env *v, struct vtd_domain *da, struct vtd_domain *db);
 static void test_fault_irq(struct env *v);
@@ -47,6 +50,13 @@ void test_main(void)
 	struct vtd_domain da, db;
 
 	env_init(v);
+	char bench[8] = "";
+	if (!boot_cmdline_get("bench", bench, sizeof(bench)) && bench[0] == 'o' && bench[1] == 'n' &&
+	    !bench[2]) {
+		tap_plan(1);
+		bench_qemu(v);
+		tap_done();
+	}
 	tap_plan(PLAN);
 	test_variant(v);
 	int r = env_unit_up(v, v->sm ? VTD_UNIT_SCALABLE : 0);
@@ -57,6 +67,7 @@ void test_main(void)
 	test_blocked(v, &da);
 	test_read_only(v, &da);
 	test_superpages(v, &da);
+	test_range(v, &da);
 	test_move(v, &da, "queued");
 	domain_for(v, &db, &v->e1);
 	test_isolation(v, &da, &db);
@@ -88,9 +99,11 @@ static void test_variant(struct env *v)
 		 (unsigned long long)v->drhd_base, c->ver_major, c->ver_minor, (unsigned long long)c->cap,
 		 (unsigned long long)c->ecap, c->sagaw, c->sllps, c->nfr, v->e0.pci->bus, v->e0.pci->dev,
 		 v->e0.pci->fn, v->e1.pci->bus, v->e1.pci->dev, v->e1.pci->fn);
-	tap_ok(r == 0 && c->mgaw == v->aw && c->cm == v->cm && (!v->sm || c->smts),
-	       "unit reports the variant: CAP.MGAW %u, CAP.CM %u%s", c->mgaw, c->cm,
-	       v->sm ? (c->smts ? ", ECAP.SMTS 1" : ", ECAP.SMTS 0") : "");
+	tap_ok(r == 0 && c->mgaw == v->aw && c->cm == v->cm && (!v->sm || c->smts) &&
+		       (!v->fs || (c->flts && !c->slts)),
+	       "unit reports the variant: CAP.MGAW %u, CAP.CM %u%s%s", c->mgaw, c->cm,
+	       v->sm ? (c->smts ? ", ECAP.SMTS 1" : ", ECAP.SMTS 0") : "",
+	       v->fs ? (c->flts && !c->slts ? ", ECAP.FLTS 1 SLTS 0" : ", not first-stage only") : "");
 }
 
 /* A domain as wide as the unit allows (3 levels at aw=39, 4 at 48) with
@@ -120,7 +133,8 @@ static int map(struct vtd_domain *d, const void *iova_page, const void *hpa_page
 	return r;
 }
 
-/* 1: reads and writes through a mapping reach the HPAs the table names. */
+/* 1: reads and writes through a mapping reach the HPAs the table names
+ * (second-stage tables, or first-stage ones with PGTT=1 in the fs variant). */
 static void test_translate(struct env *v, struct vtd_domain *da)
 {
 	void *src_hpa = page_fill(0xa1), *src_iova = page_fill(0x51);
@@ -130,10 +144,11 @@ static void test_translate(struct env *v, struct vtd_domain *da)
 	int d = r ? r : dev_copy(&v->e0, pa(src_iova), pa(dst_iova));
 	int nf = faults_take(&v->u, NULL);
 	unsigned want_levels = v->aw == 39 ? 3 : v->aw == 48 ? 4 : 5;
-	tap_ok(d == 0 && nf == 0 && da->levels == want_levels && pattern_check(dst_hpa, PAGE_SZ, 0xa1) &&
-		       pattern_check(src_iova, PAGE_SZ, 0x51),
-	       "read: edu0 reading IOVA 0x%llx fetched HPA 0x%llx through a %u-level table (not the identity page)",
-	       (unsigned long long)pa(src_iova), (unsigned long long)pa(src_hpa), da->levels);
+	tap_ok(d == 0 && nf == 0 && da->levels == want_levels && da->first_stage == v->fs &&
+		       pattern_check(dst_hpa, PAGE_SZ, 0xa1) && pattern_check(src_iova, PAGE_SZ, 0x51),
+	       "read: edu0 reading IOVA 0x%llx fetched HPA 0x%llx through a %u-level %s table (not the identity page)",
+	       (unsigned long long)pa(src_iova), (unsigned long long)pa(src_hpa), da->levels,
+	       da->first_stage ? "first-stage" : "second-stage");
 	tap_ok(d == 0 && nf == 0 && pattern_check(dst_hpa, PAGE_SZ, 0xa1) && pattern_check(dst_iova, PAGE_SZ, 0x52),
 	       "write: edu0 writing IOVA 0x%llx landed at HPA 0x%llx; identity page untouched, no fault",
 	       (unsigned long long)pa(dst_iova), (unsigned long long)pa(dst_hpa));
@@ -151,20 +166,20 @@ static void test_blocked(struct env *v, struct vtd_domain *da)
 
 	faults_take(&v->u, NULL);
 	int d = dev_write(&v->e0, pa(hole)); /* the buffer holds test 1's 0xa1 bytes */
-	bool ok = fault_is(&v->u, v->sid0, pa(hole), true, FR_WRITE, why, sizeof(why));
+	bool ok = fault_is(&v->u, v->sid0, pa(hole), true, v->fr_np_write, why, sizeof(why));
 	tap_ok(d == 0 && ok && pattern_check(hole, PAGE_SZ, 0x53),
-	       "write to unmapped IOVA 0x%llx blocked and recorded (sid, address, write, reason 5), then cleared: %s",
-	       (unsigned long long)pa(hole), why);
+	       "write to unmapped IOVA 0x%llx blocked and recorded (sid, address, write, reason 0x%x), then cleared: %s",
+	       (unsigned long long)pa(hole), v->fr_np_write, why);
 
 	int r = map(da, sink_iova, sink_hpa, RW);
 	d = dev_read(&v->e0, pa(hole));
-	ok = fault_is(&v->u, v->sid0, pa(hole), false, FR_READ, why, sizeof(why));
+	ok = fault_is(&v->u, v->sid0, pa(hole), false, v->fr_np_read, why, sizeof(why));
 	int d2 = r ? r : dev_write(&v->e0, pa(sink_iova)); /* what did the device get? */
 	int nf = faults_take(&v->u, NULL);
 	tap_ok(d == 0 && d2 == 0 && ok && nf == 0 && !pattern_check(sink_hpa, PAGE_SZ, 0x53),
-	       "read of unmapped IOVA 0x%llx blocked (no data reached the device) and recorded (read, reason 6), then "
+	       "read of unmapped IOVA 0x%llx blocked (no data reached the device) and recorded (read, reason 0x%x), then "
 	       "cleared: %s",
-	       (unsigned long long)pa(hole), why);
+	       (unsigned long long)pa(hole), v->fr_np_read, why);
 	vtd_domain_unmap(da, pa(sink_iova), PAGE_SZ, NULL);
 }
 
@@ -186,11 +201,11 @@ static void test_read_only(struct env *v, struct vtd_domain *da)
 	/* Load other bytes into the device, then try to write them over the RO page. */
 	int d = r ? r : dev_read(&v->e0, pa(rw_iova));
 	d = d ? d : dev_write(&v->e0, pa(ro_iova));
-	bool ok = fault_is(&v->u, v->sid0, pa(ro_iova), true, FR_WRITE, why, sizeof(why));
+	bool ok = fault_is(&v->u, v->sid0, pa(ro_iova), true, v->fr_ro_write, why, sizeof(why));
 	tap_ok(d == 0 && ok && pattern_check(ro_hpa, PAGE_SZ, 0x61) && pattern_check(ro_iova, PAGE_SZ, 0x62),
 	       "write to a read-only mapping (IOVA 0x%llx -> HPA 0x%llx) is blocked (HPA unchanged) and faults (write, "
-	       "reason 5): %s",
-	       (unsigned long long)pa(ro_iova), (unsigned long long)pa(ro_hpa), why);
+	       "reason 0x%x): %s",
+	       (unsigned long long)pa(ro_iova), (unsigned long long)pa(ro_hpa), v->fr_ro_write, why);
 
 	d = r ? r : dev_copy(&v->e0, pa(ro_iova), pa(sink_iova));
 	int nf = faults_take(&v->u, NULL);
@@ -207,8 +222,8 @@ static void test_superpages(struct env *v, struct vtd_domain *da)
 	const uint64_t in = 0x100000, out = 0x1ff000; /* offsets inside the superpage */
 	unsigned level = 0;
 
-	if (!(v->u.caps.sllps & 1)) {
-		tap_skip("2 MiB mapping translates", "CAP.SLLPS (0x%x) has no 2 MiB pages", v->u.caps.sllps);
+	if (!(da->sllps & 1)) {
+		tap_skip("2 MiB mapping translates", "the domain's page sizes (0x%x) have no 2 MiB pages", da->sllps);
 	} else {
 		uint8_t *iova = mem_alloc_contig(SZ_2M, SZ_2M), *hpa = mem_alloc_contig(SZ_2M, SZ_2M);
 		if (!iova || !hpa)
@@ -230,8 +245,9 @@ static void test_superpages(struct env *v, struct vtd_domain *da)
 		vtd_domain_unmap(da, pa(iova), SZ_2M, NULL);
 	}
 
-	if (!(v->u.caps.sllps & 2)) {
-		tap_skip("1 GiB mapping translates", "CAP.SLLPS (0x%x) has no 1 GiB pages", v->u.caps.sllps);
+	if (!(da->sllps & 2)) {
+		tap_skip("1 GiB mapping translates", "the domain's page sizes (0x%x) have no 1 GiB pages%s", da->sllps,
+			 da->first_stage ? " (first-stage: CAP.FS1GP is 0)" : "");
 		return;
 	}
 	/* IOVA [0, 1 GiB) -> HPA [1 GiB, 2 GiB), in its own domain on edu1. */
@@ -258,6 +274,51 @@ static void test_superpages(struct env *v, struct vtd_domain *da)
 	       (unsigned long long)pa(dst_hpa));
 	vtd_domain_unmap(&ds, 0, SZ_1G, NULL);
 	domain_drop(v, &ds, &v->e1);
+}
+
+/* 4b: one call maps 8 MiB in 4 KiB leaves (four level-1 tables), one call
+ * unmaps it.  The walker drops the tables whole and releases them only after
+ * the one IOTLB invalidation of that call (6.5.2.3): DMA that went through
+ * (and primed the IOTLB) before the unmap faults after it. */
+static void test_range(struct env *v, struct vtd_domain *da)
+{
+	char why_r[200], why_w[200];
+	const uint64_t len = 4 * SZ_2M;
+	uint8_t *iova = mem_alloc_contig(len, SZ_2M), *hpa = mem_alloc_contig(len, SZ_2M);
+	if (!iova || !hpa)
+		tap_bail("no 8 MiB of pool memory for the range test");
+	uint8_t *first = iova, *last = iova + len - PAGE_SZ, *last_hpa = hpa + len - PAGE_SZ;
+	pattern_fill(first, PAGE_SZ, 0xd1);
+	pattern_fill(last, PAGE_SZ, 0xd2);
+	pattern_fill(hpa, PAGE_SZ, 0xd3);
+	memset(last_hpa, 0, PAGE_SZ);
+	unsigned long pages = da->table_pages;
+	int r = vtd_domain_map(da, pa(iova), pa(hpa), len, RW | VTD_MAP_NO_SUPER);
+	unsigned long made = da->table_pages - pages;
+	unsigned level = 0;
+	uint64_t *leaf = r ? NULL : slpt_leaf(da, pa(last), &level);
+	int d = r ? r : dev_copy(&v->e0, pa(first), pa(last));
+	int nf = faults_take(&v->u, NULL);
+	tap_ok(leaf && level == 1 && made >= 4 && d == 0 && nf == 0 && pattern_check(last_hpa, PAGE_SZ, 0xd3) &&
+		       pattern_check(first, PAGE_SZ, 0xd1) && pattern_check(last, PAGE_SZ, 0xd2),
+	       "range: one vtd_domain_map of 8 MiB in 4 KiB leaves (%lu new tables): edu0 read IOVA 0x%llx and wrote "
+	       "IOVA 0x%llx at their HPAs",
+	       made, (unsigned long long)pa(first), (unsigned long long)pa(last));
+
+	unsigned tail = v->u.iq_tail, qn = v->u.iq_dw ? 128 : 256;
+	struct vtd_unmap_result res;
+	int u = vtd_domain_unmap(da, pa(iova), len, &res);
+	unsigned slots = (v->u.iq_tail + qn - tail) % qn;
+	d = dev_read(&v->e0, pa(first));
+	bool rd = fault_is(&v->u, v->sid0, pa(first), false, v->fr_np_read, why_r, sizeof(why_r));
+	int d2 = dev_write(&v->e0, pa(last));
+	bool wr = fault_is(&v->u, v->sid0, pa(last), true, v->fr_np_write, why_w, sizeof(why_w));
+	tap_ok(u == 0 && res.bytes == len && res.tables_freed >= 4 && da->table_pages == pages &&
+		       (!v->u.qi_on || slots == 2) && d == 0 && d2 == 0 && rd && wr &&
+		       pattern_check(last_hpa, PAGE_SZ, 0xd3) && pattern_check(last, PAGE_SZ, 0xd2),
+	       "range: one vtd_domain_unmap of the 8 MiB (%lu tables dropped, %u queue slots: one IOTLB "
+	       "invalidation + its wait): the cached IOVAs fault now: %s; %s",
+	       res.tables_freed, slots, why_r, why_w);
 }
 
 /* 5 (and 7): an IOVA moved to another HPA.  The leaf is rewritten in place
@@ -325,13 +386,13 @@ static void test_isolation(struct env *v, struct vtd_domain *da, struct vtd_doma
 	       db->did, (unsigned long long)pa(shared_iova), (unsigned long long)pa(b_page), da->did);
 
 	d = dev_read(&v->e1, pa(a_only_iova));
-	bool ok = fault_is(&v->u, v->sid1, pa(a_only_iova), false, FR_READ, why, sizeof(why));
+	bool ok = fault_is(&v->u, v->sid1, pa(a_only_iova), false, v->fr_np_read, why, sizeof(why));
 	tap_ok(d == 0 && ok, "edu1 reading IOVA 0x%llx that only domain %u maps is blocked, fault names edu1: %s",
 	       (unsigned long long)pa(a_only_iova), da->did, why);
 
 	d = dev_read(&v->e0, pa(a_only_iova)); /* edu0 holds 0xb4 bytes now */
 	d = d ? d : dev_write(&v->e0, pa(b_src_iova));
-	ok = fault_is(&v->u, v->sid0, pa(b_src_iova), true, FR_WRITE, why, sizeof(why));
+	ok = fault_is(&v->u, v->sid0, pa(b_src_iova), true, v->fr_np_write, why, sizeof(why));
 	tap_ok(d == 0 && ok && pattern_check(b_src, PAGE_SZ, 0xb3),
 	       "edu0 writing IOVA 0x%llx that only domain %u maps is blocked (HPA unchanged), fault names edu0: %s",
 	       (unsigned long long)pa(b_src_iova), db->did, why);
@@ -354,7 +415,7 @@ static void test_fault_irq(struct env *v)
 	int d = dev_write(&v->e0, pa(hole));
 	int w = idt_wait_count(VEC_FAULT, 1, 500 * MS);
 	uint64_t n = idt_count(VEC_FAULT);
-	bool ok = fault_is(&v->u, v->sid0, pa(hole), true, FR_WRITE, why, sizeof(why));
+	bool ok = fault_is(&v->u, v->sid0, pa(hole), true, v->fr_np_write, why, sizeof(why));
 	vtd_fault_irq_mask(&v->u, true);
 	tap_ok(d == 0 && w == 0 && n == 1 && ok,
 	       "a fault raises the fault-event interrupt once on vector 0x%x (APIC ID %u): %s", VEC_FAULT, lapic_id(),
