@@ -463,35 +463,51 @@ static uint32_t phys_copy_read(void *ctx, unsigned off, unsigned size)
 	return (uint32_t)glue_get_le((const uint8_t *)ctx + off, size);
 }
 
+/* Bytes from `at` to the next capability header above it, or to the end of
+ * the 256 bytes: no capability's body may cover another's header. */
+static unsigned cap_room(const struct pci_cap *caps, unsigned n, unsigned at)
+{
+	unsigned end = PCI_CFG_SIZE;
+	for (unsigned i = 0; i < n; i++)
+		if (caps[i].off > at && caps[i].off < end)
+			end = caps[i].off;
+	return end - at;
+}
+
 static int refuse(struct pt_dev *pt, char *why, size_t why_len, const char *what, unsigned at, unsigned len)
 {
 	if (why_len)
 		snprintf(why, why_len, "%s: its %s capability at 0x%02x (%u bytes) runs past the 256-byte config "
-			 "space; the device's config space is inconsistent, it cannot be passed through",
+			 "space or into the next capability; the device's config space is inconsistent, it cannot "
+			 "be passed through",
 			 vfio_dev_bdf(pt->vdev), what, at, len);
 	return -EINVAL;
 }
 
 /* Keep MSI, MSI-X and PCI Express (the first of each); relink the list
  * around the others.  The walk (pci/pci_cap) is bounded and loop-safe; a
- * kept capability's body must fit in the 256 bytes read (PCI 3.0 §6.7), or
- * the device is refused: a body past the end would be read from outside
- * `phys` and written outside the shadow. */
+ * kept MSI or MSI-X body must fit in the 256 bytes read and end before the
+ * next capability (PCI 3.0 §6.7), or the device is refused: a body past the
+ * end would be read from outside `phys` and written outside the shadow, one
+ * over another capability would hand the guest that one's bytes. */
 static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t why_len)
 {
 	const struct pci_cfg_acc acc = { phys_copy_read, (void *)phys, PCI_CFG_SIZE };
 	struct pci_cap_iter it;
-	struct pci_cap c;
-	unsigned kept_prev = PCI_CAP_PTR;
+	struct pci_cap caps[PCI_CAP_MAX_ENTRIES];
+	unsigned n = 0, kept_prev = PCI_CAP_PTR;
 	bool pcie_seen = false;
+	for (pci_cap_iter_init(&it, &acc, false); n < PCI_CAP_MAX_ENTRIES && pci_cap_next(&it, &caps[n]);)
+		n++;
 	pt->virt_cfg[PCI_CAP_PTR] = 0;
-	for (pci_cap_iter_init(&it, &acc, false); pci_cap_next(&it, &c);) {
-		unsigned at = c.off, len;
+	for (unsigned i = 0; i < n; i++) {
+		const struct pci_cap c = caps[i];
+		unsigned at = c.off, len, room = cap_room(caps, n, at);
 		/* at <= 0xfc: the header and Message Control are inside. */
 		uint16_t ctl = (uint16_t)glue_get_le(phys + at + 2, 2);
 		if (c.id == PCI_CAP_ID_MSIX && !pt->msix_cap) {
 			len = PCI_MSIX_CAP_LEN;
-			if (len > c.room)
+			if (len > room)
 				return refuse(pt, why, why_len, "MSI-X", at, len);
 			uint32_t t = (uint32_t)glue_get_le(phys + at + PCI_MSIX_TABLE, 4);
 			uint32_t p = (uint32_t)glue_get_le(phys + at + PCI_MSIX_PBA, 4);
@@ -513,7 +529,7 @@ static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 			mask_set(pt, at + 2, 2, PCI_MSIX_CTRL_EN | PCI_MSIX_CTRL_FMASK);
 		} else if (c.id == PCI_CAP_ID_MSI && !pt->msi_cap) {
 			len = pci_msi_cap_len(ctl);
-			if (len > c.room)
+			if (len > room)
 				return refuse(pt, why, why_len, "MSI", at, len);
 			pt->msi_cap = at;
 			pt->msi_n = 1u << ((ctl >> 1) & 7);
@@ -530,7 +546,9 @@ static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 			if (ctl & PCI_MSI_CTRL_PVM)
 				mask_set(pt, d + 4, 4, 0xffffffff);
 		} else if (c.id == PCI_CAP_ID_PCIE && !pcie_seen) {
-			len = c.room < PCI_EXP_CAP_LEN ? c.room : PCI_EXP_CAP_LEN;
+			/* Version 1 ends at 0x24, version 2 at 0x3c (PCIe 5.0
+			 * §7.5.3): live up to the next capability at most. */
+			len = room < PCI_EXP_CAP_LEN ? room : PCI_EXP_CAP_LEN;
 			pcie_seen = true;
 			memcpy(pt->virt_cfg + at, phys + at, len);
 			memset(pt->passthru + at + 2, 1, len - 2); /* live registers */

@@ -150,6 +150,38 @@ static void loops_and_live_registers_keep_the_filter(void **state)
 	assert_int_equal(m.violations, 0);
 }
 
+/* A PCI Express capability (0x3c bytes in version 2) with MSI 0x10 above
+ * it (a version-1 layout): its live registers stop at the MSI header, so
+ * the guest's MSI is the virtual one and its writes never reach the
+ * device; an MSI running into the next header refuses the device. */
+static void overlapping_capabilities_stay_apart(void **state)
+{
+	(void)state;
+	caps_on(0x40);
+	cap(0x40, PCI_CAP_ID_PCIE, 0x50, 0x0001);
+	cap(0x50, PCI_CAP_ID_MSI, 0x70, PCI_MSI_CTRL_64);
+	cap(0x70, 0x00, 0x05, 0);                   /* a broken tail */
+	assert_int_equal(pt_model_plug(&m, why, sizeof(why)), 0);
+	unsigned ids[4];
+	assert_int_equal(guest_caps(ids, 4), 2);
+	assert_int_equal(ids[1], 0x50u << 8 | PCI_CAP_ID_MSI);
+	unsigned writes = m.cfg_writes;
+	pt_model_cfg_write(&m, 0x52, 2, PCI_MSI_CTRL_EN);
+	assert_int_equal(m.cfg[0x52] & PCI_MSI_CTRL_EN, 0);     /* the device's MSI stays off */
+	assert_int_equal(m.cfg_writes, writes);
+	pt_model_cfg_write(&m, 0x48, 4, 0xa5a5a5a5);             /* PCIe registers are live */
+	assert_int_equal(m.cfg[0x48], 0xa5);
+	pt_model_unplug(&m);
+
+	pt_model_init(&m);
+	caps_on(0x40);
+	cap(0x40, PCI_CAP_ID_MSI, 0x48, PCI_MSI_CTRL_64);  /* 14 bytes: over 0x48 */
+	cap(0x48, PCI_CAP_ID_PCIE, 0, 0);
+	assert_int_equal(pt_model_plug(&m, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "into the next capability"));
+	assert_int_equal(m.violations, 0);
+}
+
 /* Item 1 (hosted): the MSI-X table or PBA outside the BAR VFIO reports is
  * refused, naming the device; inside, the device is taken. */
 static void msix_outside_its_bar_is_refused(void **state)
@@ -221,6 +253,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(capability_past_the_end_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(capability_that_fits_at_the_end_works, setup, teardown),
 		cmocka_unit_test_setup_teardown(loops_and_live_registers_keep_the_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(overlapping_capabilities_stay_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(msix_outside_its_bar_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(small_bar_page_stays_inside_the_region, setup, teardown),
 	};
