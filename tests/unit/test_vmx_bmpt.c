@@ -1124,6 +1124,18 @@ static void msix_structures_outside_the_bar_are_refused(void **state)
 			assert_false(evs[e].bar);                   /* the BAR never touched */
 		msix_stop();
 	}
+	/* The table in BAR4, the upper half of the 64-bit BAR3, whose dword
+	 * would read as a 32-bit BAR at 0x7e000000. */
+	msix_start(256);
+	device_msix(8, false);
+	uint32_t hi = 0x7e000000u, table4 = 0 | 4;
+	memcpy(cfg + 0x20, &hi, 4);
+	memcpy(cfg + MSIX_CAP + 4, &table4, 4);
+	struct bmpt_dev_cfg c4 = msix_cfg(8);
+	c4.bar_size[4] = BAR_SIZE;
+	assert_int_equal(bmpt_dev_init(&dev, &vm, &c4), -PORT_EINVAL);
+	assert_int_equal(vm.nr_mmio, 0);
+	msix_stop();
 	/* In bounds, sized here: taken, with the size the device decodes. */
 	msix_start(256);
 	device_msix(8, false);
@@ -1188,6 +1200,13 @@ static void capability_past_the_end_is_refused(void **state)
 	assert_int_equal(dev.msi, 0xe8);
 	assert_int_equal(dev.msi_len, 24);
 	bmpt_dev_fini(&dev);
+	/* MSI-X inside the MSI body (0x60 + 20 bytes). */
+	device_32bit_pvm();
+	cfg[0x61] = 0x6c;
+	cfg[0x6c] = 0x11;
+	vm.nr_mmio = 0;
+	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	assert_int_equal(cfg_writes, 0);
 	/* MSI-X at 0xf8 (to 0x104); a loop back to it from 0x60 is walked once. */
 	device_32bit_pvm();
 	cfg[0x61] = 0xf8;

@@ -279,7 +279,8 @@ static unsigned find_cap(const struct bmpt_dev *dev, unsigned id)
 
 /* Every byte bm_passthrough virtualizes or writes of a capability lies in
  * the 256 bytes of the standard space (PCI 3.0 §6.7): the MSI body (its
- * length from Message Control, §6.8.1) and the MSI-X one (12 bytes). */
+ * length from Message Control, §6.8.1) and the MSI-X one (12 bytes), and
+ * the two do not overlap. */
 static int caps_fit(const struct bmpt_dev *dev)
 {
 	unsigned msi_len = dev->msi ? pci_msi_cap_len((uint16_t)phys_read(dev, dev->msi + PCI_MSI_CTRL, 2)) : 0;
@@ -291,6 +292,11 @@ static int caps_fit(const struct bmpt_dev *dev)
 	if (dev->msix && dev->msix + PCI_MSIX_CAP_LEN > PCI_CFG_SIZE) {
 		port_log("bmpt: " BDF_FMT " MSI-X capability at 0x%x (%u bytes) runs past the 256-byte config space: "
 			 "refused", BDF(dev), dev->msix, PCI_MSIX_CAP_LEN);
+		return -PORT_EINVAL;
+	}
+	if (dev->msi && dev->msix && dev->msi < dev->msix + PCI_MSIX_CAP_LEN && dev->msix < dev->msi + msi_len) {
+		port_log("bmpt: " BDF_FMT " MSI capability at 0x%x (%u bytes) and MSI-X capability at 0x%x overlap: "
+			 "refused", BDF(dev), dev->msi, msi_len, dev->msix);
 		return -PORT_EINVAL;
 	}
 	return 0;
@@ -537,6 +543,21 @@ static uint64_t bar_size_probe(const struct bmpt_dev *dev, unsigned bir, bool is
 	return mask & PCI_BAR_MEM_MASK ? ~mask + 1 : 0;
 }
 
+/* Whether BAR `bir` is the upper half of a 64-bit memory BAR below it
+ * (§6.2.5.1: the pair is read from BAR0 up). */
+static bool bar_is_upper(const struct bmpt_dev *dev, unsigned bir)
+{
+	for (unsigned i = 0; i < bir; i++) {
+		uint32_t lo = phys_read(dev, PCI_BAR0 + 4 * i, 4);
+		if ((lo & PCI_BAR_IO) || (lo & PCI_BAR_TYPE_MASK) != PCI_BAR_TYPE_64)
+			continue;
+		if (i + 1 == bir)
+			return true;
+		i++;   /* its upper half */
+	}
+	return false;
+}
+
 /* Memory BAR `bir` as the host assigned it (§6.2.5.1): base bits 31:4, and
  * the next BAR as bits 63:32 when it is a 64-bit one; its size as the host
  * probed it (cfg.bar_size), or as sized here. */
@@ -548,6 +569,8 @@ static int bar_probe(const struct bmpt_dev *dev, unsigned bir, uint64_t *base, u
 	uint64_t b = (lo & PCI_BAR_MEM_MASK) | (is64 && bir < 5 ? (uint64_t)phys_read(dev, PCI_BAR0 + 4 * (bir + 1), 4) << 32 : 0);
 	if (bir > 5)
 		why = "a reserved BIR";
+	else if (bar_is_upper(dev, bir))
+		why = "the upper half of a 64-bit BAR";
 	else if (lo & PCI_BAR_IO)
 		why = "an I/O BAR";
 	else if (is64 && bir == 5)
