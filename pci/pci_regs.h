@@ -20,12 +20,16 @@
 #define PCI_COMMAND 0x04          /* §6.2.2, 16 bit */
 #define PCI_STATUS 0x06           /* §6.2.3, 16 bit */
 #define PCI_CLASS_REV 0x08        /* §6.2.1: revision 7:0, class code 31:8 */
+#define PCI_REVISION_ID 0x08      /* §6.2.1 */
+#define PCI_CLASS_PROG 0x09       /* §6.2.1: prog-if, subclass, class (3 bytes) */
 #define PCI_CACHE_LINE_SIZE 0x0c  /* §6.2.4 */
 #define PCI_LATENCY_TIMER 0x0d    /* §6.2.4 */
 #define PCI_HEADER_TYPE 0x0e      /* §6.2.1: layout 6:0, multi-function 7 */
 #define PCI_BAR0 0x10             /* §6.2.5.1: six dwords, type 0 */
 #define PCI_SECONDARY_BUS 0x19    /* PCI-to-PCI Bridge 1.2 §3.2.5.4, type 1 */
 #define PCI_SUBORDINATE_BUS 0x1a  /* PCI-to-PCI Bridge 1.2 §3.2.5.5, type 1 */
+#define PCI_SUBSYSTEM_VENDOR_ID 0x2c /* §6.2.4, type 0 */
+#define PCI_SUBSYSTEM_ID 0x2e     /* §6.2.4, type 0 */
 #define PCI_ROM_ADDRESS 0x30      /* §6.2.5.2, type 0 */
 #define PCI_CAP_PTR 0x34          /* §6.7: first capability, bits 1:0 reserved */
 #define PCI_INTERRUPT_LINE 0x3c   /* §6.2.4 */
