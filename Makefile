@@ -6,7 +6,7 @@
 #   make demo       the main job: testbed up, VFs created, one assigned, measured
 #
 # Source layout conventions (so each module's fragment stays small):
-#   freestanding:  iommu/*.c irq_remap/*.c sriov/*.c        (-ffreestanding, port/ only)
+#   freestanding:  iommu/*.c irq_remap/*.c pci/*.c sriov/*.c  (-ffreestanding, port/ only)
 #   hosted libs:   sriov/linux/*.c vfio/*.c vmm_glue/*.c     (libc, libpci, libnl)
 #   tools:         tools/NAME/*.c        -> build/bin/NAME
 #   unit tests:    tests/unit/test_*.c   -> build/unit/test_*  (cmocka, ASan+UBSan)
@@ -34,7 +34,7 @@ SAN_CFLAGS := $(WARN) $(INCLUDES) -D_GNU_SOURCE -O1 -g $(SAN_FLAGS) $(PKG_CFLAGS
 HOST_CFLAGS := $(WARN) $(INCLUDES) -D_GNU_SOURCE -O2 -g $(PKG_CFLAGS)
 HOST_LIBS := $(shell pkg-config --libs libnl-route-3.0 libpci jansson 2>/dev/null)
 
-FS_SRCS := $(sort $(wildcard iommu/*.c irq_remap/*.c sriov/*.c))
+FS_SRCS := $(sort $(wildcard iommu/*.c irq_remap/*.c pci/*.c sriov/*.c))
 HOSTED_SRCS := $(sort $(wildcard sriov/linux/*.c vfio/*.c vmm_glue/*.c))
 TOOLS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard tools/*/*.c)))))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -108,7 +108,7 @@ $(BUILD)/bin/%: $$(subst .c,.o,$$(addprefix $(BUILD)/host/,$$(wildcard tools/$$*
 $(BUILD)/unit/%: tests/unit/%.c $(UNIT_SUPPORT:%.c=$(BUILD)/san/%.o) $(LIB_FS_SAN) $(LIB_HOST_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -Itests/unit/support -o $@ $< $(UNIT_SUPPORT:%.c=$(BUILD)/san/%.o) \
-		$(LIB_FS_SAN) $(LIB_HOST_SAN) -lcmocka $(HOST_LIBS)
+		$(LIB_FS_SAN) $(LIB_HOST_SAN) $(LIB_FS_SAN) -lcmocka $(HOST_LIBS)
 
 # --- the freestanding contract ------------------------------------------------
 # Linked together (ld -r, so references between the modules resolve), the

@@ -6,12 +6,9 @@
  */
 #include "baremetal/pci.h"
 #include "baremetal/acpi.h"
+#include "pci/pci_cap.h"
 #include "port.h"
 
-#define BAR_IO (1u << 0)
-#define BAR_TYPE_MASK (3u << 1)
-#define BAR_TYPE_64 (2u << 1)
-#define BAR_ADDR_MASK 0xfffffff0u
 /* Where unassigned BARs go: above q35's ECAM window (0xb0000000, 256 MiB)
  * and below the IOAPIC (0xfec00000). */
 #define MMIO_ALLOC_START 0xc0000000ull
@@ -120,14 +117,14 @@ uint16_t pci_rid(const struct pci_dev *d) { return (uint16_t)(d->bus << 8 | d->d
 
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
 {
-	if (!(pci_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
-		return 0;
-	uint8_t p = from ? pci_read8(d, from + 1) : pci_read8(d, PCI_CAP_PTR);
-	for (unsigned guard = 0; p >= 0x40 && guard < 48; guard++) {
-		p &= 0xfc;
-		if (pci_read8(d, p) == id)
-			return p;
-		p = pci_read8(d, p + 1);
+	const struct pci_cfg_acc acc = { pci_cfg_read, (void *)d, PCIE_CFG_SIZE };
+	struct pci_cap_iter it;
+	struct pci_cap c;
+	bool past = !from;
+	for (pci_cap_iter_init(&it, &acc, false); pci_cap_next(&it, &c);) {
+		if (past && c.id == id)
+			return (uint8_t)c.off;
+		past |= c.off == from;
 	}
 	return 0;
 }
@@ -144,16 +141,16 @@ int pci_bar(const struct pci_dev *d, unsigned bar, uint64_t *base, uint64_t *siz
 		return -PORT_ENOENT;
 	uint16_t off = (uint16_t)(PCI_BAR0 + 4 * bar);
 	uint32_t lo = pci_read32(d, off);
-	if (lo & BAR_IO)
+	if (lo & PCI_BAR_IO)
 		return -PORT_ENOENT;
-	bool is64 = (lo & BAR_TYPE_MASK) == BAR_TYPE_64;
+	bool is64 = (lo & PCI_BAR_TYPE_MASK) == PCI_BAR_TYPE_64;
 	uint32_t hi = is64 ? pci_read32(d, off + 4) : 0;
 
 	/* Size with decoding off so the probe value is never decoded. */
 	uint16_t cmd = pci_read16(d, PCI_COMMAND);
 	pci_write16(d, PCI_COMMAND, cmd & (uint16_t)~(PCI_COMMAND_MEMORY | PCI_COMMAND_IO));
 	pci_write32(d, off, 0xffffffffu);
-	uint64_t mask = pci_read32(d, off) & BAR_ADDR_MASK;
+	uint64_t mask = pci_read32(d, off) & PCI_BAR_MEM_MASK;
 	if (is64) {
 		pci_write32(d, off + 4, 0xffffffffu);
 		mask |= (uint64_t)pci_read32(d, off + 4) << 32;
@@ -164,7 +161,7 @@ int pci_bar(const struct pci_dev *d, unsigned bar, uint64_t *base, uint64_t *siz
 	if (is64)
 		pci_write32(d, off + 4, hi);
 	uint64_t sz = mask ? (~mask + 1) : 0;
-	uint64_t addr = ((uint64_t)hi << 32) | (lo & BAR_ADDR_MASK);
+	uint64_t addr = ((uint64_t)hi << 32) | (lo & PCI_BAR_MEM_MASK);
 	if (sz == 0) {
 		pci_write16(d, PCI_COMMAND, cmd);
 		return -PORT_ENOENT;
@@ -177,7 +174,7 @@ int pci_bar(const struct pci_dev *d, unsigned bar, uint64_t *base, uint64_t *siz
 		}
 		mmio_next = at + sz;
 		addr = at;
-		pci_write32(d, off, (uint32_t)at | (lo & ~BAR_ADDR_MASK));
+		pci_write32(d, off, (uint32_t)at | (lo & ~PCI_BAR_MEM_MASK));
 		if (is64)
 			pci_write32(d, off + 4, (uint32_t)(at >> 32));
 	}

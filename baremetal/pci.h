@@ -8,30 +8,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pci/pci_regs.h"
+
 #define PCI_MAX_DEVS 64
 
-/* Configuration header offsets (PCI Local Bus 3.0 6.1, type 0 and 1). */
-#define PCI_VENDOR_ID 0x00
-#define PCI_DEVICE_ID 0x02
-#define PCI_COMMAND 0x04
-#define PCI_STATUS 0x06
-#define PCI_CLASS_REV 0x08
-#define PCI_HEADER_TYPE 0x0e
-#define PCI_BAR0 0x10
-#define PCI_SECONDARY_BUS 0x19 /* type 1 */
-#define PCI_SUBORDINATE_BUS 0x1a /* type 1 */
-#define PCI_CAP_PTR 0x34
-#define PCI_INTERRUPT_PIN 0x3d
-
-#define PCI_COMMAND_IO (1u << 0)
-#define PCI_COMMAND_MEMORY (1u << 1)
-#define PCI_COMMAND_MASTER (1u << 2)
-#define PCI_COMMAND_INTX_DISABLE (1u << 10)
-#define PCI_STATUS_CAP_LIST (1u << 4)
-
-#define PCI_CAP_ID_MSI 0x05
-#define PCI_CAP_ID_PCIE 0x10
-#define PCI_CAP_ID_MSIX 0x11
+/* Register offsets and bits: pci/pci_regs.h; capability walks: pci/pci_cap.h. */
 
 struct pci_dev {
 	uint16_t segment;
@@ -65,8 +46,8 @@ void pci_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
 uint32_t pci_cfg_read(void *d, unsigned off, unsigned size);
 void pci_cfg_write(void *d, unsigned off, unsigned size, uint32_t v);
 
-/* Offset of the first capability with this ID (after `from`, 0 = from the
- * start of the list), or 0. */
+/* Offset of the first capability with this ID (after the one at `from`, 0 =
+ * from the start of the list), or 0; the walk is pci/pci_cap's. */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
 
 /* Memory BAR `bar` (0-5): its base and size, sized by the all-ones probe

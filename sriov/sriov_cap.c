@@ -3,15 +3,13 @@
  */
 #include "sriov/sriov_cap.h"
 
+#include "pci/pci_cap.h"
+
 /* PCIe 5.0 §7.6: extended capabilities start at 0x100 in a 4 KiB space. */
 #define EXT_CAP_START 0x100u
 #define CFG_SPACE_SIZE 0x1000u
-/* §7.6.3 extended capability header: ID [15:0], version [19:16], next [31:20]. */
-#define EXT_HDR_ID(h) ((uint16_t)((h)&0xFFFFu))
+/* §7.6.3 extended capability header: version [19:16] (the walk: pci/pci_cap). */
 #define EXT_HDR_VER(h) ((uint8_t)(((h) >> 16) & 0xFu))
-#define EXT_HDR_NEXT(h) ((uint16_t)(((h) >> 20) & 0xFFCu))
-/* At most this many headers fit between 0x100 and 0x1000 (4 bytes each). */
-#define EXT_CAP_MAX_HOPS ((CFG_SPACE_SIZE - EXT_CAP_START) / 4u)
 
 /* §7.5.1.2.1 Base Address Register bits for memory BARs. */
 #define BAR_IO_SPACE (1u << 0)
@@ -38,31 +36,25 @@ static uint32_t cfg_read8(const struct sriov_cfg_ops *cfg, uint16_t off)
 	return (dw >> ((off & 3u) * 8u)) & 0xFFu;
 }
 
+static uint32_t acc_read(void *ctx, unsigned off, unsigned size)
+{
+	const struct sriov_cfg_ops *cfg = ctx;
+	if (size == 4)
+		return cfg->read32(cfg->ctx, (uint16_t)off);
+	return size == 2 ? cfg_read16(cfg, (uint16_t)off) : cfg_read8(cfg, (uint16_t)off);
+}
+
+/* The walk is pci/pci_cap's (bounded, loop-safe); its errors are ours. */
 int sriov_ext_cap_find(const struct sriov_cfg_ops *cfg, uint16_t id, uint16_t *pos)
 {
 	if (!cfg || !cfg->read32 || !pos)
 		return -PORT_EINVAL;
-	uint16_t at = EXT_CAP_START;
-	for (unsigned hops = 0; hops < EXT_CAP_MAX_HOPS; hops++) {
-		uint32_t hdr = cfg->read32(cfg->ctx, at);
-		/* All-ones: no function there; zero: no extended capabilities
-		 * (conventional PCI, or a config space without the ECAM window). */
-		if (hdr == 0xFFFFFFFFu)
-			return -PORT_EIO;
-		if (hdr == 0)
-			return -PORT_ENOENT;
-		if (EXT_HDR_ID(hdr) == id) {
-			*pos = at;
-			return 0;
-		}
-		uint16_t next = EXT_HDR_NEXT(hdr);
-		if (next == 0)
-			return -PORT_ENOENT;
-		if (next < EXT_CAP_START)
-			return -PORT_EIO;
-		at = next;
-	}
-	return -PORT_EIO; /* a loop */
+	const struct pci_cfg_acc acc = { acc_read, (void *)cfg, PCIE_CFG_SIZE };
+	struct pci_cap c;
+	int err = pci_ext_cap_find(&acc, id, &c);
+	if (!err)
+		*pos = (uint16_t)c.off;
+	return err;
 }
 
 int sriov_cap_find(const struct sriov_cfg_ops *cfg, uint16_t *pos)

@@ -19,43 +19,7 @@
 #include <unistd.h>
 #include <linux/vfio.h>
 
-/* Type 0 header (PCI 3.0 §6.1). */
-#define CFG_VENDOR     0x00
-#define CFG_COMMAND    0x04
-#define CFG_STATUS     0x06
-#define CFG_CLS        0x0c
-#define CFG_HDR_TYPE   0x0e
-#define CFG_BAR0       0x10
-#define CFG_ROM        0x30
-#define CFG_CAP_PTR    0x34
-#define CFG_INT_LINE   0x3c
-#define CFG_INT_PIN    0x3d
-#define CMD_IO         0x0001
-#define CMD_MEM        0x0002
-#define CMD_MASTER     0x0004
-#define CMD_INTX_OFF   0x0400
-#define STATUS_CAPS    0x0010
-/* BAR low bits (PCI 3.0 §6.2.5.1). */
-#define BAR_IO         0x1
-#define BAR_TYPE_64    0x4
-#define BAR_PREFETCH   0x8
-/* Capability IDs (PCI 3.0 Appendix H). */
-#define CAP_MSI        0x05
-#define CAP_PCIE       0x10
-#define CAP_MSIX       0x11
-/* MSI (§6.8.1): control bit 0 enable, 3:1 MMC, 6:4 MME, 7 64-bit, 8 PVM. */
-#define MSI_CTL_EN     0x0001
-#define MSI_CTL_MME    0x0070
-#define MSI_CTL_64     0x0080
-#define MSI_CTL_PVM    0x0100
-/* MSI-X (§6.8.2.3): control bit 15 enable, 14 function mask, 10:0 size-1;
- * table/PBA dwords: BIR in 2:0, offset the rest. */
-#define MSIX_CTL_EN    0x8000
-#define MSIX_CTL_FMASK 0x4000
-#define MSIX_CTL_SIZE  0x07ff
-#define MSIX_ENTRY     16      /* addr lo, addr hi, data, vector control */
-#define MSIX_VEC_MASK  0x1     /* vector control bit 0 */
-#define PCIE_CAP_LEN   0x3c    /* PCIe 4.0 §7.5.3: through Slot Status 2 */
+#include "pci/pci_cap.h"
 
 #define MAX_VEC 64
 
@@ -205,19 +169,19 @@ static void vecs_disable(struct pt_dev *pt, struct pt_vec *vecs, unsigned n, uns
 static bool msix_vec_active(const struct pt_dev *pt, unsigned i)
 {
 	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msix_cap + 2, 2);
-	return pt->msix_on && !(ctl & MSIX_CTL_FMASK) && !(pt->msix[i].virt_ctrl & MSIX_VEC_MASK);
+	return pt->msix_on && !(ctl & PCI_MSIX_CTRL_FMASK) && !(pt->msix[i].virt_ctrl & PCI_MSIX_ENTRY_VCTRL_MASK);
 }
 
 static void msix_control_changed(struct pt_dev *pt)
 {
 	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msix_cap + 2, 2);
-	bool want = ctl & MSIX_CTL_EN;
+	bool want = ctl & PCI_MSIX_CTRL_EN;
 	if (want && !pt->msix_on) {
 		int err = vecs_enable(pt, pt->msix, pt->msix_n, VFIO_PCI_MSIX_IRQ_INDEX);
 		if (err) {
 			fprintf(stderr, "vfs-vmm: %s: cannot enable MSI-X: %s\n",
 				vfio_dev_bdf(pt->vdev), strerror(-err));
-			cfg_set(pt, pt->msix_cap + 2, 2, ctl & ~MSIX_CTL_EN);
+			cfg_set(pt, pt->msix_cap + 2, 2, ctl & ~PCI_MSIX_CTRL_EN);
 			return;
 		}
 		pt->msix_on = true;
@@ -233,24 +197,24 @@ static void msix_control_changed(struct pt_dev *pt)
  * mask bits after the data when per-vector masking (PCI 3.0 §6.8.1). */
 static unsigned msi_data_off(const struct pt_dev *pt)
 {
-	return pt->msi_cap + ((cfg_get(pt, pt->msi_cap + 2, 2) & MSI_CTL_64) ? 12 : 8);
+	return pt->msi_cap + ((cfg_get(pt, pt->msi_cap + 2, 2) & PCI_MSI_CTRL_64) ? 12 : 8);
 }
 
 static void msi_changed(struct pt_dev *pt)
 {
 	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msi_cap + 2, 2);
-	bool want = ctl & MSI_CTL_EN;
-	unsigned n = 1u << ((ctl & MSI_CTL_MME) >> 4);
+	bool want = ctl & PCI_MSI_CTRL_EN;
+	unsigned n = 1u << ((ctl & PCI_MSI_CTRL_MME) >> 4);
 	if (n > pt->msi_n)
 		n = pt->msi_n;
 	uint64_t addr = cfg_get(pt, pt->msi_cap + 4, 4);
-	if (ctl & MSI_CTL_64)
+	if (ctl & PCI_MSI_CTRL_64)
 		addr |= (uint64_t)cfg_get(pt, pt->msi_cap + 8, 4) << 32;
 	uint32_t data = cfg_get(pt, msi_data_off(pt), 2);
-	uint32_t mask = (ctl & MSI_CTL_PVM) ? cfg_get(pt, msi_data_off(pt) + 4, 4) : 0;
+	uint32_t mask = (ctl & PCI_MSI_CTRL_PVM) ? cfg_get(pt, msi_data_off(pt) + 4, 4) : 0;
 	if (want && !pt->msi_on) {
 		if (vecs_enable(pt, pt->msi, n, VFIO_PCI_MSI_IRQ_INDEX) != 0) {
-			cfg_set(pt, pt->msi_cap + 2, 2, ctl & ~MSI_CTL_EN);
+			cfg_set(pt, pt->msi_cap + 2, 2, ctl & ~PCI_MSI_CTRL_EN);
 			return;
 		}
 		pt->msi_on = true;
@@ -283,11 +247,11 @@ static bool page_trapped(const struct pt_dev *pt, unsigned bar, uint64_t off)
 		return false;
 	if (bar == pt->msix_table_bar &&
 	    range_overlaps(off, 4096, page_down(pt->msix_table_off),
-			   page_up(pt->msix_table_off + pt->msix_n * MSIX_ENTRY) - page_down(pt->msix_table_off)))
+			   page_up((uint64_t)pt->msix_table_off + pt->msix_n * PCI_MSIX_ENTRY_SIZE) - page_down(pt->msix_table_off)))
 		return true;
 	if (bar == pt->msix_pba_bar &&
 	    range_overlaps(off, 4096, page_down(pt->msix_pba_off),
-			   page_up(pt->msix_pba_off + (pt->msix_n + 63) / 64 * 8) - page_down(pt->msix_pba_off)))
+			   page_up((uint64_t)pt->msix_pba_off + PCI_MSIX_PBA_BYTES(pt->msix_n)) - page_down(pt->msix_pba_off)))
 		return true;
 	return false;
 }
@@ -355,7 +319,7 @@ static void msix_table_access(struct pt_dev *pt, uint64_t off, uint8_t *data, un
 	for (unsigned done = 0; done < size; done += 4) {
 		uint64_t o = off + done;
 		unsigned n = size - done < 4 ? size - done : 4;
-		unsigned vec = (unsigned)(o / MSIX_ENTRY), field = (unsigned)(o % MSIX_ENTRY) & ~3u;
+		unsigned vec = (unsigned)(o / PCI_MSIX_ENTRY_SIZE), field = (unsigned)(o % PCI_MSIX_ENTRY_SIZE) & ~3u;
 		if (vec >= pt->msix_n) {
 			if (!wr)
 				memset(data + done, 0, n);
@@ -380,7 +344,7 @@ static void msix_table_access(struct pt_dev *pt, uint64_t off, uint8_t *data, un
 		else if (field == 8)
 			v->virt_data = val;
 		else
-			v->virt_ctrl = val & MSIX_VEC_MASK;
+			v->virt_ctrl = val & PCI_MSIX_ENTRY_VCTRL_MASK;
 		if (pt->msix_on)
 			vec_sync(pt, v, msix_vec_active(pt, vec));
 	}
@@ -407,18 +371,20 @@ static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, boo
 	unsigned idx = b->idx;
 	uint64_t off = addr - b->virt_gpa;
 	if (pt->msix_cap && idx == pt->msix_table_bar && off >= pt->msix_table_off &&
-	    off + size <= pt->msix_table_off + pt->msix_n * MSIX_ENTRY) {
+	    off + size <= (uint64_t)pt->msix_table_off + pt->msix_n * PCI_MSIX_ENTRY_SIZE) {
 		msix_table_access(pt, off - pt->msix_table_off, data, size, wr);
 		return;
 	}
 	if (pt->msix_cap && idx == pt->msix_pba_bar && off >= pt->msix_pba_off &&
-	    off + size <= pt->msix_pba_off + (pt->msix_n + 63) / 64 * 8) {
+	    off + size <= (uint64_t)pt->msix_pba_off + PCI_MSIX_PBA_BYTES(pt->msix_n)) {
 		if (!wr)
 			msix_pba_read(pt, off - pt->msix_pba_off, data, size);
 		return;
 	}
-	/* Anything else in a trapped page goes to the device (slow path). */
-	int err = wr ? vfio_dev_region_write(pt->vdev, idx, off, data, size)
+	/* Anything else in a trapped page goes to the device (slow path),
+	 * inside the region VFIO reported; the rest of a page reads as ones. */
+	int err = off + size > b->region.size ? -EINVAL
+		: wr ? vfio_dev_region_write(pt->vdev, idx, off, data, size)
 		     : vfio_dev_region_read(pt->vdev, idx, off, data, size);
 	if (err && !wr)
 		memset(data, 0xff, size);
@@ -433,9 +399,9 @@ static void bar_written(struct pt_dev *pt, unsigned idx)
 		b = &pt->bars[--idx];
 	if (!b->size)
 		return;
-	uint64_t gpa = cfg_get(pt, CFG_BAR0 + 4 * idx, 4) & ~0xfull;
+	uint64_t gpa = cfg_get(pt, PCI_BAR0 + 4 * idx, 4) & ~0xfull;
 	if (b->is_64)
-		gpa |= (uint64_t)cfg_get(pt, CFG_BAR0 + 4 * (idx + 1), 4) << 32;
+		gpa |= (uint64_t)cfg_get(pt, PCI_BAR0 + 4 * (idx + 1), 4) << 32;
 	if (gpa != b->virt_gpa)
 		bar_place(pt, idx, gpa);
 }
@@ -456,7 +422,9 @@ static uint32_t pt_cfg_read(struct pci_dev *dev, unsigned off, unsigned size)
 static void pt_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uint32_t val)
 {
 	struct pt_dev *pt = dev->ctx;
-	bool all_passthru = true;
+	/* The header (COMMAND above all) is never written through, whatever
+	 * the capability layout marked live. */
+	bool all_passthru = off >= PCI_HEADER_SIZE;
 	for (unsigned i = 0; i < size; i++)
 		all_passthru &= pt->passthru[off + i] != 0;
 	if (all_passthru) {
@@ -471,16 +439,16 @@ static void pt_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uint3
 		pt->virt_cfg[o] = (uint8_t)((pt->virt_cfg[o] & ~m) | (b & m));
 	}
 	/* Side effects, by register. */
-	if (range_overlaps(off, size, CFG_COMMAND, 2)) {
-		uint16_t cmd = (uint16_t)cfg_get(pt, CFG_COMMAND, 2), phys;
-		if (vfio_dev_cfg_read(pt->vdev, CFG_COMMAND, &phys, 2) == 0) {
-			phys = (uint16_t)((phys & ~(CMD_MEM | CMD_MASTER | CMD_INTX_OFF)) |
-					  (cmd & (CMD_MEM | CMD_MASTER | CMD_INTX_OFF)));
-			vfio_dev_cfg_write(pt->vdev, CFG_COMMAND, &phys, 2);
+	if (range_overlaps(off, size, PCI_COMMAND, 2)) {
+		uint16_t cmd = (uint16_t)cfg_get(pt, PCI_COMMAND, 2), phys;
+		if (vfio_dev_cfg_read(pt->vdev, PCI_COMMAND, &phys, 2) == 0) {
+			phys = (uint16_t)((phys & ~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)) |
+					  (cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)));
+			vfio_dev_cfg_write(pt->vdev, PCI_COMMAND, &phys, 2);
 		}
 	}
 	for (unsigned i = 0; i < 6; i++)
-		if (range_overlaps(off, size, CFG_BAR0 + 4 * i, 4))
+		if (range_overlaps(off, size, PCI_BAR0 + 4 * i, 4))
 			bar_written(pt, i);
 	if (pt->msix_cap && range_overlaps(off, size, pt->msix_cap + 2, 2))
 		msix_control_changed(pt);
@@ -490,66 +458,138 @@ static void pt_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uint3
 
 static const struct pci_dev_ops pt_pci_ops = { pt_cfg_read, pt_cfg_write };
 
-/* Keep MSI, MSI-X and PCI Express; relink the list around the others. */
-static int build_caps(struct pt_dev *pt, const uint8_t *phys)
+static uint32_t phys_copy_read(void *ctx, unsigned off, unsigned size)
 {
-	unsigned kept_prev = CFG_CAP_PTR, hops = 0;
-	pt->virt_cfg[CFG_CAP_PTR] = 0;
-	for (unsigned at = phys[CFG_CAP_PTR] & 0xfc; at && hops < 48; at = phys[at + 1] & 0xfc, hops++) {
-		if (at < 0x40 || at > 0xfc)
-			break;
-		uint8_t id = phys[at];
-		unsigned len;
-		if (id == CAP_MSIX) {
-			len = 12;
-			uint16_t ctl = (uint16_t)(phys[at + 2] | phys[at + 3] << 8);
-			uint32_t t, p;
-			memcpy(&t, phys + at + 4, 4);
-			memcpy(&p, phys + at + 8, 4);
+	return (uint32_t)glue_get_le((const uint8_t *)ctx + off, size);
+}
+
+/* Bytes from `at` to the next capability header above it, or to the end of
+ * the 256 bytes: no capability's body may cover another's header. */
+static unsigned cap_room(const struct pci_cap *caps, unsigned n, unsigned at)
+{
+	unsigned end = PCI_CFG_SIZE;
+	for (unsigned i = 0; i < n; i++)
+		if (caps[i].off > at && caps[i].off < end)
+			end = caps[i].off;
+	return end - at;
+}
+
+static int refuse(struct pt_dev *pt, char *why, size_t why_len, const char *what, unsigned at, unsigned len)
+{
+	if (why_len)
+		snprintf(why, why_len, "%s: its %s capability at 0x%02x (%u bytes) runs past the 256-byte config "
+			 "space or into the next capability; the device's config space is inconsistent, it cannot "
+			 "be passed through",
+			 vfio_dev_bdf(pt->vdev), what, at, len);
+	return -EINVAL;
+}
+
+/* Keep MSI, MSI-X and PCI Express (the first of each); relink the list
+ * around the others.  The walk (pci/pci_cap) is bounded and loop-safe; a
+ * kept MSI or MSI-X body must fit in the 256 bytes read and end before the
+ * next capability (PCI 3.0 §6.7), or the device is refused: a body past the
+ * end would be read from outside `phys` and written outside the shadow, one
+ * over another capability would hand the guest that one's bytes. */
+static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t why_len)
+{
+	const struct pci_cfg_acc acc = { phys_copy_read, (void *)phys, PCI_CFG_SIZE };
+	struct pci_cap_iter it;
+	struct pci_cap caps[PCI_CAP_MAX_ENTRIES];
+	unsigned n = 0, kept_prev = PCI_CAP_PTR;
+	bool pcie_seen = false;
+	for (pci_cap_iter_init(&it, &acc, false); n < PCI_CAP_MAX_ENTRIES && pci_cap_next(&it, &caps[n]);)
+		n++;
+	pt->virt_cfg[PCI_CAP_PTR] = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct pci_cap c = caps[i];
+		unsigned at = c.off, len, room = cap_room(caps, n, at);
+		/* at <= 0xfc: the header and Message Control are inside. */
+		uint16_t ctl = (uint16_t)glue_get_le(phys + at + 2, 2);
+		if (c.id == PCI_CAP_ID_MSIX && !pt->msix_cap) {
+			len = PCI_MSIX_CAP_LEN;
+			if (len > room)
+				return refuse(pt, why, why_len, "MSI-X", at, len);
+			uint32_t t = (uint32_t)glue_get_le(phys + at + PCI_MSIX_TABLE, 4);
+			uint32_t p = (uint32_t)glue_get_le(phys + at + PCI_MSIX_PBA, 4);
 			pt->msix_cap = at;
-			pt->msix_n = (ctl & MSIX_CTL_SIZE) + 1u;
-			if (pt->msix_n > MAX_VEC)
+			pt->msix_n = (ctl & PCI_MSIX_CTRL_SIZE) + 1u;
+			if (pt->msix_n > MAX_VEC) {
+				if (why_len)
+					snprintf(why, why_len, "%s has %u MSI-X vectors, more than the %u supported",
+						 vfio_dev_bdf(pt->vdev), pt->msix_n, MAX_VEC);
 				return -ENOTSUP;
-			pt->msix_table_bar = t & 7;
-			pt->msix_table_off = t & ~7u;
-			pt->msix_pba_bar = p & 7;
-			pt->msix_pba_off = p & ~7u;
+			}
+			pt->msix_table_bar = t & PCI_MSIX_BIR;
+			pt->msix_table_off = t & ~PCI_MSIX_BIR;
+			pt->msix_pba_bar = p & PCI_MSIX_BIR;
+			pt->msix_pba_off = p & ~PCI_MSIX_BIR;
 			memcpy(pt->virt_cfg + at, phys + at, len);
 			/* The guest starts with MSI-X off and unmasked (§6.8.2.3). */
-			cfg_set(pt, at + 2, 2, ctl & MSIX_CTL_SIZE);
-			mask_set(pt, at + 2, 2, MSIX_CTL_EN | MSIX_CTL_FMASK);
-		} else if (id == CAP_MSI) {
-			uint16_t ctl = (uint16_t)(phys[at + 2] | phys[at + 3] << 8);
-			len = 10 + ((ctl & MSI_CTL_64) ? 4 : 0) + ((ctl & MSI_CTL_PVM) ? 10 : 0);
+			cfg_set(pt, at + 2, 2, ctl & PCI_MSIX_CTRL_SIZE);
+			mask_set(pt, at + 2, 2, PCI_MSIX_CTRL_EN | PCI_MSIX_CTRL_FMASK);
+		} else if (c.id == PCI_CAP_ID_MSI && !pt->msi_cap) {
+			len = pci_msi_cap_len(ctl);
+			if (len > room)
+				return refuse(pt, why, why_len, "MSI", at, len);
 			pt->msi_cap = at;
 			pt->msi_n = 1u << ((ctl >> 1) & 7);
 			if (pt->msi_n > 32)
 				pt->msi_n = 32;
 			memcpy(pt->virt_cfg + at, phys + at, len);
-			cfg_set(pt, at + 2, 2, ctl & ~(MSI_CTL_EN | MSI_CTL_MME));
-			mask_set(pt, at + 2, 2, MSI_CTL_EN | MSI_CTL_MME);
+			cfg_set(pt, at + 2, 2, ctl & ~(PCI_MSI_CTRL_EN | PCI_MSI_CTRL_MME));
+			mask_set(pt, at + 2, 2, PCI_MSI_CTRL_EN | PCI_MSI_CTRL_MME);
 			mask_set(pt, at + 4, 4, 0xfffffffc);
-			unsigned d = at + ((ctl & MSI_CTL_64) ? 12 : 8);
-			if (ctl & MSI_CTL_64)
+			unsigned d = at + ((ctl & PCI_MSI_CTRL_64) ? 12 : 8);
+			if (ctl & PCI_MSI_CTRL_64)
 				mask_set(pt, at + 8, 4, 0xffffffff);
 			mask_set(pt, d, 2, 0xffff);
-			if (ctl & MSI_CTL_PVM)
+			if (ctl & PCI_MSI_CTRL_PVM)
 				mask_set(pt, d + 4, 4, 0xffffffff);
-		} else if (id == CAP_PCIE) {
-			len = PCIE_CAP_LEN;
-			if (at + len > 256)
-				len = 256 - at;
+		} else if (c.id == PCI_CAP_ID_PCIE && !pcie_seen) {
+			/* Version 1 ends at 0x24, version 2 at 0x3c (PCIe 5.0
+			 * §7.5.3): live up to the next capability at most. */
+			len = room < PCI_EXP_CAP_LEN ? room : PCI_EXP_CAP_LEN;
+			pcie_seen = true;
 			memcpy(pt->virt_cfg + at, phys + at, len);
 			memset(pt->passthru + at + 2, 1, len - 2); /* live registers */
 		} else {
 			continue;
 		}
-		pt->virt_cfg[kept_prev == CFG_CAP_PTR ? CFG_CAP_PTR : kept_prev + 1] = (uint8_t)at;
+		pt->virt_cfg[kept_prev == PCI_CAP_PTR ? PCI_CAP_PTR : kept_prev + 1] = (uint8_t)at;
 		pt->virt_cfg[at + 1] = 0;
 		kept_prev = at;
 	}
-	if (pt->virt_cfg[CFG_CAP_PTR])
-		pt->virt_cfg[CFG_STATUS] |= STATUS_CAPS;
+	if (pt->virt_cfg[PCI_CAP_PTR])
+		pt->virt_cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	return 0;
+}
+
+/* The MSI-X table and PBA (PCI 3.0 §6.8.2.4-5) must lie inside memory BARs
+ * of the sizes VFIO reports: the offsets are the device's word, the sizes
+ * are what the host probed. */
+static int msix_check_bars(struct pt_dev *pt, const uint8_t *phys, char *why, size_t why_len)
+{
+	const struct {
+		const char *what;
+		unsigned bir;
+		uint64_t off, len;
+	} s[2] = {
+		{ "table", pt->msix_table_bar, pt->msix_table_off, (uint64_t)pt->msix_n * PCI_MSIX_ENTRY_SIZE },
+		{ "PBA", pt->msix_pba_bar, pt->msix_pba_off, PCI_MSIX_PBA_BYTES((uint64_t)pt->msix_n) },
+	};
+	for (unsigned i = 0; pt->msix_cap && i < 2; i++) {
+		struct vfio_region r = { 0 };
+		uint32_t reg = s[i].bir < PCI_NUM_BARS ? (uint32_t)glue_get_le(phys + PCI_BAR0 + 4 * s[i].bir, 4) : 0;
+		if (s[i].bir < PCI_NUM_BARS && !(reg & PCI_BAR_IO) && vfio_dev_region(pt->vdev, s[i].bir, &r) == 0 &&
+		    s[i].off + s[i].len <= r.size)
+			continue;
+		if (why_len)
+			snprintf(why, why_len, "%s: its MSI-X %s (BAR%u + 0x%llx, %llu bytes) lies outside the "
+				 "%llu-byte memory BAR VFIO reports; the device cannot be passed through",
+				 vfio_dev_bdf(pt->vdev), s[i].what, s[i].bir, (unsigned long long)s[i].off,
+				 (unsigned long long)s[i].len, (unsigned long long)r.size);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -561,10 +601,10 @@ static int setup_bars(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 		if (b->is_upper)
 			continue;
 		uint32_t reg;
-		memcpy(&reg, phys + CFG_BAR0 + 4 * i, 4);
+		memcpy(&reg, phys + PCI_BAR0 + 4 * i, 4);
 		if (vfio_dev_region(pt->vdev, i, &b->region) != 0 || !b->region.size)
 			continue;
-		if (reg & BAR_IO) {
+		if (reg & PCI_BAR_IO) {
 			/* I/O BARs are not given to the guest (VFs have none). */
 			fprintf(stderr, "vfs-vmm: %s: I/O BAR %u hidden from the guest\n",
 				vfio_dev_bdf(pt->vdev), i);
@@ -573,8 +613,8 @@ static int setup_bars(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 		b->size = b->region.size < 4096 ? 4096 : b->region.size;
 		if (b->size & (b->size - 1))
 			continue;
-		b->is_64 = (reg & 0x6) == BAR_TYPE_64;
-		b->low_bits = reg & (BAR_TYPE_64 | BAR_PREFETCH);
+		b->is_64 = (reg & PCI_BAR_TYPE_MASK) == PCI_BAR_TYPE_64;
+		b->low_bits = reg & (PCI_BAR_TYPE_64 | PCI_BAR_PREFETCH);
 		if (b->is_64 && i < 5)
 			pt->bars[i + 1].is_upper = true;
 		if (b->region.flags & VFIO_REGION_INFO_FLAG_MMAP) {
@@ -592,11 +632,11 @@ static int setup_bars(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 					 vfio_dev_bdf(pt->vdev));
 			return err;
 		}
-		cfg_set(pt, CFG_BAR0 + 4 * i, 4, (uint32_t)gpa | b->low_bits);
-		mask_set(pt, CFG_BAR0 + 4 * i, 4, (uint32_t)~(b->size - 1) & ~0xfu);
+		cfg_set(pt, PCI_BAR0 + 4 * i, 4, (uint32_t)gpa | b->low_bits);
+		mask_set(pt, PCI_BAR0 + 4 * i, 4, (uint32_t)~(b->size - 1) & ~0xfu);
 		if (b->is_64) {
-			cfg_set(pt, CFG_BAR0 + 4 * (i + 1), 4, (uint32_t)(gpa >> 32));
-			mask_set(pt, CFG_BAR0 + 4 * (i + 1), 4, 0xffffffff);
+			cfg_set(pt, PCI_BAR0 + 4 * (i + 1), 4, (uint32_t)(gpa >> 32));
+			mask_set(pt, PCI_BAR0 + 4 * (i + 1), 4, 0xffffffff);
 		}
 		err = bar_place(pt, i, gpa);
 		if (err) {
@@ -629,7 +669,7 @@ int pt_dev_create(struct glue *g, struct pci_bus *bus, struct vfio_dev *vdev,
 		pt->bars[i].idx = i;
 	}
 	for (unsigned i = 0; i < MAX_VEC; i++)
-		pt->msix[i].virt_ctrl = MSIX_VEC_MASK; /* masked at reset (§6.8.2.9) */
+		pt->msix[i].virt_ctrl = PCI_MSIX_ENTRY_VCTRL_MASK; /* masked at reset (§6.8.2.9) */
 
 	uint8_t phys[256];
 	int err = vfio_dev_cfg_read(vdev, 0, phys, sizeof(phys));
@@ -641,21 +681,21 @@ int pt_dev_create(struct glue *g, struct pci_bus *bus, struct vfio_dev *vdev,
 	}
 	/* Header: identity from the device (VFIO fills in a VF's IDs). */
 	memcpy(pt->virt_cfg, phys, 0x40);
-	cfg_set(pt, CFG_COMMAND, 2, 0);
-	cfg_set(pt, CFG_STATUS, 2, 0);
-	pt->virt_cfg[CFG_HDR_TYPE] = 0;      /* type 0, single function */
-	memset(pt->virt_cfg + CFG_BAR0, 0, 24);
-	cfg_set(pt, CFG_ROM, 4, 0);          /* no expansion ROM */
-	pt->virt_cfg[CFG_INT_LINE] = 0;
-	mask_set(pt, CFG_COMMAND, 2, CMD_MEM | CMD_MASTER | CMD_INTX_OFF | 0x0140 /* parity, SERR */);
-	mask_set(pt, CFG_CLS, 2, 0xffff);    /* cache line size, latency timer */
-	mask_set(pt, CFG_INT_LINE, 1, 0xff);
-	err = build_caps(pt, phys);
-	if (err) {
-		if (why_len)
-			snprintf(why, why_len, "%s has more MSI-X vectors than supported", vfio_dev_bdf(vdev));
+	cfg_set(pt, PCI_COMMAND, 2, 0);
+	cfg_set(pt, PCI_STATUS, 2, 0);
+	pt->virt_cfg[PCI_HEADER_TYPE] = 0;      /* type 0, single function */
+	memset(pt->virt_cfg + PCI_BAR0, 0, 24);
+	cfg_set(pt, PCI_ROM_ADDRESS, 4, 0);          /* no expansion ROM */
+	pt->virt_cfg[PCI_INTERRUPT_LINE] = 0;
+	mask_set(pt, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE |
+		 PCI_COMMAND_PARITY | PCI_COMMAND_SERR);
+	mask_set(pt, PCI_CACHE_LINE_SIZE, 2, 0xffff);    /* cache line size, latency timer */
+	mask_set(pt, PCI_INTERRUPT_LINE, 1, 0xff);
+	err = build_caps(pt, phys, why, why_len);
+	if (!err)
+		err = msix_check_bars(pt, phys, why, why_len);
+	if (err)
 		goto fail;
-	}
 	err = setup_bars(pt, phys, why, why_len);
 	if (err)
 		goto fail;
@@ -690,7 +730,7 @@ void pt_dev_destroy(struct pt_dev *pt)
 	}
 	/* Leave the device quiet: no bus mastering, reset. */
 	uint16_t cmd = 0;
-	vfio_dev_cfg_write(pt->vdev, CFG_COMMAND, &cmd, 2);
+	vfio_dev_cfg_write(pt->vdev, PCI_COMMAND, &cmd, 2);
 	vfio_dev_reset(pt->vdev);
 	free(pt);
 }

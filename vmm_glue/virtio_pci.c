@@ -19,25 +19,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-/* Type 0 header (PCI 3.0 §6.1). */
-#define CFG_VENDOR      0x00
-#define CFG_DEVICE      0x02
-#define CFG_COMMAND     0x04
-#define CFG_STATUS      0x06
-#define CFG_REVISION    0x08
-#define CFG_CLASS       0x09    /* prog-if, subclass, class: 3 bytes */
-#define CFG_BAR0        0x10
-#define CFG_SUBVENDOR   0x2c
-#define CFG_SUBSYSTEM   0x2e
-#define CFG_CAP_PTR     0x34
-#define CFG_INT_LINE    0x3c
-#define CMD_MEM         0x0002
-#define CMD_MASTER      0x0004
-#define CMD_INTX_OFF    0x0400
-#define STATUS_CAPS     0x0010
-/* Capability IDs (PCI 3.0 Appendix H). */
-#define CAP_VENDOR      0x09
-#define CAP_MSIX        0x11
+#include "pci/pci_regs.h"
 
 /* §4.1.2: vendor 1af4, device 1040 + type for non-transitional devices,
  * revision ≥ 1, subsystem device ≥ 0x40. */
@@ -566,8 +548,8 @@ static void bar_unplace(struct virtio_pci *vp, struct vp_bar *b)
 /* The BAR decodes where the guest put it while memory space is on. */
 static void bar_update(struct virtio_pci *vp, struct vp_bar *b)
 {
-	uint64_t gpa = cfg_get(vp, CFG_BAR0 + 4 * b->idx, 4) & ~0xfull;
-	bool on = cfg_get(vp, CFG_COMMAND, 2) & CMD_MEM;
+	uint64_t gpa = cfg_get(vp, PCI_BAR0 + 4 * b->idx, 4) & ~0xfull;
+	bool on = cfg_get(vp, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY;
 	if (!on || !gpa || gpa + b->size > (1ull << 32))
 		gpa = 0;
 	if (gpa == b->virt_gpa)
@@ -636,7 +618,7 @@ static void vp_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uint3
 		uint8_t m = vp->wmask[o];
 		vp->cfg[o] = (uint8_t)((vp->cfg[o] & ~m) | ((uint8_t)(val >> (8 * i)) & m));
 	}
-	if (overlaps(off, size, CFG_COMMAND, 2) || overlaps(off, size, CFG_BAR0, 8)) {
+	if (overlaps(off, size, PCI_COMMAND, 2) || overlaps(off, size, PCI_BAR0, 8)) {
 		bar_update(vp, &vp->bars[0]);
 		bar_update(vp, &vp->bars[1]);
 	}
@@ -650,7 +632,7 @@ static const struct pci_dev_ops vp_pci_ops = { vp_cfg_read, vp_cfg_write };
 static void put_vcap(struct virtio_pci *vp, unsigned at, unsigned next, unsigned len,
 		     unsigned type, unsigned bar, uint32_t offset, uint32_t length)
 {
-	vp->cfg[at] = CAP_VENDOR;
+	vp->cfg[at] = PCI_CAP_ID_VNDR;
 	vp->cfg[at + 1] = (uint8_t)next;
 	vp->cfg[at + 2] = (uint8_t)len;
 	vp->cfg[at + VCAP_TYPE] = (uint8_t)type;
@@ -662,18 +644,18 @@ static void put_vcap(struct virtio_pci *vp, unsigned at, unsigned next, unsigned
 static void build_config(struct virtio_pci *vp)
 {
 	const struct virtio_pci_params *p = &vp->p;
-	cfg_set(vp, CFG_VENDOR, 2, VIRTIO_VENDOR);
-	cfg_set(vp, CFG_DEVICE, 2, VIRTIO_DEV_BASE + p->device_type);
-	vp->cfg[CFG_REVISION] = 1;
-	cfg_set(vp, CFG_CLASS, 3, p->class_code);
-	cfg_set(vp, CFG_SUBVENDOR, 2, VIRTIO_VENDOR);
-	cfg_set(vp, CFG_SUBSYSTEM, 2, VIRTIO_SUBSYS);
-	cfg_set(vp, CFG_STATUS, 2, STATUS_CAPS);
-	vp->cfg[CFG_CAP_PTR] = CAP_COMMON_AT;
-	mask_set(vp, CFG_COMMAND, 2, CMD_MEM | CMD_MASTER | CMD_INTX_OFF);
-	mask_set(vp, CFG_BAR0, 4, ~(BAR0_SIZE - 1) & ~0xfu);    /* 32-bit memory BARs */
-	mask_set(vp, CFG_BAR0 + 4, 4, ~(BAR1_SIZE - 1) & ~0xfu);
-	mask_set(vp, CFG_INT_LINE, 1, 0xff);                    /* interrupt pin 0: no INTx */
+	cfg_set(vp, PCI_VENDOR_ID, 2, VIRTIO_VENDOR);
+	cfg_set(vp, PCI_DEVICE_ID, 2, VIRTIO_DEV_BASE + p->device_type);
+	vp->cfg[PCI_REVISION_ID] = 1;
+	cfg_set(vp, PCI_CLASS_PROG, 3, p->class_code);
+	cfg_set(vp, PCI_SUBSYSTEM_VENDOR_ID, 2, VIRTIO_VENDOR);
+	cfg_set(vp, PCI_SUBSYSTEM_ID, 2, VIRTIO_SUBSYS);
+	cfg_set(vp, PCI_STATUS, 2, PCI_STATUS_CAP_LIST);
+	vp->cfg[PCI_CAP_PTR] = CAP_COMMON_AT;
+	mask_set(vp, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
+	mask_set(vp, PCI_BAR0, 4, ~(BAR0_SIZE - 1) & ~0xfu);    /* 32-bit memory BARs */
+	mask_set(vp, PCI_BAR0 + 4, 4, ~(BAR1_SIZE - 1) & ~0xfu);
+	mask_set(vp, PCI_INTERRUPT_LINE, 1, 0xff);                    /* interrupt pin 0: no INTx */
 
 	put_vcap(vp, CAP_COMMON_AT, CAP_NOTIFY_AT, 16, CFG_TYPE_COMMON, 0, VIRTIO_PCI_COMMON_OFF, CC_LEN);
 	put_vcap(vp, CAP_NOTIFY_AT, CAP_ISR_AT, 20, CFG_TYPE_NOTIFY, 0, VIRTIO_PCI_NOTIFY_OFF,
@@ -688,7 +670,7 @@ static void build_config(struct virtio_pci *vp)
 	mask_set(vp, CAP_PCICFG_AT + VCAP_LENGTH, 4, 0xffffffff);
 	mask_set(vp, CAP_PCICFG_AT + VCAP_EXTRA, 4, 0xffffffff);
 
-	vp->cfg[CAP_MSIX_AT] = CAP_MSIX;
+	vp->cfg[CAP_MSIX_AT] = PCI_CAP_ID_MSIX;
 	vp->cfg[CAP_MSIX_AT + 1] = 0;
 	cfg_set(vp, CAP_MSIX_AT + 2, 2, vp->nvec - 1);          /* table size - 1, off, unmasked */
 	cfg_set(vp, CAP_MSIX_AT + 4, 4, MSIX_TABLE_OFF | 1);    /* BIR 1 */
@@ -733,7 +715,7 @@ int virtio_pci_create(struct glue *g, struct pci_bus *bus, const struct virtio_p
 		uint64_t gpa;
 		err = pci_bus_alloc_mmio(bus, vp->bars[i].size, &gpa);
 		if (!err)
-			cfg_set(vp, CFG_BAR0 + 4 * i, 4, (uint32_t)gpa);
+			cfg_set(vp, PCI_BAR0 + 4 * i, 4, (uint32_t)gpa);
 	}
 	if (!err)
 		err = pci_bus_add(bus, &vp->pci, &vp->devfn);

@@ -8,21 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* §7.5.1.1: Status.Capabilities List, Capabilities Pointer, Header Type. */
-#define CFG_STATUS 0x06u
-#define CFG_STATUS_CAP_LIST 0x10u
-#define CFG_HEADER_TYPE 0x0Eu
-#define CFG_HEADER_MULTIFUNCTION 0x80u
-#define CFG_CAP_PTR 0x34u
-/* §7.5.3: PCI Express Capability (ID 0x10); PCIe Capabilities register at
- * +2, Device/Port Type in bits 7:4. */
-#define PCIE_CAP_ID 0x10u
-#define PCIE_TYPE_ROOT_PORT 0x4
-#define PCIE_TYPE_UPSTREAM 0x5
-#define PCIE_TYPE_DOWNSTREAM 0x6
+#include "pci/pci_cap.h"
+
+/* PCI Express capability Device/Port Type (PCIe 5.0 §7.5.3.2); registers
+ * and IDs from pci/pci_regs.h. */
 #define PCIE_TYPE_NONE (-1) /* conventional PCI: no PCI Express capability */
-/* §7.7.8: ACS Extended Capability (ID 0x000D): Capability +4, Control +6. */
-#define ACS_EXT_CAP_ID 0x000Du
+/* §7.7.8: ACS Extended Capability: Capability +4, Control +6. */
 #define ACS_REG_CAP 0x04u
 
 static uint32_t cfg_read(const struct pci_cfg_file *c, unsigned off, unsigned size)
@@ -32,19 +23,20 @@ static uint32_t cfg_read(const struct pci_cfg_file *c, unsigned off, unsigned si
 	return size == 4 ? v : v & ((1u << (size * 8u)) - 1u);
 }
 
+static uint32_t cfg_acc_read(void *ctx, unsigned off, unsigned size)
+{
+	return cfg_read(ctx, off, size);
+}
+
 /* Device/Port Type from the PCI Express capability (§7.5.3.2), or
- * PCIE_TYPE_NONE.  The list is bounded: 48 entries fit in 0x40..0xFF. */
+ * PCIE_TYPE_NONE; the walk is pci/pci_cap's (bounded, loop-safe). */
 static int pcie_type(const struct pci_cfg_file *c)
 {
-	if (!(cfg_read(c, CFG_STATUS, 2) & CFG_STATUS_CAP_LIST))
+	const struct pci_cfg_acc acc = { cfg_acc_read, (void *)c, PCI_CFG_SIZE };
+	struct pci_cap cap;
+	if (pci_cap_find(&acc, PCI_CAP_ID_PCIE, &cap) != 0)
 		return PCIE_TYPE_NONE;
-	unsigned at = cfg_read(c, CFG_CAP_PTR, 1) & 0xFCu;
-	for (int hops = 0; at >= 0x40 && hops < 48; hops++) {
-		if (cfg_read(c, at, 1) == PCIE_CAP_ID)
-			return (int)((cfg_read(c, at + 2, 2) >> 4) & 0xFu);
-		at = cfg_read(c, at + 1, 1) & 0xFCu;
-	}
-	return PCIE_TYPE_NONE;
+	return (int)PCI_EXP_TYPE(cfg_read(c, cap.off + PCI_EXP_FLAGS, 2));
 }
 
 /* Does this function enforce what isolation needs?  A bit its ACS
@@ -55,7 +47,7 @@ static bool acs_enforced(const struct pci_cfg_file *c, int *ctrl)
 {
 	uint16_t pos;
 	*ctrl = -1;
-	if (c->readable < 4096 || sriov_ext_cap_find(&c->ops, ACS_EXT_CAP_ID, &pos) != 0)
+	if (c->readable < 4096 || sriov_ext_cap_find(&c->ops, PCI_EXT_CAP_ID_ACS, &pos) != 0)
 		return false;
 	uint32_t reg = cfg_read(c, pos + ACS_REG_CAP, 4); /* Capability [15:0], Control [31:16] */
 	uint32_t needed = PCI_ACS_NEEDED & reg;
@@ -75,9 +67,9 @@ static int check_one(const char *bdf, bool is_bridge, struct pci_acs_path *out)
 		return -EACCES;
 	}
 	int type = pcie_type(&c);
-	bool multifunction = (cfg_read(&c, CFG_HEADER_TYPE, 1) & CFG_HEADER_MULTIFUNCTION) != 0;
-	bool must = type == PCIE_TYPE_ROOT_PORT || type == PCIE_TYPE_DOWNSTREAM ||
-		    (is_bridge && type != PCIE_TYPE_UPSTREAM) || multifunction;
+	bool multifunction = (cfg_read(&c, PCI_HEADER_TYPE, 1) & PCI_HEADER_MULTIFUNCTION) != 0;
+	bool must = type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_DOWNSTREAM ||
+		    (is_bridge && type != PCI_EXP_TYPE_UPSTREAM) || multifunction;
 	int ctrl = -1;
 	bool short_of = must && !acs_enforced(&c, &ctrl);
 	pci_cfg_close(&c);

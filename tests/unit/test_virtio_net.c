@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pci/pci_cap.h"
 #include "vmm_glue/glue.h"
 #include "vmm_glue/pci_bus.h"
 #include "vmm_glue/virtio_net.h"
@@ -256,16 +257,22 @@ static void driver_features(struct t *t, uint64_t f)
 	mmio_wr(t, t->common + GF, 4, f >> 32);
 }
 
-/* Walk the capability list as Linux's virtio_pci_modern does. */
+static uint32_t cfg_acc_read(void *ctx, unsigned off, unsigned size) { return cfg_rd(ctx, off, size); }
+
+/* Walk the capability list (pci/pci_cap) as Linux's virtio_pci_modern
+ * does; the list must end cleanly. */
 static void find_caps(struct t *t)
 {
-	for (unsigned at = cfg_rd(t, 0x34, 1); at; at = cfg_rd(t, at + 1, 1)) {
-		unsigned id = cfg_rd(t, at, 1);
-		if (id == 0x11) {
+	const struct pci_cfg_acc acc = { cfg_acc_read, t, PCI_CFG_SIZE };
+	struct pci_cap_iter it;
+	struct pci_cap c;
+	for (pci_cap_iter_init(&it, &acc, false); pci_cap_next(&it, &c);) {
+		unsigned at = c.off, id = c.id;
+		if (id == PCI_CAP_ID_MSIX) {
 			t->msix_cap = at;
 			continue;
 		}
-		assert_int_equal(id, 0x09);
+		assert_int_equal(id, PCI_CAP_ID_VNDR);
 		unsigned type = cfg_rd(t, at + 3, 1), bar = cfg_rd(t, at + 4, 1);
 		uint32_t off = cfg_rd(t, at + 8, 4);
 		uint64_t base = bar == 0 ? t->bar0 : ~0ull;
@@ -278,6 +285,7 @@ static void find_caps(struct t *t)
 		default: fail_msg("unknown virtio capability type %u", type);
 		}
 	}
+	assert_int_equal(it.err, 0);
 }
 
 static void ring_layout(struct t *t)

@@ -249,10 +249,16 @@ static uint32_t cfg_read(void *ctx, unsigned off, unsigned size)
 
 static void model_cfg_written(unsigned off, unsigned size, uint32_t val);
 
+static uint32_t bar3_size;   /* the model's BAR3 (64-bit, with BAR4): its sizing mask */
+
 static void cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
 {
 	(void)ctx;
 	cfg_writes++;
+	/* BAR3's address bits below its size and its type bits are read-only
+	 * (PCI 3.0 §6.2.5.1): all ones reads back the size. */
+	if (off == 0x1c && size == 4 && bar3_size)
+		val = (val & ~(bar3_size - 1) & ~0xfu) | (cfg[0x1c] & 0xfu);
 	for (unsigned i = 0; i < size; i++)
 		cfg[off + i] = (uint8_t)(val >> (8 * i));
 	model_cfg_written(off, size, val);
@@ -550,6 +556,7 @@ static void device_msix(unsigned n, bool with_msi)
 		memset(bar + k * 16, 0x5a, 12);  /* unmasked garbage */
 	memcpy(bar + OTHER_OFF, &(uint32_t){ 0xc0ffee00 }, 4);
 	msix_n = n;
+	bar3_size = BAR_SIZE;
 	nev = 0;
 	delivered = blocked = irq_rc_fail = 0;
 	cfg_writes = 0;
@@ -596,7 +603,8 @@ static struct bmpt_dev_cfg msix_cfg(unsigned n_vectors)
 {
 	return (struct bmpt_dev_cfg){ .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA,
 				      .table = &mtable, .guest = &mguest, .vcpus = mvcpus, .host_vector = 0x61,
-				      .msix_host_vectors = hv, .n_msix_host_vectors = n_vectors };
+				      .msix_host_vectors = hv, .n_msix_host_vectors = n_vectors,
+				      .bar_size = { [3] = BAR_SIZE } };
 }
 
 /* The usual start of an MSI-X case: the model with an n-entry table (and
@@ -1063,7 +1071,8 @@ static void msix_without_remapping_records_only(void **state)
 	static struct bmpt_dev dev;
 	msix_start(256);
 	device_msix(4, false);
-	struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA };
+	struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA,
+				  .bar_size = { [3] = BAR_SIZE } };
 	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
 	assert_int_equal(dev.msix_size, 4);
 	assert_int_equal(dev.msix_routes, 0);
@@ -1078,6 +1087,135 @@ static void msix_without_remapping_records_only(void **state)
 	assert_false(phys_enabled());
 	bmpt_dev_fini(&dev);
 	msix_stop();
+}
+
+/* Issue 13 item 1: an MSI-X table or PBA that the device places past the
+ * end of its BAR (probed by the host, or sized here the PCI way) refuses
+ * the device before anything is routed or trapped; sizing leaves the BAR
+ * and Command as they were. */
+static void msix_structures_outside_the_bar_are_refused(void **state)
+{
+	(void)state;
+	static struct bmpt_dev dev;
+	static const struct {
+		uint32_t table, pba;
+		uint64_t probed;    /* 0: bm_passthrough sizes BAR3 itself */
+	} bad[] = {
+		{ 0x3fc0 | 3, PBA_OFF | 3, BAR_SIZE },      /* 8 entries from 0x3fc0 pass 0x4000 */
+		{ 0x3fc0 | 3, PBA_OFF | 3, 0 },
+		{ 0 | 3, 0x4000 | 3, BAR_SIZE },            /* the PBA just past the end */
+		{ 0 | 3, 0x4000 | 3, 0 },
+		{ 0xfffffff8u | 3, PBA_OFF | 3, 0 },        /* far outside */
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		msix_start(256);
+		device_msix(8, false);
+		memcpy(cfg + MSIX_CAP + 4, &bad[i].table, 4);
+		memcpy(cfg + MSIX_CAP + 8, &bad[i].pba, 4);
+		uint8_t before[0x28];
+		memcpy(before, cfg, sizeof(before));
+		struct bmpt_dev_cfg c = msix_cfg(8);
+		c.bar_size[3] = bad[i].probed;
+		assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+		assert_int_equal(mtable.n_used, 0);
+		assert_int_equal(vm.nr_mmio, 0);
+		assert_memory_equal(cfg, before, sizeof(before));   /* BARs, Command restored */
+		for (unsigned e = 0; e < nev; e++)
+			assert_false(evs[e].bar);                   /* the BAR never touched */
+		msix_stop();
+	}
+	/* The table in BAR4, the upper half of the 64-bit BAR3, whose dword
+	 * would read as a 32-bit BAR at 0x7e000000. */
+	msix_start(256);
+	device_msix(8, false);
+	uint32_t hi = 0x7e000000u, table4 = 0 | 4;
+	memcpy(cfg + 0x20, &hi, 4);
+	memcpy(cfg + MSIX_CAP + 4, &table4, 4);
+	struct bmpt_dev_cfg c4 = msix_cfg(8);
+	c4.bar_size[4] = BAR_SIZE;
+	assert_int_equal(bmpt_dev_init(&dev, &vm, &c4), -PORT_EINVAL);
+	assert_int_equal(vm.nr_mmio, 0);
+	msix_stop();
+	/* In bounds, sized here: taken, with the size the device decodes. */
+	msix_start(256);
+	device_msix(8, false);
+	struct bmpt_dev_cfg c = msix_cfg(8);
+	c.bar_size[3] = 0;
+	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
+	assert_int_equal(dev.msix_bar_size[0], BAR_SIZE);
+	assert_int_equal(dev.msix_bar_base[0], BAR_HPA);
+	assert_int_equal(cfg[4], 0x06);
+	bmpt_dev_fini(&dev);
+	msix_stop();
+}
+
+/* A BAR smaller than a page: the trapped page reaches past it, and the
+ * guest's accesses there never reach the host's MMIO. */
+static void msix_page_beyond_a_small_bar_is_refused(void **state)
+{
+	(void)state;
+	static struct bmpt_dev dev;
+	msix_start(256);
+	device_msix(4, false);
+	uint32_t pba = 0x400 | 3;
+	memcpy(cfg + MSIX_CAP + 8, &pba, 4);
+	struct bmpt_dev_cfg c = msix_cfg(4);
+	c.bar_size[3] = 0x800;
+	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
+	assert_int_equal(traps[1].size, 0x1000);
+	uint64_t v = 0;
+	assert_int_equal(guest_mmio(BAR_HPA + 0x400, false, 4, &v), 0);   /* the PBA: inside */
+	assert_int_equal(guest_mmio(BAR_HPA + OTHER_OFF, false, 4, &v), -PORT_EINVAL);
+	v = 0x12345678;
+	assert_int_equal(guest_mmio(BAR_HPA + OTHER_OFF, true, 4, &v), -PORT_EINVAL);
+	assert_int_equal(bar32(OTHER_OFF), 0xc0ffee00);
+	bmpt_dev_fini(&dev);
+	msix_stop();
+}
+
+/* Issue 13 item 2 (the bare-metal config path): an MSI or MSI-X capability
+ * whose body runs past 0x100 is refused; the device is not touched. */
+static void capability_past_the_end_is_refused(void **state)
+{
+	(void)state;
+	static struct bmpt_dev dev;
+	vm = (struct vmx_vm){ .cpu = &cpu };
+	assert_int_equal(ept_init(&vm.ept, EPT_ALL), 0);
+	const struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA };
+	device_32bit_pvm();
+	cfg[0x34] = 0xf0;
+	cfg[0xf0] = 0x05;
+	cfg[0xf2] = 0x80;        /* 64-bit */
+	cfg[0xf3] = 0x01;        /* per-vector masking: 24 bytes, to 0x108 */
+	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	assert_int_equal(cfg_writes, 0);
+	assert_int_equal(vm.nr_mmio, 0);
+	/* The same capability at 0xe8 ends at 0x100: taken. */
+	device_32bit_pvm();
+	cfg[0x34] = 0xe8;
+	cfg[0xe8] = 0x05;
+	cfg[0xea] = 0x80;
+	cfg[0xeb] = 0x01;
+	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
+	assert_int_equal(dev.msi, 0xe8);
+	assert_int_equal(dev.msi_len, 24);
+	bmpt_dev_fini(&dev);
+	/* MSI-X inside the MSI body (0x60 + 20 bytes). */
+	device_32bit_pvm();
+	cfg[0x61] = 0x6c;
+	cfg[0x6c] = 0x11;
+	vm.nr_mmio = 0;
+	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	assert_int_equal(cfg_writes, 0);
+	/* MSI-X at 0xf8 (to 0x104); a loop back to it from 0x60 is walked once. */
+	device_32bit_pvm();
+	cfg[0x61] = 0xf8;
+	cfg[0xf8] = 0x11;
+	cfg[0xf9] = 0x60;
+	vm.nr_mmio = 0;
+	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	assert_int_equal(cfg_writes, 0);
+	ept_destroy(&vm.ept);
 }
 
 int main(void)
@@ -1099,6 +1237,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(msix_fini_masks_disables_and_frees, setup, teardown),
 		cmocka_unit_test_setup_teardown(msix_init_failures_leave_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(msix_without_remapping_records_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(msix_structures_outside_the_bar_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(msix_page_beyond_a_small_bar_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(capability_past_the_end_is_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

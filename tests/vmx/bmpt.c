@@ -46,6 +46,7 @@
 #include "irq_remap/ir_table.h"
 #include "irq_remap/irte.h"
 #include "irq_remap/msi.h"
+#include "pci/pci_cap.h"
 #include "port.h"
 #include "tests/vmx/vmx_test.h"
 #include "vmm_glue/vmx/bm_passthrough.h"
@@ -155,6 +156,23 @@ static uint64_t guest_cfg_read(unsigned off, unsigned size)
 	if (vmx_vm_mmio_access(&vm, VIRT_CFG_GPA + off, false, size, &v))
 		tap_diag("trapped read at +0x%x failed", off);
 	return v;
+}
+
+/* The guest walks its (virtual) capability list through a config read
+ * function, with the tree's walker (pci/pci_cap); 0 when the ID is absent. */
+static uint64_t (*walk_rd)(unsigned off, unsigned size);
+static uint32_t walk_acc(void *ctx, unsigned off, unsigned size)
+{
+	(void)ctx;
+	return (uint32_t)walk_rd(off, size);
+}
+
+static unsigned guest_cap(uint64_t (*rd)(unsigned off, unsigned size), unsigned id)
+{
+	const struct pci_cfg_acc acc = { walk_acc, NULL, PCI_CFG_SIZE };
+	struct pci_cap c;
+	walk_rd = rd;
+	return pci_cap_find(&acc, id, &c) == 0 ? c.off : 0;
 }
 
 static void guest_cfg_write(unsigned off, unsigned size, uint64_t v)
@@ -375,10 +393,7 @@ static void test_dev_init(void)
 	bool hole = ept_lookup(&vm.ept, VIRT_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT;
 	/* The guest walks its (virtual) capability list through the trap. */
 	uint32_t id = (uint32_t)guest_cfg_read(0, 4);
-	unsigned p = (unsigned)guest_cfg_read(0x34, 1), msi = 0;
-	for (unsigned i = 0; p >= 0x40 && i < 16; i++, p = (unsigned)guest_cfg_read(p + 1, 1))
-		if (guest_cfg_read(p, 1) == 0x05)
-			msi = p;
+	unsigned msi = guest_cap(guest_cfg_read, PCI_CAP_ID_MSI);
 	uint16_t ctrl = (uint16_t)guest_cfg_read(msi + 2, 2);
 	tap_ok(r == 0 && hole && id == 0x11e81234 && msi == dev.msi && msi == edu.msi_cap &&
 		       !(ctrl & BMPT_MSI_CTRL_EN) && (ctrl & BMPT_MSI_CTRL_64) && dev.route_open,
@@ -572,10 +587,7 @@ static void test_igb_init(void)
 	/* The guest walks its capability list to MSI-X and finds its table:
 	 * BAR[BIR] (the host's value) + the table offset. */
 	uint32_t id = (uint32_t)igb_cfg_rd(0, 4);
-	unsigned p = (unsigned)igb_cfg_rd(0x34, 1);
-	for (unsigned i = 0; p >= 0x40 && i < 16; i++, p = (unsigned)igb_cfg_rd(p + 1, 1))
-		if (igb_cfg_rd(p, 1) == 0x11)
-			guest_msix = p;
+	guest_msix = guest_cap(igb_cfg_rd, PCI_CAP_ID_MSIX);
 	uint16_t ctrl = (uint16_t)igb_cfg_rd(guest_msix + 2, 2);
 	uint32_t tbl = (uint32_t)igb_cfg_rd(guest_msix + 4, 4);
 	unsigned bir = tbl & 7;

@@ -31,6 +31,7 @@
  */
 #include <stdint.h>
 
+#include "pci/pci_cap.h"
 #include "tests/vmx/guest_edu.h"
 
 uint8_t guest_edu_stack[8192] __attribute__((aligned(16)));
@@ -136,37 +137,24 @@ static void set_gate(unsigned vec, void (*fn)(void))
 
 /* --- the driver ------------------------------------------------------------ */
 
-#define PCI_COMMAND 0x04
-#define PCI_COMMAND_MEMORY 0x0002u
-#define PCI_COMMAND_MASTER 0x0004u
-#define PCI_COMMAND_INTX_DISABLE 0x0400u
-#define PCI_STATUS 0x06
-#define PCI_STATUS_CAP_LIST 0x0010u
-#define PCI_BAR0 0x10
-#define PCI_CAP_PTR 0x34
-#define PCI_CAP_ID_MSI 0x05
-#define MSI_CTRL 2
-#define MSI_CTRL_EN 0x0001u
-#define MSI_CTRL_MME 0x0070u
-#define MSI_CTRL_64 0x0080u
-#define MSI_ADDR 4
-
 /* Bounds: the model finishes a transfer at the command's write; the real
  * edu 100 ms (QEMU virtual time) after it, and each poll is an MMIO read. */
 #define BUSY_POLLS (1u << 26)
 #define HLT_ROUNDS 1000u
 
+/* Its config page through the shared walker (pci/pci_cap), each read one
+ * MMIO instruction. */
+static uint32_t cfg_acc_read(void *ctx, unsigned off, unsigned size)
+{
+	uint64_t a = (uint64_t)(uintptr_t)ctx + off;
+	return size == 1 ? rd8(a) : size == 2 ? rd16(a) : rd32(a);
+}
+
 static unsigned find_msi(uint64_t cfg)
 {
-	if (!(rd16(cfg + PCI_STATUS) & PCI_STATUS_CAP_LIST))
-		return 0;
-	unsigned off = rd8(cfg + PCI_CAP_PTR) & 0xfcu;
-	for (unsigned hops = 0; off >= 0x40 && hops < 48; hops++) {
-		if (rd8(cfg + off) == PCI_CAP_ID_MSI)
-			return off;
-		off = rd8(cfg + off + 1) & 0xfcu;
-	}
-	return 0;
+	const struct pci_cfg_acc acc = { cfg_acc_read, (void *)(uintptr_t)cfg, PCI_CFG_SIZE };
+	struct pci_cap c;
+	return pci_cap_find(&acc, PCI_CAP_ID_MSI, &c) == 0 ? c.off : 0;
 }
 
 static uint64_t bar0(uint64_t cfg)
@@ -181,19 +169,19 @@ static uint64_t bar0(uint64_t cfg)
 static void msi_program(uint64_t cfg, unsigned msi, uint8_t apic_id, uint8_t vector)
 {
 	uint64_t cap = cfg + msi;
-	uint32_t ctrl = rd16(cap + MSI_CTRL);
-	wr16(cap + MSI_CTRL, ctrl & ~(MSI_CTRL_EN | MSI_CTRL_MME));
+	uint32_t ctrl = rd16(cap + PCI_MSI_CTRL);
+	wr16(cap + PCI_MSI_CTRL, ctrl & ~(PCI_MSI_CTRL_EN | PCI_MSI_CTRL_MME));
 	/* Compatibility format (SDM Vol. 3A §11.11): 0xfee00000 | dest << 12,
 	 * physical destination, no redirection hint; data: the vector, fixed
 	 * delivery, edge. */
-	wr32(cap + MSI_ADDR, 0xfee00000u | (uint32_t)apic_id << 12);
-	if (ctrl & MSI_CTRL_64) {
-		wr32(cap + MSI_ADDR + 4, 0);
-		wr16(cap + 12, vector);
+	wr32(cap + PCI_MSI_ADDR_LO, 0xfee00000u | (uint32_t)apic_id << 12);
+	if (ctrl & PCI_MSI_CTRL_64) {
+		wr32(cap + PCI_MSI_ADDR_HI, 0);
+		wr16(cap + PCI_MSI_DATA_64, vector);
 	} else {
-		wr16(cap + 8, vector);
+		wr16(cap + PCI_MSI_DATA_32, vector);
 	}
-	wr16(cap + MSI_CTRL, (ctrl & ~MSI_CTRL_MME) | MSI_CTRL_EN);
+	wr16(cap + PCI_MSI_CTRL, (ctrl & ~PCI_MSI_CTRL_MME) | PCI_MSI_CTRL_EN);
 }
 
 /* Start a transfer; 1 when the busy bit cleared within the bound. */

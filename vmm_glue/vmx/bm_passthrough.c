@@ -34,6 +34,7 @@
 
 #include "iommu/vtd_context.h"
 #include "iommu/vtd_regs.h"
+#include "pci/pci_cap.h"
 #include "port.h"
 
 #define PAGE 4096ull
@@ -244,21 +245,9 @@ void bmpt_dma_fini(struct bmpt_dma *d)
 
 /* --- the device's configuration space, as the guest sees it -------------- */
 
-/* Type 0 header (PCI Local Bus 3.0 §6.1, §6.2.2 Command, §6.2.3 Status,
- * §6.2.5.1 Base Address Registers, §6.7 capability list). */
-#define PCI_COMMAND 0x04
-#define PCI_COMMAND_MEMORY 0x0002u /* memory space (BAR decode) */
-#define PCI_COMMAND_GUEST 0x0406u /* memory space 1, bus master 2, INTx disable 10 */
-#define PCI_STATUS 0x06
-#define PCI_STATUS_CAPS 0x10u     /* status bit 4: capability list */
-#define PCI_BAR0 0x10
-#define PCI_BAR_IO 0x1u           /* bit 0: an I/O BAR */
-#define PCI_BAR_TYPE 0x6u         /* memory BAR bits 2:1: 00 32-bit, 10 64-bit */
-#define PCI_BAR_TYPE_64 0x4u
-#define PCI_BAR_MEM_MASK 0xfffffff0u /* memory BAR address bits 31:4 */
-#define PCI_CAP_PTR 0x34
-#define PCI_CAP_ID_MSI 0x05
-#define PCI_CAP_ID_MSIX 0x11
+/* Command bits the guest owns (PCI Local Bus 3.0 §6.2.2): memory space,
+ * bus master, INTx disable; the rest of the header is pci/pci_regs.h's. */
+#define PCI_COMMAND_GUEST (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)
 
 /* Logs name the function: bus:dev.fn. */
 #define BDF_FMT "%02x:%02x.%u"
@@ -274,15 +263,41 @@ static void phys_write(const struct bmpt_dev *dev, unsigned off, unsigned size, 
 	dev->c.cfg.write(dev->c.cfg.ctx, off, size, val);
 }
 
+static uint32_t cfg_acc_read(void *ctx, unsigned off, unsigned size)
+{
+	return phys_read(ctx, off, size);
+}
+
+/* The capability with this ID through the shared walker (pci/pci_cap:
+ * bounded, loop-safe); 0 when there is none or the list is malformed. */
 static unsigned find_cap(const struct bmpt_dev *dev, unsigned id)
 {
-	if (!(phys_read(dev, PCI_STATUS, 2) & PCI_STATUS_CAPS))
-		return 0;
-	unsigned p = phys_read(dev, PCI_CAP_PTR, 1) & 0xfc;
-	for (unsigned hops = 0; p >= 0x40 && hops < 48; hops++) {
-		if (phys_read(dev, p, 1) == id)
-			return p;
-		p = phys_read(dev, p + 1, 1) & 0xfc;
+	const struct pci_cfg_acc acc = { cfg_acc_read, (void *)dev, PCIE_CFG_SIZE };
+	struct pci_cap c;
+	return pci_cap_find(&acc, id, &c) == 0 ? c.off : 0;
+}
+
+/* Every byte bm_passthrough virtualizes or writes of a capability lies in
+ * the 256 bytes of the standard space (PCI 3.0 §6.7): the MSI body (its
+ * length from Message Control, §6.8.1) and the MSI-X one (12 bytes), and
+ * the two do not overlap. */
+static int caps_fit(const struct bmpt_dev *dev)
+{
+	unsigned msi_len = dev->msi ? pci_msi_cap_len((uint16_t)phys_read(dev, dev->msi + PCI_MSI_CTRL, 2)) : 0;
+	if (dev->msi && dev->msi + msi_len > PCI_CFG_SIZE) {
+		port_log("bmpt: " BDF_FMT " MSI capability at 0x%x (%u bytes) runs past the 256-byte config space: "
+			 "refused", BDF(dev), dev->msi, msi_len);
+		return -PORT_EINVAL;
+	}
+	if (dev->msix && dev->msix + PCI_MSIX_CAP_LEN > PCI_CFG_SIZE) {
+		port_log("bmpt: " BDF_FMT " MSI-X capability at 0x%x (%u bytes) runs past the 256-byte config space: "
+			 "refused", BDF(dev), dev->msix, PCI_MSIX_CAP_LEN);
+		return -PORT_EINVAL;
+	}
+	if (dev->msi && dev->msix && dev->msi < dev->msix + PCI_MSIX_CAP_LEN && dev->msix < dev->msi + msi_len) {
+		port_log("bmpt: " BDF_FMT " MSI capability at 0x%x (%u bytes) and MSI-X capability at 0x%x overlap: "
+			 "refused", BDF(dev), dev->msi, msi_len, dev->msix);
+		return -PORT_EINVAL;
 	}
 	return 0;
 }
@@ -505,16 +520,57 @@ static void msix_resync(const struct bmpt_dev *dev)
 		shadow_to_entry(dev, k);
 }
 
-/* Memory BAR `bir`'s base as the host assigned it (§6.2.5.1): bits 31:4,
- * and the next BAR as bits 63:32 when it is a 64-bit one. */
-static int bar_base(const struct bmpt_dev *dev, unsigned bir, uint64_t *base)
+/* Size a memory BAR the PCI way (§6.2.5.1): decoding off, all ones into
+ * the BAR (both halves of a 64-bit one), read back, then the BAR and
+ * Command as they were. */
+static uint64_t bar_size_probe(const struct bmpt_dev *dev, unsigned bir, bool is64)
+{
+	unsigned off = PCI_BAR0 + 4 * bir;
+	uint32_t cmd = phys_read(dev, PCI_COMMAND, 2), lo = phys_read(dev, off, 4);
+	uint32_t hi = is64 ? phys_read(dev, off + 4, 4) : 0;
+	phys_write(dev, PCI_COMMAND, 2, cmd & ~(PCI_COMMAND_MEMORY | PCI_COMMAND_IO));
+	phys_write(dev, off, 4, 0xffffffffu);
+	uint64_t mask = phys_read(dev, off, 4) & PCI_BAR_MEM_MASK;
+	if (is64) {
+		phys_write(dev, off + 4, 4, 0xffffffffu);
+		mask |= (uint64_t)phys_read(dev, off + 4, 4) << 32;
+		phys_write(dev, off + 4, 4, hi);
+	} else {
+		mask |= 0xffffffff00000000ull;
+	}
+	phys_write(dev, off, 4, lo);
+	phys_write(dev, PCI_COMMAND, 2, cmd);
+	return mask & PCI_BAR_MEM_MASK ? ~mask + 1 : 0;
+}
+
+/* Whether BAR `bir` is the upper half of a 64-bit memory BAR below it
+ * (§6.2.5.1: the pair is read from BAR0 up). */
+static bool bar_is_upper(const struct bmpt_dev *dev, unsigned bir)
+{
+	for (unsigned i = 0; i < bir; i++) {
+		uint32_t lo = phys_read(dev, PCI_BAR0 + 4 * i, 4);
+		if ((lo & PCI_BAR_IO) || (lo & PCI_BAR_TYPE_MASK) != PCI_BAR_TYPE_64)
+			continue;
+		if (i + 1 == bir)
+			return true;
+		i++;   /* its upper half */
+	}
+	return false;
+}
+
+/* Memory BAR `bir` as the host assigned it (§6.2.5.1): base bits 31:4, and
+ * the next BAR as bits 63:32 when it is a 64-bit one; its size as the host
+ * probed it (cfg.bar_size), or as sized here. */
+static int bar_probe(const struct bmpt_dev *dev, unsigned bir, uint64_t *base, uint64_t *size)
 {
 	const char *why = NULL;
 	uint32_t lo = bir <= 5 ? phys_read(dev, PCI_BAR0 + 4 * bir, 4) : 0;
-	bool is64 = (lo & PCI_BAR_TYPE) == PCI_BAR_TYPE_64;
+	bool is64 = (lo & PCI_BAR_TYPE_MASK) == PCI_BAR_TYPE_64;
 	uint64_t b = (lo & PCI_BAR_MEM_MASK) | (is64 && bir < 5 ? (uint64_t)phys_read(dev, PCI_BAR0 + 4 * (bir + 1), 4) << 32 : 0);
 	if (bir > 5)
 		why = "a reserved BIR";
+	else if (bar_is_upper(dev, bir))
+		why = "the upper half of a 64-bit BAR";
 	else if (lo & PCI_BAR_IO)
 		why = "an I/O BAR";
 	else if (is64 && bir == 5)
@@ -526,7 +582,22 @@ static int bar_base(const struct bmpt_dev *dev, unsigned bir, uint64_t *base)
 		return -PORT_EINVAL;
 	}
 	*base = b;
+	*size = dev->c.bar_size[bir] ? dev->c.bar_size[bir] : bar_size_probe(dev, bir, is64);
 	return 0;
+}
+
+/* The MSI-X table or PBA, `len` bytes at offset `off` of a BAR of `size`
+ * bytes at `base`: inside it, or the device is refused (a structure outside
+ * its BAR would have the core read and write an arbitrary host address). */
+static int msix_struct_fits(const struct bmpt_dev *dev, const char *what, unsigned bir, uint64_t base,
+			    uint64_t size, uint64_t off, uint64_t len)
+{
+	if (size && off + len <= size && base + size > base)
+		return 0;
+	port_log("bmpt: " BDF_FMT " MSI-X %s at BAR%u + 0x%llx (%llu bytes) lies outside the %llu-byte BAR: "
+		 "refused (its config space is inconsistent)", BDF(dev), what, bir, (unsigned long long)off,
+		 (unsigned long long)len, (unsigned long long)size);
+	return -PORT_EINVAL;
 }
 
 /* The MSI-X capability (§6.8.2.3-6.8.2.5): Table Size, table and PBA as BIR
@@ -539,13 +610,19 @@ static int msix_probe(struct bmpt_dev *dev)
 	unsigned x = dev->msix;
 	uint16_t ctrl = (uint16_t)phys_read(dev, x + BMPT_MSIX_CTRL, 2);
 	uint32_t table = phys_read(dev, x + BMPT_MSIX_TABLE, 4), pba = phys_read(dev, x + BMPT_MSIX_PBA, 4);
-	uint64_t table_bar = 0, pba_bar = 0;
-	int rc = bar_base(dev, table & BMPT_MSIX_BIR, &table_bar);
+	uint64_t table_bar = 0, pba_bar = 0, table_bar_size = 0, pba_bar_size = 0;
+	unsigned n = (ctrl & BMPT_MSIX_CTRL_SIZE) + 1u, size = n < BMPT_MSIX_MAX ? n : BMPT_MSIX_MAX;
+	int rc = bar_probe(dev, table & BMPT_MSIX_BIR, &table_bar, &table_bar_size);
 	if (!rc)
-		rc = bar_base(dev, pba & BMPT_MSIX_BIR, &pba_bar);
+		rc = bar_probe(dev, pba & BMPT_MSIX_BIR, &pba_bar, &pba_bar_size);
+	if (!rc)
+		rc = msix_struct_fits(dev, "table", table & BMPT_MSIX_BIR, table_bar, table_bar_size,
+				      table & ~BMPT_MSIX_BIR, (uint64_t)n * BMPT_MSIX_ENTRY);
+	if (!rc)
+		rc = msix_struct_fits(dev, "PBA", pba & BMPT_MSIX_BIR, pba_bar, pba_bar_size, pba & ~BMPT_MSIX_BIR,
+				      PCI_MSIX_PBA_BYTES(n));
 	if (rc)
 		return rc;
-	unsigned n = (ctrl & BMPT_MSIX_CTRL_SIZE) + 1u, size = n < BMPT_MSIX_MAX ? n : BMPT_MSIX_MAX;
 	if (dev->c.table) {
 		if (!dev->c.msix_host_vectors || !dev->c.n_msix_host_vectors) {
 			port_log("bmpt: " BDF_FMT " has MSI-X (%u entries) and no host vectors for it", BDF(dev), n);
@@ -559,6 +636,10 @@ static int msix_probe(struct bmpt_dev *dev)
 	dev->msix_trap_gpa = dev->msix_table & ~(PAGE - 1);
 	dev->msix_trap_size = ((dev->msix_table + (uint64_t)n * BMPT_MSIX_ENTRY + PAGE - 1) & ~(PAGE - 1)) -
 			      dev->msix_trap_gpa;
+	dev->msix_bar_base[0] = table_bar;
+	dev->msix_bar_size[0] = table_bar_size;
+	dev->msix_bar_base[1] = pba_bar;
+	dev->msix_bar_size[1] = pba_bar_size;
 	dev->msix_size = size;
 	dev->msix_phys_size = n;
 	for (unsigned i = 0; i < BMPT_MSIX_CAP_LEN; i++)
@@ -582,6 +663,19 @@ static int msix_check(const struct bmpt_dev *dev, uint64_t gpa, unsigned size)
 		return 0;
 	port_log("bmpt: " BDF_FMT " MSI-X table page: %u-byte access at 0x%llx refused (aligned DWORD or QWORD only)",
 		 BDF(dev), size, (unsigned long long)gpa);
+	return -PORT_EINVAL;
+}
+
+/* A pass-through access in the trapped pages reaches the device only inside
+ * the table's or the PBA's BAR: a BAR smaller than a page shares its page
+ * with whatever lies next to it. */
+static int msix_passthrough_check(const struct bmpt_dev *dev, uint64_t gpa, unsigned size)
+{
+	for (unsigned i = 0; i < 2; i++)
+		if (gpa >= dev->msix_bar_base[i] && gpa - dev->msix_bar_base[i] + size <= dev->msix_bar_size[i])
+			return 0;
+	port_log("bmpt: " BDF_FMT " MSI-X table page: access at 0x%llx is outside the device's BARs: refused", BDF(dev),
+		 (unsigned long long)gpa);
 	return -PORT_EINVAL;
 }
 
@@ -617,6 +711,8 @@ int bmpt_msix_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 		return -PORT_EINVAL;
 	int k = msix_entry_at(dev, gpa, &dw);
 	if (k < 0) {   /* the PBA or another register: the device's, GPA = HPA */
+		if (msix_passthrough_check(dev, gpa, size))
+			return -PORT_EINVAL;
 		*val = size == 8 ? port_mmio_read64(gpa) : port_mmio_read32(gpa);
 		return 0;
 	}
@@ -635,6 +731,8 @@ int bmpt_msix_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 		return -PORT_EINVAL;
 	int k = msix_entry_at(dev, gpa, &dw);
 	if (k < 0) {
+		if (msix_passthrough_check(dev, gpa, size))
+			return -PORT_EINVAL;
 		if (size == 8)
 			port_mmio_write64(gpa, val);
 		else
@@ -830,7 +928,9 @@ int bmpt_dev_init(struct bmpt_dev *dev, struct vmx_vm *vm, const struct bmpt_dev
 		port_log("bmpt: function " BDF_FMT " has neither MSI nor MSI-X", BDF(dev));
 		return -PORT_ENODEV;
 	}
-	int rc = dev->msix ? msix_probe(dev) : 0;
+	int rc = caps_fit(dev);
+	if (!rc && dev->msix)
+		rc = msix_probe(dev);
 	if (!rc)
 		rc = check_vectors(dev);
 	unsigned slots = dev->msix ? 2 : 1;

@@ -50,6 +50,7 @@
 #include "iommu/vtd_domain.h"
 #include "iommu/vtd_unit.h"
 #include "irq_remap/ir_route.h"
+#include "pci/pci_regs.h"
 #include "vmm_glue/vmx/vmx.h"
 
 enum bmpt_mode {
@@ -122,34 +123,36 @@ struct bmpt_dev_cfg {
 	 * the function has MSI-X; ignored without table. */
 	const uint8_t *msix_host_vectors;
 	unsigned n_msix_host_vectors;
+	/* Physical: the size of each memory BAR as the host probed it (the
+	 * MSI-X table and PBA must lie inside theirs); 0: not probed, and
+	 * bmpt_dev_init sizes the BAR holding them itself (PCI 3.0 §6.2.5.1:
+	 * decoding off, all ones, read back, both restored). */
+	uint64_t bar_size[PCI_NUM_BARS];
 };
 
-/* Offsets in the MSI capability (PCI Local Bus 3.0 §6.8.1). */
-#define BMPT_MSI_CTRL 2          /* message control, 16 bit */
-#define BMPT_MSI_CTRL_EN 0x0001u /* MSI enable */
-#define BMPT_MSI_CTRL_MME 0x0070u /* multiple message enable, 6:4 */
-#define BMPT_MSI_CTRL_64 0x0080u /* 64-bit address capable */
-#define BMPT_MSI_CTRL_PVM 0x0100u /* per-vector masking capable */
-#define BMPT_MSI_ADDR_LO 4
-#define BMPT_MSI_CAP_MAX 24      /* 64-bit with mask and pending bits */
-
-/* The MSI-X capability (PCI Local Bus 3.0 §6.8.2; PCIe Base 7.7.2). */
-#define BMPT_MSIX_CTRL 2              /* message control, 16 bit */
-#define BMPT_MSIX_CTRL_SIZE 0x07ffu   /* table size - 1, 10:0 (RO) */
-#define BMPT_MSIX_CTRL_FMASK 0x4000u  /* function mask */
-#define BMPT_MSIX_CTRL_EN 0x8000u     /* MSI-X enable */
-#define BMPT_MSIX_TABLE 4             /* table offset 31:3 | BIR 2:0 */
-#define BMPT_MSIX_PBA 8               /* PBA offset 31:3 | BIR 2:0 */
-#define BMPT_MSIX_BIR 0x7u
-#define BMPT_MSIX_CAP_LEN 12
-/* A table entry (§6.8.2.6-6.8.2.9): message address, upper address, data,
- * vector control (bit 0: mask). */
-#define BMPT_MSIX_ENTRY 16
-#define BMPT_MSIX_ADDR_LO 0
-#define BMPT_MSIX_ADDR_HI 4
-#define BMPT_MSIX_DATA 8
-#define BMPT_MSIX_VCTRL 12
-#define BMPT_MSIX_VCTRL_MASK 0x1u
+/* The MSI and MSI-X registers this API names, as pci/pci_regs.h defines
+ * them (PCI Local Bus 3.0 §6.8.1, §6.8.2; PCIe Base 5.0 §7.7.2). */
+#define BMPT_MSI_CTRL PCI_MSI_CTRL
+#define BMPT_MSI_CTRL_EN PCI_MSI_CTRL_EN
+#define BMPT_MSI_CTRL_MME PCI_MSI_CTRL_MME
+#define BMPT_MSI_CTRL_64 PCI_MSI_CTRL_64
+#define BMPT_MSI_CTRL_PVM PCI_MSI_CTRL_PVM
+#define BMPT_MSI_ADDR_LO PCI_MSI_ADDR_LO
+#define BMPT_MSI_CAP_MAX PCI_MSI_CAP_MAX
+#define BMPT_MSIX_CTRL PCI_MSIX_CTRL
+#define BMPT_MSIX_CTRL_SIZE PCI_MSIX_CTRL_SIZE
+#define BMPT_MSIX_CTRL_FMASK PCI_MSIX_CTRL_FMASK
+#define BMPT_MSIX_CTRL_EN PCI_MSIX_CTRL_EN
+#define BMPT_MSIX_TABLE PCI_MSIX_TABLE
+#define BMPT_MSIX_PBA PCI_MSIX_PBA
+#define BMPT_MSIX_BIR PCI_MSIX_BIR
+#define BMPT_MSIX_CAP_LEN PCI_MSIX_CAP_LEN
+#define BMPT_MSIX_ENTRY PCI_MSIX_ENTRY_SIZE
+#define BMPT_MSIX_ADDR_LO PCI_MSIX_ENTRY_ADDR_LO
+#define BMPT_MSIX_ADDR_HI PCI_MSIX_ENTRY_ADDR_HI
+#define BMPT_MSIX_DATA PCI_MSIX_ENTRY_DATA
+#define BMPT_MSIX_VCTRL PCI_MSIX_ENTRY_VCTRL
+#define BMPT_MSIX_VCTRL_MASK PCI_MSIX_ENTRY_VCTRL_MASK
 /* The guest's table has at most this many entries (each is an ir_route). */
 #define BMPT_MSIX_MAX 32
 
@@ -186,6 +189,9 @@ struct bmpt_dev {
 	uint64_t msix_table;         /* BAR[BIR] + table offset */
 	uint64_t msix_pba;           /* BAR[BIR] + PBA offset (reads pass through) */
 	uint64_t msix_trap_gpa, msix_trap_size; /* the pages holding the table */
+	/* The BARs holding the table and the PBA (base, probed size): the only
+	 * device MMIO the trapped pages pass through to. */
+	uint64_t msix_bar_base[2], msix_bar_size[2];
 	uint8_t virt_msix_cap[BMPT_MSIX_CAP_LEN]; /* the capability as the guest sees it */
 	unsigned msix_routes;        /* entries [0, msix_routes) have an open route */
 	struct bmpt_msix_entry msix_entries[BMPT_MSIX_MAX];
@@ -204,7 +210,9 @@ struct bmpt_dev {
  * cfg->virt_cfg_gpa and the page(s) holding the MSI-X table in vm (two MMIO
  * slots with MSI-X, one without).  `dev` must stay where it is (the traps
  * keep a pointer).  0, -PORT_ENODEV (neither capability), -PORT_EINVAL (bad
- * cfg; an MSI-X table in an I/O or unassigned BAR; no MSI-X host vectors),
+ * cfg; an MSI or MSI-X capability running past the 256-byte config space;
+ * an MSI-X table or PBA in an I/O or unassigned BAR, or not inside its BAR's
+ * probed size; no MSI-X host vectors),
  * -PORT_ENOSPC (the VM's MMIO slots or the IR table are full), or the
  * route's / trap's error.  Every check, and every route, comes before the
  * device and the EPT are touched: on error the routes it opened are closed
@@ -219,8 +227,9 @@ int bmpt_cfg_write(void *dev, uint64_t gpa, unsigned size, uint64_t val);
 /* The trapped MSI-X table pages' device model: 4- or 8-byte aligned
  * accesses (PCIe: DWORD or QWORD), else -PORT_EINVAL.  Inside the virtual
  * table: the guest's entries; inside the physical table beyond them: reads
- * as a masked empty entry, writes dropped; elsewhere in the pages (the PBA,
- * other registers): the device's MMIO at the same address. */
+ * as a masked empty entry, writes dropped; elsewhere in the pages inside
+ * the table's or the PBA's BAR (the PBA, other registers): the device's
+ * MMIO at the same address; outside both BARs: -PORT_EINVAL. */
 int bmpt_msix_read(void *dev, uint64_t gpa, unsigned size, uint64_t *val);
 int bmpt_msix_write(void *dev, uint64_t gpa, unsigned size, uint64_t val);
 /* Host vector `host_vector` arrived (IDT handler, or the core's
