@@ -1,4 +1,4 @@
-/* EPT entry formats and table management (vmm_glue/vmx/ept.c; SDM Vol. 3C
+/* EPT entry formats and table management (vmm_glue/core/ept.c; SDM Vol. 3C
  * §28.2).  The host port's pages are plain heap memory with virt == phys,
  * so the tables can be walked here as the CPU would. */
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include "port.h"
 #include "port/host/port_host.h"
-#include "vmm_glue/vmx/ept.h"
+#include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmx_caps.h"
 
 #define SZ_2M (2ull << 20)

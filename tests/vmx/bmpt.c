@@ -231,9 +231,9 @@ static void setup(void)
 	if ((r = mem_claim(GUEST_RAM_HPA, MEM_POOL_LIMIT)))
 		tap_bail("cannot claim the guest's RAM at HPA 0x%llx (%d): run with -m 2G",
 			 (unsigned long long)GUEST_RAM_HPA, r);
-	if ((r = vmx_vm_map(&vm, 0, GUEST_RAM_HPA, GUEST_RAM_SIZE, EPT_RWX, EPT_MT_WB)))
+	if ((r = vmx_vm_map(&vm, 0, GUEST_RAM_HPA, GUEST_RAM_SIZE, EPT_RWX | EPT_RAM, EPT_MT_WB)))
 		tap_bail("EPT map of the guest's RAM: %d", r);
-	vcpu = (struct vmx_vcpu){ .vm = &vm, .pending_irq = -1 };
+	vcpu = (struct vmx_vcpu){ .core = { &vm.core }, .vm = &vm, .pending_irq = -1 };
 	tap_diag("VT-d: CAP.SAGAW 0x%x MGAW %u SLLPS 0x%x CM %u ECAP.C %u SC %u PI %u; edu %02x:%02x.%u; "
 		 "igb %02x:%02x.%u BAR0 0x%llx BAR3 0x%llx+0x%llx",
 		 unit.caps.sagaw, unit.caps.mgaw, unit.caps.sllps, unit.caps.cm, unit.caps.c, unit.caps.sc,
@@ -245,14 +245,14 @@ static void setup(void)
 
 static void test_domain(void)
 {
-	int r = bmpt_dma_init(&dma, &vm, &unit, force_mirror ? BMPT_FORCE_MIRROR : 0);
+	int r = bmpt_dma_init(&dma, &vm.core, &unit, force_mirror ? BMPT_FORCE_MIRROR : 0);
 	int a = r ? r : bmpt_dma_attach(&dma, rid);
 	uint64_t lo = 0, hi = 0;
 	vtd_ctx_read(&unit, (uint8_t)(rid >> 8), (uint8_t)rid, &lo, &hi);
 	uint64_t slptptr = lo & VTD_GENMASK(63, 12);
 	uint64_t want_top = force_mirror ? port_virt_to_phys(dma.dom.top)
-			    : aw == 48   ? vm.ept.pml4_pa
-					 : ept_entry_addr(vm.ept.pml4[0]);
+			    : aw == 48   ? vm.core.ept.pml4_pa
+					 : ept_entry_addr(vm.core.ept.pml4[0]);
 	/* Shared: as many levels as the unit's AGAW (the EPT's 4, or 3 from
 	 * PML4[0] down); mirror: the smallest AGAW covering the guest (39 bits). */
 	unsigned want_levels = aw == 48 && !force_mirror ? 4 : 3;
@@ -260,7 +260,7 @@ static void test_domain(void)
 	tap_ok(r == 0 && a == 0 && dma.mode == want_mode && dma.dom.levels == want_levels &&
 		       slptptr == want_top && (lo & 1) && ((hi & 7) == dma.dom.aw) &&
 		       ((hi >> 8) & 0xffff) == dma.dom.did &&
-		       (force_mirror ? slptptr != vm.ept.pml4_pa && slptptr != ept_entry_addr(vm.ept.pml4[0]) : 1),
+		       (force_mirror ? slptptr != vm.core.ept.pml4_pa && slptptr != ept_entry_addr(vm.core.ept.pml4[0]) : 1),
 	       "guest domain %s the EPT: %u-level, context entry of %02x:%02x.%u = 0x%016llx%016llx "
 	       "(SLPTPTR 0x%llx = %s, AW %llu, DID %llu) (%d/%d)",
 	       dma.mode == BMPT_SHARED ? "shares" : "mirrors", dma.dom.levels, rid >> 8, (rid >> 3) & 31, rid & 7,
@@ -324,10 +324,10 @@ static void test_ept_change(void)
 	bool old_landed = pattern_is(hpa_ptr(GUEST_RAM_HPA + gpa), 0x77777777);
 
 	uint64_t syncs = dma.syncs;
-	int m = bmpt_vm_map(&dma, gpa, new_hpa, PAGE_SZ, EPT_RWX, EPT_MT_WB);
+	int m = bmpt_vm_map(&dma, gpa, new_hpa, PAGE_SZ, EPT_RWX | EPT_RAM, EPT_MT_WB);
 	uint64_t ept_hpa = 0, ept_entry = 0, vtd_hpa = 0, psz = 0;
 	unsigned level = 0, fl = 0;
-	ept_lookup(&vm.ept, gpa, &ept_hpa, &ept_entry, &level);
+	ept_lookup(&vm.core.ept, gpa, &ept_hpa, &ept_entry, &level);
 	int tr = vtd_domain_translate(&dma.dom, gpa, &vtd_hpa, &fl, &psz);
 
 	pattern_fill(hpa_ptr(GUEST_RAM_HPA + gpa_pat), 0x88888888);
@@ -359,7 +359,7 @@ static void test_ept_change(void)
 
 static struct ir_vcpu ir_vcpu;
 static struct ir_guest guest;
-static struct vmx_vcpu *vcpus[1] = { &vcpu };
+static struct core_vcpu *vcpus[1] = { &vcpu.core };
 
 static void test_dev_init(void)
 {
@@ -369,10 +369,10 @@ static void test_dev_init(void)
 		.rid = rid, .cfg = { pci_cfg_read, pci_cfg_write, (void *)edu.pci }, .virt_cfg_gpa = VIRT_CFG_GPA,
 		.dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = VEC_HOST,
 	};
-	int r = bmpt_dev_init(&dev, &vm, &c);
+	int r = bmpt_dev_init(&dev, &vm.core, &c);
 	idt_set_handler(VEC_HOST, host_irq, &dev);
 	uint64_t hpa = 0;
-	bool hole = ept_lookup(&vm.ept, VIRT_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT;
+	bool hole = ept_lookup(&vm.core.ept, VIRT_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT;
 	/* The guest walks its (virtual) capability list through the trap. */
 	uint32_t id = (uint32_t)guest_cfg_read(0, 4);
 	unsigned p = (unsigned)guest_cfg_read(0x34, 1), msi = 0;
@@ -562,13 +562,13 @@ static void test_igb_init(void)
 		.dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = IGB_VEC_MSI,
 		.msix_host_vectors = igb_host_vec, .n_msix_host_vectors = IGB_ENTRIES,
 	};
-	int r = bmpt_dev_init(&igb_dev, &vm, &c);
+	int r = bmpt_dev_init(&igb_dev, &vm.core, &c);
 	for (unsigned k = 0; k < IGB_ENTRIES; k++)
 		idt_set_handler(igb_host_vec[k], host_irq, &igb_dev);
 	uint64_t hpa = 0;
-	bool holes = ept_lookup(&vm.ept, IGB_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT &&
-		     ept_lookup(&vm.ept, igb_dev.msix_table, &hpa, NULL, NULL) == -PORT_ENOENT;
-	bool pba_mapped = ept_lookup(&vm.ept, igb_dev.msix_pba, &hpa, NULL, NULL) == 0 && hpa == igb_dev.msix_pba;
+	bool holes = ept_lookup(&vm.core.ept, IGB_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT &&
+		     ept_lookup(&vm.core.ept, igb_dev.msix_table, &hpa, NULL, NULL) == -PORT_ENOENT;
+	bool pba_mapped = ept_lookup(&vm.core.ept, igb_dev.msix_pba, &hpa, NULL, NULL) == 0 && hpa == igb_dev.msix_pba;
 	/* The guest walks its capability list to MSI-X and finds its table:
 	 * BAR[BIR] (the host's value) + the table offset. */
 	uint32_t id = (uint32_t)igb_cfg_rd(0, 4);

@@ -27,7 +27,7 @@
  *
  * Its address space is the image's (the host gives it the boot page tables
  * as CR3): plain C, with MMIO through explicit MOVs (the core decodes the
- * instruction at an EPT violation: see vmm_glue/vmx/vmx_insn.h).
+ * instruction at an EPT violation: see vmm_glue/core/mmio_insn.h).
  */
 #include <stdint.h>
 

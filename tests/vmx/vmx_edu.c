@@ -40,7 +40,7 @@
 #include "port.h"
 #include "tests/vmx/guest_edu.h"
 #include "vmm_glue/vmx/bm_passthrough.h"
-#include "vmm_glue/vmx/ept.h"
+#include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmx.h"
 
 #define PAGE_SZ 4096ull
@@ -134,7 +134,7 @@ static int m_dma_ram(struct edu_model *m, uint64_t gpa, uint8_t *buf, uint32_t l
 {
 	for (uint32_t done = 0; done < len;) {
 		uint64_t hpa, e;
-		if (ept_lookup(&m->vm->ept, gpa + done, &hpa, &e, NULL))
+		if (ept_lookup(&m->vm->core.ept, gpa + done, &hpa, &e, NULL))
 			return -PORT_EFAULT;
 		if (!(e & (to_ram ? EPT_W : EPT_R)))
 			return -PORT_EPERM;
@@ -305,9 +305,10 @@ static int rig_init(struct edu_rig *r, struct vmx_cpu *cpu)
 		((volatile uint64_t *)r->decoy)[i] = DECOY;
 	uint64_t ram_pa = port_virt_to_phys(r->ram), decoy_pa = port_virt_to_phys(r->decoy);
 	int rc = vmx_vm_init(&r->vm, cpu, &rig_ops, r);
-	rc = rc ? rc : vmx_vm_map(&r->vm, 0, 0, 3 * SZ_1G, EPT_RWX, EPT_MT_WB);
+	rc = rc ? rc : vmx_vm_map(&r->vm, 0, 0, SZ_1G, EPT_RWX | EPT_RAM, EPT_MT_WB);
+	rc = rc ? rc : vmx_vm_map(&r->vm, SZ_1G, SZ_1G, 2 * SZ_1G, EPT_RWX, EPT_MT_WB);
 	rc = rc ? rc : vmx_vm_map(&r->vm, 3 * SZ_1G, 3 * SZ_1G, SZ_1G, EPT_RWX, EPT_MT_UC);
-	rc = rc ? rc : vmx_vm_map(&r->vm, decoy_pa, ram_pa, 2 * PAGE_SZ, EPT_R | EPT_W, EPT_MT_WB);
+	rc = rc ? rc : vmx_vm_map(&r->vm, decoy_pa, ram_pa, 2 * PAGE_SZ, EPT_R | EPT_W | EPT_RAM, EPT_MT_WB);
 	rc = rc ? rc : vmx_vcpu_init(&r->v, &r->vm);
 	r->p = (struct guest_edu_params){
 		.cfg_gpa = EDU_CFG_GPA, .src_gpa = decoy_pa, .dst_gpa = decoy_pa + PAGE_SZ,
@@ -372,13 +373,13 @@ void vmx_edu_tests(struct vmx_cpu *cpu)
 	m.dev = &r.dev;
 	m_cfg_init(&m);
 	if (!rc) {
-		static const struct vmx_mmio_ops bar_ops = { m_bar_read, m_bar_write, &m };
+		static const struct core_mmio_ops bar_ops = { m_bar_read, m_bar_write, &m };
 		rc = vmx_vm_trap_mmio(&r.vm, EDU_BAR_GPA, PAGE_SZ, &bar_ops);
 	}
 	if (!rc) {
 		const struct bmpt_dev_cfg dc = { .rid = EDU_RID, .cfg = { m_cfg_read, m_cfg_write, &m },
 						 .virt_cfg_gpa = EDU_CFG_GPA };
-		rc = bmpt_dev_init(&r.dev, &r.vm, &dc);
+		rc = bmpt_dev_init(&r.dev, &r.vm.core, &dc);
 	}
 	unsigned cmd_writes_at_init = m.command_writes;
 	uint16_t phys_msi_ctrl_init = (uint16_t)m_cfg_read(&m, M_CAP_MSI + 2, 2);
@@ -468,7 +469,7 @@ void vmx_edu_vtd_tests(void)
 	static struct bmpt_dma dma;
 	static struct ir_vcpu ir_vcpu;
 	static struct ir_guest guest;
-	static struct vmx_vcpu *vcpus[1] = { &r.v };
+	static struct core_vcpu *vcpus[1] = { &r.v.core };
 	tap_set_prefix("vmx+vt-d");
 
 	/* Each step only after the one before it; `stage` says what to undo. */
@@ -487,7 +488,7 @@ void vmx_edu_vtd_tests(void)
 	rc = rc ? rc : rig_init(&r, &cpu);
 	rc = rc ? rc : vmx_vm_map(&r.vm, edu.mmio & ~(PAGE_SZ - 1), edu.mmio & ~(PAGE_SZ - 1), PAGE_SZ,
 				  EPT_R | EPT_W, EPT_MT_UC);
-	rc = rc ? rc : bmpt_dma_init(&dma, &r.vm, &unit, 0);
+	rc = rc ? rc : bmpt_dma_init(&dma, &r.vm.core, &unit, 0);
 	stage += !rc;                                                          /* 4: the domain */
 	rc = rc ? rc : bmpt_dma_attach(&dma, pci_rid(edu.pci));
 	stage += !rc;                                                          /* 5: attached */
@@ -499,7 +500,7 @@ void vmx_edu_vtd_tests(void)
 			.virt_cfg_gpa = EDU_CFG_GPA, .dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus,
 			.host_vector = EDU_HOST_VEC,
 		};
-		rc = bmpt_dev_init(&r.dev, &r.vm, &dc);
+		rc = bmpt_dev_init(&r.dev, &r.vm.core, &dc);
 		if (!rc)
 			r.irq_dev = &r.dev;
 	}

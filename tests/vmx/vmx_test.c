@@ -19,7 +19,7 @@
 #include "irq_remap/msi.h"
 #include "irq_remap/posted.h"
 #include "vmm_glue/vmx/bm_passthrough.h"
-#include "vmm_glue/vmx/ept.h"
+#include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
 #include "vmm_glue/vmx/vmx.h"
 #include "vmm_glue/vmx/vmx_apicv.h"
@@ -163,7 +163,7 @@ static int g64_misconfig(struct vmx_vcpu *v, uint64_t gpa, uint64_t entry)
 	g->misconf_gpa = gpa;
 	g->misconf_count++;
 	uint64_t page = gpa & ~0xfffull;
-	return vmx_vm_map(v->vm, page, page, 0x1000, EPT_R | EPT_W, EPT_MT_WB);
+	return vmx_vm_map(v->vm, page, page, 0x1000, EPT_R | EPT_W | EPT_RAM, EPT_MT_WB);
 }
 
 static int dev_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
@@ -241,12 +241,13 @@ static bool reported(const struct g64 *g, enum guest_key k)
 	return (g->reported_mask >> k) & 1u;
 }
 
-/* Identity EPT over 0..4 GiB: RAM-ish low GiB in 2 MiB pages, 1..3 GiB in
- * 1 GiB pages (when the CPU has them), the top GiB (LAPIC, IOAPIC, BIOS)
+/* Identity EPT over 0..4 GiB: RAM-ish low GiB in 2 MiB pages (EPT_RAM:
+ * the core may read the guest's tables and code there), 1..3 GiB in 1 GiB
+ * pages (when the CPU has them), the top GiB (LAPIC, IOAPIC, BIOS)
  * uncached. */
 static int map_identity(struct vmx_vm *vm)
 {
-	int rc = vmx_vm_map(vm, 0, 0, SZ_1G, EPT_RWX, EPT_MT_WB);
+	int rc = vmx_vm_map(vm, 0, 0, SZ_1G, EPT_RWX | EPT_RAM, EPT_MT_WB);
 	if (!rc)
 		rc = vmx_vm_map(vm, SZ_1G, SZ_1G, 2 * SZ_1G, EPT_RWX, EPT_MT_WB);
 	if (!rc)
@@ -266,21 +267,21 @@ static void test_guest64(void)
 	if (!rc)
 		rc = map_identity(&vm);
 	if (!rc) {
-		static const struct vmx_mmio_ops dev = { dev_read, dev_write, &g };
+		static const struct core_mmio_ops dev = { dev_read, dev_write, &g };
 		rc = vmx_vm_trap_mmio(&vm, MMIO_GPA, 0x1000, &dev);
 	}
 	if (!rc) {
 		misconf_page[0] = MISCONF_MAGIC;
 		uint64_t pa = (uint64_t)(uintptr_t)misconf_page;
 		/* W without R: an EPT misconfiguration (SDM §28.2.3.1). */
-		rc = ept_set_raw_4k(&vm.ept, pa, pa | EPT_W | ((uint64_t)EPT_MT_WB << EPT_MT_SHIFT));
+		rc = ept_set_raw_4k(&vm.core.ept, pa, pa | EPT_W | ((uint64_t)EPT_MT_WB << EPT_MT_SHIFT));
 	}
 	static struct bmpt_dev msi_dev;
 	if (!rc) {
 		fake_cfg_init();
 		const struct bmpt_dev_cfg dc = { .rid = 0x0018, .cfg = { fake_cfg_read, fake_cfg_write, NULL },
 						 .virt_cfg_gpa = MSI_CFG_GPA };
-		rc = bmpt_dev_init(&msi_dev, &vm, &dc);
+		rc = bmpt_dev_init(&msi_dev, &vm.core, &dc);
 	}
 	unsigned cfg_writes_at_init = fake_cfg_writes;
 	rc = rc ? rc : vmx_vm_trap_msr(&vm, TEST_MSR, true, true);
@@ -294,12 +295,12 @@ static void test_guest64(void)
 	/* EPT structure: what the CPU will walk. */
 	uint64_t hpa, e, caps = cpu.caps.ept_vpid;
 	unsigned lvl_ram = 0, lvl_hi = 0, lvl_top = 0, lvl_next = 0, mt_top = 9;
-	ept_lookup(&vm.ept, 0x400000, &hpa, &e, &lvl_ram);
-	ept_lookup(&vm.ept, SZ_1G + 0x1000, &hpa, &e, &lvl_hi);
-	ept_lookup(&vm.ept, 0xfee00000, &hpa, &e, &lvl_top);
+	ept_lookup(&vm.core.ept, 0x400000, &hpa, &e, &lvl_ram);
+	ept_lookup(&vm.core.ept, SZ_1G + 0x1000, &hpa, &e, &lvl_hi);
+	ept_lookup(&vm.core.ept, 0xfee00000, &hpa, &e, &lvl_top);
 	mt_top = ept_entry_memtype(e);
-	int trapped = ept_lookup(&vm.ept, MMIO_GPA, &hpa, &e, NULL);
-	ept_lookup(&vm.ept, MMIO_GPA + 0x1000, &hpa, &e, &lvl_next);
+	int trapped = ept_lookup(&vm.core.ept, MMIO_GPA, &hpa, &e, NULL);
+	ept_lookup(&vm.core.ept, MMIO_GPA + 0x1000, &hpa, &e, &lvl_next);
 	tap_ok(lvl_ram == 2 && lvl_hi == ((caps & EPT_CAP_1G) ? 3u : 2u) && lvl_top == lvl_hi &&
 	       mt_top == EPT_MT_UC && trapped == -PORT_ENOENT && lvl_next == 1,
 	       "EPT: 2 MiB pages (level %u), %s pages above 1 GiB (level %u), UC top GiB (type %u), "
@@ -643,7 +644,7 @@ static void test_real_mode(void)
 		rc = vmx_vm_init(&vm, &cpu, &real_ops, &g);
 	}
 	/* GPA 0..2 MiB -> the buffer: not an identity map. */
-	rc = rc ? rc : vmx_vm_map(&vm, 0, (uint64_t)(uintptr_t)ram, SZ_2M, EPT_RWX, EPT_MT_WB);
+	rc = rc ? rc : vmx_vm_map(&vm, 0, (uint64_t)(uintptr_t)ram, SZ_2M, EPT_RWX | EPT_RAM, EPT_MT_WB);
 	rc = rc ? rc : vmx_vm_trap_io(&vm, PORT_REPORT_RM, 1, true);
 	rc = rc ? rc : vmx_vcpu_init(&v, &vm);
 	if (!rc && !v.unrestricted)

@@ -35,6 +35,7 @@
 #include "iommu/vtd_context.h"
 #include "iommu/vtd_regs.h"
 #include "port.h"
+#include "vmm_glue/vmx/vmx_caps.h"
 
 #define PAGE 4096ull
 #define GIB512 (1ull << 39)
@@ -136,7 +137,7 @@ static void set_why(struct bmpt_dma *d, const char *why)
 	d->why[i] = 0;
 }
 
-int bmpt_dma_init(struct bmpt_dma *d, struct vmx_vm *vm, struct vtd_unit *u, unsigned flags)
+int bmpt_dma_init(struct bmpt_dma *d, struct core_vm *vm, struct vtd_unit *u, unsigned flags)
 {
 	if (!d || !vm || !u || !u->root)
 		return -PORT_EINVAL;
@@ -209,15 +210,14 @@ int bmpt_dma_sync(struct bmpt_dma *d, uint64_t gpa, uint64_t size)
 	if (rc)
 		return rc;
 	d->syncs++;
-	if (d->vm->cpu && d->vm->cpu->on)
-		vmx_vm_flush_ept(d->vm);
+	core_vm_flush(d->vm);
 	return 0;
 }
 
 int bmpt_vm_map(struct bmpt_dma *d, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms,
 		unsigned memtype)
 {
-	int rc = vmx_vm_map(d->vm, gpa, hpa, size, perms, memtype);
+	int rc = core_vm_map(d->vm, gpa, hpa, size, perms, memtype);
 	return rc ? rc : bmpt_dma_sync(d, gpa, size);
 }
 
@@ -808,17 +808,17 @@ static int open_routes(struct bmpt_dev *dev)
 	return rc;
 }
 
-static int trap(struct bmpt_dev *dev, struct vmx_vm *vm, uint64_t gpa, uint64_t size,
+static int trap(struct bmpt_dev *dev, struct core_vm *vm, uint64_t gpa, uint64_t size,
 		int (*rd)(void *, uint64_t, unsigned, uint64_t *), int (*wr)(void *, uint64_t, unsigned, uint64_t))
 {
-	const struct vmx_mmio_ops ops = { rd, wr, dev };
-	int rc = vmx_vm_trap_mmio(vm, gpa, size, &ops);
+	const struct core_mmio_ops ops = { rd, wr, dev };
+	int rc = core_vm_trap_mmio(vm, gpa, size, &ops);
 	if (!rc && dev->c.dma)
 		rc = bmpt_dma_sync(dev->c.dma, gpa, size);
 	return rc;
 }
 
-int bmpt_dev_init(struct bmpt_dev *dev, struct vmx_vm *vm, const struct bmpt_dev_cfg *cfg)
+int bmpt_dev_init(struct bmpt_dev *dev, struct core_vm *vm, const struct bmpt_dev_cfg *cfg)
 {
 	if (!dev || !vm || !cfg || !cfg->cfg.read || !cfg->cfg.write || (cfg->virt_cfg_gpa & (PAGE - 1)) ||
 	    (cfg->table && (!cfg->guest || !cfg->vcpus)))
@@ -834,9 +834,9 @@ int bmpt_dev_init(struct bmpt_dev *dev, struct vmx_vm *vm, const struct bmpt_dev
 	if (!rc)
 		rc = check_vectors(dev);
 	unsigned slots = dev->msix ? 2 : 1;
-	if (!rc && vm->nr_mmio + slots > VMX_MAX_MMIO) {
+	if (!rc && core_vm_mmio_free(vm) < slots) {
 		port_log("bmpt: " BDF_FMT " needs %u MMIO trap(s), the VM has %u of %u free", BDF(dev), slots,
-			 VMX_MAX_MMIO - vm->nr_mmio, VMX_MAX_MMIO);
+			 core_vm_mmio_free(vm), CORE_MAX_MMIO);
 		rc = -PORT_ENOSPC;
 	}
 	if (!rc && cfg->table)
@@ -861,7 +861,7 @@ static int inject(struct bmpt_dev *dev, unsigned vcpu, uint8_t virt_vector, uint
 {
 	if (vcpu >= dev->c.guest->n_vcpus || !dev->c.vcpus[vcpu])
 		return -PORT_ENOENT;
-	vmx_vcpu_inject_irq(dev->c.vcpus[vcpu], virt_vector);
+	core_vcpu_inject_irq(dev->c.vcpus[vcpu], virt_vector);
 	dev->injected++;
 	if (count)
 		(*count)++;

@@ -8,7 +8,7 @@
 #include "port.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
 #include "vmm_glue/vmx/vmx_apicv.h"
-#include "vmm_glue/vmx/vmx_insn.h"
+#include "vmm_glue/core/mmio_insn.h"
 
 /* vmx_entry.S: load the guest GPRs, VMLAUNCH/VMRESUME; returns 0 after a VM
  * exit (GPRs saved), 1 on VMfailInvalid, 2 on VMfailValid (§30.2). */
@@ -234,10 +234,27 @@ static void bitmap_set(uint8_t *map, unsigned bit, bool on)
 		map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
 }
 
+/* The backend's side of the neutral core (core_vm.h). */
+static void vmx_core_flush(struct core_vm *core)
+{
+	struct vmx_vm *vm = (struct vmx_vm *)core;   /* core is the first member */
+	uint64_t caps = vm->cpu->caps.ept_vpid;
+	if (!vm->cpu->on || !(caps & EPT_CAP_INVEPT))
+		return;
+	invept((caps & EPT_CAP_INVEPT_SINGLE) ? 1 : 2, vm->eptp);
+}
+
+static void vmx_core_inject_irq(struct core_vcpu *v, uint8_t vector)
+{
+	vmx_vcpu_inject_irq((struct vmx_vcpu *)v, vector);   /* core is the first member */
+}
+
+static const struct core_backend vmx_backend = { "vmx", vmx_core_flush, vmx_core_inject_irq };
+
 int vmx_vm_init(struct vmx_vm *vm, struct vmx_cpu *cpu, const struct vmx_vm_ops *ops, void *ctx)
 {
 	*vm = (struct vmx_vm){ .cpu = cpu, .ops = ops, .ctx = ctx };
-	int rc = ept_init(&vm->ept, cpu->caps.ept_vpid);
+	int rc = core_vm_init(&vm->core, &vmx_backend, EPT_FMT_EPT, cpu->caps.ept_vpid);
 	if (rc)
 		return rc;
 	vm->io_bitmap[0] = port_page_alloc();
@@ -248,7 +265,7 @@ int vmx_vm_init(struct vmx_vm *vm, struct vmx_cpu *cpu, const struct vmx_vm_ops 
 		return -PORT_ENOMEM;
 	}
 	/* EPTP: walk memory type WB when allowed, else UC (§24.6.11). */
-	vm->eptp = ept_pointer(vm->ept.pml4_pa,
+	vm->eptp = ept_pointer(vm->core.ept.pml4_pa,
 			       (cpu->caps.ept_vpid & EPT_CAP_MT_WB) ? EPT_MT_WB : EPT_MT_UC, false);
 	if ((cpu->caps.proc2 >> 32) & PROC2_ENABLE_VPID)
 		vm->vpid = cpu->next_vpid++;
@@ -257,7 +274,7 @@ int vmx_vm_init(struct vmx_vm *vm, struct vmx_cpu *cpu, const struct vmx_vm_ops 
 
 void vmx_vm_destroy(struct vmx_vm *vm)
 {
-	ept_destroy(&vm->ept);
+	core_vm_destroy(&vm->core);
 	port_page_free(vm->io_bitmap[0]);
 	port_page_free(vm->io_bitmap[1]);
 	port_page_free(vm->msr_bitmap);
@@ -266,21 +283,12 @@ void vmx_vm_destroy(struct vmx_vm *vm)
 
 int vmx_vm_map(struct vmx_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype)
 {
-	return ept_map(&vm->ept, gpa, hpa, size, perms, memtype);
+	return core_vm_map(&vm->core, gpa, hpa, size, perms, memtype);
 }
 
-int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct vmx_mmio_ops *ops)
+int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct core_mmio_ops *ops)
 {
-	if (vm->nr_mmio == VMX_MAX_MMIO)
-		return -PORT_ENOSPC;
-	int rc = ept_unmap(&vm->ept, gpa, size);
-	if (rc)
-		return rc;
-	vm->mmio[vm->nr_mmio].gpa = gpa;
-	vm->mmio[vm->nr_mmio].size = size;
-	vm->mmio[vm->nr_mmio].ops = *ops;
-	vm->nr_mmio++;
-	return 0;
+	return core_vm_trap_mmio(&vm->core, gpa, size, ops);
 }
 
 int vmx_vm_trap_io(struct vmx_vm *vm, uint16_t port, unsigned count, bool trap)
@@ -306,10 +314,7 @@ int vmx_vm_trap_msr(struct vmx_vm *vm, uint32_t msr, bool on_read, bool on_write
 
 void vmx_vm_flush_ept(struct vmx_vm *vm)
 {
-	uint64_t caps = vm->cpu->caps.ept_vpid;
-	if (!(caps & EPT_CAP_INVEPT))
-		return;
-	invept((caps & EPT_CAP_INVEPT_SINGLE) ? 1 : 2, vm->eptp);
+	core_vm_flush(&vm->core);
 }
 
 /* --- a vcpu: the VMCS ---------------------------------------------------- */
@@ -398,7 +403,7 @@ static int write_controls(struct vmx_vcpu *v)
 
 int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm)
 {
-	*v = (struct vmx_vcpu){ .vm = vm, .pending_irq = -1 };
+	*v = (struct vmx_vcpu){ .core = { &vm->core }, .vm = vm, .pending_irq = -1 };
 	v->vmcs = port_page_alloc();
 	if (!v->vmcs)
 		return -PORT_ENOMEM;
@@ -923,121 +928,42 @@ static int handle_msr(struct vmx_vcpu *v, bool write)
 	return rc;
 }
 
-/* Guest-linear to guest-physical through 4-level paging (Vol. 3A §4.5),
- * reading the guest's tables through the EPT. */
-static int guest_translate(struct vmx_vcpu *v, uint64_t gla, uint64_t *gpa)
+/* How the guest translates right now (for core_guest_read). */
+static struct core_paging guest_paging(void)
 {
-	if (!(vmx_vmread(VMCS_GUEST_CR0) & CR0_PG)) {
-		*gpa = gla;
-		return 0;
-	}
-	if (!(vmx_vmread(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST))
-		return -PORT_ENOTSUP;   /* 32-bit and PAE paging: not needed yet */
-	uint64_t table = vmx_vmread(VMCS_GUEST_CR3) & EPT_ADDR_MASK;
-	for (unsigned l = 4; l >= 1; l--) {
-		uint64_t hpa, e;
-		if (ept_lookup(&v->vm->ept, table + 8ull * EPT_INDEX(gla, l), &hpa, NULL, NULL))
-			return -PORT_EFAULT;
-		e = *(const volatile uint64_t *)port_phys_to_virt(hpa);
-		if (!(e & 1))
-			return -PORT_EFAULT;
-		if (l == 1 || ((l == 2 || l == 3) && (e & (1ull << 7)))) {
-			uint64_t size = EPT_LEVEL_SIZE(l);
-			*gpa = (e & EPT_ADDR_MASK & ~(size - 1)) | (gla & (size - 1));
-			return 0;
-		}
-		table = e & EPT_ADDR_MASK;
-	}
-	return -PORT_EFAULT;
+	return (struct core_paging){
+		.paging = (vmx_vmread(VMCS_GUEST_CR0) & CR0_PG) != 0,
+		.long_mode = (vmx_vmread(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST) != 0,
+		.cr3 = vmx_vmread(VMCS_GUEST_CR3),
+	};
 }
 
 int vmx_guest_read(struct vmx_vcpu *v, uint64_t gla, void *buf, size_t len)
 {
-	uint8_t *out = buf;
-	while (len) {
-		uint64_t gpa, hpa;
-		size_t chunk = PORT_PAGE_SIZE - (gla & (PORT_PAGE_SIZE - 1));
-		if (chunk > len)
-			chunk = len;
-		if (guest_translate(v, gla, &gpa) || ept_lookup(&v->vm->ept, gpa, &hpa, NULL, NULL))
-			return -PORT_EFAULT;
-		__builtin_memcpy(out, port_phys_to_virt(hpa), chunk);
-		out += chunk;
-		gla += chunk;
-		len -= chunk;
-	}
-	return 0;
-}
-
-static uint64_t size_mask(unsigned size)
-{
-	return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
-
-/* One access to a trapped range's device model: a read without a model
- * reads all-ones, a write without one is dropped. */
-static int mmio_call(const struct vmx_mmio_ops *dev, uint64_t gpa, bool write, unsigned size, uint64_t *val)
-{
-	if (write)
-		return dev->write ? dev->write(dev->ctx, gpa, size, *val) : 0;
-	*val = 0;
-	return dev->read ? dev->read(dev->ctx, gpa, size, val) : (*val = ~0ull, 0);
+	struct core_paging pg = guest_paging();
+	return core_guest_read(&v->vm->core, &pg, gla, buf, len);
 }
 
 int vmx_vm_mmio_access(struct vmx_vm *vm, uint64_t gpa, bool write, unsigned size, uint64_t *val)
 {
-	for (unsigned i = 0; i < vm->nr_mmio; i++)
-		if (gpa - vm->mmio[i].gpa < vm->mmio[i].size)
-			return mmio_call(&vm->mmio[i].ops, gpa, write, size, val);
-	return -PORT_ENOENT;
+	return core_vm_mmio_access(&vm->core, gpa, write, size, val);
 }
 
-/* An access to a trapped MMIO range: decode the instruction at CS:RIP,
- * call the device model, write back the register, skip the instruction. */
-static int emulate_mmio(struct vmx_vcpu *v, unsigned idx, uint64_t gpa)
+/* An access to a trapped MMIO range: the core decodes the instruction at
+ * CS:RIP and calls the device model; then skip the instruction. */
+static int emulate_mmio(struct vmx_vcpu *v, uint64_t gpa)
 {
-	const struct vmx_mmio_ops *dev = &v->vm->mmio[idx].ops;
 	uint64_t rip = vmx_vmread(VMCS_GUEST_RIP);
 	uint64_t cs_ar = vmx_vmread(VMCS_GUEST_ES_AR + 2u * VMX_CS);
-	bool long_mode = (cs_ar & AR_L) && (vmx_vmread(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST);
-	uint64_t lin = (long_mode ? 0 : vmx_vmread(VMCS_GUEST_ES_BASE + 2u * VMX_CS)) + rip;
-	uint8_t bytes[15];
-	size_t n = 0;
-	struct vmx_mmio_insn insn;
-	uint64_t val;
-	int rc;
-
-	if (!long_mode && !(cs_ar & AR_DB)) {
-		port_log("vmx: MMIO access from 16-bit code at 0x%llx is not emulated", (unsigned long long)lin);
-		return -PORT_ENOTSUP;
-	}
-	while (n < sizeof(bytes) && vmx_guest_read(v, lin + n, &bytes[n], 1) == 0)
-		n++;
-	rc = vmx_decode_mmio(bytes, n, long_mode, &insn);
-	if (rc) {
-		port_log("vmx: cannot decode the MMIO instruction at 0x%llx (%02x %02x %02x)",
-			 (unsigned long long)lin, bytes[0], bytes[1], bytes[2]);
-		return rc;
-	}
-	if (insn.write) {
-		val = insn.has_imm ? insn.imm :
-		      insn.reg_high8 ? (v->gpr[insn.reg] >> 8) : v->gpr[insn.reg];
-		val &= size_mask(insn.size);
-		rc = mmio_call(dev, gpa, true, insn.size, &val);
-	} else {
-		rc = mmio_call(dev, gpa, false, insn.size, &val);
-		val &= size_mask(insn.size);
-		uint64_t *r = &v->gpr[insn.reg];
-		if (insn.reg_high8)
-			*r = (*r & ~0xff00ull) | (val << 8);
-		else if (insn.reg_size >= 4)
-			*r = val;           /* 32-bit destinations zero-extend */
-		else
-			*r = (*r & ~size_mask(insn.reg_size)) | val;
-	}
+	struct core_mmio_site site = { .pg = guest_paging() };
+	site.long_mode_cs = (cs_ar & AR_L) && site.pg.long_mode;
+	site.cs_32 = (cs_ar & AR_DB) != 0;
+	site.rip_linear = (site.long_mode_cs ? 0 : vmx_vmread(VMCS_GUEST_ES_BASE + 2u * VMX_CS)) + rip;
+	unsigned len = 0;
+	int rc = core_mmio_emulate(&v->vm->core, v->gpr, &site, gpa, &len);
 	if (rc < 0)
 		return rc;
-	vmx_vmwrite(VMCS_GUEST_RIP, rip + insn.len);
+	vmx_vmwrite(VMCS_GUEST_RIP, rip + len);
 	return rc;
 }
 
@@ -1047,9 +973,8 @@ static int handle_ept_violation(struct vmx_vcpu *v)
 	struct vmx_ept_violation ev;
 	vmx_decode_ept_violation(v->exit_qual, &ev);
 
-	for (unsigned i = 0; i < v->vm->nr_mmio; i++)
-		if (gpa - v->vm->mmio[i].gpa < v->vm->mmio[i].size)
-			return emulate_mmio(v, i, gpa);
+	if (core_vm_mmio_find(&v->vm->core, gpa))
+		return emulate_mmio(v, gpa);
 	port_log("vmx: EPT violation at GPA 0x%llx (%s%s%s) outside guest memory, RIP 0x%llx",
 		 (unsigned long long)gpa, ev.read ? "read" : "", ev.write ? "write" : "",
 		 ev.fetch ? "fetch" : "", (unsigned long long)vmx_vmread(VMCS_GUEST_RIP));
@@ -1062,7 +987,7 @@ static int handle_ept_misconfig(struct vmx_vcpu *v)
 	unsigned level = 0;
 	const struct vmx_vm_ops *ops = v->vm->ops;
 
-	ept_lookup(&v->vm->ept, gpa, NULL, &entry, &level);
+	ept_lookup(&v->vm->core.ept, gpa, NULL, &entry, &level);
 	port_log("vmx: EPT misconfiguration at GPA 0x%llx: level-%u entry 0x%llx",
 		 (unsigned long long)gpa, level, (unsigned long long)entry);
 	if (!ops || !ops->ept_misconfig)

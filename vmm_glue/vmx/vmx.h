@@ -27,7 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm_glue/vmx/ept.h"
+#include "vmm_glue/core/core_vm.h"
+#include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmx_caps.h"
 #include "vmm_glue/vmx/vmx_exit.h"
 
@@ -64,13 +65,6 @@ void vmx_cpu_off(struct vmx_cpu *cpu);
 struct vmx_vcpu;
 struct vmx_io_access;
 
-/* A trapped MMIO range's device model.  gpa is the address accessed. */
-struct vmx_mmio_ops {
-	int (*read)(void *ctx, uint64_t gpa, unsigned size, uint64_t *val);
-	int (*write)(void *ctx, uint64_t gpa, unsigned size, uint64_t val);
-	void *ctx;
-};
-
 /* The VMM's exit handlers.  Any may be NULL: the default noted applies.
  * Handlers return VMX_CONTINUE, VMX_STOP_HANDLER, or a negative error. */
 struct vmx_vm_ops {
@@ -100,22 +94,15 @@ struct vmx_vm_ops {
 	int (*eoi)(struct vmx_vcpu *v, uint8_t vector);
 };
 
-#define VMX_MAX_MMIO 8
-
 struct vmx_vm {
+	struct core_vm core;      /* the neutral part: EPT-format map, MMIO traps */
 	struct vmx_cpu *cpu;
-	struct ept ept;
 	uint64_t eptp;
 	uint16_t vpid;            /* 0 when VPID is not in use */
 	uint8_t *io_bitmap[2];    /* A: ports 0-7fff, B: 8000-ffff */
 	uint8_t *msr_bitmap;
 	const struct vmx_vm_ops *ops;
 	void *ctx;                /* the VMM's, for the handlers */
-	struct {
-		uint64_t gpa, size;
-		struct vmx_mmio_ops ops;
-	} mmio[VMX_MAX_MMIO];
-	unsigned nr_mmio;
 };
 
 /* An empty guest: no memory mapped, no port or MSR trapped except
@@ -125,7 +112,7 @@ void vmx_vm_destroy(struct vmx_vm *vm);
 /* Guest RAM / a host range into guest-physical space (EPT_R|W|X, EPT_MT_*). */
 int vmx_vm_map(struct vmx_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype);
 /* Accesses to [gpa, gpa+size) become calls to ops (the range is unmapped). */
-int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct vmx_mmio_ops *ops);
+int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct core_mmio_ops *ops);
 /* The access an EPT violation in a trapped range turns into, after the
  * instruction is decoded: the range's read/write callback for `size` bytes
  * at gpa (*val in for a write, out for a read).  -PORT_ENOENT when no range
@@ -154,6 +141,7 @@ struct vmx_vcpu_apicv {
 };
 
 struct vmx_vcpu {
+	struct core_vcpu core;    /* the neutral part (core_vcpu_inject_irq) */
 	struct vmx_vm *vm;
 	void *vmcs;
 	uint64_t vmcs_pa;

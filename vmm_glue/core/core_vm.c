@@ -1,0 +1,215 @@
+/* core_vm.c — the neutral core: map, MMIO traps, guest reads, MMIO
+ * emulation; the contract is in core_vm.h. */
+#include "vmm_glue/core/core_vm.h"
+
+#include "port.h"
+
+int core_vm_init(struct core_vm *vm, const struct core_backend *be, enum ept_format fmt, uint64_t caps)
+{
+	*vm = (struct core_vm){ .be = be };
+	return ept_init_fmt(&vm->ept, caps, fmt);
+}
+
+void core_vm_destroy(struct core_vm *vm)
+{
+	ept_destroy(&vm->ept);
+	vm->nr_mmio = 0;
+}
+
+int core_vm_map(struct core_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype)
+{
+	return ept_map(&vm->ept, gpa, hpa, size, perms, memtype);
+}
+
+int core_vm_unmap(struct core_vm *vm, uint64_t gpa, uint64_t size)
+{
+	return ept_unmap(&vm->ept, gpa, size);
+}
+
+int core_vm_trap_mmio(struct core_vm *vm, uint64_t gpa, uint64_t size, const struct core_mmio_ops *ops)
+{
+	if (!size || gpa + size < gpa || !ops)
+		return -PORT_EINVAL;
+	int slot = -1;
+	for (unsigned i = 0; i < CORE_MAX_MMIO; i++) {
+		if (!vm->mmio[i].size) {
+			if (slot < 0)
+				slot = (int)i;
+		} else if (gpa < vm->mmio[i].gpa + vm->mmio[i].size && vm->mmio[i].gpa < gpa + size) {
+			return -PORT_EEXIST;
+		}
+	}
+	if (slot < 0)
+		return -PORT_ENOSPC;
+	int rc = ept_unmap(&vm->ept, gpa, size);
+	if (rc)
+		return rc;
+	vm->mmio[slot].gpa = gpa;
+	vm->mmio[slot].size = size;
+	vm->mmio[slot].ops = *ops;
+	vm->nr_mmio++;
+	return 0;
+}
+
+int core_vm_untrap_mmio(struct core_vm *vm, uint64_t gpa)
+{
+	for (unsigned i = 0; i < CORE_MAX_MMIO; i++)
+		if (vm->mmio[i].size && vm->mmio[i].gpa == gpa) {
+			vm->mmio[i].size = 0;
+			vm->nr_mmio--;
+			return 0;
+		}
+	return -PORT_ENOENT;
+}
+
+unsigned core_vm_mmio_free(const struct core_vm *vm)
+{
+	return CORE_MAX_MMIO - vm->nr_mmio;
+}
+
+const struct core_mmio_ops *core_vm_mmio_find(const struct core_vm *vm, uint64_t gpa)
+{
+	for (unsigned i = 0; i < CORE_MAX_MMIO; i++)
+		if (vm->mmio[i].size && gpa - vm->mmio[i].gpa < vm->mmio[i].size)
+			return &vm->mmio[i].ops;
+	return NULL;
+}
+
+/* One access to a trapped range's device model: a read without a model
+ * reads all-ones, a write without one is dropped. */
+static int mmio_call(const struct core_mmio_ops *dev, uint64_t gpa, bool write, unsigned size, uint64_t *val)
+{
+	if (write)
+		return dev->write ? dev->write(dev->ctx, gpa, size, *val) : 0;
+	*val = 0;
+	return dev->read ? dev->read(dev->ctx, gpa, size, val) : (*val = ~0ull, 0);
+}
+
+int core_vm_mmio_access(struct core_vm *vm, uint64_t gpa, bool write, unsigned size, uint64_t *val)
+{
+	const struct core_mmio_ops *dev = core_vm_mmio_find(vm, gpa);
+	return dev ? mmio_call(dev, gpa, write, size, val) : -PORT_ENOENT;
+}
+
+void core_vm_flush(struct core_vm *vm)
+{
+	if (vm->be && vm->be->flush)
+		vm->be->flush(vm);
+	ept_reclaim(&vm->ept);
+}
+
+void core_vcpu_inject_irq(struct core_vcpu *v, uint8_t vector)
+{
+	v->vm->be->inject_irq(v, vector);
+}
+
+/* --- the guest's memory ------------------------------------------------------ */
+
+/* GPA -> HPA for the core's own reads: RAM leaves only. */
+static int ram_hpa(const struct core_vm *vm, uint64_t gpa, uint64_t *hpa)
+{
+	uint64_t entry;
+	if (ept_lookup(&vm->ept, gpa, hpa, &entry, NULL))
+		return -PORT_EFAULT;
+	return (entry & EPT_RAM) && (entry & EPT_R) ? 0 : -PORT_EFAULT;
+}
+
+/* Guest-linear to guest-physical through 4-level paging (SDM Vol. 3A
+ * §4.5; APM Vol. 2 §5.3), reading the guest's tables through the map. */
+static int guest_translate(const struct core_vm *vm, const struct core_paging *pg, uint64_t gla, uint64_t *gpa)
+{
+	if (!pg->paging) {
+		*gpa = gla;
+		return 0;
+	}
+	if (!pg->long_mode)
+		return -PORT_ENOTSUP;   /* 32-bit and PAE paging: not needed yet */
+	uint64_t table = pg->cr3 & EPT_ADDR_MASK;
+	for (unsigned l = 4; l >= 1; l--) {
+		uint64_t hpa;
+		if (ram_hpa(vm, table + 8ull * EPT_INDEX(gla, l), &hpa))
+			return -PORT_EFAULT;
+		uint64_t e = *(const volatile uint64_t *)port_phys_to_virt(hpa);
+		if (!(e & 1))
+			return -PORT_EFAULT;
+		if (l == 1 || ((l == 2 || l == 3) && (e & (1ull << 7)))) {
+			uint64_t size = EPT_LEVEL_SIZE(l);
+			*gpa = (e & EPT_ADDR_MASK & ~(size - 1)) | (gla & (size - 1));
+			return 0;
+		}
+		table = e & EPT_ADDR_MASK;
+	}
+	return -PORT_EFAULT;
+}
+
+int core_guest_read(const struct core_vm *vm, const struct core_paging *pg, uint64_t gla, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+	while (len) {
+		uint64_t gpa, hpa;
+		size_t chunk = PORT_PAGE_SIZE - (gla & (PORT_PAGE_SIZE - 1));
+		if (chunk > len)
+			chunk = len;
+		if (guest_translate(vm, pg, gla, &gpa) || ram_hpa(vm, gpa, &hpa))
+			return -PORT_EFAULT;
+		__builtin_memcpy(out, port_phys_to_virt(hpa), chunk);
+		out += chunk;
+		gla += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+/* --- MMIO emulation ------------------------------------------------------------ */
+
+static uint64_t size_mask(unsigned size)
+{
+	return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+int core_mmio_emulate(struct core_vm *vm, uint64_t gpr[16], const struct core_mmio_site *site, uint64_t gpa,
+		      unsigned *insn_len)
+{
+	const struct core_mmio_ops *dev = core_vm_mmio_find(vm, gpa);
+	uint8_t bytes[15];
+	size_t n = 0;
+	struct core_mmio_insn insn;
+	uint64_t val;
+	int rc;
+
+	if (!dev)
+		return -PORT_ENOENT;
+	if (!site->long_mode_cs && !site->cs_32) {
+		port_log("core: MMIO access from 16-bit code at 0x%llx is not emulated",
+			 (unsigned long long)site->rip_linear);
+		return -PORT_ENOTSUP;
+	}
+	while (n < sizeof(bytes) && core_guest_read(vm, &site->pg, site->rip_linear + n, &bytes[n], 1) == 0)
+		n++;
+	rc = core_decode_mmio(bytes, n, site->long_mode_cs, &insn);
+	if (rc) {
+		port_log("core: cannot decode the MMIO instruction at 0x%llx (%zu bytes read: %02x %02x %02x)",
+			 (unsigned long long)site->rip_linear, n, n > 0 ? bytes[0] : 0, n > 1 ? bytes[1] : 0,
+			 n > 2 ? bytes[2] : 0);
+		return rc;
+	}
+	if (insn.write) {
+		val = insn.has_imm ? insn.imm : insn.reg_high8 ? (gpr[insn.reg] >> 8) : gpr[insn.reg];
+		val &= size_mask(insn.size);
+		rc = mmio_call(dev, gpa, true, insn.size, &val);
+	} else {
+		rc = mmio_call(dev, gpa, false, insn.size, &val);
+		val &= size_mask(insn.size);
+		uint64_t *r = &gpr[insn.reg];
+		if (insn.reg_high8)
+			*r = (*r & ~0xff00ull) | (val << 8);
+		else if (insn.reg_size >= 4)
+			*r = val;           /* 32-bit destinations zero-extend */
+		else
+			*r = (*r & ~size_mask(insn.reg_size)) | val;
+	}
+	if (rc < 0)
+		return rc;
+	*insn_len = insn.len;
+	return 0;
+}
