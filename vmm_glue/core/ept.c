@@ -178,10 +178,13 @@ static int format_leaf(const struct ept *ept, uint64_t perms, unsigned memtype, 
 		return 0;
 	}
 	/* NPT (APM §5.4.1): present = readable, so no write- or execute-only;
-	 * the memory type through PWT/PCD with the host's default PAT. */
+	 * the memory type through PWT/PCD with the host's default PAT.  NX is
+	 * not written: the walk checks it against the host's EFER.NXE
+	 * (§15.25.5), and with NXE off bit 63 is reserved (a #NPF on every
+	 * access), so every NPT leaf is executable. */
 	if (!(perms & EPT_R) || (memtype != EPT_MT_WB && memtype != EPT_MT_UC && memtype != EPT_MT_WT))
 		return -PORT_EINVAL;
-	*bits = (perms & (EPT_R | EPT_W | EPT_RAM)) | NPT_US | ((perms & EPT_X) ? 0 : NPT_NX) |
+	*bits = (perms & (EPT_R | EPT_W | EPT_RAM)) | NPT_US |
 		(memtype == EPT_MT_UC ? NPT_PCD | NPT_PWT : memtype == EPT_MT_WT ? NPT_PWT : 0);
 	return 0;
 }

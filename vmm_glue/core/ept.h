@@ -9,7 +9,8 @@
  * bit 7 (page size), address 51:12; a table entry is 0x7 in both (EPT RWX,
  * NPT P|R/W|U/S — NPT walks are user accesses, so U/S = 1 at every level,
  * APM §15.25.5).  They differ only in a leaf's other bits (ept_map): EPT
- * X bit 2 and memory type 5:3; NPT U/S bit 2, PWT/PCD 3/4, NX bit 63.
+ * X bit 2 and memory type 5:3; NPT U/S bit 2, PWT/PCD 3/4 (NX unused: every
+ * NPT leaf is executable, see ept.c).
  *
  * Two layers, kept apart on purpose:
  *  - entry-format helpers (static inline, pure): what one 64-bit entry means.
@@ -55,7 +56,6 @@
 #define NPT_US (1ull << 2)
 #define NPT_PWT (1ull << 3)
 #define NPT_PCD (1ull << 4)
-#define NPT_NX (1ull << 63)
 
 enum ept_format { EPT_FMT_EPT = 0, EPT_FMT_NPT = 1 };
 

@@ -1,0 +1,517 @@
+/* svm.c — the SVM backend: enabling SVM, the VMCB, VMRUN and reading an
+ * exit (svm.h).  The rest is the neutral core's (core_vm.h). */
+#include "vmm_glue/svm/svm.h"
+
+#include "port.h"
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+
+#define RFLAGS_FIXED (1ull << 1)
+#define RFLAGS_IF (1ull << 9)
+#define IOPM_PAGES 3
+#define MSRPM_PAGES 2
+#define PAT_DEFAULT 0x0007040600070406ull  /* Vol. 2 §7.8.2 power-on PAT */
+
+/* --- the CPU ---------------------------------------------------------------- */
+
+int svm_cpu_on(struct svm_cpu *cpu)
+{
+	uint32_t r[4];
+	*cpu = (struct svm_cpu){ 0 };
+	cpuid(0x80000000u, 0, r);
+	if (r[0] < 0x8000000au)
+		return -PORT_ENODEV;
+	cpuid(0x80000001u, 0, r);
+	if (!(r[2] & CPUID_8000_0001_ECX_SVM))
+		return -PORT_ENODEV;
+	cpu->gb_pages = (r[3] & CPUID_8000_0001_EDX_PAGE1GB) != 0;
+	cpuid(0x8000000au, 0, r);
+	if (!(r[3] & CPUID_8000_000A_EDX_NP)) {
+		port_log("svm: no nested paging (CPUID 8000_000Ah EDX[0])");
+		return -PORT_ENODEV;
+	}
+	cpu->nrips = (r[3] & CPUID_8000_000A_EDX_NRIPS) != 0;
+	cpu->nasid = r[1];
+	/* §15.4: VM_CR.SVMDIS set means EFER.SVME cannot be set. */
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)
+		return -PORT_EPERM;
+	cpu->hsave = port_page_alloc();
+	cpu->host_vmcb = port_page_alloc();
+	if (!cpu->hsave || !cpu->host_vmcb) {
+		port_page_free(cpu->hsave);
+		port_page_free(cpu->host_vmcb);
+		return -PORT_ENOMEM;
+	}
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, port_virt_to_phys(cpu->hsave));
+	cpu->next_asid = 1;
+	cpu->on = true;
+	return 0;
+}
+
+void svm_cpu_off(struct svm_cpu *cpu)
+{
+	if (!cpu->on)
+		return;
+	wrmsr(MSR_VM_HSAVE_PA, 0);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_SVME);
+	port_page_free(cpu->hsave);
+	port_page_free(cpu->host_vmcb);
+	cpu->on = false;
+}
+
+/* --- the VM ------------------------------------------------------------------ */
+
+/* The backend's side of the neutral core: a map change takes effect with
+ * a TLB flush on the next VMRUN (§15.16.1, TLB_CONTROL = 1); the guest does
+ * not run meanwhile, so the core may free cut-out tables at once. */
+static void svm_core_flush(struct core_vm *core)
+{
+	((struct svm_vm *)core)->flush_pending = true;
+}
+
+static void svm_core_inject_irq(struct core_vcpu *v, uint8_t vector)
+{
+	svm_vcpu_inject_irq((struct svm_vcpu *)v, vector);
+}
+
+static const struct core_backend svm_backend = { "svm", svm_core_flush, svm_core_inject_irq };
+
+static void bit_set(uint8_t *map, unsigned bit, bool on)
+{
+	if (on)
+		map[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	else
+		map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
+int svm_vm_init(struct svm_vm *vm, struct svm_cpu *cpu, const struct svm_vm_ops *ops, void *ctx)
+{
+	if (!cpu->on)
+		return -PORT_EINVAL;
+	if (cpu->next_asid >= cpu->nasid)
+		return -PORT_ENOSPC;
+	/* NPT leaves: 2 MiB always (long-mode tables), 1 GiB with Page1GB;
+	 * ept.c takes the page sizes in the EPT capability bits. */
+	uint64_t sizes = (1ull << 16) | (cpu->gb_pages ? 1ull << 17 : 0);
+	int rc = core_vm_init(&vm->core, &svm_backend, EPT_FMT_NPT, sizes);
+	if (rc)
+		return rc;
+	vm->cpu = cpu;
+	vm->ops = ops;
+	vm->ctx = ctx;
+	vm->asid = cpu->next_asid++;
+	vm->flush_pending = true;
+	vm->iopm = port_pages_alloc(IOPM_PAGES);
+	vm->msrpm = port_pages_alloc(MSRPM_PAGES);
+	if (!vm->iopm || !vm->msrpm) {
+		svm_vm_destroy(vm);
+		return -PORT_ENOMEM;
+	}
+	/* EFER is the core's: SVME must stay set in the VMCB (§15.5.1) and
+	 * hidden from the guest. */
+	return svm_vm_trap_msr(vm, MSR_EFER, true, true);
+}
+
+void svm_vm_destroy(struct svm_vm *vm)
+{
+	core_vm_destroy(&vm->core);
+	if (vm->iopm)
+		port_pages_free(vm->iopm, IOPM_PAGES);
+	if (vm->msrpm)
+		port_pages_free(vm->msrpm, MSRPM_PAGES);
+	vm->iopm = vm->msrpm = NULL;
+}
+
+int svm_vm_trap_io(struct svm_vm *vm, uint16_t port, unsigned count, bool trap)
+{
+	if (!count || port + count > 0x10000u)
+		return -PORT_EINVAL;
+	for (unsigned p = port; p < port + count; p++)
+		bit_set(vm->iopm, p, trap);   /* §15.10.1: bit n = port n */
+	return 0;
+}
+
+/* §15.11: three 2 KiB ranges, two bits per MSR (read, then write). */
+static int msrpm_bit(uint32_t msr)
+{
+	if (msr <= 0x1fffu)
+		return (int)(msr * 2);
+	if (msr - 0xc0000000u <= 0x1fffu)
+		return (int)(0x800 * 8 + (msr - 0xc0000000u) * 2);
+	if (msr - 0xc0010000u <= 0x1fffu)
+		return (int)(0x1000 * 8 + (msr - 0xc0010000u) * 2);
+	return -1;
+}
+
+int svm_vm_trap_msr(struct svm_vm *vm, uint32_t msr, bool on_read, bool on_write)
+{
+	int bit = msrpm_bit(msr);
+	if (bit < 0)
+		return (on_read && on_write) ? 0 : -PORT_EINVAL;   /* always intercepted */
+	bit_set(vm->msrpm, (unsigned)bit, on_read);
+	bit_set(vm->msrpm, (unsigned)bit + 1, on_write);
+	return 0;
+}
+
+/* --- the vCPU ------------------------------------------------------------------ */
+
+int svm_vcpu_init(struct svm_vcpu *v, struct svm_vm *vm)
+{
+	*v = (struct svm_vcpu){ .core = { &vm->core }, .vm = vm, .pending_irq = -1 };
+	v->vmcb = port_page_alloc();
+	if (!v->vmcb)
+		return -PORT_ENOMEM;
+	v->vmcb_pa = port_virt_to_phys(v->vmcb);
+	void *c = v->vmcb;
+	/* Intercepts (Table B-1): physical interrupts, the interrupt window,
+	 * CPUID, HLT, ports and MSRs through the maps, shutdown, VMRUN
+	 * (required), VMMCALL; #UD (VMCALL is #UD on this CPU: a hypercall). */
+	vmcb_wr32(c, VMCB_INTERCEPT_EXC, 1u << 6);
+	vmcb_wr32(c, VMCB_INTERCEPT_1, INTERCEPT1_INTR | INTERCEPT1_CPUID | INTERCEPT1_HLT | INTERCEPT1_IOIO_PROT |
+				       INTERCEPT1_MSR_PROT | INTERCEPT1_SHUTDOWN);
+	vmcb_wr32(c, VMCB_INTERCEPT_2, INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL);
+	vmcb_wr(c, VMCB_IOPM_BASE, port_virt_to_phys(vm->iopm));
+	vmcb_wr(c, VMCB_MSRPM_BASE, port_virt_to_phys(vm->msrpm));
+	vmcb_wr32(c, VMCB_ASID, vm->asid);
+	/* §15.21.1: V_INTR_MASKING — the guest's IF masks only virtual
+	 * interrupts; physical ones follow the host's IF (INTR exit). */
+	vmcb_wr(c, VMCB_VINTR, VINTR_MASKING);
+	vmcb_wr(c, VMCB_NP_CTL, 1);   /* §15.25.3 NP_ENABLE */
+	vmcb_wr(c, VMCB_N_CR3, vm->core.ept.pml4_pa);
+	vmcb_wr(c, VMCB_G_PAT, PAT_DEFAULT);
+	return 0;
+}
+
+void svm_vcpu_destroy(struct svm_vcpu *v)
+{
+	port_page_free(v->vmcb);
+	v->vmcb = NULL;
+}
+
+/* Segment attributes (Table B-2 note): descriptor bits 47:40 in 7:0,
+ * 55:52 in 11:8. */
+#define ATTR_CODE64 0x0a9bu  /* P, S, type 1011 (code, read, accessed), L, G */
+#define ATTR_DATA 0x0c93u    /* P, S, type 0011 (data, write, accessed), D/B, G */
+#define ATTR_TSS64 0x008bu   /* P, type 1011 (busy 64-bit TSS) */
+#define ATTR_LDT 0x0082u     /* P, type 0010 (LDT) */
+
+int svm_vcpu_setup_long64(struct svm_vcpu *v, const struct svm_guest64 *g)
+{
+	void *c = v->vmcb;
+	uint64_t efer = rdmsr(MSR_EFER);   /* LME, LMA, NXE as the host's; SVME */
+	vmcb_set_seg(c, VMCB_CS, g->cs, ATTR_CODE64, 0xffffffffu, 0);
+	vmcb_set_seg(c, VMCB_DS, g->ds, ATTR_DATA, 0xffffffffu, 0);
+	vmcb_set_seg(c, VMCB_ES, g->ds, ATTR_DATA, 0xffffffffu, 0);
+	vmcb_set_seg(c, VMCB_SS, g->ds, ATTR_DATA, 0xffffffffu, 0);
+	vmcb_set_seg(c, VMCB_FS, g->ds, ATTR_DATA, 0xffffffffu, 0);
+	vmcb_set_seg(c, VMCB_GS, g->ds, ATTR_DATA, 0xffffffffu, 0);
+	vmcb_set_seg(c, VMCB_TR, g->tr, ATTR_TSS64, 103, g->tr_base);
+	vmcb_set_seg(c, VMCB_LDTR, 0, ATTR_LDT, 0, 0);
+	vmcb_set_seg(c, VMCB_GDTR, 0, 0, g->gdt_limit, g->gdt_base);
+	vmcb_set_seg(c, VMCB_IDTR, 0, 0, g->idt_limit, g->idt_base);
+	*((volatile uint8_t *)c + VMCB_CPL) = 0;
+	vmcb_wr(c, VMCB_EFER, efer | EFER_SVME);
+	v->guest_efer = efer & ~EFER_SVME;
+	vmcb_wr(c, VMCB_CR0, read_cr0());
+	vmcb_wr(c, VMCB_CR3, g->cr3);
+	vmcb_wr(c, VMCB_CR4, read_cr4());
+	vmcb_wr(c, VMCB_DR7, 0x400);
+	vmcb_wr(c, VMCB_DR6, 0xffff0ff0u);
+	vmcb_wr(c, VMCB_RFLAGS, g->rflags | RFLAGS_FIXED);
+	vmcb_wr(c, VMCB_RIP, g->rip);
+	vmcb_wr(c, VMCB_RSP, g->rsp);
+	v->gpr[4] = g->rsp;
+	return 0;
+}
+
+/* --- events --------------------------------------------------------------------- */
+
+void svm_vcpu_inject_irq(struct svm_vcpu *v, uint8_t vector)
+{
+	v->pending_irq = vector;
+}
+
+static void inject_exception(struct svm_vcpu *v, uint8_t vector)
+{
+	vmcb_wr(v->vmcb, VMCB_EVENTINJ, EVENT_VALID | ((uint64_t)EVENT_TYPE_EXC << 8) | vector |
+					(vector == 13 ? EVENT_EV : 0));
+}
+
+/* Before VMRUN: an event that did not complete first (EXITINTINFO,
+ * §15.7.2), then a pending interrupt if the guest can take it now (IF = 1,
+ * no interrupt shadow), else a virtual interrupt request whose
+ * acceptance exits (VINTR intercept) so the next entry injects it. */
+static void prepare_injection(struct svm_vcpu *v)
+{
+	void *c = v->vmcb;
+	uint64_t vintr = vmcb_rd(c, VMCB_VINTR) & ~(VINTR_V_IRQ | VINTR_IGN_TPR | (0xfull << VINTR_PRIO_SHIFT) |
+						     (0xffull << VINTR_VECTOR_SHIFT));
+	uint32_t i1 = vmcb_rd32(c, VMCB_INTERCEPT_1) & ~INTERCEPT1_VINTR;
+	if (vmcb_rd(c, VMCB_EVENTINJ) & EVENT_VALID) {
+		/* an exception queued by a handler: it goes first */
+	} else if (v->reinject & EVENT_VALID) {
+		vmcb_wr(c, VMCB_EVENTINJ, v->reinject);
+		v->reinject = 0;
+		v->reinjected++;
+	} else if (v->pending_irq >= 0) {
+		bool can = (vmcb_rd(c, VMCB_RFLAGS) & RFLAGS_IF) && !(vmcb_rd(c, VMCB_INT_STATE) & 1);
+		if (can) {
+			vmcb_wr(c, VMCB_EVENTINJ, EVENT_VALID | ((uint64_t)EVENT_TYPE_INTR << 8) | (uint8_t)v->pending_irq);
+			v->pending_irq = -1;
+			v->injected++;
+		} else {
+			vintr |= VINTR_V_IRQ | VINTR_IGN_TPR | (0xfull << VINTR_PRIO_SHIFT) |
+				 ((uint64_t)(uint8_t)v->pending_irq << VINTR_VECTOR_SHIFT);
+			i1 |= INTERCEPT1_VINTR;
+		}
+	}
+	vmcb_wr(c, VMCB_VINTR, vintr);
+	vmcb_wr32(c, VMCB_INTERCEPT_1, i1);
+}
+
+/* --- exits ------------------------------------------------------------------------- */
+
+const char *svm_exit_kind_name(unsigned kind)
+{
+	static const char *const names[SX_COUNT] = { "INTR", "VINTR", "CPUID", "HLT", "IOIO", "MSR", "NPF",
+						     "hypercall", "exception", "other" };
+	return kind < SX_COUNT ? names[kind] : "?";
+}
+
+/* Past the intercepted instruction: an STI or MOV SS shadow covered only
+ * that instruction, so it ends too (VMCB 068h bit 0, §15.21.5). */
+static void skip(struct svm_vcpu *v, unsigned len)
+{
+	vmcb_wr(v->vmcb, VMCB_RIP, vmcb_rd(v->vmcb, VMCB_RIP) + len);
+	vmcb_wr(v->vmcb, VMCB_INT_STATE, vmcb_rd(v->vmcb, VMCB_INT_STATE) & ~1ull);
+}
+
+static struct core_paging guest_paging(const void *c)
+{
+	return (struct core_paging){
+		.paging = (vmcb_rd(c, VMCB_CR0) >> 31) & 1,
+		.long_mode = (vmcb_rd(c, VMCB_EFER) >> 10) & 1,   /* EFER.LMA */
+		.cr3 = vmcb_rd(c, VMCB_CR3),
+	};
+}
+
+static int handle_cpuid(struct svm_vcpu *v)
+{
+	const struct svm_vm_ops *ops = v->vm->ops;
+	uint32_t leaf = (uint32_t)v->gpr[0], sub = (uint32_t)v->gpr[1], r[4];
+	int rc = ops && ops->cpuid ? ops->cpuid(v, leaf, sub, r) : 1;
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		cpuid(leaf, sub, r);
+		if (leaf == 0x80000001u)
+			r[2] &= ~CPUID_8000_0001_ECX_SVM;   /* no nested SVM */
+		if (leaf == 0x8000000au)
+			r[0] = r[1] = r[2] = r[3] = 0;
+	}
+	v->gpr[0] = r[0];
+	v->gpr[3] = r[1];
+	v->gpr[1] = r[2];
+	v->gpr[2] = r[3];
+	skip(v, 2);   /* 0F A2; no NRIPS (§15.7.1) */
+	return SVM_CONTINUE;
+}
+
+static int handle_msr(struct svm_vcpu *v)
+{
+	const struct svm_vm_ops *ops = v->vm->ops;
+	uint32_t msr = (uint32_t)v->gpr[1];
+	bool write = v->exit_info1 == 1;
+	uint64_t val = (v->gpr[2] << 32) | (uint32_t)v->gpr[0];
+	int rc = 0;
+	if (msr == MSR_EFER) {
+		if (write) {
+			v->guest_efer = val & ~EFER_SVME;   /* the guest cannot turn SVM on */
+			vmcb_wr(v->vmcb, VMCB_EFER, val | EFER_SVME);
+		} else {
+			val = v->guest_efer;
+		}
+	} else if (write) {
+		rc = ops && ops->wrmsr ? ops->wrmsr(v, msr, val) : -PORT_ENOENT;
+	} else {
+		rc = ops && ops->rdmsr ? ops->rdmsr(v, msr, &val) : -PORT_ENOENT;
+	}
+	if (rc == -PORT_ENOENT) {
+		inject_exception(v, 13);   /* #GP(0), the RIP unchanged */
+		return SVM_CONTINUE;
+	}
+	if (rc < 0)
+		return rc;
+	if (!write) {
+		v->gpr[0] = (uint32_t)val;
+		v->gpr[2] = val >> 32;
+	}
+	skip(v, 2);   /* 0F 32 / 0F 30 */
+	return rc;
+}
+
+static int handle_io(struct svm_vcpu *v)
+{
+	const struct svm_vm_ops *ops = v->vm->ops;
+	uint64_t info = v->exit_info1;
+	uint16_t port = (uint16_t)(info >> 16);
+	unsigned size = (unsigned)((info >> IOIO_SZ_SHIFT) & 7u);   /* 1, 2 or 4 (one-hot) */
+	bool in = info & IOIO_IN;
+	if (info & (IOIO_STR | IOIO_REP)) {
+		port_log("svm: string I/O to port 0x%x is not emulated", port);
+		return -PORT_ENOTSUP;
+	}
+	uint32_t val = in ? ~0u : (uint32_t)v->gpr[0];
+	int rc = ops && ops->io ? ops->io(v, port, size, in, &val) : 0;
+	if (rc < 0)
+		return rc;
+	if (in) {
+		uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
+		v->gpr[0] = size == 4 ? (uint64_t)val : (v->gpr[0] & ~mask) | (val & mask);
+	}
+	skip(v, (unsigned)(v->exit_info2 - vmcb_rd(v->vmcb, VMCB_RIP)));   /* EXITINFO2 = next RIP (§15.10.2) */
+	return rc;
+}
+
+/* VMCALL (0F 01 C1) is #UD on an AMD CPU: the hypercall, if those are the
+ * bytes at RIP; any other #UD goes back to the guest. */
+static int handle_ud(struct svm_vcpu *v)
+{
+	const struct svm_vm_ops *ops = v->vm->ops;
+	struct core_paging pg = guest_paging(v->vmcb);
+	uint8_t b[3] = { 0 };
+	uint64_t rip = vmcb_rd(v->vmcb, VMCB_RIP);
+	if (core_guest_read(&v->vm->core, &pg, rip, b, 3) == 0 && b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xc1 &&
+	    ops && ops->hypercall) {
+		v->exits[SX_HYPERCALL]++;
+		skip(v, 3);
+		return ops->hypercall(v);
+	}
+	v->exits[SX_EXC]++;
+	inject_exception(v, 6);
+	return SVM_CONTINUE;
+}
+
+/* A nested page fault (§15.25.6): EXITINFO2 the GPA.  In a trapped range
+ * the core emulates the instruction; anywhere else it is an error. */
+static int handle_npf(struct svm_vcpu *v)
+{
+	uint64_t gpa = v->exit_info2;
+	void *c = v->vmcb;
+	if (!core_vm_mmio_find(&v->vm->core, gpa)) {
+		port_log("svm: nested page fault at GPA 0x%llx (error code 0x%llx) outside guest memory, RIP 0x%llx",
+			 (unsigned long long)gpa, (unsigned long long)v->exit_info1,
+			 (unsigned long long)vmcb_rd(c, VMCB_RIP));
+		return -PORT_EFAULT;
+	}
+	uint16_t cs_attr = *(const volatile uint16_t *)((const uint8_t *)c + VMCB_CS + 2);
+	struct core_mmio_site site = { .pg = guest_paging(c) };
+	site.long_mode_cs = site.pg.long_mode && (cs_attr & 0x200u);   /* CS.L */
+	site.cs_32 = (cs_attr & 0x400u) != 0;                          /* CS.D */
+	site.rip_linear = (site.long_mode_cs ? 0 : vmcb_rd(c, VMCB_CS + 8)) + vmcb_rd(c, VMCB_RIP);
+	unsigned len = 0;
+	int rc = core_mmio_emulate(&v->vm->core, v->gpr, &site, gpa, &len);
+	if (rc < 0)
+		return rc;
+	skip(v, len);
+	return SVM_CONTINUE;
+}
+
+static int dispatch(struct svm_vcpu *v)
+{
+	const struct svm_vm_ops *ops = v->vm->ops;
+	switch (v->exit_code) {
+	case SVM_EXIT_INTR:
+		v->exits[SX_INTR]++;
+		/* Not acknowledged by the exit: let the host's IDT take it. */
+		__asm__ volatile("sti; nop; cli" ::: "memory");
+		return ops && ops->external_intr ? ops->external_intr(v) : SVM_CONTINUE;
+	case SVM_EXIT_VINTR:
+		v->exits[SX_VINTR]++;
+		return SVM_CONTINUE;   /* prepare_injection() delivers it now */
+	case SVM_EXIT_CPUID:
+		v->exits[SX_CPUID]++;
+		return handle_cpuid(v);
+	case SVM_EXIT_HLT:
+		v->exits[SX_HLT]++;
+		skip(v, 1);
+		return ops && ops->hlt ? ops->hlt(v) : SVM_CONTINUE;
+	case SVM_EXIT_IOIO:
+		v->exits[SX_IOIO]++;
+		return handle_io(v);
+	case SVM_EXIT_MSR:
+		v->exits[SX_MSR]++;
+		return handle_msr(v);
+	case SVM_EXIT_NPF:
+		v->exits[SX_NPF]++;
+		return handle_npf(v);
+	case SVM_EXIT_VMMCALL:
+		v->exits[SX_HYPERCALL]++;
+		skip(v, 3);
+		return ops && ops->hypercall ? ops->hypercall(v) : (inject_exception(v, 6), SVM_CONTINUE);
+	case SVM_EXIT_EXC_BASE + 6:
+		return handle_ud(v);
+	case SVM_EXIT_SHUTDOWN:
+		v->exits[SX_OTHER]++;
+		port_log("svm: guest shutdown (triple fault) at RIP 0x%llx",
+			 (unsigned long long)vmcb_rd(v->vmcb, VMCB_RIP));
+		return SVM_STOP_SHUTDOWN;
+	default:
+		v->exits[SX_OTHER]++;
+		port_log("svm: unhandled exit 0x%llx (info1 0x%llx info2 0x%llx) at RIP 0x%llx",
+			 (unsigned long long)v->exit_code, (unsigned long long)v->exit_info1,
+			 (unsigned long long)v->exit_info2, (unsigned long long)vmcb_rd(v->vmcb, VMCB_RIP));
+		return -PORT_ENOTSUP;
+	}
+}
+
+int svm_vcpu_run(struct svm_vcpu *v)
+{
+	void *c = v->vmcb;
+	for (;;) {
+		prepare_injection(v);
+		vmcb_wr(c, VMCB_RAX, v->gpr[0]);
+		vmcb_wr(c, VMCB_RSP, v->gpr[4]);
+		*((volatile uint8_t *)c + VMCB_TLB_CONTROL) = v->vm->flush_pending ? 1 : 0;
+		v->vm->flush_pending = false;
+		vmcb_wr32(c, VMCB_CLEAN, 0);
+		v->vmruns++;
+		svm_world_switch(v->gpr, v->vmcb_pa, port_virt_to_phys(v->vm->cpu->host_vmcb));
+		v->gpr[0] = vmcb_rd(c, VMCB_RAX);
+		v->gpr[4] = vmcb_rd(c, VMCB_RSP);
+		v->exit_code = vmcb_rd(c, VMCB_EXITCODE);
+		v->exit_info1 = vmcb_rd(c, VMCB_EXITINFO1);
+		v->exit_info2 = vmcb_rd(c, VMCB_EXITINFO2);
+		if (v->exit_code == SVM_EXIT_INVALID) {
+			port_log("svm: VMRUN failed: VMEXIT_INVALID (the guest state is not consistent, APM §15.5.1)");
+			return -PORT_EIO;
+		}
+		/* An event the exit interrupted is delivered again (§15.7.2). */
+		uint64_t ii = vmcb_rd(c, VMCB_EXITINTINFO);
+		vmcb_wr(c, VMCB_EVENTINJ, 0);
+		if (ii & EVENT_VALID) {
+			unsigned type = (unsigned)(ii >> 8) & 7u;
+			if (type == EVENT_TYPE_INTR || type == EVENT_TYPE_NMI || type == EVENT_TYPE_EXC)
+				v->reinject = ii;
+		}
+		int rc = dispatch(v);
+		if (rc != SVM_CONTINUE)
+			return rc;
+	}
+}
