@@ -58,6 +58,7 @@ int core_vm_trap_mmio(struct core_vm *vm, uint64_t gpa, uint64_t size, const str
 }
 
 unsigned core_vm_mmio_free(const struct core_vm *vm) { return CORE_MAX_MMIO - vm->nr_mmio; }
+const struct ept *core_vm_table(const struct core_vm *vm) { return &vm->ept; }
 
 /* What an EPT violation reaches (core_vm_mmio_access). */
 static int guest_mmio(uint64_t gpa, bool write, unsigned size, uint64_t *val)

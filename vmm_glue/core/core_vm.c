@@ -91,6 +91,16 @@ int core_vm_mmio_access(struct core_vm *vm, uint64_t gpa, bool write, unsigned s
 	return dev ? mmio_call(dev, gpa, write, size, val) : -PORT_ENOENT;
 }
 
+const struct ept *core_vm_table(const struct core_vm *vm)
+{
+	return &vm->ept;
+}
+
+int core_vm_lookup(const struct core_vm *vm, uint64_t gpa, uint64_t *hpa, uint64_t *entry)
+{
+	return ept_lookup(&vm->ept, gpa, hpa, entry, NULL);
+}
+
 void core_vm_flush(struct core_vm *vm)
 {
 	if (vm->be && vm->be->flush)

@@ -85,6 +85,11 @@ const struct core_mmio_ops *core_vm_mmio_find(const struct core_vm *vm, uint64_t
 /* One access to the trap covering gpa (*val in for a write, out for a
  * read).  -PORT_ENOENT when no trap covers it. */
 int core_vm_mmio_access(struct core_vm *vm, uint64_t gpa, bool write, unsigned size, uint64_t *val);
+/* The GPA -> HPA table, read-only: for a device model that shares it with
+ * an IOMMU or mirrors it (bm_passthrough), and for lookups. */
+const struct ept *core_vm_table(const struct core_vm *vm);
+/* GPA -> HPA: 0 with *hpa and *entry (may be NULL), or -PORT_ENOENT. */
+int core_vm_lookup(const struct core_vm *vm, uint64_t gpa, uint64_t *hpa, uint64_t *entry);
 /* After changing the map of a guest that may have run. */
 void core_vm_flush(struct core_vm *vm);
 

@@ -64,7 +64,7 @@ static int span_leaf(void *ctx, uint64_t gpa, uint64_t entry, unsigned level)
 static const char *share_refused(const struct bmpt_dma *d, const struct span *s, unsigned *levels)
 {
 	const struct vtd_caps *c = &d->unit->caps;
-	uint64_t ept_caps = d->vm->ept.caps;
+	uint64_t ept_caps = core_vm_table(d->vm)->caps;
 
 	if ((ept_caps & EPT_CAP_2M) && !(c->sllps & 1u))
 		return "the EPT may use 2 MiB pages and CAP.SLLPS lacks them";
@@ -78,7 +78,7 @@ static const char *share_refused(const struct bmpt_dma *d, const struct span *s,
 		return "the unit walks neither 4 nor 3 levels (CAP.SAGAW)";
 	if (s->gpa_end > GIB512)
 		return "3-level unit and the guest reaches above 512 GiB";
-	if (!ept_entry_present(d->vm->ept.pml4[0]))
+	if (!ept_entry_present(core_vm_table(d->vm)->pml4[0]))
 		return "3-level unit and the EPT has no PDPT under PML4[0] yet";
 	*levels = 3;
 	return NULL;
@@ -126,7 +126,7 @@ static int mirror_leaf(void *ctx, uint64_t gpa, uint64_t entry, unsigned level)
 static int mirror_range(struct bmpt_dma *d, uint64_t start, uint64_t end)
 {
 	struct mirror_ctx m = { &d->dom, start, end, 0 };
-	return ept_for_each_leaf(&d->vm->ept, mirror_leaf, &m);
+	return ept_for_each_leaf(core_vm_table(d->vm), mirror_leaf, &m);
 }
 
 static void set_why(struct bmpt_dma *d, const char *why)
@@ -143,7 +143,7 @@ int bmpt_dma_init(struct bmpt_dma *d, struct core_vm *vm, struct vtd_unit *u, un
 		return -PORT_EINVAL;
 	*d = (struct bmpt_dma){ .vm = vm, .unit = u };
 	struct span s = { 0, 0 };
-	ept_for_each_leaf(&vm->ept, span_leaf, &s);
+	ept_for_each_leaf(core_vm_table(vm), span_leaf, &s);
 
 	unsigned levels = 0;
 	const char *refused = (flags & BMPT_FORCE_MIRROR) ? "mirroring was asked for" : share_refused(d, &s, &levels);
@@ -156,13 +156,13 @@ int bmpt_dma_init(struct bmpt_dma *d, struct core_vm *vm, struct vtd_unit *u, un
 			.unit = u, .did = (unsigned)did, .levels = levels, .aw = levels - 2,
 			.width = 30 + 9 * (levels - 2), .sllps = u->caps.sllps, .coherent = u->caps.c,
 			.snoop = u->caps.sc,
-			.top = levels == 4 ? vm->ept.pml4 : port_phys_to_virt(ept_entry_addr(vm->ept.pml4[0])),
+			.top = levels == 4 ? core_vm_table(vm)->pml4 : port_phys_to_virt(ept_entry_addr(core_vm_table(vm)->pml4[0])),
 		};
 		d->mode = BMPT_SHARED;
 		set_why(d, levels == 4 ? "4-level unit: SLPTPTR = the EPT's PML4"
 				       : "3-level unit, guest below 512 GiB: SLPTPTR = the EPT's PDPT");
 		if (!u->caps.c)
-			flush_tables(vm->ept.pml4, 4);
+			flush_tables(core_vm_table(vm)->pml4, 4);
 		port_log("bmpt: DMA domain %u shares the EPT (%u-level, top 0x%llx%s)", d->dom.did, levels,
 			 (unsigned long long)port_virt_to_phys(d->dom.top),
 			 u->caps.c ? "" : "; ECAP.C = 0: EPT tables flushed on every change");
@@ -194,7 +194,7 @@ int bmpt_dma_sync(struct bmpt_dma *d, uint64_t gpa, uint64_t size)
 			return -PORT_ERANGE;
 		}
 		if (!d->dom.coherent)
-			flush_tables(d->vm->ept.pml4, 4);
+			flush_tables(core_vm_table(d->vm)->pml4, 4);
 		/* Page-selective IOTLB invalidation (VT-d 6.5.2.3, IH = 0: the
 		 * paging-structure caches for the range go too). */
 		rc = vtd_unit_inv_range(d->unit, d->dom.did, gpa, size);
