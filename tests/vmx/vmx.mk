@@ -73,6 +73,13 @@ VMX_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit
 $(VMX_UNIT_BINS): $(VMX_PURE_SAN_OBJS)
 $(VMX_UNIT_BINS): HOST_LIBS += $(VMX_PURE_SAN_OBJS)
 
+# Unit tests of the neutral core (tests/unit/test_core_*.c) link it whole.
+CORE_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,vmm_glue/core/core_vm.c vmm_glue/core/ept.c \
+	vmm_glue/core/mmio_insn.c)
+CORE_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_core_*.c))
+$(CORE_UNIT_BINS): $(CORE_SAN_OBJS)
+$(CORE_UNIT_BINS): HOST_LIBS += $(CORE_SAN_OBJS)
+
 # test_vmx_bmpt also links bm_passthrough, which needs the freestanding
 # libraries: its object goes before them on the command line (the pattern
 # rule would put it after, in HOST_LIBS, where the archives are already
