@@ -62,7 +62,7 @@
 #define PROBE_MMIO_GPA 0xa0000000ull
 #define IR_FAULT_SID 0x26
 #define WAIT_NS (5ull * 1000 * 1000 * 1000)
-#define SVM_TESTS 30
+#define SVM_TESTS 31
 
 extern uint64_t boot_pml4[512];
 
@@ -332,6 +332,15 @@ static void test_probe(void)
 	tap_ok(ran && r.v.exits[SX_HYPERCALL] == P_COUNT + 1 && r.v.exits[SX_OTHER] == 0 && r.v.exits[SX_EXC] == 0,
 	       "VMCALL (#UD on this CPU, intercepted): %u hypercalls for %u reports + done; no other exits",
 	       r.v.exits[SX_HYPERCALL], (unsigned)P_COUNT);
+	/* Issue 14 item 4: a VMCB field VMRUN would refuse is an error naming
+	 * it, before VMRUN (the guest's EFER without SVME, on purpose). */
+	uint32_t vmruns = r.v.vmruns;
+	vmcb_wr(c, VMCB_EFER, vmcb_rd(c, VMCB_EFER) & ~EFER_SVME);
+	const char *bad = svm_vmcb_check(&r.v);
+	int again = svm_vcpu_run(&r.v);
+	tap_ok(bad && bad[0] == 'E' && again == -PORT_EINVAL && r.v.vmruns == vmruns,
+	       "a VMCB with the guest's EFER.SVME clear is refused before VMRUN naming the field (%s): run %d, "
+	       "no VMRUN", bad ? bad : "none", again);
 	/* A trap is removable: after core_vm_untrap_mmio the GPA is nobody's. */
 	uint64_t val = 0;
 	int before = core_vm_mmio_access(&r.vm.core, PROBE_MMIO_GPA, false, 4, &val);
@@ -679,7 +688,7 @@ void test_main(void)
 	idt_set_handler(EDU_HOST_VEC, host_vec_handler, NULL);
 
 	test_svm_on();                 /* 1 */
-	test_probe();                  /* 10 */
+	test_probe();                  /* 11 */
 	test_edu_guest(1, false);      /* 7: shares the NPT */
 	test_forged_sid(&r.dev);       /* 2 */
 	edu_teardown();

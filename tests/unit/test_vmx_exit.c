@@ -24,6 +24,9 @@ static void names_come_from_the_sdm_tables(void **state)
 	assert_string_equal(vmx_insn_error_name(7), "VM entry with invalid control field(s)");
 	assert_string_equal(vmx_insn_error_name(8), "VM entry with invalid host-state field(s)");
 	assert_string_equal(vmx_insn_error_name(14), "unknown VM-instruction error");
+	assert_string_equal(vmx_field_name(0x681e), "GUEST_RIP");        /* App. B.4.3 */
+	assert_string_equal(vmx_field_name(0x4402), "EXIT_REASON");      /* App. B.3.2 */
+	assert_string_equal(vmx_field_name(0x7fff), "unknown field");
 	assert_int_equal(EXIT_REASON_BASIC(0x80000021u), 33);
 }
 

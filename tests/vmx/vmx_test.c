@@ -702,6 +702,31 @@ static void test_real_mode(void)
 	       bad_state.exit_reason, vmx_exit_reason_name(bad_state.exit_reason));
 }
 
+/* Issue 14 item 4: a VMWRITE the CPU refuses is an error naming the field,
+ * and the next VM entry does not happen.  The field: encoding 0x0001, the
+ * "high" access type on a 16-bit field, which does not exist (§24.11.2,
+ * App. B: VM-instruction error 12).  (A read-only field will not do: a CPU
+ * with IA32_VMX_MISC[29], as Bochs' tigerlake, lets VMWRITE write those.) */
+#define NO_SUCH_FIELD 0x0001u
+static void test_failed_vmwrite_stops_entry(void)
+{
+	static struct vmx_vm vm;
+	static struct vmx_vcpu v;
+	int rc = vmx_vm_init(&vm, &cpu, NULL, NULL);
+	rc = rc ? rc : vmx_vcpu_init(&v, &vm);
+	int wr = rc ? rc : vmx_vmwrite(NO_SUCH_FIELD, 0);
+	int run = rc ? rc : vmx_vcpu_run(&v);
+	uint32_t exits = 0;
+	for (unsigned i = 0; i < EXIT_REASON_MAX; i++)
+		exits += v.exits[i];
+	tap_ok(rc == 0 && wr == -PORT_EIO && run == -PORT_EIO && !v.launched && exits == 0 &&
+	       vmx_vmwrite_status("after") == 0,
+	       "a refused VMWRITE (0x%x, %s) is an error (%d), and the run that follows stops before "
+	       "VMLAUNCH (%d, %u exits)", NO_SUCH_FIELD, vmx_field_name(NO_SUCH_FIELD), wr, run, exits);
+	vmx_vcpu_destroy(&v);
+	vmx_vm_destroy(&vm);
+}
+
 void vmx_tests(void)
 {
 	/* The variant (grub.cfg passes variant=bochs; give QEMU/KVM runs
@@ -721,6 +746,7 @@ void vmx_tests(void)
 	test_guest64();
 	test_apicv();
 	test_real_mode();
+	test_failed_vmwrite_stops_entry();
 	vmx_edu_tests(&cpu);
 	vmx_cpu_off(&cpu);
 }

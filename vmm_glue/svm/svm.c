@@ -481,11 +481,61 @@ static int dispatch(struct svm_vcpu *v)
 	}
 }
 
+/* The VMCB fields the backend depends on, against VMRUN's consistency
+ * checks (APM Vol. 2 §15.5.1) and the backend's own set-up: the name of the
+ * first bad field, or NULL.  Checked before every VMRUN, so a bad field is
+ * an error naming it rather than a VMEXIT_INVALID that names nothing. */
+const char *svm_vmcb_check(const struct svm_vcpu *v)
+{
+	const void *c = v->vmcb;
+	uint64_t efer = vmcb_rd(c, VMCB_EFER), cr0 = vmcb_rd(c, VMCB_CR0), cr4 = vmcb_rd(c, VMCB_CR4);
+	uint16_t cs_attr = *(const volatile uint16_t *)((const uint8_t *)c + VMCB_CS + 2);
+	bool lme_pg = (efer & (1ull << 8)) && (cr0 & (1ull << 31));
+	if (!(efer & EFER_SVME))
+		return "EFER (SVME clear)";
+	if (efer >> 16)
+		return "EFER (reserved bits 63:16 set)";
+	if ((cr0 & (1ull << 30)) == 0 && (cr0 & (1ull << 29)))
+		return "CR0 (NW set with CD clear)";
+	if (cr0 >> 32)
+		return "CR0 (bits 63:32 set)";
+	if (cr4 >> 32)
+		return "CR4 (bits 63:32 set)";
+	if (vmcb_rd(c, VMCB_DR6) >> 32 || vmcb_rd(c, VMCB_DR7) >> 32)
+		return "DR6/DR7 (bits 63:32 set)";
+	if (lme_pg && !(cr4 & (1ull << 5)))
+		return "CR4 (EFER.LME and CR0.PG without PAE)";
+	if (lme_pg && !(cr0 & 1))
+		return "CR0 (EFER.LME and CR0.PG without PE)";
+	if (lme_pg && (cs_attr & 0x200u) && (cs_attr & 0x400u))
+		return "CS attributes (L and D both set in long mode)";
+	if (!(vmcb_rd32(c, VMCB_INTERCEPT_2) & INTERCEPT2_VMRUN))
+		return "INTERCEPT_2 (VMRUN not intercepted)";
+	if (!vmcb_rd32(c, VMCB_ASID))
+		return "ASID (0 is the host's)";
+	if (!(vmcb_rd32(c, VMCB_INTERCEPT_1) & INTERCEPT1_INTR) || !(vmcb_rd(c, VMCB_VINTR) & VINTR_MASKING))
+		return "INTERCEPT_1/V_INTR_MASKING (host interrupts would reach the guest)";
+	if (!(vmcb_rd(c, VMCB_NP_CTL) & 1) || vmcb_rd(c, VMCB_N_CR3) != v->vm->core.ept.pml4_pa)
+		return "NP_ENABLE/N_CR3 (not the VM's nested tables)";
+	if (vmcb_rd(c, VMCB_IOPM_BASE) != port_virt_to_phys(v->vm->iopm) ||
+	    vmcb_rd(c, VMCB_MSRPM_BASE) != port_virt_to_phys(v->vm->msrpm))
+		return "IOPM_BASE/MSRPM_BASE (not the VM's maps)";
+	uint64_t ev = vmcb_rd(c, VMCB_EVENTINJ);
+	if ((ev & EVENT_VALID) && (((ev >> 8) & 7u) == 1 || ((ev >> 8) & 7u) > 4))
+		return "EVENTINJ (reserved event type)";
+	return NULL;
+}
+
 int svm_vcpu_run(struct svm_vcpu *v)
 {
 	void *c = v->vmcb;
 	for (;;) {
 		prepare_injection(v);
+		const char *bad = svm_vmcb_check(v);
+		if (bad) {
+			port_log("svm: not running the guest: VMCB field %s", bad);
+			return -PORT_EINVAL;
+		}
 		vmcb_wr(c, VMCB_RAX, v->gpr[0]);
 		vmcb_wr(c, VMCB_RSP, v->gpr[4]);
 		*((volatile uint8_t *)c + VMCB_TLB_CONTROL) = v->vm->flush_pending ? 1 : 0;
@@ -499,7 +549,8 @@ int svm_vcpu_run(struct svm_vcpu *v)
 		v->exit_info1 = vmcb_rd(c, VMCB_EXITINFO1);
 		v->exit_info2 = vmcb_rd(c, VMCB_EXITINFO2);
 		if (v->exit_code == SVM_EXIT_INVALID) {
-			port_log("svm: VMRUN failed: VMEXIT_INVALID (the guest state is not consistent, APM §15.5.1)");
+			port_log("svm: VMRUN failed: VMEXIT_INVALID (APM §15.5.1) with every field the backend checks "
+				 "consistent: a check svm_vmcb_check() lacks");
 			return -PORT_EIO;
 		}
 		/* An event the exit interrupted is delivered again (§15.7.2). */

@@ -123,6 +123,11 @@ int svm_vcpu_run(struct svm_vcpu *v);
 
 void svm_vcpu_inject_irq(struct svm_vcpu *v, uint8_t vector);
 
+/* The VMCB fields the backend depends on, against VMRUN's consistency
+ * checks (§15.5.1) and its own set-up: the first bad field's name, or
+ * NULL.  svm_vcpu_run checks before every VMRUN (-PORT_EINVAL, logged). */
+const char *svm_vmcb_check(const struct svm_vcpu *v);
+
 /* svm_entry.S: the world switch.  gpr: 16 GPRs in SDM order (RAX and RSP
  * unused: they are in the VMCB). */
 void svm_world_switch(uint64_t *gpr, uint64_t guest_vmcb_pa, uint64_t host_vmcb_pa);

@@ -86,14 +86,35 @@ uint64_t vmx_vmread(uint32_t field)
 	return v;
 }
 
-void vmx_vmwrite(uint32_t field, uint64_t val)
+/* The first VMWRITE that failed since vmx_vmwrite_status() last looked:
+ * one CPU, calls on it are serialised (vmx.h). */
+static struct vmwrite_fail {
+	bool failed;
+	uint32_t field, err;
+} vmwrite_fail;
+
+int vmx_vmwrite(uint32_t field, uint64_t val)
 {
 	uint8_t fail;
 	__asm__ volatile("vmwrite %1, %2; setna %0" : "=q"(fail) : "rm"(val), "r"((uint64_t)field) : "cc");
-	if (fail)
-		port_log("vmx: VMWRITE of field 0x%x failed: VM-instruction error %u (%s)", field,
-			 (unsigned)vmx_vmread(VMCS_INSN_ERROR),
-			 vmx_insn_error_name((uint32_t)vmx_vmread(VMCS_INSN_ERROR)));
+	if (!fail)
+		return 0;
+	uint32_t err = (uint32_t)vmx_vmread(VMCS_INSN_ERROR);
+	port_log("vmx: VMWRITE of %s (0x%x) = 0x%llx failed: VM-instruction error %u (%s)", vmx_field_name(field),
+		 field, (unsigned long long)val, err, vmx_insn_error_name(err));
+	if (!vmwrite_fail.failed)
+		vmwrite_fail = (struct vmwrite_fail){ true, field, err };
+	return -PORT_EIO;
+}
+
+int vmx_vmwrite_status(const char *where)
+{
+	if (!vmwrite_fail.failed)
+		return 0;
+	port_log("vmx: %s: VMWRITE of %s (0x%x) failed (VM-instruction error %u): not entering the guest", where,
+		 vmx_field_name(vmwrite_fail.field), vmwrite_fail.field, vmwrite_fail.err);
+	vmwrite_fail.failed = false;
+	return -PORT_EIO;
 }
 
 /* INVEPT (§30.3): type 1 single-context, 2 all-context. */
@@ -413,8 +434,11 @@ int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm)
 		port_log("vmx: VMCLEAR/VMPTRLD of a new VMCS failed");
 		return -PORT_EIO;
 	}
+	vmx_vmwrite_status("before the VMCS set-up");   /* start clean */
 	write_host_state();
-	return write_controls(v);
+	int rc = write_controls(v);
+	int wr = vmx_vmwrite_status("VMCS set-up");
+	return rc ? rc : wr;
 }
 
 void vmx_vcpu_destroy(struct vmx_vcpu *v)
@@ -514,7 +538,7 @@ int vmx_vcpu_setup_long64(struct vmx_vcpu *v, const struct vmx_guest64 *g)
 	vmx_vmwrite(VMCS_GUEST_RFLAGS, g->rflags | RFLAGS_FIXED);
 	vmx_vmwrite(VMCS_ENTRY_CTLS, vmx_vmread(VMCS_ENTRY_CTLS) | ENTRY_IA32E_MODE_GUEST);
 	v->gpr[GPR_RSP] = g->rsp;
-	return 0;
+	return vmx_vmwrite_status("64-bit guest state");
 }
 
 int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t sp)
@@ -550,7 +574,7 @@ int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t s
 	vmx_vmwrite(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
 	vmx_vmwrite(VMCS_ENTRY_CTLS, vmx_vmread(VMCS_ENTRY_CTLS) & ~ENTRY_IA32E_MODE_GUEST);
 	v->gpr[GPR_RSP] = sp;
-	return 0;
+	return vmx_vmwrite_status("real-mode guest state");
 }
 
 /* --- events -------------------------------------------------------------- */
@@ -644,6 +668,7 @@ int vmx_vcpu_enable_apicv(struct vmx_vcpu *v, const struct vmx_apicv_cfg *cfg)
 		return rc;
 	}
 
+	vmx_vmwrite_status("before APIC virtualization");   /* start clean */
 	vmx_vmwrite(VMCS_VIRT_APIC_PAGE, chk.vapic_pa);       /* §24.6.8 */
 	vmx_vmwrite(VMCS_TPR_THRESHOLD, 0);                   /* unused with VID */
 	vmx_vmwrite(VMCS_EOI_EXIT0, cfg->eoi_exit[0]);
@@ -655,17 +680,29 @@ int vmx_vcpu_enable_apicv(struct vmx_vcpu *v, const struct vmx_apicv_cfg *cfg)
 		vmx_vmwrite(VMCS_PI_NOTIFY_VECTOR, a.notify_vector);
 		vmx_vmwrite(VMCS_PI_DESC_ADDR, chk.pi_desc_pa);
 	}
-	vmx_vmwrite(VMCS_PIN_CTLS, c.pin);
-	vmx_vmwrite(VMCS_PROC_CTLS, c.proc);
-	vmx_vmwrite(VMCS_PROC_CTLS2, c.proc2);
-	vmx_vmwrite(VMCS_EXIT_CTLS, c.exit);
 	/* §29.5: only what the CPU virtualizes passes; the rest of the x2APIC
 	 * range would reach the host's own APIC, so it exits. */
-	for (uint32_t msr = MSR_X2APIC_FIRST; msr <= MSR_X2APIC_LAST; msr++) {
+	for (uint32_t msr = MSR_X2APIC_FIRST; !rc && msr <= MSR_X2APIC_LAST; msr++)
 		rc = vmx_vm_trap_msr(v->vm, msr, vmx_apicv_msr_exits(msr, false, a.reg_virt),
 				     vmx_apicv_msr_exits(msr, true, a.reg_virt));
-		if (rc)
-			return rc;
+	/* The controls last, and only when everything they depend on is in
+	 * place: a control committed over a failed field write would enter
+	 * the guest with APIC virtualization pointing at nothing. */
+	if (!rc)
+		rc = vmx_vmwrite_status("APIC virtualization fields");
+	if (!rc) {
+		vmx_vmwrite(VMCS_PIN_CTLS, c.pin);
+		vmx_vmwrite(VMCS_PROC_CTLS, c.proc);
+		vmx_vmwrite(VMCS_PROC_CTLS2, c.proc2);
+		vmx_vmwrite(VMCS_EXIT_CTLS, c.exit);
+		rc = vmx_vmwrite_status("APIC virtualization controls");
+	}
+	if (rc) {
+		if (a.own_vapic)
+			port_page_free(a.vapic);
+		if (a.own_pi)
+			port_page_free(a.pi);
+		return rc;
 	}
 	a.on = true;
 	v->apicv = a;
@@ -1071,6 +1108,10 @@ int vmx_vcpu_run(struct vmx_vcpu *v)
 	for (;;) {
 		prepare_injection(v);
 		vmx_vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
+		/* Every write since the last entry (set-up, handlers, injection). */
+		int wr = vmx_vmwrite_status(v->launched ? "VMRESUME" : "VMLAUNCH");
+		if (wr)
+			return wr;
 		int rc = vmx_enter(v->gpr, v->launched);
 		if (rc == 1) {
 			port_log("vmx: %s failed: VMfailInvalid (no current VMCS)", v->launched ? "VMRESUME" : "VMLAUNCH");

@@ -230,7 +230,13 @@ void vmx_vcpu_inject_exception(struct vmx_vcpu *v, uint8_t vector, uint32_t errc
 /* VMCS access for the VMM's handlers (the vcpu's VMCS is current inside
  * vmx_vcpu_run and the setup calls). */
 uint64_t vmx_vmread(uint32_t field);
-void vmx_vmwrite(uint32_t field, uint64_t val);
+/* 0, or -PORT_EIO (logged with the field's name and the VM-instruction
+ * error); the first failure is also kept for vmx_vmwrite_status(). */
+int vmx_vmwrite(uint32_t field, uint64_t val);
+/* -PORT_EIO naming the first VMWRITE that failed since the last call (and
+ * forget it), or 0.  vmx_vcpu_init, the setup calls, APICv enabling and
+ * every VM entry check it: a failed write is never a silent continue. */
+int vmx_vmwrite_status(const char *where);
 /* Copy guest-linear [gla, gla+len) out of the guest: its page tables (when
  * paging is on, 4-level) and then the EPT.  0 or -PORT_EFAULT. */
 int vmx_guest_read(struct vmx_vcpu *v, uint64_t gla, void *buf, size_t len);
