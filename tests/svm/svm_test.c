@@ -133,9 +133,9 @@ static int rig_hlt(struct svm_vcpu *v)
 		return SVM_CONTINUE;
 	r->hlt_waits++;
 	uint64_t end = clock_ns() + WAIT_NS;
-	while (v->pending_irq < 0 && clock_ns() < end)
+	while (v->core.pending_irq < 0 && clock_ns() < end)
 		__asm__ volatile("sti; pause; cli" ::: "memory");
-	if (v->pending_irq < 0)
+	if (v->core.pending_irq < 0)
 		r->hlt_timeouts++;
 	return SVM_CONTINUE;
 }

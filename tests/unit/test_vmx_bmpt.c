@@ -79,7 +79,7 @@ void core_vm_flush(struct core_vm *core)
 	ept_reclaim(&core->ept);
 }
 
-void core_vcpu_inject_irq(struct core_vcpu *v, uint8_t vector) { ((struct vmx_vcpu *)v)->pending_irq = vector; }
+void core_vcpu_inject_irq(struct core_vcpu *v, uint8_t vector) { v->pending_irq = vector; }
 
 /* --- fixtures ------------------------------------------------------------ */
 
@@ -350,8 +350,8 @@ static void msi_becomes_an_irte_and_a_remappable_message(void **state)
 	device_32bit_pvm();
 	struct ir_vcpu irv[2] = { { .virt_apic_id = 0, .host_apic_id = 4 }, { .virt_apic_id = 1, .host_apic_id = 6 } };
 	struct ir_guest guest = { .name = "t", .vcpus = irv, .n_vcpus = 2 };
-	struct vmx_vcpu v0 = { .core = { &vm.core }, .vm = &vm, .pending_irq = -1 },
-			v1 = { .core = { &vm.core }, .vm = &vm, .pending_irq = -1 };
+	struct vmx_vcpu v0 = { .core = { &vm.core, -1 }, .vm = &vm },
+			v1 = { .core = { &vm.core, -1 }, .vm = &vm };
 	struct core_vcpu *vcpus[2] = { &v0.core, &v1.core };
 	const struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA,
 					.table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = 0x61 };
@@ -380,8 +380,8 @@ static void msi_becomes_an_irte_and_a_remappable_message(void **state)
 	assert_int_equal(rd(0x64, 4), 0xfee01000);
 	/* physical: 0x61 stands for guest vector 0x45 on vCPU 1 */
 	assert_int_equal(bmpt_dev_host_irq(&dev, 0x61), 0);
-	assert_int_equal(v1.pending_irq, 0x45);
-	assert_int_equal(v0.pending_irq, -1);
+	assert_int_equal(v1.core.pending_irq, 0x45);
+	assert_int_equal(v0.core.pending_irq, -1);
 	assert_int_equal(bmpt_dev_host_irq(&dev, 0x62), -PORT_ENOENT);
 	/* The guest masks vector 0: the device's MSI goes off. */
 	wr(0x6c, 4, 1);
@@ -586,8 +586,8 @@ static void msix_start(unsigned table_entries)
 	mirv[0] = (struct ir_vcpu){ .virt_apic_id = 0, .host_apic_id = 4 };
 	mirv[1] = (struct ir_vcpu){ .virt_apic_id = 1, .host_apic_id = 6 };
 	mguest = (struct ir_guest){ .name = "t", .vcpus = mirv, .n_vcpus = 2 };
-	mv0 = (struct vmx_vcpu){ .core = { &vm.core }, .vm = &vm, .pending_irq = -1 };
-	mv1 = (struct vmx_vcpu){ .core = { &vm.core }, .vm = &vm, .pending_irq = -1 };
+	mv0 = (struct vmx_vcpu){ .core = { &vm.core, -1 }, .vm = &vm };
+	mv1 = (struct vmx_vcpu){ .core = { &vm.core, -1 }, .vm = &vm };
 	irq_table = &mtable;
 }
 
@@ -800,12 +800,12 @@ static void msix_entries_become_irtes_and_remappable_entries(void **state)
 	 * entry k's guest vector into its vCPU. */
 	fire(1);
 	assert_int_equal(delivered, 1);
-	assert_int_equal(mv1.pending_irq, 0x51);
-	assert_int_equal(mv0.pending_irq, -1);
+	assert_int_equal(mv1.core.pending_irq, 0x51);
+	assert_int_equal(mv0.core.pending_irq, -1);
 	fire(2);
-	assert_int_equal(mv0.pending_irq, 0x52);
+	assert_int_equal(mv0.core.pending_irq, 0x52);
 	fire(0);
-	assert_int_equal(mv0.pending_irq, 0x50);
+	assert_int_equal(mv0.core.pending_irq, 0x50);
 	assert_int_equal(delivered, 3);
 	assert_int_equal(blocked + irq_rc_fail, 0);
 	assert_int_equal(dev.msix_entries[0].injected, 1);
@@ -820,7 +820,7 @@ static void msix_entries_become_irtes_and_remappable_entries(void **state)
 	wr(0x5c, 2, 0x45);
 	wr(0x52, 2, 1);
 	assert_int_equal(bmpt_dev_host_irq(&dev, 0x61), 0);
-	assert_int_equal(mv1.pending_irq, 0x45);
+	assert_int_equal(mv1.core.pending_irq, 0x45);
 
 	bmpt_dev_fini(&dev);
 	msix_stop();
@@ -857,12 +857,12 @@ static void msix_mask_transitions_keep_the_irte_order(void **state)
 	assert_int_equal(delivered, 0);
 	assert_int_equal(grd(BAR_HPA + PBA_OFF, 4) & 1, 1);
 	assert_int_equal(grd(BAR_HPA + PBA_OFF, 8) & 1, 1);
-	mv0.pending_irq = -1;
+	mv0.core.pending_irq = -1;
 	gwr(ENTRY(0, 12), 4, 0);
 	assert_false(phys_masked(0));
 	assert_int_equal(delivered, 1);
 	assert_int_equal(grd(BAR_HPA + PBA_OFF, 4) & 1, 0);
-	assert_int_equal(mv0.pending_irq, 0x50);
+	assert_int_equal(mv0.core.pending_irq, 0x50);
 
 	/* Function Mask: every entry masked on the device (its own FM stays
 	 * clear, MSI-X stays on); pending, then sent when it clears. */
@@ -888,9 +888,9 @@ static void msix_mask_transitions_keep_the_irte_order(void **state)
 	assert_int_equal(evs[mask].irte_dest, 4);
 	assert_int_equal(evs[unmask].irte_dest, 6);
 	assert_irte(&dev, 0, 0x70, 6);
-	mv1.pending_irq = -1;
+	mv1.core.pending_irq = -1;
 	fire(0);
-	assert_int_equal(mv1.pending_irq, 0x50);
+	assert_int_equal(mv1.core.pending_irq, 0x50);
 
 	/* Disable: entries masked before the device's MSI-X Enable clears. */
 	from = nev;
@@ -934,8 +934,8 @@ static void msix_refused_message_blocks_only_its_entry(void **state)
 	fire(0);
 	fire(2);
 	assert_int_equal(delivered, 2);
-	assert_int_equal(mv0.pending_irq, 0x50);
-	assert_int_equal(mv1.pending_irq, 0x52);
+	assert_int_equal(mv0.core.pending_irq, 0x50);
+	assert_int_equal(mv1.core.pending_irq, 0x52);
 	/* An NMI message on entry 2: refused too, entry 0 still delivers. */
 	gwr(ENTRY(2, 8), 4, 0x0400 | 0x52);
 	assert_true(dev.msix_entries[2].last_update < 0);

@@ -233,7 +233,7 @@ static void setup(void)
 			 (unsigned long long)GUEST_RAM_HPA, r);
 	if ((r = vmx_vm_map(&vm, 0, GUEST_RAM_HPA, GUEST_RAM_SIZE, EPT_RWX | EPT_RAM, EPT_MT_WB)))
 		tap_bail("EPT map of the guest's RAM: %d", r);
-	vcpu = (struct vmx_vcpu){ .core = { &vm.core }, .vm = &vm, .pending_irq = -1 };
+	vcpu = (struct vmx_vcpu){ .core = { &vm.core, -1 }, .vm = &vm };
 	tap_diag("VT-d: CAP.SAGAW 0x%x MGAW %u SLLPS 0x%x CM %u ECAP.C %u SC %u PI %u; edu %02x:%02x.%u; "
 		 "igb %02x:%02x.%u BAR0 0x%llx BAR3 0x%llx+0x%llx",
 		 unit.caps.sagaw, unit.caps.mgaw, unit.caps.sllps, unit.caps.cm, unit.caps.c, unit.caps.sc,
@@ -402,7 +402,7 @@ static void guest_msi_program(uint8_t dest, uint8_t vector, bool level)
 
 static void test_msi_route(void)
 {
-	vcpu.pending_irq = -1;
+	vcpu.core.pending_irq = -1;
 	guest_msi_program(0, VEC_GUEST, false);
 	unsigned m = dev.msi;
 	/* virtual: what the guest reads back is what it wrote */
@@ -421,24 +421,24 @@ static void test_msi_route(void)
 		       f.vector == VEC_HOST && f.dest == my_apic && !f.dest_logical && f.source.sid == rid &&
 		       f.source.svt == IRTE_SVT_SID && hd == 0 && msi_is_remappable(&(struct msi_msg){ p_addr, 0, 0 }) &&
 		       msi_remap_index(&h) == dev.route.base && (p_ctrl & BMPT_MSI_CTRL_EN) && n_host == 1 &&
-		       n_guest == 0 && last_host_irq_rc == 0 && vcpu.pending_irq == VEC_GUEST && faults_take(NULL) == 0,
+		       n_guest == 0 && last_host_irq_rc == 0 && vcpu.core.pending_irq == VEC_GUEST && faults_take(NULL) == 0,
 	       "guest MSI 0x%08x/0x%x (virtual, read back through the trap) -> IRTE %u: vector 0x%x, APIC 0x%x, SID "
 	       "0x%x (shadow), edu holds 0x%08x/0x%x (remappable) -> arrived %llu time(s) on host vector 0x%x, %llu on "
 	       "0x%x; the vCPU's pending injection is guest vector 0x%x",
 	       g_addr, g_data, dev.route.base, f.vector, f.dest, f.source.sid, p_addr, p_data,
-	       (unsigned long long)n_host, VEC_HOST, (unsigned long long)n_guest, VEC_GUEST, vcpu.pending_irq);
+	       (unsigned long long)n_host, VEC_HOST, (unsigned long long)n_guest, VEC_GUEST, vcpu.core.pending_irq);
 }
 
 static void test_msi_mask_retarget(void)
 {
 	unsigned m = dev.msi;
 	/* The guest disables MSI: the device must not signal. */
-	vcpu.pending_irq = -1;
+	vcpu.core.pending_irq = -1;
 	guest_cfg_write(m + 2, 2, 0);
 	uint16_t p_ctrl_off = pci_read16(edu.pci, (uint16_t)(m + 2));
 	raise_irq(false);
 	uint64_t silent = n_host + n_guest;
-	int pend_off = vcpu.pending_irq;
+	int pend_off = vcpu.core.pending_irq;
 	/* New vector, enabled again: the device keeps its handle, the host
 	 * vector now stands for the new guest vector. */
 	struct msi_msg shadow_before = dev.route.shadow_msi;
@@ -446,16 +446,16 @@ static void test_msi_mask_retarget(void)
 	raise_irq(true);
 	tap_ok(!(p_ctrl_off & BMPT_MSI_CTRL_EN) && silent == 0 && pend_off == -1 && dev.last_update == 0 &&
 		       dev.route.shadow_msi.addr_lo == shadow_before.addr_lo && n_host == 1 && n_guest2 == 0 &&
-		       vcpu.pending_irq == VEC_GUEST2,
+		       vcpu.core.pending_irq == VEC_GUEST2,
 	       "guest disables MSI: edu MSI enable cleared, raise delivers nothing (%llu); guest reprograms vector "
 	       "0x%x and enables: same handle, arrives on host vector 0x%x (%llu), injection pending for 0x%x",
-	       (unsigned long long)silent, VEC_GUEST2, VEC_HOST, (unsigned long long)n_host, vcpu.pending_irq);
+	       (unsigned long long)silent, VEC_GUEST2, VEC_HOST, (unsigned long long)n_host, vcpu.core.pending_irq);
 }
 
 static void test_msi_refused(void)
 {
 	unsigned m = dev.msi;
-	vcpu.pending_irq = -1;
+	vcpu.core.pending_irq = -1;
 	guest_cfg_write(m + 2, 2, 0);
 	guest_msi_program(0, VEC_GUEST, true);    /* level-triggered: not passed through */
 	int upd = dev.last_update;
@@ -463,7 +463,7 @@ static void test_msi_refused(void)
 	uint16_t p_ctrl = pci_read16(edu.pci, (uint16_t)(m + 2));
 	raise_irq(false);
 	tap_ok(upd < 0 && e && !(e->lo & 1) && !(p_ctrl & BMPT_MSI_CTRL_EN) && n_host + n_guest == 0 &&
-		       vcpu.pending_irq == -1,
+		       vcpu.core.pending_irq == -1,
 	       "level-triggered guest MSI refused (%d): IRTE %u not present, edu MSI disabled, nothing delivered",
 	       upd, dev.route.base);
 }
@@ -678,14 +678,14 @@ static void test_msix_deliver(void)
 	bool ok = true;
 	for (unsigned k = 0; k < IGB_ENTRIES; k++) {
 		uint64_t inj = igb_dev.msix_entries[k].injected;
-		vcpu.pending_irq = -1;
+		vcpu.core.pending_irq = -1;
 		last_host_irq_rc = 1;
 		igb_raise(k, true);
 		bool this_ok = n_hv[k] == 1 && igb_sum(n_hv) == 1 && igb_sum(n_gv) == 0 && last_host_irq_rc == 0 &&
-			       vcpu.pending_irq == igb_guest_vec[k] && igb_dev.msix_entries[k].injected == inj + 1;
+			       vcpu.core.pending_irq == igb_guest_vec[k] && igb_dev.msix_entries[k].injected == inj + 1;
 		tap_diag("igb vector %u: %llu on host vector 0x%x, %llu on others, %llu on guest vectors; pending "
 			 "injection 0x%x", k, (unsigned long long)n_hv[k], igb_host_vec[k],
-			 (unsigned long long)(igb_sum(n_hv) - n_hv[k]), (unsigned long long)igb_sum(n_gv), vcpu.pending_irq);
+			 (unsigned long long)(igb_sum(n_hv) - n_hv[k]), (unsigned long long)igb_sum(n_gv), vcpu.core.pending_irq);
 		ok &= this_ok;
 	}
 	tap_ok(ok && faults_take(NULL) == 0,
@@ -696,13 +696,13 @@ static void test_msix_deliver(void)
 
 static void test_msix_mask(void)
 {
-	vcpu.pending_irq = -1;
+	vcpu.core.pending_irq = -1;
 	table_wr(1, 12, 4, 1);   /* the guest masks entry 1 */
 	bool pmasked = phys_entry(1, 12) & 1;
 	igb_raise(1, false);
 	uint64_t silent = igb_sum(n_hv) + igb_sum(n_gv);
 	uint32_t pba = guest_pba();
-	int pend_masked = vcpu.pending_irq;
+	int pend_masked = vcpu.core.pending_irq;
 	/* Unmasked: the device sends the pending message (PCI 3.0 §6.8.2.10). */
 	igb_counts_reset();
 	table_wr(1, 12, 4, 0);
@@ -710,12 +710,12 @@ static void test_msix_mask(void)
 	igb_counts_take();
 	uint32_t pba_after = guest_pba();
 	tap_ok(pmasked && silent == 0 && (pba & 2) && pend_masked == -1 && n_hv[1] == 1 && igb_sum(n_hv) == 1 &&
-		       igb_sum(n_gv) == 0 && vcpu.pending_irq == igb_guest_vec[1] && !(pba_after & 2) &&
+		       igb_sum(n_gv) == 0 && vcpu.core.pending_irq == igb_guest_vec[1] && !(pba_after & 2) &&
 		       !(phys_entry(1, 12) & 1),
 	       "guest masks entry 1: the device's entry masked, firing it delivers nothing (%llu) and sets its PBA bit "
 	       "(PBA 0x%x); the guest unmasks it: the pending message arrives once on 0x%x (%llu), injection pending for "
 	       "0x%x, PBA 0x%x",
-	       (unsigned long long)silent, pba, igb_host_vec[1], (unsigned long long)n_hv[1], vcpu.pending_irq, pba_after);
+	       (unsigned long long)silent, pba, igb_host_vec[1], (unsigned long long)n_hv[1], vcpu.core.pending_irq, pba_after);
 }
 
 static void test_msix_function_mask(void)

@@ -445,7 +445,7 @@ static void edu_model_run(struct vmx_cpu *cpu, unsigned run_no)
 	tap_ok(run == VMX_STOP_HANDLER && r.reported[E_IRQ_COUNT] == 1 && r.reported[E_IRQ_STRAY] == 0 &&
 	       r.reported[E_IRQ_STATUS] == EDU_DMA_IRQ && r.reported[E_STATUS_AFTER] == 0 && m.irq_status == 0 &&
 	       m.msis == 1 && m.msis_dropped == 0 && m.msi_vector == EDU_VEC && r.v.injected == 1 &&
-	       r.v.pending_irq < 0 && r.v.exits[EXIT_INTR_WINDOW] + r.v.exits[EXIT_HLT] >= 1,
+	       r.v.core.pending_irq < 0 && r.v.exits[EXIT_INTR_WINDOW] + r.v.exits[EXIT_HLT] >= 1,
 	       "edu guest run %u MSI: the DMA completion reached the guest's IDT on vector 0x%x %llu time(s) (%llu on other "
 	       "vectors), the handler saw status 0x%llx and acked it (0x%llx after); the model raised %u MSI, the core "
 	       "injected %u event(s) (%u interrupt-window, %u HLT exits)",

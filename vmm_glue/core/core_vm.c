@@ -108,9 +108,28 @@ void core_vm_flush(struct core_vm *vm)
 	ept_reclaim(&vm->ept);
 }
 
+void core_vcpu_init(struct core_vcpu *v, struct core_vm *vm)
+{
+	*v = (struct core_vcpu){ .vm = vm, .pending_irq = -1 };
+}
+
 void core_vcpu_inject_irq(struct core_vcpu *v, uint8_t vector)
 {
-	v->vm->be->inject_irq(v, vector);
+	const struct core_backend *be = v->vm ? v->vm->be : NULL;
+	if (be && be->inject_irq && be->inject_irq(v, vector) != 1)
+		return;
+	v->pending_irq = vector;
+}
+
+int core_vcpu_irq_to_inject(struct core_vcpu *v, bool can_take, bool *want_window)
+{
+	int vec = -1;
+	if (v->pending_irq >= 0 && can_take) {
+		vec = v->pending_irq;
+		v->pending_irq = -1;
+	}
+	*want_window = v->pending_irq >= 0;
+	return vec;
 }
 
 /* --- the guest's memory ------------------------------------------------------ */

@@ -47,8 +47,10 @@ struct core_backend {
 	/* The map changed: no CPU may keep using old translations (INVEPT;
 	 * SVM: a TLB flush on the next VMRUN).  No-op before a guest ran. */
 	void (*flush)(struct core_vm *vm);
-	/* External-interrupt `vector` into the guest when it can take it. */
-	void (*inject_irq)(struct core_vcpu *v, uint8_t vector);
+	/* Deliver external-interrupt `vector` some other way (VMX: post it
+	 * to the virtual APIC); NULL, or a return of 1: the core's pending
+	 * state (core_vcpu.pending_irq) takes it. */
+	int (*inject_irq)(struct core_vcpu *v, uint8_t vector);
 };
 
 #define CORE_MAX_MMIO 8
@@ -65,6 +67,7 @@ struct core_vm {
 
 struct core_vcpu {
 	struct core_vm *vm;
+	int pending_irq;     /* guest vector waiting until the guest can take it, or -1 */
 };
 
 /* An empty map in the backend's format; caps as ept_init_fmt's. */
@@ -93,7 +96,18 @@ int core_vm_lookup(const struct core_vm *vm, uint64_t gpa, uint64_t *hpa, uint64
 /* After changing the map of a guest that may have run. */
 void core_vm_flush(struct core_vm *vm);
 
+/* A vCPU of vm, nothing pending. */
+void core_vcpu_init(struct core_vcpu *v, struct core_vm *vm);
+/* Deliver guest vector `vector` as an external interrupt as soon as the
+ * guest can take it (a later one replaces one still pending). */
 void core_vcpu_inject_irq(struct core_vcpu *v, uint8_t vector);
+/* The injection decision, made by the core before each entry: `can_take`
+ * is the backend's reading of the guest (RFLAGS.IF = 1 and no STI / MOV SS
+ * shadow).  Returns the vector to inject now (no longer pending), or -1;
+ * *want_window says whether the backend should have the CPU exit as soon
+ * as the guest can take one (interrupt-window exiting; SVM: V_IRQ + the
+ * VINTR intercept). */
+int core_vcpu_irq_to_inject(struct core_vcpu *v, bool can_take, bool *want_window);
 
 /* How the guest translates linear addresses right now. */
 struct core_paging {

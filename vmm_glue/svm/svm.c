@@ -85,12 +85,7 @@ static void svm_core_flush(struct core_vm *core)
 	((struct svm_vm *)core)->flush_pending = true;
 }
 
-static void svm_core_inject_irq(struct core_vcpu *v, uint8_t vector)
-{
-	svm_vcpu_inject_irq((struct svm_vcpu *)v, vector);
-}
-
-static const struct core_backend svm_backend = { "svm", svm_core_flush, svm_core_inject_irq };
+static const struct core_backend svm_backend = { "svm", svm_core_flush, NULL };
 
 static void bit_set(uint8_t *map, unsigned bit, bool on)
 {
@@ -173,7 +168,8 @@ int svm_vm_trap_msr(struct svm_vm *vm, uint32_t msr, bool on_read, bool on_write
 
 int svm_vcpu_init(struct svm_vcpu *v, struct svm_vm *vm)
 {
-	*v = (struct svm_vcpu){ .core = { &vm->core }, .vm = vm, .pending_irq = -1 };
+	*v = (struct svm_vcpu){ .vm = vm };
+	core_vcpu_init(&v->core, &vm->core);
 	v->vmcb = port_page_alloc();
 	if (!v->vmcb)
 		return -PORT_ENOMEM;
@@ -244,7 +240,7 @@ int svm_vcpu_setup_long64(struct svm_vcpu *v, const struct svm_guest64 *g)
 
 void svm_vcpu_inject_irq(struct svm_vcpu *v, uint8_t vector)
 {
-	v->pending_irq = vector;
+	core_vcpu_inject_irq(&v->core, vector);
 }
 
 static void inject_exception(struct svm_vcpu *v, uint8_t vector)
@@ -269,15 +265,15 @@ static void prepare_injection(struct svm_vcpu *v)
 		vmcb_wr(c, VMCB_EVENTINJ, v->reinject);
 		v->reinject = 0;
 		v->reinjected++;
-	} else if (v->pending_irq >= 0) {
-		bool can = (vmcb_rd(c, VMCB_RFLAGS) & RFLAGS_IF) && !(vmcb_rd(c, VMCB_INT_STATE) & 1);
-		if (can) {
-			vmcb_wr(c, VMCB_EVENTINJ, EVENT_VALID | ((uint64_t)EVENT_TYPE_INTR << 8) | (uint8_t)v->pending_irq);
-			v->pending_irq = -1;
+	} else {
+		bool can = (vmcb_rd(c, VMCB_RFLAGS) & RFLAGS_IF) && !(vmcb_rd(c, VMCB_INT_STATE) & 1), window;
+		int vec = core_vcpu_irq_to_inject(&v->core, can, &window);
+		if (vec >= 0) {
+			vmcb_wr(c, VMCB_EVENTINJ, EVENT_VALID | ((uint64_t)EVENT_TYPE_INTR << 8) | (uint8_t)vec);
 			v->injected++;
-		} else {
+		} else if (window) {
 			vintr |= VINTR_V_IRQ | VINTR_IGN_TPR | (0xfull << VINTR_PRIO_SHIFT) |
-				 ((uint64_t)(uint8_t)v->pending_irq << VINTR_VECTOR_SHIFT);
+				 ((uint64_t)(uint8_t)v->core.pending_irq << VINTR_VECTOR_SHIFT);
 			i1 |= INTERCEPT1_VINTR;
 		}
 	}

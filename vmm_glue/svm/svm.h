@@ -95,7 +95,6 @@ struct svm_vcpu {
 	uint64_t vmcb_pa;
 	uint64_t gpr[16];        /* SDM order; RAX and RSP mirror the VMCB */
 	uint64_t guest_efer;     /* EFER as the guest sees it (SVME hidden) */
-	int pending_irq;         /* vector to deliver when the guest can, or -1 */
 	uint64_t reinject;       /* EXITINTINFO of an event that did not complete */
 	uint64_t exit_code, exit_info1, exit_info2;
 	uint32_t exits[SX_COUNT];

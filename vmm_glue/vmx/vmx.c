@@ -265,9 +265,16 @@ static void vmx_core_flush(struct core_vm *core)
 	invept((caps & EPT_CAP_INVEPT_SINGLE) ? 1 : 2, vm->eptp);
 }
 
-static void vmx_core_inject_irq(struct core_vcpu *v, uint8_t vector)
+/* With APIC virtualization a vector >= 16 is posted (the next entry
+ * harvests it); otherwise the core's pending state takes it (1). */
+static int vmx_core_inject_irq(struct core_vcpu *core, uint8_t vector)
 {
-	vmx_vcpu_inject_irq((struct vmx_vcpu *)v, vector);   /* core is the first member */
+	struct vmx_vcpu *v = (struct vmx_vcpu *)core;   /* core is the first member */
+	if (v->apicv.on && vector >= 16) {
+		vmx_vcpu_post_irq(v, vector);
+		return 0;
+	}
+	return 1;
 }
 
 static const struct core_backend vmx_backend = { "vmx", vmx_core_flush, vmx_core_inject_irq };
@@ -424,7 +431,8 @@ static int write_controls(struct vmx_vcpu *v)
 
 int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm)
 {
-	*v = (struct vmx_vcpu){ .core = { &vm->core }, .vm = vm, .pending_irq = -1 };
+	*v = (struct vmx_vcpu){ .vm = vm };
+	core_vcpu_init(&v->core, &vm->core);
 	v->vmcs = port_page_alloc();
 	if (!v->vmcs)
 		return -PORT_ENOMEM;
@@ -581,11 +589,7 @@ int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t s
 
 void vmx_vcpu_inject_irq(struct vmx_vcpu *v, uint8_t vector)
 {
-	if (v->apicv.on && vector >= 16) {
-		vmx_vcpu_post_irq(v, vector);  /* this CPU: the next entry harvests */
-		return;
-	}
-	v->pending_irq = vector;
+	core_vcpu_inject_irq(&v->core, vector);
 }
 
 /* --- APIC virtualization and posted interrupts (ch. 29) ------------------ */
@@ -764,6 +768,7 @@ static void set_intr_window(bool on)
 static void prepare_injection(struct vmx_vcpu *v)
 {
 	uint32_t info = 0;
+	bool window = false;
 
 	if (v->apicv.on)
 		harvest_posted(v);
@@ -776,18 +781,18 @@ static void prepare_injection(struct vmx_vcpu *v)
 		info = vmx_encode_intr_info(v->exc_vector, INTR_TYPE_HW_EXCEPTION, v->exc_has_err);
 		vmx_vmwrite(VMCS_ENTRY_EXC_ERRCODE, v->exc_err);
 		v->exc_pending = false;
-	} else if (v->pending_irq >= 0) {
+	} else {
 		uint64_t rflags = vmx_vmread(VMCS_GUEST_RFLAGS);
 		uint64_t block = vmx_vmread(VMCS_GUEST_INTERRUPTIBILITY);
-		if ((rflags & RFLAGS_IF) && !(block & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))) {
-			info = vmx_encode_intr_info((uint8_t)v->pending_irq, INTR_TYPE_EXT_INTR, false);
-			v->pending_irq = -1;
-		}
+		bool can = (rflags & RFLAGS_IF) && !(block & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+		int vec = core_vcpu_irq_to_inject(&v->core, can, &window);
+		if (vec >= 0)
+			info = vmx_encode_intr_info((uint8_t)vec, INTR_TYPE_EXT_INTR, false);
 	}
 	if (info)
 		v->injected++;
 	vmx_vmwrite(VMCS_ENTRY_INTR_INFO, info);
-	set_intr_window(v->pending_irq >= 0);
+	set_intr_window(window || v->core.pending_irq >= 0);
 }
 
 /* --- exit handlers ------------------------------------------------------- */

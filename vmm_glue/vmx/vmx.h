@@ -148,7 +148,6 @@ struct vmx_vcpu {
 	uint64_t gpr[GPR_COUNT];
 	bool launched;
 	bool unrestricted;        /* PE/PG need not follow CR0_FIXED0 */
-	int pending_irq;          /* vector to deliver when the guest can, or -1 */
 	bool exc_pending, exc_has_err;
 	uint8_t exc_vector;
 	uint32_t exc_err;
