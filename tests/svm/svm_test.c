@@ -94,53 +94,53 @@ static struct rig *cur;       /* the rig whose device the host vector belongs to
 static int one_dma_fault(uint64_t page, struct vtd_fault *f);
 static unsigned host_irqs, host_irqs_foreign;
 
-static int rig_hypercall(struct svm_vcpu *v)
+static int rig_hypercall(struct core_vcpu *v)
 {
 	struct rig *r = v->vm->ctx;
-	if (v->gpr[0] == CMD_REPORT) {
-		if (v->gpr[3] < 16) {
-			r->reported[v->gpr[3]] = v->gpr[1];
-			r->reported_mask |= 1u << v->gpr[3];
+	if (v->gpr[GPR_RAX] == CMD_REPORT) {
+		if (v->gpr[GPR_RBX] < 16) {
+			r->reported[v->gpr[GPR_RBX]] = v->gpr[GPR_RCX];
+			r->reported_mask |= 1u << v->gpr[GPR_RBX];
 		}
-		return SVM_CONTINUE;
+		return CORE_CONTINUE;
 	}
-	r->done = v->gpr[0] == CMD_DONE;
-	return SVM_STOP_HANDLER;
+	r->done = v->gpr[GPR_RAX] == CMD_DONE;
+	return CORE_STOP_HANDLER;
 }
 
-static int rig_io(struct svm_vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *val)
+static int rig_io(struct core_vcpu *v, const struct core_io *io, uint32_t *val)
 {
 	struct rig *r = v->vm->ctx;
-	if (port != PROBE_PORT || size != 4)
+	if (io->port != PROBE_PORT || io->size != 4)
 		return -PORT_EINVAL;
-	if (in) {
+	if (io->in) {
 		*val = ~r->io_out;
 		r->io_ins++;
 	} else {
 		r->io_out = *val;
 		r->io_outs++;
 	}
-	return SVM_CONTINUE;
+	return CORE_CONTINUE;
 }
 
 /* HLT: wait (interrupts on) for a host interrupt to leave a guest vector
  * pending — the edu's DMA completes 100 ms of QEMU time after its command
  * — bounded; the probe guest's HLT with IF = 0 returns at once. */
-static int rig_hlt(struct svm_vcpu *v)
+static int rig_hlt(struct core_vcpu *v)
 {
 	struct rig *r = v->vm->ctx;
-	if (!(vmcb_rd(v->vmcb, VMCB_RFLAGS) & (1ull << 9)))
-		return SVM_CONTINUE;
+	if (!(vmcb_rd(((struct svm_vcpu *)v)->vmcb, VMCB_RFLAGS) & (1ull << 9)))
+		return CORE_CONTINUE;
 	r->hlt_waits++;
 	uint64_t end = clock_ns() + WAIT_NS;
-	while (v->core.pending_irq < 0 && clock_ns() < end)
+	while (v->pending_irq < 0 && clock_ns() < end)
 		__asm__ volatile("sti; pause; cli" ::: "memory");
-	if (v->core.pending_irq < 0)
+	if (v->pending_irq < 0)
 		r->hlt_timeouts++;
-	return SVM_CONTINUE;
+	return CORE_CONTINUE;
 }
 
-static const struct svm_vm_ops rig_ops = { .io = rig_io, .hypercall = rig_hypercall, .hlt = rig_hlt };
+static const struct core_vm_ops rig_ops = { .io = rig_io, .hypercall = rig_hypercall, .hlt = rig_hlt };
 
 /* The host vector of the edu's IRTE, taken by the host's IDT after the
  * INTR exit (or while the host waits in rig_hlt). */
@@ -192,7 +192,7 @@ static int rig_run(struct rig *r, void (*entry)(void), uint64_t rsp, uint64_t ar
 	rc = rc ? rc : svm_vcpu_setup_long64(&r->v, &g);
 	if (rc)
 		return rc;
-	r->v.gpr[7] = arg;   /* RDI: its one argument */
+	r->v.core.gpr[GPR_RDI] = arg;   /* its one argument */
 	return svm_vcpu_run(&r->v);
 }
 
@@ -205,8 +205,8 @@ static void rig_fini(struct rig *r)
 static uint32_t exits_total(const struct svm_vcpu *v)
 {
 	uint32_t n = 0;
-	for (unsigned i = 0; i < SX_COUNT; i++)
-		n += v->exits[i];
+	for (unsigned i = 0; i < CORE_EXIT_COUNT; i++)
+		n += v->core.exits[i];
 	return n;
 }
 
@@ -214,9 +214,9 @@ static void log_exits(const char *what, const struct svm_vcpu *v)
 {
 	char buf[200];
 	unsigned at = 0;
-	for (unsigned i = 0; i < SX_COUNT && at < sizeof(buf) - 24; i++)
-		at += console_snprintf(buf + at, sizeof(buf) - at, "%s%s %u", i ? ", " : "", svm_exit_kind_name(i),
-				       v->exits[i]);
+	for (unsigned i = 0; i < CORE_EXIT_COUNT && at < sizeof(buf) - 24; i++)
+		at += console_snprintf(buf + at, sizeof(buf) - at, "%s%s %u", i ? ", " : "", core_exit_reason_name(i),
+				       v->core.exits[i]);
 	tap_diag("%s: %u exits (%s); %u VMRUNs, %u injected, %u re-injected", what, exits_total(v), buf,
 		 v->vmruns, v->injected, v->reinjected);
 }
@@ -278,7 +278,7 @@ static void test_probe(void)
 				   (uint64_t)(uintptr_t)(probe_stack + sizeof(probe_stack) - 8), (uint64_t)(uintptr_t)&p);
 	log_exits("probe guest", &r.v);
 	void *c = r.v.vmcb;
-	bool ran = run == SVM_STOP_HANDLER && r.done;
+	bool ran = run == CORE_STOP_HANDLER && r.done;
 
 	/* The VMCB as the backend wrote it, read back after the run. */
 	uint64_t host_efer = rdmsr(MSR_EFER);
@@ -307,7 +307,7 @@ static void test_probe(void)
 
 	bool host_svm = true;
 	tap_ok(ran && (r.reported_mask & 1u << P_CPUID_ECX) && !(r.reported[P_CPUID_ECX] & CPUID_8000_0001_ECX_SVM) &&
-	       host_svm && r.v.exits[SX_CPUID] == 2,
+	       host_svm && r.v.core.exits[CORE_EXIT_CPUID] == 2,
 	       "CPUID: 2 exits; the guest's 8000_0001h ECX 0x%llx has SVM (bit 2) clear",
 	       (unsigned long long)r.reported[P_CPUID_ECX]);
 	uint32_t ebx0 = r.reported[P_CPUID0_EBX] & 0xffffffffu;
@@ -315,23 +315,23 @@ static void test_probe(void)
 	cpuid(0, 0, hr);
 	tap_ok(ran && ebx0 == hr[1], "CPUID 0 passes through: the guest's EBX 0x%x = the host's 0x%x", ebx0, hr[1]);
 	tap_ok(ran && !(r.reported[P_EFER] & EFER_SVME) && !(r.reported[P_EFER_AFTER] & EFER_SVME) &&
-	       (r.reported[P_EFER] & (1ull << 10)) && r.v.exits[SX_MSR] == 3 && (vmcb_rd(c, VMCB_EFER) & EFER_SVME),
+	       (r.reported[P_EFER] & (1ull << 10)) && r.v.core.exits[CORE_EXIT_MSR] == 3 && (vmcb_rd(c, VMCB_EFER) & EFER_SVME),
 	       "EFER: 3 MSR exits; the guest reads 0x%llx (LMA, SVME hidden), sets SVME and reads 0x%llx (still "
 	       "clear); the VMCB's EFER 0x%llx keeps SVME", (unsigned long long)r.reported[P_EFER],
 	       (unsigned long long)r.reported[P_EFER_AFTER], (unsigned long long)vmcb_rd(c, VMCB_EFER));
-	tap_ok(ran && r.v.exits[SX_IOIO] == 2 && r.io_outs == 1 && r.io_ins == 1 && r.io_out == p.out_val &&
+	tap_ok(ran && r.v.core.exits[CORE_EXIT_IO] == 2 && r.io_outs == 1 && r.io_ins == 1 && r.io_out == p.out_val &&
 	       r.reported[P_IN] == (uint32_t)~p.out_val,
 	       "I/O: 2 IOIO exits; OUT 0x%x reached the handler, IN read 0x%llx from it; RIP from EXITINFO2",
 	       r.io_out, (unsigned long long)r.reported[P_IN]);
-	tap_ok(ran && r.v.exits[SX_HLT] == 1 && r.reported[P_AFTER_HLT] == 1 && r.hlt_waits == 0,
+	tap_ok(ran && r.v.core.exits[CORE_EXIT_HLT] == 1 && r.reported[P_AFTER_HLT] == 1 && r.hlt_waits == 0,
 	       "HLT: 1 exit (IF = 0: no wait), the guest resumed after it");
-	tap_ok(ran && r.v.exits[SX_NPF] == 2 && r.mmio_reads == 1 && r.mmio_writes == 1 &&
+	tap_ok(ran && r.v.core.exits[CORE_EXIT_MMIO] == 2 && r.mmio_reads == 1 && r.mmio_writes == 1 &&
 	       r.reported[P_MMIO_READ] == 0x5afe5afeu && r.mmio_written == p.mmio_val,
 	       "NPF: 2 nested page faults on the trapped page, decoded: the load read 0x%llx from the model, the "
 	       "store wrote 0x%x", (unsigned long long)r.reported[P_MMIO_READ], r.mmio_written);
-	tap_ok(ran && r.v.exits[SX_HYPERCALL] == P_COUNT + 1 && r.v.exits[SX_OTHER] == 0 && r.v.exits[SX_EXC] == 0,
+	tap_ok(ran && r.v.core.exits[CORE_EXIT_HYPERCALL] == P_COUNT + 1 && r.v.core.exits[CORE_EXIT_BACKEND] == 0,
 	       "VMCALL (#UD on this CPU, intercepted): %u hypercalls for %u reports + done; no other exits",
-	       r.v.exits[SX_HYPERCALL], (unsigned)P_COUNT);
+	       r.v.core.exits[CORE_EXIT_HYPERCALL], (unsigned)P_COUNT);
 	/* Issue 14 item 4: a VMCB field VMRUN would refuse is an error naming
 	 * it, before VMRUN (the guest's EFER without SVME, on purpose). */
 	uint32_t vmruns = r.v.vmruns;
@@ -472,7 +472,7 @@ static void test_edu_guest(unsigned run_no, bool mirror)
 		 "%u HLT waits (%u timed out)", run_no, mode, rc, run, e.dma.why, host_irqs, host_irqs_foreign,
 		 r.hlt_waits, r.hlt_timeouts);
 	log_exits("edu guest", &r.v);
-	bool ran = run == SVM_STOP_HANDLER && r.done &&
+	bool ran = run == CORE_STOP_HANDLER && r.done &&
 		   (r.reported_mask & ((1u << E_COUNT) - 1)) == (1u << E_COUNT) - 1;
 
 	/* (a) the config page, the virtual MSI, the physical one remappable. */
@@ -517,16 +517,16 @@ static void test_edu_guest(unsigned run_no, bool mirror)
 	       "run %u (%s): the edu's MSI through IRTE %u arrived on host vector 0x%x (%llu time(s), %u INTR "
 	       "exits), was injected by EVENTINJ as guest vector 0x%x and taken %llu time(s) by the guest's handler "
 	       "(status 0x%llx, 0x%llx after its ack); no VT-d fault", run_no, mode, r.dev.route.base, EDU_HOST_VEC,
-	       (unsigned long long)took, r.v.exits[SX_INTR], EDU_VEC, (unsigned long long)r.reported[E_IRQ_COUNT],
+	       (unsigned long long)took, r.v.core.exits[CORE_EXIT_EXTINT], EDU_VEC, (unsigned long long)r.reported[E_IRQ_COUNT],
 	       (unsigned long long)r.reported[E_IRQ_STATUS], (unsigned long long)r.reported[E_STATUS_AFTER]);
 
 	/* (d) counted, not timed: the exits one DMA round trip cost. */
-	tap_ok(ran && r.v.exits[SX_OTHER] == 0 && r.v.exits[SX_EXC] == 0 && r.v.exits[SX_NPF] >= 5 &&
-	       r.v.exits[SX_HYPERCALL] == E_COUNT + 1,
+	tap_ok(ran && r.v.core.exits[CORE_EXIT_BACKEND] == 0 && r.v.core.exits[CORE_EXIT_MMIO] >= 5 &&
+	       r.v.core.exits[CORE_EXIT_HYPERCALL] == E_COUNT + 1,
 	       "run %u (%s): %u exits for the whole driver run (%u NPF on the config page, %u hypercalls, %u HLT, "
 	       "%u INTR, %u VINTR); BAR0 and the DMA itself cost none", run_no, mode, exits_total(&r.v),
-	       r.v.exits[SX_NPF], r.v.exits[SX_HYPERCALL], r.v.exits[SX_HLT], r.v.exits[SX_INTR],
-	       r.v.exits[SX_VINTR]);
+	       r.v.core.exits[CORE_EXIT_MMIO], r.v.core.exits[CORE_EXIT_HYPERCALL], r.v.core.exits[CORE_EXIT_HLT], r.v.core.exits[CORE_EXIT_EXTINT],
+	       r.v.core.exits[CORE_EXIT_INTR_WINDOW]);
 
 	check_irte(run_no, mode);
 	if (!mirror) {

@@ -27,7 +27,14 @@ static int fake_inject(struct core_vcpu *v, uint8_t vector)
 	injected_vec = vector;
 	return 0;
 }
-static const struct core_backend fake = { "fake", fake_flush, fake_inject };
+static void fake_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	r[0] = leaf;
+	r[1] = sub;
+	r[2] = 0xc;
+	r[3] = 0xd;
+}
+static const struct core_backend fake = { "fake", fake_flush, fake_cpuid, fake_inject };
 
 /* A device model that counts its reads: a read is a side effect. */
 struct dev {
@@ -58,7 +65,7 @@ static void traps_are_a_registry_with_removal(void **state)
 	struct core_vm vm;
 	struct dev d = { 0 };
 	const struct core_mmio_ops ops = { dev_read, dev_write, &d };
-	assert_int_equal(core_vm_init(&vm, &fake, EPT_FMT_EPT, EPT_CAP_2M), 0);
+	assert_int_equal(core_vm_init(&vm, &fake, EPT_FMT_EPT, EPT_CAP_2M, NULL, NULL), 0);
 	assert_int_equal(core_vm_map(&vm, 0, 0x100000, 0x400000, EPT_RWX | EPT_RAM, EPT_MT_WB), 0);
 	assert_int_equal(core_vm_trap_mmio(&vm, 0x200000, 0x1000, &ops), 0);
 	assert_int_equal(core_vm_trap_mmio(&vm, 0x200800, 0x1000, &ops), -PORT_EEXIST);   /* overlaps */
@@ -115,7 +122,7 @@ struct guest {
 
 static void guest_init(struct guest *g, uint64_t target, bool tables_are_ram)
 {
-	assert_int_equal(core_vm_init(&g->vm, &fake, EPT_FMT_NPT, EPT_CAP_2M), 0);
+	assert_int_equal(core_vm_init(&g->vm, &fake, EPT_FMT_NPT, EPT_CAP_2M, NULL, NULL), 0);
 	for (unsigned i = 0; i < 4; i++) {
 		g->t[i] = port_page_alloc();
 		uint64_t pa = port_virt_to_phys(g->t[i]);
@@ -205,6 +212,74 @@ static void mmio_is_emulated_through_the_decoder(void **state)
 	port_page_free(code);
 }
 
+/* The neutral exit dispatch: a VMM's handler or the default, and how the
+ * instruction ends, whichever backend read the exit. */
+static int h_cpuid(struct core_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	(void)v;
+	(void)sub;
+	if (leaf != 0x40000000u)
+		return 1;
+	r[0] = r[1] = r[2] = r[3] = 0x76667300u;
+	return 0;
+}
+static int h_io(struct core_vcpu *v, const struct core_io *io, uint32_t *val)
+{
+	(void)v;
+	if (io->port != 0x80)
+		return -PORT_ENOENT;
+	if (io->in)
+		*val = 0x12345678u;
+	return 0;
+}
+static int h_hlt(struct core_vcpu *v) { (void)v; return CORE_STOP_HANDLER; }
+static const struct core_vm_ops h_ops = { .cpuid = h_cpuid, .io = h_io, .hlt = h_hlt };
+
+static void exits_are_dispatched_by_the_cores_reason(void **state)
+{
+	(void)state;
+	struct core_vm vm;
+	struct core_vcpu v;
+	assert_int_equal(core_vm_init(&vm, &fake, EPT_FMT_EPT, EPT_CAP_2M, &h_ops, NULL), 0);
+	core_vcpu_init(&v, &vm);
+	struct core_exit e = { .reason = CORE_EXIT_CPUID };
+	v.gpr[GPR_RAX] = 0x40000000u;
+	assert_int_equal(core_handle_exit(&v, &e), CORE_CONTINUE);
+	assert_true(e.complete);
+	assert_int_equal(v.gpr[GPR_RBX], 0x76667300u);
+	v.gpr[GPR_RAX] = 1;
+	v.gpr[GPR_RCX] = 7;
+	assert_int_equal(core_handle_exit(&v, &e), CORE_CONTINUE);         /* the backend's default */
+	assert_int_equal(v.gpr[GPR_RAX], 1);
+	assert_int_equal(v.gpr[GPR_RBX], 7);
+	assert_int_equal(v.gpr[GPR_RDX], 0xd);
+	e = (struct core_exit){ .reason = CORE_EXIT_IO, .io = { 0x80, 2, true } };
+	v.gpr[GPR_RAX] = 0xaaaabbbbccccddddull;
+	assert_int_equal(core_handle_exit(&v, &e), CORE_CONTINUE);
+	assert_int_equal(v.gpr[GPR_RAX], 0xaaaabbbbcccc5678ull);            /* 16-bit IN merges */
+	e = (struct core_exit){ .reason = CORE_EXIT_IO, .io = { 0x81, 4, true } };
+	assert_int_equal(core_handle_exit(&v, &e), CORE_CONTINUE);
+	assert_int_equal(v.gpr[GPR_RAX], 0xffffffffu);                      /* nobody there */
+	e = (struct core_exit){ .reason = CORE_EXIT_MSR };
+	v.gpr[GPR_RCX] = 0x10;
+	assert_int_equal(core_handle_exit(&v, &e), CORE_CONTINUE);
+	assert_int_equal(e.exception, 13);                                   /* #GP, not completed */
+	assert_false(e.complete);
+	e = (struct core_exit){ .reason = CORE_EXIT_HYPERCALL };
+	assert_int_equal(core_handle_exit(&v, &e), CORE_CONTINUE);
+	assert_int_equal(e.exception, 6);                                    /* #UD without a handler */
+	e = (struct core_exit){ .reason = CORE_EXIT_HLT };
+	assert_int_equal(core_handle_exit(&v, &e), CORE_STOP_HANDLER);
+	assert_true(e.complete);
+	e = (struct core_exit){ .reason = CORE_EXIT_BACKEND };
+	assert_int_equal(core_handle_exit(&v, &e), -PORT_EINVAL);
+	assert_int_equal(v.exits[CORE_EXIT_CPUID], 2);
+	assert_int_equal(v.exits[CORE_EXIT_IO], 2);
+	assert_int_equal(v.exits[CORE_EXIT_MSR], 1);
+	assert_string_equal(core_exit_reason_name(CORE_EXIT_MMIO), "MMIO");
+	core_vm_destroy(&vm);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -224,6 +299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(traps_are_a_registry_with_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(pending_interrupt_waits_for_the_guest, setup, teardown),
+		cmocka_unit_test_setup_teardown(exits_are_dispatched_by_the_cores_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_reads_touch_only_ram_leaves, setup, teardown),
 		cmocka_unit_test_setup_teardown(mmio_is_emulated_through_the_decoder, setup, teardown),
 	};

@@ -260,7 +260,7 @@ struct edu_rig {
 	unsigned host_irqs, host_irqs_foreign;
 };
 
-static int rig_vmcall(struct vmx_vcpu *v)
+static int rig_vmcall(struct core_vcpu *v)
 {
 	struct edu_rig *r = v->vm->ctx;
 	uint64_t a = v->gpr[GPR_RBX], b = v->gpr[GPR_RCX];
@@ -278,17 +278,17 @@ static int rig_vmcall(struct vmx_vcpu *v)
 /* A host interrupt while the guest ran (acknowledged on exit): with VT-d,
  * the edu's MSI remapped to the host vector; bm_passthrough injects the
  * guest vector the route stands for. */
-static int rig_extint(struct vmx_vcpu *v, uint8_t vector)
+static int rig_extint(struct core_vcpu *v, int vector)
 {
 	struct edu_rig *r = v->vm->ctx;
 	r->host_irqs++;
-	if (!r->irq_dev || bmpt_dev_host_irq(r->irq_dev, vector))
+	if (!r->irq_dev || bmpt_dev_host_irq(r->irq_dev, (uint8_t)vector))
 		r->host_irqs_foreign++;
 	lapic_eoi();
 	return VMX_CONTINUE;
 }
 
-static const struct vmx_vm_ops rig_ops = { .vmcall = rig_vmcall, .external_intr = rig_extint };
+static const struct vmx_vm_ops rig_ops = { .core = { .hypercall = rig_vmcall, .external_intr = rig_extint } };
 
 /* The VM both platforms share: identity EPT over 0..4 GiB (the guest runs
  * in the image's address space; the top GiB uncached), the two buffer pages
@@ -333,7 +333,7 @@ static int rig_run(struct edu_rig *r)
 	int rc = vmx_vcpu_setup_long64(&r->v, &gs);
 	if (rc)
 		return rc;
-	r->v.gpr[GPR_RDI] = (uint64_t)(uintptr_t)&r->p;   /* its one argument */
+	r->v.core.gpr[GPR_RDI] = (uint64_t)(uintptr_t)&r->p;   /* its one argument */
 	return vmx_vcpu_run(&r->v);
 }
 

@@ -54,7 +54,7 @@ struct g64 {
 	unsigned misconf_count;
 };
 
-static int g64_cpuid(struct vmx_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
+static int g64_cpuid(struct core_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	(void)v; (void)sub;
 	if (leaf != HV_LEAF)
@@ -66,7 +66,7 @@ static int g64_cpuid(struct vmx_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r
 	return 0;
 }
 
-static int g64_io(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t *val)
+static int g64_io(struct core_vcpu *v, const struct core_io *io, uint32_t *val)
 {
 	struct g64 *g = v->vm->ctx;
 	if (!io->in && io->port == PORT_OUT && io->size == 1) {
@@ -81,7 +81,7 @@ static int g64_io(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t *
 	return -PORT_ENOENT;
 }
 
-static int g64_rdmsr(struct vmx_vcpu *v, uint32_t msr, uint64_t *val)
+static int g64_rdmsr(struct core_vcpu *v, uint32_t msr, uint64_t *val)
 {
 	struct g64 *g = v->vm->ctx;
 	if (msr != TEST_MSR || !g->msr_seen)
@@ -90,7 +90,7 @@ static int g64_rdmsr(struct vmx_vcpu *v, uint32_t msr, uint64_t *val)
 	return 0;
 }
 
-static int g64_wrmsr(struct vmx_vcpu *v, uint32_t msr, uint64_t val)
+static int g64_wrmsr(struct core_vcpu *v, uint32_t msr, uint64_t val)
 {
 	struct g64 *g = v->vm->ctx;
 	if (msr != TEST_MSR)
@@ -100,9 +100,10 @@ static int g64_wrmsr(struct vmx_vcpu *v, uint32_t msr, uint64_t val)
 	return 0;
 }
 
-static int g64_vmcall(struct vmx_vcpu *v)
+static int g64_vmcall(struct core_vcpu *v)
 {
 	struct g64 *g = v->vm->ctx;
+	struct vmx_vcpu *vx = (struct vmx_vcpu *)v;   /* core is the first member */
 	uint64_t a = v->gpr[GPR_RBX], b = v->gpr[GPR_RCX];
 
 	switch (v->gpr[GPR_RAX]) {
@@ -114,16 +115,16 @@ static int g64_vmcall(struct vmx_vcpu *v)
 		return VMX_CONTINUE;
 	case CMD_MARK:
 		for (unsigned i = 0; i < EXIT_REASON_MAX && a < 4; i++)
-			g->marks[a][i] = v->exits[i];
+			g->marks[a][i] = vx->exits[i];
 		return VMX_CONTINUE;
 	case CMD_INJECT_IRQ:
-		vmx_vcpu_inject_irq(v, (uint8_t)a);
+		core_vcpu_inject_irq(v, (uint8_t)a);
 		return VMX_CONTINUE;
 	case CMD_IRQ_ON_HLT:
 		g->irq_on_hlt = (int)a;
 		return VMX_CONTINUE;
 	case CMD_INJECT_GP:
-		vmx_vcpu_inject_exception(v, 13, (uint32_t)a);
+		vmx_vcpu_inject_exception(vx, 13, (uint32_t)a);
 		return VMX_CONTINUE;
 	case CMD_SELF_IPI:
 		/* Host interrupts are off: the IPI stays pending in the LAPIC
@@ -136,18 +137,18 @@ static int g64_vmcall(struct vmx_vcpu *v)
 	}
 }
 
-static int g64_hlt(struct vmx_vcpu *v)
+static int g64_hlt(struct core_vcpu *v)
 {
 	struct g64 *g = v->vm->ctx;
 	if (g->irq_on_hlt >= 0) {
-		vmx_vcpu_inject_irq(v, (uint8_t)g->irq_on_hlt);
+		core_vcpu_inject_irq(v, (uint8_t)g->irq_on_hlt);
 		g->irq_on_hlt = -1;
 		g->hlt_exits_with_inject++;
 	}
 	return VMX_CONTINUE;
 }
 
-static int g64_extint(struct vmx_vcpu *v, uint8_t vector)
+static int g64_extint(struct core_vcpu *v, int vector)
 {
 	struct g64 *g = v->vm->ctx;
 	g->extint_vector = vector;
@@ -158,7 +159,7 @@ static int g64_extint(struct vmx_vcpu *v, uint8_t vector)
 
 static int g64_misconfig(struct vmx_vcpu *v, uint64_t gpa, uint64_t entry)
 {
-	struct g64 *g = v->vm->ctx;
+	struct g64 *g = v->vm->core.ctx;
 	(void)entry;
 	g->misconf_gpa = gpa;
 	g->misconf_count++;
@@ -224,8 +225,8 @@ static void fake_cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
 }
 
 static const struct vmx_vm_ops g64_ops = {
-	.cpuid = g64_cpuid, .io = g64_io, .rdmsr = g64_rdmsr, .wrmsr = g64_wrmsr,
-	.vmcall = g64_vmcall, .hlt = g64_hlt, .external_intr = g64_extint,
+	.core = { .cpuid = g64_cpuid, .io = g64_io, .rdmsr = g64_rdmsr, .wrmsr = g64_wrmsr,
+		  .hypercall = g64_vmcall, .hlt = g64_hlt, .external_intr = g64_extint },
 	.ept_misconfig = g64_misconfig,
 };
 
@@ -420,9 +421,10 @@ struct gapicv {
 	unsigned eoi_exits;
 };
 
-static int apicv_vmcall(struct vmx_vcpu *v)
+static int apicv_vmcall(struct core_vcpu *v)
 {
 	struct gapicv *g = v->vm->ctx;
+	struct vmx_vcpu *vx = (struct vmx_vcpu *)v;
 	uint64_t a = v->gpr[GPR_RBX], b = v->gpr[GPR_RCX];
 
 	switch (v->gpr[GPR_RAX]) {
@@ -437,7 +439,7 @@ static int apicv_vmcall(struct vmx_vcpu *v)
 			uint64_t vec = i ? b : a;
 			if (!vec)
 				continue;
-			int rc = vmx_vcpu_post_irq(v, (uint8_t)vec);
+			int rc = vmx_vcpu_post_irq(vx, (uint8_t)vec);
 			g->posts++;
 			if (rc < 0)
 				g->post_err = rc;
@@ -456,13 +458,13 @@ static int apicv_vmcall(struct vmx_vcpu *v)
 
 static int apicv_eoi(struct vmx_vcpu *v, uint8_t vector)
 {
-	struct gapicv *g = v->vm->ctx;
+	struct gapicv *g = v->vm->core.ctx;
 	g->eoi_vector = vector;
 	g->eoi_exits++;
 	return VMX_CONTINUE;
 }
 
-static const struct vmx_vm_ops apicv_ops = { .vmcall = apicv_vmcall, .eoi = apicv_eoi };
+static const struct vmx_vm_ops apicv_ops = { .core = { .hypercall = apicv_vmcall }, .eoi = apicv_eoi };
 
 
 static void test_apicv(void)
@@ -604,7 +606,7 @@ struct greal {
 	unsigned nr;
 };
 
-static int real_io(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t *val)
+static int real_io(struct core_vcpu *v, const struct core_io *io, uint32_t *val)
 {
 	struct greal *g = v->vm->ctx;
 	if (io->in || io->port != PORT_REPORT_RM)
@@ -614,14 +616,14 @@ static int real_io(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t 
 	return 0;
 }
 
-static int real_vmcall(struct vmx_vcpu *v)
+static int real_vmcall(struct core_vcpu *v)
 {
 	(void)v;
 	return VMX_STOP_HANDLER;
 }
 
 static const struct vmx_vm_ops real_ops = {
-	.cpuid = g64_cpuid, .io = real_io, .vmcall = real_vmcall,
+	.core = { .cpuid = g64_cpuid, .io = real_io, .hypercall = real_vmcall },
 };
 
 static void test_real_mode(void)

@@ -4,9 +4,10 @@
 
 #include "port.h"
 
-int core_vm_init(struct core_vm *vm, const struct core_backend *be, enum ept_format fmt, uint64_t caps)
+int core_vm_init(struct core_vm *vm, const struct core_backend *be, enum ept_format fmt, uint64_t caps,
+		 const struct core_vm_ops *ops, void *ctx)
 {
-	*vm = (struct core_vm){ .be = be };
+	*vm = (struct core_vm){ .be = be, .ops = ops, .ctx = ctx };
 	return ept_init_fmt(&vm->ept, caps, fmt);
 }
 
@@ -241,4 +242,121 @@ int core_mmio_emulate(struct core_vm *vm, uint64_t gpr[16], const struct core_mm
 		return rc;
 	*insn_len = insn.len;
 	return 0;
+}
+
+/* --- exit dispatch by the core's reason ------------------------------------------ */
+
+const char *core_exit_reason_name(unsigned reason)
+{
+	static const char *const names[CORE_EXIT_COUNT] = {
+		"external interrupt", "interrupt window", "CPUID", "HLT", "I/O", "MSR", "MMIO", "hypercall", "backend",
+	};
+	return reason < CORE_EXIT_COUNT ? names[reason] : "?";
+}
+
+static int exit_cpuid(struct core_vcpu *v, struct core_exit *e)
+{
+	const struct core_vm_ops *ops = v->vm->ops;
+	uint32_t leaf = (uint32_t)v->gpr[GPR_RAX], sub = (uint32_t)v->gpr[GPR_RCX], r[4] = { 0, 0, 0, 0 };
+	int rc = ops && ops->cpuid ? ops->cpuid(v, leaf, sub, r) : 1;
+	if (rc < 0)
+		return rc;
+	if (rc)
+		v->vm->be->cpuid_default(leaf, sub, r);
+	v->gpr[GPR_RAX] = r[0];
+	v->gpr[GPR_RBX] = r[1];
+	v->gpr[GPR_RCX] = r[2];
+	v->gpr[GPR_RDX] = r[3];
+	e->complete = true;
+	return CORE_CONTINUE;
+}
+
+static int exit_io(struct core_vcpu *v, struct core_exit *e)
+{
+	const struct core_vm_ops *ops = v->vm->ops;
+	uint64_t mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffffull : 0xffull;
+	uint32_t val = e->io.in ? 0xffffffffu : (uint32_t)(v->gpr[GPR_RAX] & mask);
+	int rc = ops && ops->io ? ops->io(v, &e->io, &val) : -PORT_ENOENT;
+	if (rc < 0 && rc != -PORT_ENOENT)
+		return rc;
+	if (e->io.in) {
+		if (rc == -PORT_ENOENT)
+			val = 0xffffffffu;
+		if (e->io.size == 4)
+			v->gpr[GPR_RAX] = val;   /* a 32-bit write zero-extends */
+		else
+			v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~mask) | (val & mask);
+	}
+	e->complete = true;
+	return rc > 0 ? rc : CORE_CONTINUE;
+}
+
+static int exit_msr(struct core_vcpu *v, struct core_exit *e)
+{
+	const struct core_vm_ops *ops = v->vm->ops;
+	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
+	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+	int rc = -PORT_ENOENT;
+	if (ops && e->msr_write && ops->wrmsr)
+		rc = ops->wrmsr(v, msr, val);
+	else if (ops && !e->msr_write && ops->rdmsr)
+		rc = ops->rdmsr(v, msr, &val);
+	if (rc == -PORT_ENOENT) {
+		e->exception = 13;   /* #GP(0): the instruction does not complete */
+		return CORE_CONTINUE;
+	}
+	if (rc < 0)
+		return rc;
+	if (!e->msr_write) {
+		v->gpr[GPR_RAX] = (uint32_t)val;
+		v->gpr[GPR_RDX] = val >> 32;
+	}
+	e->complete = true;
+	return rc;
+}
+
+int core_handle_exit(struct core_vcpu *v, struct core_exit *e)
+{
+	const struct core_vm_ops *ops = v->vm->ops;
+	e->complete = false;
+	e->len = 0;
+	e->exception = -1;
+	if (e->reason >= CORE_EXIT_COUNT)
+		return -PORT_EINVAL;
+	v->exits[e->reason]++;
+	switch (e->reason) {
+	case CORE_EXIT_EXTINT:
+		if (ops && ops->external_intr)
+			return ops->external_intr(v, e->vector);
+		return CORE_CONTINUE;
+	case CORE_EXIT_INTR_WINDOW:
+		return CORE_CONTINUE;   /* the next entry injects (core_vcpu_irq_to_inject) */
+	case CORE_EXIT_CPUID:
+		return exit_cpuid(v, e);
+	case CORE_EXIT_HLT:
+		e->complete = true;
+		return ops && ops->hlt ? ops->hlt(v) : CORE_CONTINUE;
+	case CORE_EXIT_IO:
+		return exit_io(v, e);
+	case CORE_EXIT_MSR:
+		return exit_msr(v, e);
+	case CORE_EXIT_MMIO: {
+		unsigned len = 0;
+		int rc = core_mmio_emulate(v->vm, v->gpr, &e->site, e->gpa, &len);
+		if (rc < 0)
+			return rc;
+		e->complete = true;
+		e->len = len;
+		return CORE_CONTINUE;
+	}
+	case CORE_EXIT_HYPERCALL:
+		if (!ops || !ops->hypercall) {
+			e->exception = 6;   /* #UD */
+			return CORE_CONTINUE;
+		}
+		e->complete = true;
+		return ops->hypercall(v);
+	default:
+		return -PORT_EINVAL;    /* CORE_EXIT_BACKEND: the backend's own */
+	}
 }

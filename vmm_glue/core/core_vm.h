@@ -34,6 +34,68 @@
 struct core_vm;
 struct core_vcpu;
 
+/* General-purpose registers in the SDM's numbering (Vol. 3C Table 28-3;
+ * the same order AMD's ModRM uses): instruction operands name them so. */
+enum core_gpr {
+	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15, GPR_COUNT
+};
+
+/* Why the guest stopped, in the core's terms: each backend reads its exit
+ * (VMX exit reason, SVM exit code) and says which of these it is. */
+enum core_exit_reason {
+	CORE_EXIT_EXTINT,       /* a host interrupt */
+	CORE_EXIT_INTR_WINDOW,  /* the guest can take the pending interrupt now */
+	CORE_EXIT_CPUID,
+	CORE_EXIT_HLT,
+	CORE_EXIT_IO,
+	CORE_EXIT_MSR,
+	CORE_EXIT_MMIO,         /* an access to a trapped range (EPT violation / #NPF) */
+	CORE_EXIT_HYPERCALL,    /* VMCALL (VMX), VMCALL-as-#UD or VMMCALL (SVM) */
+	CORE_EXIT_BACKEND,      /* one only the backend handles (CR access, EPT misconfiguration...) */
+	CORE_EXIT_COUNT
+};
+const char *core_exit_reason_name(unsigned reason);
+
+/* Handler return values besides negative errors. */
+enum core_stop {
+	CORE_CONTINUE = 0,      /* resume the guest */
+	CORE_STOP_HANDLER = 1,  /* a handler asked to stop */
+	CORE_STOP_SHUTDOWN = 2, /* triple fault / shutdown */
+};
+
+/* A port access (IN / OUT, not string). */
+struct core_io {
+	uint16_t port;
+	unsigned size;    /* 1, 2 or 4 */
+	bool in;
+};
+
+/* The VMM's exit handlers, the same for both backends.  Any may be NULL:
+ * the default noted applies.  They return CORE_CONTINUE, CORE_STOP_HANDLER
+ * or a negative error; the instruction is already complete (RIP past it)
+ * when they run, except that cpuid/io/rdmsr/wrmsr run before and their
+ * result completes it. */
+struct core_vm_ops {
+	/* Fill r[] (EAX, EBX, ECX, EDX) and return 0, or return 1 for the
+	 * backend's default (the CPU's values with its virtualization
+	 * feature hidden). */
+	int (*cpuid)(struct core_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+	/* *val: what OUT wrote / what IN reads (default: all-ones, OUT
+	 * dropped; also on -PORT_ENOENT). */
+	int (*io)(struct core_vcpu *v, const struct core_io *io, uint32_t *val);
+	/* -PORT_ENOENT (and the default): the guest takes #GP(0). */
+	int (*rdmsr)(struct core_vcpu *v, uint32_t msr, uint64_t *val);
+	int (*wrmsr)(struct core_vcpu *v, uint32_t msr, uint64_t val);
+	/* Default: the guest takes #UD. */
+	int (*hypercall)(struct core_vcpu *v);
+	int (*hlt)(struct core_vcpu *v);
+	/* A host interrupt while the guest ran: its vector (VMX acknowledges
+	 * on exit; the VMM must EOI it), or -1 (SVM: the host's IDT already
+	 * took it).  Default: resume. */
+	int (*external_intr)(struct core_vcpu *v, int vector);
+};
+
 /* A trapped MMIO range's device model.  gpa is the address accessed. */
 struct core_mmio_ops {
 	int (*read)(void *ctx, uint64_t gpa, unsigned size, uint64_t *val);
@@ -47,6 +109,9 @@ struct core_backend {
 	/* The map changed: no CPU may keep using old translations (INVEPT;
 	 * SVM: a TLB flush on the next VMRUN).  No-op before a guest ran. */
 	void (*flush)(struct core_vm *vm);
+	/* CPUID's default result: the CPU's values with the backend's
+	 * virtualization feature hidden from the guest. */
+	void (*cpuid_default)(uint32_t leaf, uint32_t sub, uint32_t r[4]);
 	/* Deliver external-interrupt `vector` some other way (VMX: post it
 	 * to the virtual APIC); NULL, or a return of 1: the core's pending
 	 * state (core_vcpu.pending_irq) takes it. */
@@ -58,6 +123,8 @@ struct core_backend {
 struct core_vm {
 	struct ept ept;                 /* GPA -> HPA, in the backend's format */
 	const struct core_backend *be;
+	const struct core_vm_ops *ops;  /* the VMM's */
+	void *ctx;                      /* the VMM's, for its handlers */
 	struct {
 		uint64_t gpa, size;     /* size 0: a free slot */
 		struct core_mmio_ops ops;
@@ -68,10 +135,13 @@ struct core_vm {
 struct core_vcpu {
 	struct core_vm *vm;
 	int pending_irq;     /* guest vector waiting until the guest can take it, or -1 */
+	uint64_t gpr[GPR_COUNT];          /* RSP mirrors the control structure */
+	uint32_t exits[CORE_EXIT_COUNT];  /* exits seen, by the core's reason */
 };
 
 /* An empty map in the backend's format; caps as ept_init_fmt's. */
-int core_vm_init(struct core_vm *vm, const struct core_backend *be, enum ept_format fmt, uint64_t caps);
+int core_vm_init(struct core_vm *vm, const struct core_backend *be, enum ept_format fmt, uint64_t caps,
+		 const struct core_vm_ops *ops, void *ctx);
 void core_vm_destroy(struct core_vm *vm);
 /* Guest RAM (perms with EPT_RAM) or a host range (a BAR: without it). */
 int core_vm_map(struct core_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype);
@@ -133,5 +203,26 @@ struct core_mmio_site {
  * *insn_len the bytes to skip, or a negative error (logged). */
 int core_mmio_emulate(struct core_vm *vm, uint64_t gpr[16], const struct core_mmio_site *site, uint64_t gpa,
 		      unsigned *insn_len);
+
+/* One exit as the backend read it, and what the core decided. */
+struct core_exit {
+	enum core_exit_reason reason;
+	struct core_io io;              /* CORE_EXIT_IO */
+	bool msr_write;                 /* CORE_EXIT_MSR (the MSR is ECX) */
+	uint64_t gpa;                   /* CORE_EXIT_MMIO */
+	struct core_mmio_site site;     /* CORE_EXIT_MMIO */
+	int vector;                     /* CORE_EXIT_EXTINT: host vector or -1 */
+	/* out */
+	bool complete;                  /* skip the instruction ... */
+	unsigned len;                   /* ... of this length (0: the exit's own: VMX's instruction length
+					   field, SVM's known length or EXITINFO2) */
+	int exception;                  /* >= 0: inject this exception (#GP with error code 0) instead */
+};
+/* Dispatch an exit by the core's reason (CORE_EXIT_BACKEND is the
+ * backend's own): count it, run the VMM's handler or the default, and say
+ * how the instruction ends (e->complete / e->len / e->exception), which
+ * the backend applies.  Register operands are in v->gpr.  Returns the
+ * handler's CORE_* or a negative error. */
+int core_handle_exit(struct core_vcpu *v, struct core_exit *e);
 
 #endif

@@ -85,7 +85,18 @@ static void svm_core_flush(struct core_vm *core)
 	((struct svm_vm *)core)->flush_pending = true;
 }
 
-static const struct core_backend svm_backend = { "svm", svm_core_flush, NULL };
+/* CPUID's default: the CPU's values, SVM hidden (8000_0001h ECX[2]) and
+ * its feature leaf 8000_000Ah empty: no nested SVM. */
+static void svm_cpuid_default(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	cpuid(leaf, sub, r);
+	if (leaf == 0x80000001u)
+		r[2] &= ~CPUID_8000_0001_ECX_SVM;
+	if (leaf == 0x8000000au)
+		r[0] = r[1] = r[2] = r[3] = 0;
+}
+
+static const struct core_backend svm_backend = { "svm", svm_core_flush, svm_cpuid_default, NULL };
 
 static void bit_set(uint8_t *map, unsigned bit, bool on)
 {
@@ -95,7 +106,7 @@ static void bit_set(uint8_t *map, unsigned bit, bool on)
 		map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
 }
 
-int svm_vm_init(struct svm_vm *vm, struct svm_cpu *cpu, const struct svm_vm_ops *ops, void *ctx)
+int svm_vm_init(struct svm_vm *vm, struct svm_cpu *cpu, const struct core_vm_ops *ops, void *ctx)
 {
 	if (!cpu->on)
 		return -PORT_EINVAL;
@@ -104,12 +115,10 @@ int svm_vm_init(struct svm_vm *vm, struct svm_cpu *cpu, const struct svm_vm_ops 
 	/* NPT leaves: 2 MiB always (long-mode tables), 1 GiB with Page1GB;
 	 * ept.c takes the page sizes in the EPT capability bits. */
 	uint64_t sizes = (1ull << 16) | (cpu->gb_pages ? 1ull << 17 : 0);
-	int rc = core_vm_init(&vm->core, &svm_backend, EPT_FMT_NPT, sizes);
+	int rc = core_vm_init(&vm->core, &svm_backend, EPT_FMT_NPT, sizes, ops, ctx);
 	if (rc)
 		return rc;
 	vm->cpu = cpu;
-	vm->ops = ops;
-	vm->ctx = ctx;
 	vm->asid = cpu->next_asid++;
 	vm->flush_pending = true;
 	vm->iopm = port_pages_alloc(IOPM_PAGES);
@@ -232,7 +241,7 @@ int svm_vcpu_setup_long64(struct svm_vcpu *v, const struct svm_guest64 *g)
 	vmcb_wr(c, VMCB_RFLAGS, g->rflags | RFLAGS_FIXED);
 	vmcb_wr(c, VMCB_RIP, g->rip);
 	vmcb_wr(c, VMCB_RSP, g->rsp);
-	v->gpr[4] = g->rsp;
+	v->core.gpr[GPR_RSP] = g->rsp;
 	return 0;
 }
 
@@ -283,13 +292,6 @@ static void prepare_injection(struct svm_vcpu *v)
 
 /* --- exits ------------------------------------------------------------------------- */
 
-const char *svm_exit_kind_name(unsigned kind)
-{
-	static const char *const names[SX_COUNT] = { "INTR", "VINTR", "CPUID", "HLT", "IOIO", "MSR", "NPF",
-						     "hypercall", "exception", "other" };
-	return kind < SX_COUNT ? names[kind] : "?";
-}
-
 /* Past the intercepted instruction: an STI or MOV SS shadow covered only
  * that instruction, so it ends too (VMCB 068h bit 0, §15.21.5). */
 static void skip(struct svm_vcpu *v, unsigned len)
@@ -307,174 +309,137 @@ static struct core_paging guest_paging(const void *c)
 	};
 }
 
-static int handle_cpuid(struct svm_vcpu *v)
+/* EFER is the backend's: SVME stays set in the VMCB and hidden from the
+ * guest.  1 when handled. */
+static int handle_efer(struct svm_vcpu *v, bool write)
 {
-	const struct svm_vm_ops *ops = v->vm->ops;
-	uint32_t leaf = (uint32_t)v->gpr[0], sub = (uint32_t)v->gpr[1], r[4];
-	int rc = ops && ops->cpuid ? ops->cpuid(v, leaf, sub, r) : 1;
-	if (rc < 0)
-		return rc;
-	if (rc == 1) {
-		cpuid(leaf, sub, r);
-		if (leaf == 0x80000001u)
-			r[2] &= ~CPUID_8000_0001_ECX_SVM;   /* no nested SVM */
-		if (leaf == 0x8000000au)
-			r[0] = r[1] = r[2] = r[3] = 0;
-	}
-	v->gpr[0] = r[0];
-	v->gpr[3] = r[1];
-	v->gpr[1] = r[2];
-	v->gpr[2] = r[3];
-	skip(v, 2);   /* 0F A2; no NRIPS (§15.7.1) */
-	return SVM_CONTINUE;
-}
-
-static int handle_msr(struct svm_vcpu *v)
-{
-	const struct svm_vm_ops *ops = v->vm->ops;
-	uint32_t msr = (uint32_t)v->gpr[1];
-	bool write = v->exit_info1 == 1;
-	uint64_t val = (v->gpr[2] << 32) | (uint32_t)v->gpr[0];
-	int rc = 0;
-	if (msr == MSR_EFER) {
-		if (write) {
-			v->guest_efer = val & ~EFER_SVME;   /* the guest cannot turn SVM on */
-			vmcb_wr(v->vmcb, VMCB_EFER, val | EFER_SVME);
-		} else {
-			val = v->guest_efer;
-		}
-	} else if (write) {
-		rc = ops && ops->wrmsr ? ops->wrmsr(v, msr, val) : -PORT_ENOENT;
+	if ((uint32_t)v->core.gpr[GPR_RCX] != MSR_EFER)
+		return 0;
+	uint64_t val = (v->core.gpr[GPR_RDX] << 32) | (uint32_t)v->core.gpr[GPR_RAX];
+	if (write) {
+		v->guest_efer = val & ~EFER_SVME;   /* the guest cannot turn SVM on */
+		vmcb_wr(v->vmcb, VMCB_EFER, val | EFER_SVME);
 	} else {
-		rc = ops && ops->rdmsr ? ops->rdmsr(v, msr, &val) : -PORT_ENOENT;
+		v->core.gpr[GPR_RAX] = (uint32_t)v->guest_efer;
+		v->core.gpr[GPR_RDX] = v->guest_efer >> 32;
 	}
-	if (rc == -PORT_ENOENT) {
-		inject_exception(v, 13);   /* #GP(0), the RIP unchanged */
-		return SVM_CONTINUE;
-	}
-	if (rc < 0)
-		return rc;
-	if (!write) {
-		v->gpr[0] = (uint32_t)val;
-		v->gpr[2] = val >> 32;
-	}
-	skip(v, 2);   /* 0F 32 / 0F 30 */
-	return rc;
+	skip(v, 2);
+	return 1;
 }
 
-static int handle_io(struct svm_vcpu *v)
+/* A #UD: the hypercall if the bytes at RIP are VMCALL (0F 01 C1, which
+ * this CPU does not implement); else back to the guest.  1: a hypercall. */
+static int ud_is_vmcall(struct svm_vcpu *v)
 {
-	const struct svm_vm_ops *ops = v->vm->ops;
-	uint64_t info = v->exit_info1;
-	uint16_t port = (uint16_t)(info >> 16);
-	unsigned size = (unsigned)((info >> IOIO_SZ_SHIFT) & 7u);   /* 1, 2 or 4 (one-hot) */
-	bool in = info & IOIO_IN;
-	if (info & (IOIO_STR | IOIO_REP)) {
-		port_log("svm: string I/O to port 0x%x is not emulated", port);
-		return -PORT_ENOTSUP;
-	}
-	uint32_t val = in ? ~0u : (uint32_t)v->gpr[0];
-	int rc = ops && ops->io ? ops->io(v, port, size, in, &val) : 0;
-	if (rc < 0)
-		return rc;
-	if (in) {
-		uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
-		v->gpr[0] = size == 4 ? (uint64_t)val : (v->gpr[0] & ~mask) | (val & mask);
-	}
-	skip(v, (unsigned)(v->exit_info2 - vmcb_rd(v->vmcb, VMCB_RIP)));   /* EXITINFO2 = next RIP (§15.10.2) */
-	return rc;
-}
-
-/* VMCALL (0F 01 C1) is #UD on an AMD CPU: the hypercall, if those are the
- * bytes at RIP; any other #UD goes back to the guest. */
-static int handle_ud(struct svm_vcpu *v)
-{
-	const struct svm_vm_ops *ops = v->vm->ops;
 	struct core_paging pg = guest_paging(v->vmcb);
 	uint8_t b[3] = { 0 };
 	uint64_t rip = vmcb_rd(v->vmcb, VMCB_RIP);
-	if (core_guest_read(&v->vm->core, &pg, rip, b, 3) == 0 && b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xc1 &&
-	    ops && ops->hypercall) {
-		v->exits[SX_HYPERCALL]++;
-		skip(v, 3);
-		return ops->hypercall(v);
-	}
-	v->exits[SX_EXC]++;
-	inject_exception(v, 6);
-	return SVM_CONTINUE;
+	return core_guest_read(&v->vm->core, &pg, rip, b, 3) == 0 && b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xc1;
 }
 
-/* A nested page fault (§15.25.6): EXITINFO2 the GPA.  In a trapped range
- * the core emulates the instruction; anywhere else it is an error. */
-static int handle_npf(struct svm_vcpu *v)
+/* Where the instruction that touched MMIO is: the core decodes it there
+ * (no decode assists on this CPU). */
+static struct core_mmio_site mmio_site(const void *c)
 {
-	uint64_t gpa = v->exit_info2;
-	void *c = v->vmcb;
-	if (!core_vm_mmio_find(&v->vm->core, gpa)) {
-		port_log("svm: nested page fault at GPA 0x%llx (error code 0x%llx) outside guest memory, RIP 0x%llx",
-			 (unsigned long long)gpa, (unsigned long long)v->exit_info1,
-			 (unsigned long long)vmcb_rd(c, VMCB_RIP));
-		return -PORT_EFAULT;
-	}
 	uint16_t cs_attr = *(const volatile uint16_t *)((const uint8_t *)c + VMCB_CS + 2);
 	struct core_mmio_site site = { .pg = guest_paging(c) };
 	site.long_mode_cs = site.pg.long_mode && (cs_attr & 0x200u);   /* CS.L */
 	site.cs_32 = (cs_attr & 0x400u) != 0;                          /* CS.D */
 	site.rip_linear = (site.long_mode_cs ? 0 : vmcb_rd(c, VMCB_CS + 8)) + vmcb_rd(c, VMCB_RIP);
-	unsigned len = 0;
-	int rc = core_mmio_emulate(&v->vm->core, v->gpr, &site, gpa, &len);
-	if (rc < 0)
-		return rc;
-	skip(v, len);
-	return SVM_CONTINUE;
+	return site;
 }
 
+/* Read the exit (Appendix C, EXITINFO1/2) into the core's terms and apply
+ * what the core decided.  Without NRIPS the next RIP is the instruction's
+ * known length (CPUID, RDMSR/WRMSR 2, HLT 1, VMCALL/VMMCALL 3) or, for
+ * IOIO, EXITINFO2 (§15.10.2). */
 static int dispatch(struct svm_vcpu *v)
 {
-	const struct svm_vm_ops *ops = v->vm->ops;
+	void *c = v->vmcb;
+	struct core_exit e = { .reason = CORE_EXIT_BACKEND, .vector = -1 };
+	unsigned len = 0;
 	switch (v->exit_code) {
 	case SVM_EXIT_INTR:
-		v->exits[SX_INTR]++;
 		/* Not acknowledged by the exit: let the host's IDT take it. */
 		__asm__ volatile("sti; nop; cli" ::: "memory");
-		return ops && ops->external_intr ? ops->external_intr(v) : SVM_CONTINUE;
+		e.reason = CORE_EXIT_EXTINT;
+		break;
 	case SVM_EXIT_VINTR:
-		v->exits[SX_VINTR]++;
-		return SVM_CONTINUE;   /* prepare_injection() delivers it now */
+		e.reason = CORE_EXIT_INTR_WINDOW;
+		break;
 	case SVM_EXIT_CPUID:
-		v->exits[SX_CPUID]++;
-		return handle_cpuid(v);
+		e.reason = CORE_EXIT_CPUID;
+		len = 2;
+		break;
 	case SVM_EXIT_HLT:
-		v->exits[SX_HLT]++;
-		skip(v, 1);
-		return ops && ops->hlt ? ops->hlt(v) : SVM_CONTINUE;
-	case SVM_EXIT_IOIO:
-		v->exits[SX_IOIO]++;
-		return handle_io(v);
+		e.reason = CORE_EXIT_HLT;
+		len = 1;
+		break;
+	case SVM_EXIT_IOIO: {
+		uint64_t info = v->exit_info1;
+		if (info & (IOIO_STR | IOIO_REP)) {
+			port_log("svm: string I/O to port 0x%x is not emulated", (unsigned)(info >> 16));
+			return -PORT_ENOTSUP;
+		}
+		e.reason = CORE_EXIT_IO;
+		e.io = (struct core_io){ (uint16_t)(info >> 16), (unsigned)((info >> IOIO_SZ_SHIFT) & 7u),
+					 (info & IOIO_IN) != 0 };
+		len = (unsigned)(v->exit_info2 - vmcb_rd(c, VMCB_RIP));
+		break;
+	}
 	case SVM_EXIT_MSR:
-		v->exits[SX_MSR]++;
-		return handle_msr(v);
+		if (handle_efer(v, v->exit_info1 == 1)) {
+			v->core.exits[CORE_EXIT_MSR]++;
+			return CORE_CONTINUE;
+		}
+		e.reason = CORE_EXIT_MSR;
+		e.msr_write = v->exit_info1 == 1;
+		len = 2;
+		break;
 	case SVM_EXIT_NPF:
-		v->exits[SX_NPF]++;
-		return handle_npf(v);
+		/* §15.25.6: EXITINFO2 the GPA.  Outside a trap it is an error. */
+		if (!core_vm_mmio_find(&v->vm->core, v->exit_info2)) {
+			port_log("svm: nested page fault at GPA 0x%llx (error code 0x%llx) outside guest memory, "
+				 "RIP 0x%llx", (unsigned long long)v->exit_info2, (unsigned long long)v->exit_info1,
+				 (unsigned long long)vmcb_rd(c, VMCB_RIP));
+			return -PORT_EFAULT;
+		}
+		e.reason = CORE_EXIT_MMIO;
+		e.gpa = v->exit_info2;
+		e.site = mmio_site(c);
+		break;
 	case SVM_EXIT_VMMCALL:
-		v->exits[SX_HYPERCALL]++;
-		skip(v, 3);
-		return ops && ops->hypercall ? ops->hypercall(v) : (inject_exception(v, 6), SVM_CONTINUE);
+		e.reason = CORE_EXIT_HYPERCALL;
+		len = 3;
+		break;
 	case SVM_EXIT_EXC_BASE + 6:
-		return handle_ud(v);
+		if (!ud_is_vmcall(v)) {
+			v->core.exits[CORE_EXIT_BACKEND]++;
+			inject_exception(v, 6);
+			return CORE_CONTINUE;
+		}
+		e.reason = CORE_EXIT_HYPERCALL;
+		len = 3;
+		break;
 	case SVM_EXIT_SHUTDOWN:
-		v->exits[SX_OTHER]++;
-		port_log("svm: guest shutdown (triple fault) at RIP 0x%llx",
-			 (unsigned long long)vmcb_rd(v->vmcb, VMCB_RIP));
-		return SVM_STOP_SHUTDOWN;
+		v->core.exits[CORE_EXIT_BACKEND]++;
+		port_log("svm: guest shutdown (triple fault) at RIP 0x%llx", (unsigned long long)vmcb_rd(c, VMCB_RIP));
+		return CORE_STOP_SHUTDOWN;
 	default:
-		v->exits[SX_OTHER]++;
+		v->core.exits[CORE_EXIT_BACKEND]++;
 		port_log("svm: unhandled exit 0x%llx (info1 0x%llx info2 0x%llx) at RIP 0x%llx",
 			 (unsigned long long)v->exit_code, (unsigned long long)v->exit_info1,
-			 (unsigned long long)v->exit_info2, (unsigned long long)vmcb_rd(v->vmcb, VMCB_RIP));
+			 (unsigned long long)v->exit_info2, (unsigned long long)vmcb_rd(c, VMCB_RIP));
 		return -PORT_ENOTSUP;
 	}
+	int rc = core_handle_exit(&v->core, &e);
+	if (rc < 0)
+		return rc;
+	if (e.exception >= 0)
+		inject_exception(v, (uint8_t)e.exception);
+	else if (e.complete)
+		skip(v, e.len ? e.len : len);
+	return rc;
 }
 
 /* The VMCB fields the backend depends on, against VMRUN's consistency
@@ -532,15 +497,15 @@ int svm_vcpu_run(struct svm_vcpu *v)
 			port_log("svm: not running the guest: VMCB field %s", bad);
 			return -PORT_EINVAL;
 		}
-		vmcb_wr(c, VMCB_RAX, v->gpr[0]);
-		vmcb_wr(c, VMCB_RSP, v->gpr[4]);
+		vmcb_wr(c, VMCB_RAX, v->core.gpr[GPR_RAX]);
+		vmcb_wr(c, VMCB_RSP, v->core.gpr[GPR_RSP]);
 		*((volatile uint8_t *)c + VMCB_TLB_CONTROL) = v->vm->flush_pending ? 1 : 0;
 		v->vm->flush_pending = false;
 		vmcb_wr32(c, VMCB_CLEAN, 0);
 		v->vmruns++;
-		svm_world_switch(v->gpr, v->vmcb_pa, port_virt_to_phys(v->vm->cpu->host_vmcb));
-		v->gpr[0] = vmcb_rd(c, VMCB_RAX);
-		v->gpr[4] = vmcb_rd(c, VMCB_RSP);
+		svm_world_switch(v->core.gpr, v->vmcb_pa, port_virt_to_phys(v->vm->cpu->host_vmcb));
+		v->core.gpr[GPR_RAX] = vmcb_rd(c, VMCB_RAX);
+		v->core.gpr[GPR_RSP] = vmcb_rd(c, VMCB_RSP);
 		v->exit_code = vmcb_rd(c, VMCB_EXITCODE);
 		v->exit_info1 = vmcb_rd(c, VMCB_EXITINFO1);
 		v->exit_info2 = vmcb_rd(c, VMCB_EXITINFO2);
@@ -558,7 +523,7 @@ int svm_vcpu_run(struct svm_vcpu *v)
 				v->reinject = ii;
 		}
 		int rc = dispatch(v);
-		if (rc != SVM_CONTINUE)
+		if (rc != CORE_CONTINUE)
 			return rc;
 	}
 }

@@ -40,64 +40,33 @@ struct svm_cpu {
 int svm_cpu_on(struct svm_cpu *cpu);
 void svm_cpu_off(struct svm_cpu *cpu);
 
-enum svm_stop {
-	SVM_CONTINUE = 0,
-	SVM_STOP_HANDLER = 1,
-	SVM_STOP_SHUTDOWN = 2,
-};
-
-/* Exits the backend counts (svm_vcpu.exits[]). */
-enum svm_exit_kind {
-	SX_INTR, SX_VINTR, SX_CPUID, SX_HLT, SX_IOIO, SX_MSR, SX_NPF, SX_HYPERCALL, SX_EXC, SX_OTHER, SX_COUNT
-};
-const char *svm_exit_kind_name(unsigned kind);
-
 struct svm_vcpu;
-
-/* The VMM's exit handlers; any may be NULL.  Handlers return SVM_CONTINUE,
- * SVM_STOP_HANDLER or a negative error; RIP is already past the
- * instruction. */
-struct svm_vm_ops {
-	/* Default: the host's values, SVM (8000_0001h ECX[2]) hidden. */
-	int (*cpuid)(struct svm_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
-	/* A trapped port (default: IN reads all-ones, OUT dropped). */
-	int (*io)(struct svm_vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *val);
-	/* A trapped MSR other than EFER (the core's): -PORT_ENOENT = #GP. */
-	int (*rdmsr)(struct svm_vcpu *v, uint32_t msr, uint64_t *val);
-	int (*wrmsr)(struct svm_vcpu *v, uint32_t msr, uint64_t val);
-	/* VMCALL (0F 01 C1: #UD on this CPU, intercepted) or VMMCALL. */
-	int (*hypercall)(struct svm_vcpu *v);
-	int (*hlt)(struct svm_vcpu *v);
-	/* After an INTR exit, once the host's IDT took the interrupt. */
-	int (*external_intr)(struct svm_vcpu *v);
-};
 
 struct svm_vm {
 	struct core_vm core;     /* NPT-format map, MMIO traps (first member) */
 	struct svm_cpu *cpu;
 	uint8_t *iopm;           /* 12 KiB: one bit per port (§15.10.1) */
 	uint8_t *msrpm;          /* 8 KiB: two bits per MSR (§15.11) */
-	const struct svm_vm_ops *ops;
-	void *ctx;
 	uint32_t asid;
 	bool flush_pending;      /* TLB_CONTROL on the next VMRUN */
 };
 
-int svm_vm_init(struct svm_vm *vm, struct svm_cpu *cpu, const struct svm_vm_ops *ops, void *ctx);
+/* ops: the VMM's neutral handlers (core_vm.h; the hypercall is VMCALL,
+ * which this CPU raises as #UD, or VMMCALL); ctx is core.ctx. */
+int svm_vm_init(struct svm_vm *vm, struct svm_cpu *cpu, const struct core_vm_ops *ops, void *ctx);
 void svm_vm_destroy(struct svm_vm *vm);
 int svm_vm_trap_io(struct svm_vm *vm, uint16_t port, unsigned count, bool trap);
 int svm_vm_trap_msr(struct svm_vm *vm, uint32_t msr, bool on_read, bool on_write);
 
 struct svm_vcpu {
-	struct core_vcpu core;   /* first member */
+	struct core_vcpu core;   /* first member: GPRs (RAX, RSP mirror the VMCB), pending
+				    interrupt, exits by the core's reason */
 	struct svm_vm *vm;
 	void *vmcb;
 	uint64_t vmcb_pa;
-	uint64_t gpr[16];        /* SDM order; RAX and RSP mirror the VMCB */
 	uint64_t guest_efer;     /* EFER as the guest sees it (SVME hidden) */
 	uint64_t reinject;       /* EXITINTINFO of an event that did not complete */
 	uint64_t exit_code, exit_info1, exit_info2;
-	uint32_t exits[SX_COUNT];
 	uint32_t injected;       /* external interrupts delivered through EVENTINJ */
 	uint32_t reinjected;
 	uint32_t vmruns;
@@ -116,7 +85,7 @@ struct svm_guest64 {
 };
 int svm_vcpu_setup_long64(struct svm_vcpu *v, const struct svm_guest64 *g);
 
-/* Run until a handler or the guest stops it: SVM_STOP_* (> 0), or a
+/* Run until a handler or the guest stops it: CORE_STOP_* (> 0), or a
  * negative error (VMEXIT_INVALID, an exit it cannot handle: logged). */
 int svm_vcpu_run(struct svm_vcpu *v);
 

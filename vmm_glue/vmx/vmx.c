@@ -277,12 +277,23 @@ static int vmx_core_inject_irq(struct core_vcpu *core, uint8_t vector)
 	return 1;
 }
 
-static const struct core_backend vmx_backend = { "vmx", vmx_core_flush, vmx_core_inject_irq };
+/* CPUID's default: the CPU's values, VMX hidden (not nested), the
+ * hypervisor bit set (CPUID.1:ECX[5], [31]). */
+static void vmx_cpuid_default(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	cpuid(leaf, sub, r);
+	if (leaf == 1) {
+		r[2] &= ~(1u << 5);
+		r[2] |= 1u << 31;
+	}
+}
+
+static const struct core_backend vmx_backend = { "vmx", vmx_core_flush, vmx_cpuid_default, vmx_core_inject_irq };
 
 int vmx_vm_init(struct vmx_vm *vm, struct vmx_cpu *cpu, const struct vmx_vm_ops *ops, void *ctx)
 {
-	*vm = (struct vmx_vm){ .cpu = cpu, .ops = ops, .ctx = ctx };
-	int rc = core_vm_init(&vm->core, &vmx_backend, EPT_FMT_EPT, cpu->caps.ept_vpid);
+	*vm = (struct vmx_vm){ .cpu = cpu, .ops = ops };
+	int rc = core_vm_init(&vm->core, &vmx_backend, EPT_FMT_EPT, cpu->caps.ept_vpid, ops ? &ops->core : NULL, ctx);
 	if (rc)
 		return rc;
 	vm->io_bitmap[0] = port_page_alloc();
@@ -545,7 +556,7 @@ int vmx_vcpu_setup_long64(struct vmx_vcpu *v, const struct vmx_guest64 *g)
 	vmx_vmwrite(VMCS_GUEST_RIP, g->rip);
 	vmx_vmwrite(VMCS_GUEST_RFLAGS, g->rflags | RFLAGS_FIXED);
 	vmx_vmwrite(VMCS_ENTRY_CTLS, vmx_vmread(VMCS_ENTRY_CTLS) | ENTRY_IA32E_MODE_GUEST);
-	v->gpr[GPR_RSP] = g->rsp;
+	v->core.gpr[GPR_RSP] = g->rsp;
 	return vmx_vmwrite_status("64-bit guest state");
 }
 
@@ -581,7 +592,7 @@ int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t s
 	vmx_vmwrite(VMCS_GUEST_RIP, ip);
 	vmx_vmwrite(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
 	vmx_vmwrite(VMCS_ENTRY_CTLS, vmx_vmread(VMCS_ENTRY_CTLS) & ~ENTRY_IA32E_MODE_GUEST);
-	v->gpr[GPR_RSP] = sp;
+	v->core.gpr[GPR_RSP] = sp;
 	return vmx_vmwrite_status("real-mode guest state");
 }
 
@@ -806,26 +817,6 @@ static void skip_instruction(void)
 		vmx_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, block & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
-static int handle_cpuid(struct vmx_vcpu *v)
-{
-	uint32_t leaf = (uint32_t)v->gpr[GPR_RAX], sub = (uint32_t)v->gpr[GPR_RCX], r[4];
-	const struct vmx_vm_ops *ops = v->vm->ops;
-
-	if (!ops || !ops->cpuid || ops->cpuid(v, leaf, sub, r) != 0) {
-		cpuid(leaf, sub, r);
-		if (leaf == 1) {
-			r[2] &= ~(1u << 5);  /* VMX: not nested */
-			r[2] |= 1u << 31;    /* hypervisor present */
-		}
-	}
-	v->gpr[GPR_RAX] = r[0];
-	v->gpr[GPR_RBX] = r[1];
-	v->gpr[GPR_RCX] = r[2];
-	v->gpr[GPR_RDX] = r[3];
-	skip_instruction();
-	return VMX_CONTINUE;
-}
-
 /* CR0 write (MOV, LMSW, CLTS): the read shadow holds the guest's value,
  * the real CR0 its fixed-up version.  CR0.PG with EFER.LME switches the
  * guest into IA-32e mode: EFER.LMA and the "IA-32e mode guest" entry
@@ -883,18 +874,18 @@ static int handle_cr_access(struct vmx_vcpu *v)
 	switch (a.type) {
 	case CR_MOV_TO:
 		if (a.cr == 0)
-			return write_guest_cr0(v, v->gpr[a.gpr]);
+			return write_guest_cr0(v, v->core.gpr[a.gpr]);
 		if (a.cr == 4)
-			return write_guest_cr4(v, v->gpr[a.gpr]);
+			return write_guest_cr4(v, v->core.gpr[a.gpr]);
 		if (a.cr == 3) {
-			vmx_vmwrite(VMCS_GUEST_CR3, v->gpr[a.gpr]);
+			vmx_vmwrite(VMCS_GUEST_CR3, v->core.gpr[a.gpr]);
 			skip_instruction();
 			return VMX_CONTINUE;
 		}
 		break;
 	case CR_MOV_FROM:
 		if (a.cr == 3) {
-			v->gpr[a.gpr] = vmx_vmread(VMCS_GUEST_CR3);
+			v->core.gpr[a.gpr] = vmx_vmread(VMCS_GUEST_CR3);
 			skip_instruction();
 			return VMX_CONTINUE;
 		}
@@ -908,66 +899,22 @@ static int handle_cr_access(struct vmx_vcpu *v)
 	return -PORT_ENOTSUP;
 }
 
-static int handle_io(struct vmx_vcpu *v)
+/* EFER is the core's own (LMA follows CR0.PG); every other MSR goes to
+ * the neutral dispatch.  1 when handled here. */
+static int handle_efer(struct vmx_vcpu *v, bool write)
 {
-	struct vmx_io_access io;
-	const struct vmx_vm_ops *ops = v->vm->ops;
-	uint64_t mask;
-	uint32_t val;
-	int rc = -PORT_ENOENT;
-
-	vmx_decode_io(v->exit_qual, &io);
-	if (io.string) {
-		port_log("vmx: string I/O on port 0x%x is not emulated", io.port);
-		return -PORT_ENOTSUP;
-	}
-	mask = io.size == 4 ? 0xffffffffull : io.size == 2 ? 0xffffull : 0xffull;
-	val = io.in ? 0xffffffffu : (uint32_t)(v->gpr[GPR_RAX] & mask);
-	if (ops && ops->io)
-		rc = ops->io(v, &io, &val);
-	if (rc < 0 && rc != -PORT_ENOENT)
-		return rc;
-	if (io.in) {
-		if (io.size == 4)
-			v->gpr[GPR_RAX] = val;  /* a 32-bit write zero-extends */
-		else
-			v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~mask) | (val & mask);
+	if ((uint32_t)v->core.gpr[GPR_RCX] != MSR_IA32_EFER)
+		return 0;
+	uint64_t val = (v->core.gpr[GPR_RDX] << 32) | (uint32_t)v->core.gpr[GPR_RAX];
+	uint64_t cur = vmx_vmread(VMCS_GUEST_EFER);
+	if (write) {
+		vmx_vmwrite(VMCS_GUEST_EFER, (val & ~EFER_LMA) | (cur & EFER_LMA));
+	} else {
+		v->core.gpr[GPR_RAX] = (uint32_t)cur;
+		v->core.gpr[GPR_RDX] = cur >> 32;
 	}
 	skip_instruction();
-	return rc > 0 ? rc : VMX_CONTINUE;
-}
-
-static int handle_msr(struct vmx_vcpu *v, bool write)
-{
-	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
-	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
-	const struct vmx_vm_ops *ops = v->vm->ops;
-	int rc = -PORT_ENOENT;
-
-	if (msr == MSR_IA32_EFER) {
-		uint64_t cur = vmx_vmread(VMCS_GUEST_EFER);
-		if (write)   /* LMA is the core's (it follows CR0.PG) */
-			vmx_vmwrite(VMCS_GUEST_EFER, (val & ~EFER_LMA) | (cur & EFER_LMA));
-		else
-			val = cur;
-		rc = 0;
-	} else if (ops && write && ops->wrmsr) {
-		rc = ops->wrmsr(v, msr, val);
-	} else if (ops && !write && ops->rdmsr) {
-		rc = ops->rdmsr(v, msr, &val);
-	}
-	if (rc == -PORT_ENOENT) {
-		vmx_vcpu_inject_exception(v, 13, 0);
-		return VMX_CONTINUE;
-	}
-	if (rc < 0)
-		return rc;
-	if (!write) {
-		v->gpr[GPR_RAX] = (uint32_t)val;
-		v->gpr[GPR_RDX] = val >> 32;
-	}
-	skip_instruction();
-	return rc;
+	return 1;
 }
 
 /* How the guest translates right now (for core_guest_read). */
@@ -991,22 +938,16 @@ int vmx_vm_mmio_access(struct vmx_vm *vm, uint64_t gpa, bool write, unsigned siz
 	return core_vm_mmio_access(&vm->core, gpa, write, size, val);
 }
 
-/* An access to a trapped MMIO range: the core decodes the instruction at
- * CS:RIP and calls the device model; then skip the instruction. */
-static int emulate_mmio(struct vmx_vcpu *v, uint64_t gpa)
+/* Where the instruction that touched MMIO is: the core decodes it there. */
+static struct core_mmio_site mmio_site(void)
 {
-	uint64_t rip = vmx_vmread(VMCS_GUEST_RIP);
 	uint64_t cs_ar = vmx_vmread(VMCS_GUEST_ES_AR + 2u * VMX_CS);
 	struct core_mmio_site site = { .pg = guest_paging() };
 	site.long_mode_cs = (cs_ar & AR_L) && site.pg.long_mode;
 	site.cs_32 = (cs_ar & AR_DB) != 0;
-	site.rip_linear = (site.long_mode_cs ? 0 : vmx_vmread(VMCS_GUEST_ES_BASE + 2u * VMX_CS)) + rip;
-	unsigned len = 0;
-	int rc = core_mmio_emulate(&v->vm->core, v->gpr, &site, gpa, &len);
-	if (rc < 0)
-		return rc;
-	vmx_vmwrite(VMCS_GUEST_RIP, rip + len);
-	return rc;
+	site.rip_linear = (site.long_mode_cs ? 0 : vmx_vmread(VMCS_GUEST_ES_BASE + 2u * VMX_CS)) +
+			  vmx_vmread(VMCS_GUEST_RIP);
+	return site;
 }
 
 static int handle_ept_violation(struct vmx_vcpu *v)
@@ -1016,7 +957,7 @@ static int handle_ept_violation(struct vmx_vcpu *v)
 	vmx_decode_ept_violation(v->exit_qual, &ev);
 
 	if (core_vm_mmio_find(&v->vm->core, gpa))
-		return emulate_mmio(v, gpa);
+		return 1;   /* the neutral dispatch's (CORE_EXIT_MMIO) */
 	port_log("vmx: EPT violation at GPA 0x%llx (%s%s%s) outside guest memory, RIP 0x%llx",
 		 (unsigned long long)gpa, ev.read ? "read" : "", ev.write ? "write" : "",
 		 ev.fetch ? "fetch" : "", (unsigned long long)vmx_vmread(VMCS_GUEST_RIP));
@@ -1040,48 +981,91 @@ static int handle_ept_misconfig(struct vmx_vcpu *v)
 	return rc;
 }
 
+/* Apply what the neutral dispatch decided about the instruction. */
+static int finish(struct vmx_vcpu *v, const struct core_exit *e, int rc)
+{
+	if (e->exception >= 0) {
+		vmx_vcpu_inject_exception(v, (uint8_t)e->exception, 0);
+	} else if (e->complete) {
+		if (e->len) {
+			vmx_vmwrite(VMCS_GUEST_RIP, vmx_vmread(VMCS_GUEST_RIP) + e->len);
+			uint64_t block = vmx_vmread(VMCS_GUEST_INTERRUPTIBILITY);
+			if (block & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+				vmx_vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+					    block & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+		} else {
+			skip_instruction();
+		}
+	}
+	return rc;
+}
+
+/* Read the exit (§27.2) into the core's terms; the few only VMX has stay
+ * here. */
 static int dispatch(struct vmx_vcpu *v)
 {
 	const struct vmx_vm_ops *ops = v->vm->ops;
+	struct core_exit e = { .reason = CORE_EXIT_BACKEND, .vector = -1 };
 	struct vmx_intr_info ii;
+	struct vmx_io_access io;
 
 	switch (v->exit_reason) {
 	case EXIT_EXTERNAL_INTR:  /* acknowledged on exit: vector in the info */
 		vmx_decode_intr_info((uint32_t)vmx_vmread(VMCS_EXIT_INTR_INFO), &ii);
-		if (ops && ops->external_intr)
-			return ops->external_intr(v, ii.vector);
-		port_log("vmx: host interrupt %u during guest execution", ii.vector);
-		return VMX_CONTINUE;
-	case EXIT_INTR_WINDOW:    /* prepare_injection() delivers it */
-		return VMX_CONTINUE;
+		e.reason = CORE_EXIT_EXTINT;
+		e.vector = ii.vector;
+		if (!ops || !ops->core.external_intr)
+			port_log("vmx: host interrupt %u during guest execution", ii.vector);
+		break;
+	case EXIT_INTR_WINDOW:
+		e.reason = CORE_EXIT_INTR_WINDOW;
+		break;
+	case EXIT_CPUID:
+		e.reason = CORE_EXIT_CPUID;
+		break;
+	case EXIT_HLT:
+		e.reason = CORE_EXIT_HLT;
+		break;
+	case EXIT_VMCALL:
+		e.reason = CORE_EXIT_HYPERCALL;
+		break;
+	case EXIT_IO:
+		vmx_decode_io(v->exit_qual, &io);
+		if (io.string) {
+			port_log("vmx: string I/O on port 0x%x is not emulated", io.port);
+			return -PORT_ENOTSUP;
+		}
+		e.reason = CORE_EXIT_IO;
+		e.io = (struct core_io){ io.port, io.size, io.in };
+		break;
+	case EXIT_RDMSR:
+	case EXIT_WRMSR:
+		if (handle_efer(v, v->exit_reason == EXIT_WRMSR))
+			return VMX_CONTINUE;
+		e.reason = CORE_EXIT_MSR;
+		e.msr_write = v->exit_reason == EXIT_WRMSR;
+		break;
+	case EXIT_EPT_VIOLATION: {
+		int rc = handle_ept_violation(v);
+		if (rc != 1)
+			return rc;
+		e.reason = CORE_EXIT_MMIO;
+		e.gpa = vmx_vmread(VMCS_GUEST_PHYS_ADDR);
+		e.site = mmio_site();
+		break;
+	}
 	case EXIT_TRIPLE_FAULT:
+		v->core.exits[CORE_EXIT_BACKEND]++;
 		port_log("vmx: guest triple fault at RIP 0x%llx", (unsigned long long)vmx_vmread(VMCS_GUEST_RIP));
 		return VMX_STOP_TRIPLE_FAULT;
-	case EXIT_CPUID:
-		return handle_cpuid(v);
-	case EXIT_HLT:
-		skip_instruction();
-		return (ops && ops->hlt) ? ops->hlt(v) : VMX_CONTINUE;
-	case EXIT_VMCALL:
-		if (!ops || !ops->vmcall) {
-			vmx_vcpu_inject_exception(v, 6, 0);
-			return VMX_CONTINUE;
-		}
-		skip_instruction();
-		return ops->vmcall(v);
 	case EXIT_CR_ACCESS:
+		v->core.exits[CORE_EXIT_BACKEND]++;
 		return handle_cr_access(v);
-	case EXIT_IO:
-		return handle_io(v);
-	case EXIT_RDMSR:
-		return handle_msr(v, false);
-	case EXIT_WRMSR:
-		return handle_msr(v, true);
-	case EXIT_EPT_VIOLATION:
-		return handle_ept_violation(v);
 	case EXIT_EPT_MISCONFIG:
+		v->core.exits[CORE_EXIT_BACKEND]++;
 		return handle_ept_misconfig(v);
 	case EXIT_VIRT_EOI:       /* trap-like: the EOI is done, RIP is past it */
+		v->core.exits[CORE_EXIT_BACKEND]++;
 		return (ops && ops->eoi) ? ops->eoi(v, (uint8_t)v->exit_qual) : VMX_CONTINUE;
 	case EXIT_APIC_WRITE:     /* trap-like; qualification = page offset (§27.2.1) */
 		port_log("vmx: APIC-write exit at virtual-APIC offset 0x%llx (e.g. a self-IPI with a vector "
@@ -1102,6 +1086,10 @@ static int dispatch(struct vmx_vcpu *v)
 			 (unsigned long long)vmx_vmread(VMCS_GUEST_RIP));
 		return -PORT_ENOTSUP;
 	}
+	int rc = core_handle_exit(&v->core, &e);
+	if (rc < 0)
+		return rc;
+	return finish(v, &e, rc);
 }
 
 /* --- the run loop -------------------------------------------------------- */
@@ -1112,12 +1100,12 @@ int vmx_vcpu_run(struct vmx_vcpu *v)
 		return -PORT_EIO;
 	for (;;) {
 		prepare_injection(v);
-		vmx_vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
+		vmx_vmwrite(VMCS_GUEST_RSP, v->core.gpr[GPR_RSP]);
 		/* Every write since the last entry (set-up, handlers, injection). */
 		int wr = vmx_vmwrite_status(v->launched ? "VMRESUME" : "VMLAUNCH");
 		if (wr)
 			return wr;
-		int rc = vmx_enter(v->gpr, v->launched);
+		int rc = vmx_enter(v->core.gpr, v->launched);
 		if (rc == 1) {
 			port_log("vmx: %s failed: VMfailInvalid (no current VMCS)", v->launched ? "VMRESUME" : "VMLAUNCH");
 			return -PORT_EIO;
@@ -1129,7 +1117,7 @@ int vmx_vcpu_run(struct vmx_vcpu *v)
 			return -PORT_EIO;
 		}
 		v->launched = true;
-		v->gpr[GPR_RSP] = vmx_vmread(VMCS_GUEST_RSP);
+		v->core.gpr[GPR_RSP] = vmx_vmread(VMCS_GUEST_RSP);
 		uint32_t reason = (uint32_t)vmx_vmread(VMCS_EXIT_REASON);
 		v->exit_reason = EXIT_REASON_BASIC(reason);
 		v->exit_qual = vmx_vmread(VMCS_EXIT_QUALIFICATION);

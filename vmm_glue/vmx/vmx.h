@@ -32,13 +32,6 @@
 #include "vmm_glue/vmx/vmx_caps.h"
 #include "vmm_glue/vmx/vmx_exit.h"
 
-/* General-purpose registers in the SDM's numbering (Table 27-3): the exit
- * qualifications name registers by these indices.  RSP mirrors the VMCS. */
-enum vmx_gpr {
-	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
-	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15, GPR_COUNT
-};
-
 /* Why vmx_vcpu_run() returned without an error. */
 enum vmx_stop {
 	VMX_CONTINUE = 0,      /* handler return value: resume the guest */
@@ -65,26 +58,11 @@ void vmx_cpu_off(struct vmx_cpu *cpu);
 struct vmx_vcpu;
 struct vmx_io_access;
 
-/* The VMM's exit handlers.  Any may be NULL: the default noted applies.
- * Handlers return VMX_CONTINUE, VMX_STOP_HANDLER, or a negative error. */
+/* The VMM's handlers: the neutral ones (core_vm.h, the same for both
+ * backends: CPUID, I/O, MSR, hypercall = VMCALL, HLT, host interrupts)
+ * and the two only VMX has.  Any may be NULL. */
 struct vmx_vm_ops {
-	/* CPUID: fill r[eax,ebx,ecx,edx] and return 0, or return 1 for the
-	 * default (the host's values with CPUID.1:ECX.VMX hidden and the
-	 * hypervisor bit set). */
-	int (*cpuid)(struct vmx_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
-	/* A trapped port: *val holds the value OUT wrote / receives what IN
-	 * reads (default: IN reads all-ones, OUT is dropped). */
-	int (*io)(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t *val);
-	/* A trapped MSR: -PORT_ENOENT makes the guest take #GP(0) (default). */
-	int (*rdmsr)(struct vmx_vcpu *v, uint32_t msr, uint64_t *val);
-	int (*wrmsr)(struct vmx_vcpu *v, uint32_t msr, uint64_t val);
-	/* VMCALL, RIP already advanced (default: the guest gets #UD). */
-	int (*vmcall)(struct vmx_vcpu *v);
-	/* HLT, RIP already advanced; the VMM may inject here (default: resume). */
-	int (*hlt)(struct vmx_vcpu *v);
-	/* A host interrupt arrived while the guest ran, already acknowledged
-	 * (the VMM must EOI it).  Default: logged. */
-	int (*external_intr)(struct vmx_vcpu *v, uint8_t vector);
+	struct core_vm_ops core;
 	/* An EPT misconfiguration at gpa; return VMX_CONTINUE after fixing the
 	 * map (the core flushes the EPT) or an error (default: -PORT_EFAULT). */
 	int (*ept_misconfig)(struct vmx_vcpu *v, uint64_t gpa, uint64_t entry);
@@ -101,8 +79,7 @@ struct vmx_vm {
 	uint16_t vpid;            /* 0 when VPID is not in use */
 	uint8_t *io_bitmap[2];    /* A: ports 0-7fff, B: 8000-ffff */
 	uint8_t *msr_bitmap;
-	const struct vmx_vm_ops *ops;
-	void *ctx;                /* the VMM's, for the handlers */
+	const struct vmx_vm_ops *ops;   /* ops->core is also core.ops; the VMM's ctx is core.ctx */
 };
 
 /* An empty guest: no memory mapped, no port or MSR trapped except
@@ -141,11 +118,10 @@ struct vmx_vcpu_apicv {
 };
 
 struct vmx_vcpu {
-	struct core_vcpu core;    /* the neutral part (core_vcpu_inject_irq) */
+	struct core_vcpu core;    /* the neutral part: GPRs, pending interrupt, neutral exit counts */
 	struct vmx_vm *vm;
 	void *vmcs;
 	uint64_t vmcs_pa;
-	uint64_t gpr[GPR_COUNT];
 	bool launched;
 	bool unrestricted;        /* PE/PG need not follow CR0_FIXED0 */
 	bool exc_pending, exc_has_err;
