@@ -108,19 +108,25 @@ static int rig_hypercall(struct core_vcpu *v)
 	return CORE_STOP_HANDLER;
 }
 
-static int rig_io(struct core_vcpu *v, const struct core_io *io, uint32_t *val)
+/* The probe's port: a device model in the core's port-trap registry. */
+static int probe_in(void *ctx, uint16_t port, unsigned size, uint32_t *val)
 {
-	struct rig *r = v->vm->ctx;
-	if (io->port != PROBE_PORT || io->size != 4)
+	struct rig *r = ctx;
+	if (port != PROBE_PORT || size != 4)
 		return -PORT_EINVAL;
-	if (io->in) {
-		*val = ~r->io_out;
-		r->io_ins++;
-	} else {
-		r->io_out = *val;
-		r->io_outs++;
-	}
-	return CORE_CONTINUE;
+	*val = ~r->io_out;
+	r->io_ins++;
+	return 0;
+}
+
+static int probe_out(void *ctx, uint16_t port, unsigned size, uint32_t val)
+{
+	struct rig *r = ctx;
+	if (port != PROBE_PORT || size != 4)
+		return -PORT_EINVAL;
+	r->io_out = val;
+	r->io_outs++;
+	return 0;
 }
 
 /* HLT: wait (interrupts on) for a host interrupt to leave a guest vector
@@ -140,7 +146,7 @@ static int rig_hlt(struct core_vcpu *v)
 	return CORE_CONTINUE;
 }
 
-static const struct core_vm_ops rig_ops = { .io = rig_io, .hypercall = rig_hypercall, .hlt = rig_hlt };
+static const struct core_vm_ops rig_ops = { .hypercall = rig_hypercall, .hlt = rig_hlt };
 
 /* The host vector of the edu's IRTE, taken by the host's IDT after the
  * INTR exit (or while the host waits in rig_hlt). */
@@ -269,7 +275,8 @@ static void test_probe(void)
 	static struct probe_params p = { .port = PROBE_PORT, .out_val = 0x12345678u, .mmio_gpa = PROBE_MMIO_GPA,
 					 .mmio_val = 0xc0ffee11u };
 	int rc = rig_vm(&r);
-	rc = rc ? rc : svm_vm_trap_io(&r.vm, PROBE_PORT, 4, true);
+	const struct core_pio_ops pio = { probe_in, probe_out, &r };
+	rc = rc ? rc : core_vm_trap_pio(&r.vm.core, PROBE_PORT, 4, &pio);
 	static const struct core_mmio_ops mops = { probe_read, probe_write, NULL };
 	struct core_mmio_ops ops = mops;
 	ops.ctx = &r;
@@ -321,7 +328,7 @@ static void test_probe(void)
 	       (unsigned long long)r.reported[P_EFER_AFTER], (unsigned long long)vmcb_rd(c, VMCB_EFER));
 	tap_ok(ran && r.v.core.exits[CORE_EXIT_IO] == 2 && r.io_outs == 1 && r.io_ins == 1 && r.io_out == p.out_val &&
 	       r.reported[P_IN] == (uint32_t)~p.out_val,
-	       "I/O: 2 IOIO exits; OUT 0x%x reached the handler, IN read 0x%llx from it; RIP from EXITINFO2",
+	       "I/O: 2 IOIO exits; OUT 0x%x reached the port trap's model, IN read 0x%llx from it; RIP from EXITINFO2",
 	       r.io_out, (unsigned long long)r.reported[P_IN]);
 	tap_ok(ran && r.v.core.exits[CORE_EXIT_HLT] == 1 && r.reported[P_AFTER_HLT] == 1 && r.hlt_waits == 0,
 	       "HLT: 1 exit (IF = 0: no wait), the guest resumed after it");
@@ -346,8 +353,13 @@ static void test_probe(void)
 	int before = core_vm_mmio_access(&r.vm.core, PROBE_MMIO_GPA, false, 4, &val);
 	int un = core_vm_untrap_mmio(&r.vm.core, PROBE_MMIO_GPA);
 	int after = core_vm_mmio_access(&r.vm.core, PROBE_MMIO_GPA, false, 4, &val);
-	tap_ok(before == 0 && un == 0 && after == -PORT_ENOENT && core_vm_mmio_free(&r.vm.core) == CORE_MAX_MMIO,
-	       "MMIO trap removed: access %d before, %d after, all %u slots free", before, after, CORE_MAX_MMIO);
+	bool iopm_before = (r.vm.iopm[PROBE_PORT / 8] >> (PROBE_PORT % 8)) & 1;
+	int unp = core_vm_untrap_pio(&r.vm.core, PROBE_PORT);
+	bool iopm_after = (r.vm.iopm[PROBE_PORT / 8] >> (PROBE_PORT % 8)) & 1;
+	tap_ok(before == 0 && un == 0 && after == -PORT_ENOENT && core_vm_mmio_free(&r.vm.core) == CORE_MAX_MMIO &&
+	       iopm_before && unp == 0 && !iopm_after,
+	       "traps removed: MMIO access %d before, %d after, all %u slots free; port 0x%x's IOPM bit %u -> %u",
+	       before, after, CORE_MAX_MMIO, PROBE_PORT, iopm_before, iopm_after);
 	rig_fini(&r);
 }
 

@@ -34,7 +34,15 @@ static void fake_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	r[2] = 0xc;
 	r[3] = 0xd;
 }
-static const struct core_backend fake = { "fake", fake_flush, fake_cpuid, fake_inject };
+static uint8_t fake_bitmap[8192];
+static int fake_trap_io(struct core_vm *vm, uint16_t port, unsigned count, bool on)
+{
+	(void)vm;
+	for (unsigned p = port; p < port + count; p++)
+		fake_bitmap[p / 8] = (uint8_t)(on ? fake_bitmap[p / 8] | 1u << (p % 8) : fake_bitmap[p / 8] & ~(1u << (p % 8)));
+	return 0;
+}
+static const struct core_backend fake = { "fake", fake_flush, fake_trap_io, fake_cpuid, fake_inject };
 
 /* A device model that counts its reads: a read is a side effect. */
 struct dev {
@@ -232,6 +240,21 @@ static int h_io(struct core_vcpu *v, const struct core_io *io, uint32_t *val)
 		*val = 0x12345678u;
 	return 0;
 }
+static int pio_in(void *ctx, uint16_t port, unsigned size, uint32_t *val)
+{
+	(void)ctx;
+	(void)port;
+	(void)size;
+	*val = 0;
+	return 0;
+}
+static int pio_out(void *ctx, uint16_t port, unsigned size, uint32_t val)
+{
+	(void)port;
+	(void)size;
+	*(uint32_t *)ctx = val;
+	return 0;
+}
 static int h_hlt(struct core_vcpu *v) { (void)v; return CORE_STOP_HANDLER; }
 static const struct core_vm_ops h_ops = { .cpuid = h_cpuid, .io = h_io, .hlt = h_hlt };
 
@@ -260,6 +283,19 @@ static void exits_are_dispatched_by_the_cores_reason(void **state)
 	e = (struct core_exit){ .reason = CORE_EXIT_IO, .io = { 0x81, 4, true } };
 	assert_int_equal(core_handle_exit(&v, &e), CORE_CONTINUE);
 	assert_int_equal(v.gpr[GPR_RAX], 0xffffffffu);                      /* nobody there */
+	/* A port trap comes before the VMM's io handler, and is removable. */
+	static uint32_t pio_seen;
+	const struct core_pio_ops pops = { pio_in, pio_out, &pio_seen };
+	assert_int_equal(core_vm_trap_pio(&vm, 0x80, 1, &pops), 0);
+	assert_true(fake_bitmap[0x10] & 1);
+	assert_int_equal(core_vm_trap_pio(&vm, 0x7f, 2, &pops), -PORT_EEXIST);
+	e = (struct core_exit){ .reason = CORE_EXIT_IO, .io = { 0x80, 1, false } };
+	v.gpr[GPR_RAX] = 0x1234;
+	assert_int_equal(core_handle_exit(&v, &e), CORE_CONTINUE);
+	assert_int_equal(pio_seen, 0x34);
+	assert_int_equal(core_vm_untrap_pio(&vm, 0x80), 0);
+	assert_false(fake_bitmap[0x10] & 1);
+	assert_int_equal(core_vm_untrap_pio(&vm, 0x80), -PORT_ENOENT);
 	e = (struct core_exit){ .reason = CORE_EXIT_MSR };
 	v.gpr[GPR_RCX] = 0x10;
 	assert_int_equal(core_handle_exit(&v, &e), CORE_CONTINUE);
@@ -274,7 +310,7 @@ static void exits_are_dispatched_by_the_cores_reason(void **state)
 	e = (struct core_exit){ .reason = CORE_EXIT_BACKEND };
 	assert_int_equal(core_handle_exit(&v, &e), -PORT_EINVAL);
 	assert_int_equal(v.exits[CORE_EXIT_CPUID], 2);
-	assert_int_equal(v.exits[CORE_EXIT_IO], 2);
+	assert_int_equal(v.exits[CORE_EXIT_IO], 3);
 	assert_int_equal(v.exits[CORE_EXIT_MSR], 1);
 	assert_string_equal(core_exit_reason_name(CORE_EXIT_MMIO), "MMIO");
 	core_vm_destroy(&vm);

@@ -63,6 +63,41 @@ int core_vm_untrap_mmio(struct core_vm *vm, uint64_t gpa)
 	return -PORT_ENOENT;
 }
 
+int core_vm_trap_pio(struct core_vm *vm, uint16_t port, unsigned count, const struct core_pio_ops *ops)
+{
+	if (!count || port + count > 0x10000u || !ops || !vm->be || !vm->be->trap_io)
+		return -PORT_EINVAL;
+	int slot = -1;
+	for (unsigned i = 0; i < CORE_MAX_PIO; i++) {
+		if (!vm->pio[i].count) {
+			if (slot < 0)
+				slot = (int)i;
+		} else if (port < vm->pio[i].port + vm->pio[i].count && vm->pio[i].port < port + count) {
+			return -PORT_EEXIST;
+		}
+	}
+	if (slot < 0)
+		return -PORT_ENOSPC;
+	int rc = vm->be->trap_io(vm, port, count, true);
+	if (rc)
+		return rc;
+	vm->pio[slot].port = port;
+	vm->pio[slot].count = (uint16_t)count;
+	vm->pio[slot].ops = *ops;
+	return 0;
+}
+
+int core_vm_untrap_pio(struct core_vm *vm, uint16_t port)
+{
+	for (unsigned i = 0; i < CORE_MAX_PIO; i++)
+		if (vm->pio[i].count && vm->pio[i].port == port) {
+			int rc = vm->be->trap_io(vm, port, vm->pio[i].count, false);
+			vm->pio[i].count = 0;
+			return rc;
+		}
+	return -PORT_ENOENT;
+}
+
 unsigned core_vm_mmio_free(const struct core_vm *vm)
 {
 	return CORE_MAX_MMIO - vm->nr_mmio;
@@ -271,12 +306,28 @@ static int exit_cpuid(struct core_vcpu *v, struct core_exit *e)
 	return CORE_CONTINUE;
 }
 
+/* A port trap's device model for this access, -PORT_ENOENT when none. */
+static int pio_call(struct core_vm *vm, const struct core_io *io, uint32_t *val)
+{
+	for (unsigned i = 0; i < CORE_MAX_PIO; i++) {
+		const struct core_pio_ops *d = &vm->pio[i].ops;
+		if (!vm->pio[i].count || (unsigned)(io->port - vm->pio[i].port) >= vm->pio[i].count)
+			continue;
+		if (io->in)
+			return d->in ? d->in(d->ctx, io->port, io->size, val) : -PORT_ENOENT;
+		return d->out ? d->out(d->ctx, io->port, io->size, *val) : 0;
+	}
+	return -PORT_ENOENT;
+}
+
 static int exit_io(struct core_vcpu *v, struct core_exit *e)
 {
 	const struct core_vm_ops *ops = v->vm->ops;
 	uint64_t mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffffull : 0xffull;
 	uint32_t val = e->io.in ? 0xffffffffu : (uint32_t)(v->gpr[GPR_RAX] & mask);
-	int rc = ops && ops->io ? ops->io(v, &e->io, &val) : -PORT_ENOENT;
+	int rc = pio_call(v->vm, &e->io, &val);
+	if (rc == -PORT_ENOENT && ops && ops->io)
+		rc = ops->io(v, &e->io, &val);
 	if (rc < 0 && rc != -PORT_ENOENT)
 		return rc;
 	if (e->io.in) {

@@ -103,12 +103,22 @@ struct core_mmio_ops {
 	void *ctx;
 };
 
+/* A trapped port range's device model (IN / OUT of 1, 2 or 4 bytes). */
+struct core_pio_ops {
+	int (*in)(void *ctx, uint16_t port, unsigned size, uint32_t *val);
+	int (*out)(void *ctx, uint16_t port, unsigned size, uint32_t val);
+	void *ctx;
+};
+
 /* What a backend does for the neutral core. */
 struct core_backend {
 	const char *name;   /* "vmx", "svm" */
 	/* The map changed: no CPU may keep using old translations (INVEPT;
 	 * SVM: a TLB flush on the next VMRUN).  No-op before a guest ran. */
 	void (*flush)(struct core_vm *vm);
+	/* Make ports [port, port+count) exit (on) or run natively (off):
+	 * the I/O bitmaps (VMX) / the I/O permission map (SVM). */
+	int (*trap_io)(struct core_vm *vm, uint16_t port, unsigned count, bool on);
 	/* CPUID's default result: the CPU's values with the backend's
 	 * virtualization feature hidden from the guest. */
 	void (*cpuid_default)(uint32_t leaf, uint32_t sub, uint32_t r[4]);
@@ -119,6 +129,7 @@ struct core_backend {
 };
 
 #define CORE_MAX_MMIO 8
+#define CORE_MAX_PIO 8
 
 struct core_vm {
 	struct ept ept;                 /* GPA -> HPA, in the backend's format */
@@ -130,6 +141,10 @@ struct core_vm {
 		struct core_mmio_ops ops;
 	} mmio[CORE_MAX_MMIO];
 	unsigned nr_mmio;               /* slots in use */
+	struct {
+		uint16_t port, count;   /* count 0: a free slot */
+		struct core_pio_ops ops;
+	} pio[CORE_MAX_PIO];
 };
 
 struct core_vcpu {
@@ -153,6 +168,13 @@ int core_vm_trap_mmio(struct core_vm *vm, uint64_t gpa, uint64_t size, const str
  * again if it should be).  -PORT_ENOENT when none does. */
 int core_vm_untrap_mmio(struct core_vm *vm, uint64_t gpa);
 unsigned core_vm_mmio_free(const struct core_vm *vm);
+/* Port accesses to [port, port+count) become calls to ops (the backend
+ * makes them exit); the I/O exit reaches a trap before the VMM's io
+ * handler.  -PORT_EINVAL, -PORT_EEXIST (overlap), -PORT_ENOSPC. */
+int core_vm_trap_pio(struct core_vm *vm, uint16_t port, unsigned count, const struct core_pio_ops *ops);
+/* Remove the port trap that starts at port (the ports run natively
+ * again).  -PORT_ENOENT when none does. */
+int core_vm_untrap_pio(struct core_vm *vm, uint16_t port);
 /* The trap covering gpa, or NULL. */
 const struct core_mmio_ops *core_vm_mmio_find(const struct core_vm *vm, uint64_t gpa);
 /* One access to the trap covering gpa (*val in for a write, out for a

@@ -96,7 +96,12 @@ static void svm_cpuid_default(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[0] = r[1] = r[2] = r[3] = 0;
 }
 
-static const struct core_backend svm_backend = { "svm", svm_core_flush, svm_cpuid_default, NULL };
+static int svm_core_trap_io(struct core_vm *core, uint16_t port, unsigned count, bool on)
+{
+	return svm_vm_trap_io((struct svm_vm *)core, port, count, on);
+}
+
+static const struct core_backend svm_backend = { "svm", svm_core_flush, svm_core_trap_io, svm_cpuid_default, NULL };
 
 static void bit_set(uint8_t *map, unsigned bit, bool on)
 {

@@ -288,7 +288,13 @@ static void vmx_cpuid_default(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	}
 }
 
-static const struct core_backend vmx_backend = { "vmx", vmx_core_flush, vmx_cpuid_default, vmx_core_inject_irq };
+static int vmx_core_trap_io(struct core_vm *core, uint16_t port, unsigned count, bool on)
+{
+	return vmx_vm_trap_io((struct vmx_vm *)core, port, count, on);
+}
+
+static const struct core_backend vmx_backend = { "vmx", vmx_core_flush, vmx_core_trap_io, vmx_cpuid_default,
+						 vmx_core_inject_irq };
 
 int vmx_vm_init(struct vmx_vm *vm, struct vmx_cpu *cpu, const struct vmx_vm_ops *ops, void *ctx)
 {
