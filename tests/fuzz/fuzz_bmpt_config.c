@@ -38,8 +38,8 @@ static uint64_t bar_size[PCI_NUM_BARS];
 static uint16_t cmd0;
 static struct {
 	uint64_t gpa, size;
-	struct vmx_mmio_ops ops;
-} traps[VMX_MAX_MMIO];
+	struct core_mmio_ops ops;
+} traps[CORE_MAX_MMIO];
 static unsigned n_traps;
 
 static void fail(const char *what, unsigned long long a, unsigned long long b)
@@ -50,15 +50,15 @@ static void fail(const char *what, unsigned long long a, unsigned long long b)
 
 /* --- the core's calls ---------------------------------------------------- */
 
-int vmx_vm_map(struct vmx_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype)
+int core_vm_map(struct core_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype)
 {
 	(void)vm, (void)gpa, (void)hpa, (void)size, (void)perms, (void)memtype;
 	return 0;
 }
 
-int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct vmx_mmio_ops *ops)
+int core_vm_trap_mmio(struct core_vm *vm, uint64_t gpa, uint64_t size, const struct core_mmio_ops *ops)
 {
-	if (vm->nr_mmio == VMX_MAX_MMIO)
+	if (vm->nr_mmio == CORE_MAX_MMIO)
 		return -PORT_ENOSPC;
 	traps[n_traps].gpa = gpa;
 	traps[n_traps].size = size;
@@ -68,9 +68,11 @@ int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struc
 	return 0;
 }
 
-void vmx_vm_flush_ept(struct vmx_vm *vm) { (void)vm; }
+unsigned core_vm_mmio_free(const struct core_vm *vm) { return CORE_MAX_MMIO - vm->nr_mmio; }
+const struct ept *core_vm_table(const struct core_vm *vm) { return &vm->ept; }
+void core_vm_flush(struct core_vm *vm) { ept_reclaim(&vm->ept); }
 
-void vmx_vcpu_inject_irq(struct vmx_vcpu *v, uint8_t vector) { v->pending_irq = vector; }
+void core_vcpu_inject_irq(struct core_vcpu *v, uint8_t vector) { v->pending_irq = vector; }
 
 /* --- the device ------------------------------------------------------------ */
 
@@ -193,8 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ir_table table;
 	static struct ir_vcpu irv[1];
 	static struct ir_guest guest;
-	static struct vmx_vcpu vcpu;
-	static struct vmx_vcpu *vcpus[1] = { &vcpu };
+	static struct core_vcpu vcpu;
+	static struct core_vcpu *vcpus[1] = { &vcpu };
 	static uint8_t host_vectors[BMPT_MSIX_MAX];
 	if (size < PCI_CFG_SIZE + 7)
 		return 0;
@@ -216,7 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n_traps = 0;
 	port_host_set_mmio(&mmio_ops);
 
-	struct vmx_vm vm = { 0 };
+	struct core_vm vm = { 0 };
 	struct bmpt_dev_cfg c = { .rid = 0x0018, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA };
 	if (flags & 1)
 		for (unsigned i = 0; i < PCI_NUM_BARS; i++)
@@ -227,7 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		irv[0] = (struct ir_vcpu){ .virt_apic_id = 0, .host_apic_id = 2 };
 		guest = (struct ir_guest){ .name = "fuzz", .vcpus = irv, .n_vcpus = 1 };
-		vcpu = (struct vmx_vcpu){ .vm = &vm, .pending_irq = -1 };
+		vcpu = (struct core_vcpu){ .vm = &vm, .pending_irq = -1 };
 		for (unsigned k = 0; k < BMPT_MSIX_MAX; k++)
 			host_vectors[k] = (uint8_t)(0x40 + k);
 		c.table = &table;

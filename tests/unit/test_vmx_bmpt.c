@@ -20,6 +20,7 @@
 #include "port.h"
 #include "port/host/port_host.h"
 #include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/vmx/vmx.h"
 #include "vtd_model.h"
 
 #define BASE 0xfed90000ull
@@ -31,18 +32,18 @@
 /* --- the core's calls bm_passthrough makes, over the real ept.c -------- */
 
 static unsigned invept_calls;
-static struct vmx_mmio_ops trapped;   /* the config page's */
-static struct { uint64_t gpa, size; struct vmx_mmio_ops ops; } traps[VMX_MAX_MMIO];
+static struct core_mmio_ops trapped;   /* the config page's */
+static struct { uint64_t gpa, size; struct core_mmio_ops ops; } traps[CORE_MAX_MMIO];
 
-int vmx_vm_map(struct vmx_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype)
+int core_vm_map(struct core_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype)
 {
 	return ept_map(&vm->ept, gpa, hpa, size, perms, memtype);
 }
 
-/* As the core: a slot per range (VMX_MAX_MMIO), the range an EPT hole. */
-int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct vmx_mmio_ops *ops)
+/* As the core: a slot per range (CORE_MAX_MMIO), the range an EPT hole. */
+int core_vm_trap_mmio(struct core_vm *vm, uint64_t gpa, uint64_t size, const struct core_mmio_ops *ops)
 {
-	if (vm->nr_mmio == VMX_MAX_MMIO)
+	if (vm->nr_mmio == CORE_MAX_MMIO)
 		return -PORT_ENOSPC;
 	int rc = ept_unmap(&vm->ept, gpa, size);
 	if (rc)
@@ -56,23 +57,29 @@ int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struc
 	return 0;
 }
 
-/* What an EPT violation reaches (vmx_vm_mmio_access). */
+unsigned core_vm_mmio_free(const struct core_vm *vm) { return CORE_MAX_MMIO - vm->nr_mmio; }
+const struct ept *core_vm_table(const struct core_vm *vm) { return &vm->ept; }
+
+/* What an EPT violation reaches (core_vm_mmio_access). */
 static int guest_mmio(uint64_t gpa, bool write, unsigned size, uint64_t *val)
 {
-	for (unsigned i = 0; i < VMX_MAX_MMIO; i++)
+	for (unsigned i = 0; i < CORE_MAX_MMIO; i++)
 		if (traps[i].size && gpa - traps[i].gpa < traps[i].size)
 			return write ? traps[i].ops.write(traps[i].ops.ctx, gpa, size, *val)
 				     : traps[i].ops.read(traps[i].ops.ctx, gpa, size, val);
 	return -PORT_ENOENT;
 }
 
-void vmx_vm_flush_ept(struct vmx_vm *vm)
+/* As the VMX backend: INVEPT only when the CPU is in VMX operation. */
+void core_vm_flush(struct core_vm *core)
 {
-	(void)vm;
-	invept_calls++;
+	struct vmx_vm *v = (struct vmx_vm *)core;
+	if (v->cpu && v->cpu->on)
+		invept_calls++;
+	ept_reclaim(&core->ept);
 }
 
-void vmx_vcpu_inject_irq(struct vmx_vcpu *v, uint8_t vector) { v->pending_irq = vector; }
+void core_vcpu_inject_irq(struct core_vcpu *v, uint8_t vector) { v->pending_irq = vector; }
 
 /* --- fixtures ------------------------------------------------------------ */
 
@@ -89,15 +96,15 @@ static void start(uint64_t cap, uint64_t ept_caps)
 	assert_int_equal(vtd_unit_enable(&unit), 0);
 	cpu = (struct vmx_cpu){ .caps = { .ept_vpid = ept_caps } };
 	vm = (struct vmx_vm){ .cpu = &cpu };
-	assert_int_equal(ept_init(&vm.ept, ept_caps), 0);
+	assert_int_equal(ept_init(&vm.core.ept, ept_caps), 0);
 	/* Guest RAM GPA [0, 1 GiB) at HPA 4 GiB (never dereferenced). */
-	assert_int_equal(ept_map(&vm.ept, 0, 4 * GiB, GiB, EPT_RWX, EPT_MT_WB), 0);
+	assert_int_equal(ept_map(&vm.core.ept, 0, 4 * GiB, GiB, EPT_RWX, EPT_MT_WB), 0);
 }
 
 static void stop(void)
 {
 	bmpt_dma_fini(&dma);
-	ept_destroy(&vm.ept);
+	ept_destroy(&vm.core.ept);
 	vtd_unit_fini(&unit);
 }
 
@@ -131,7 +138,7 @@ static void assert_dma_follows_ept(void) /* reads: every mapping has R */
 	static const uint64_t gpas[] = { 0, 0x1000, 0x200000, 0x3ffff000, 0x12345000 };
 	for (unsigned i = 0; i < sizeof(gpas) / sizeof(gpas[0]); i++) {
 		uint64_t ept_hpa = 0, vtd_hpa = 0;
-		assert_int_equal(ept_lookup(&vm.ept, gpas[i], &ept_hpa, NULL, NULL), 0);
+		assert_int_equal(ept_lookup(&vm.core.ept, gpas[i], &ept_hpa, NULL, NULL), 0);
 		assert_int_equal(vtd_model_translate(&model, RID, gpas[i], false, &vtd_hpa), 0);
 		assert_int_equal(vtd_hpa, ept_hpa);
 	}
@@ -145,9 +152,9 @@ static void shares_pml4_on_a_4_level_unit(void **state)
 {
 	(void)state;
 	start(vtd_model_qemu_cap(48, false), EPT_ALL);
-	assert_int_equal(bmpt_dma_init(&dma, &vm, &unit, 0), 0);
+	assert_int_equal(bmpt_dma_init(&dma, &vm.core, &unit, 0), 0);
 	assert_int_equal(dma.mode, BMPT_SHARED);
-	assert_ptr_equal(dma.dom.top, vm.ept.pml4);
+	assert_ptr_equal(dma.dom.top, vm.core.ept.pml4);
 	assert_int_equal(dma.dom.levels, 4);
 	assert_int_equal(bmpt_dma_attach(&dma, RID), 0);
 	assert_dma_follows_ept();
@@ -158,14 +165,14 @@ static void shares_pdpt_on_a_3_level_unit(void **state)
 {
 	(void)state;
 	start(vtd_model_qemu_cap(39, false), EPT_ALL);
-	assert_int_equal(bmpt_dma_init(&dma, &vm, &unit, 0), 0);
+	assert_int_equal(bmpt_dma_init(&dma, &vm.core, &unit, 0), 0);
 	assert_int_equal(dma.mode, BMPT_SHARED);
 	assert_int_equal(dma.dom.levels, 3);
-	assert_int_equal(port_virt_to_phys(dma.dom.top), ept_entry_addr(vm.ept.pml4[0]));
+	assert_int_equal(port_virt_to_phys(dma.dom.top), ept_entry_addr(vm.core.ept.pml4[0]));
 	assert_int_equal(bmpt_dma_attach(&dma, RID), 0);
 	assert_dma_follows_ept();
 	/* Above 512 GiB a 3-level shared domain cannot follow. */
-	assert_int_equal(ept_map(&vm.ept, 1ull << 39, 8 * GiB, GiB, EPT_RWX, EPT_MT_WB), 0);
+	assert_int_equal(ept_map(&vm.core.ept, 1ull << 39, 8 * GiB, GiB, EPT_RWX, EPT_MT_WB), 0);
 	assert_int_equal(bmpt_dma_sync(&dma, 1ull << 39, GiB), -PORT_ERANGE);
 	stop();
 }
@@ -174,10 +181,10 @@ static void mirrors_when_sllps_lacks_a_size_the_ept_uses(void **state)
 {
 	(void)state;
 	start(SLLPS_2M_ONLY(vtd_model_qemu_cap(48, false)), EPT_ALL);
-	assert_int_equal(bmpt_dma_init(&dma, &vm, &unit, 0), 0);
+	assert_int_equal(bmpt_dma_init(&dma, &vm.core, &unit, 0), 0);
 	assert_int_equal(dma.mode, BMPT_MIRROR);
 	assert_non_null(strstr(dma.why, "1 GiB"));
-	assert_ptr_not_equal(dma.dom.top, vm.ept.pml4);
+	assert_ptr_not_equal(dma.dom.top, vm.core.ept.pml4);
 	assert_int_equal(bmpt_dma_attach(&dma, RID), 0);
 	assert_dma_follows_ept();
 	stop();
@@ -187,7 +194,7 @@ static void shares_when_the_ept_never_uses_the_missing_size(void **state)
 {
 	(void)state;
 	start(SLLPS_2M_ONLY(vtd_model_qemu_cap(48, false)), EPT_ALL & ~EPT_CAP_1G);
-	assert_int_equal(bmpt_dma_init(&dma, &vm, &unit, 0), 0);
+	assert_int_equal(bmpt_dma_init(&dma, &vm.core, &unit, 0), 0);
 	assert_int_equal(dma.mode, BMPT_SHARED);
 	assert_int_equal(bmpt_dma_attach(&dma, RID), 0);
 	assert_dma_follows_ept();
@@ -198,7 +205,7 @@ static void mirror_follows_an_ept_change(void **state)
 {
 	(void)state;
 	start(vtd_model_qemu_cap(48, false), EPT_ALL);
-	assert_int_equal(bmpt_dma_init(&dma, &vm, &unit, BMPT_FORCE_MIRROR), 0);
+	assert_int_equal(bmpt_dma_init(&dma, &vm.core, &unit, BMPT_FORCE_MIRROR), 0);
 	assert_int_equal(dma.mode, BMPT_MIRROR);
 	assert_int_equal(bmpt_dma_attach(&dma, RID), 0);
 	assert_int_equal(bmpt_vm_map(&dma, 0x12345000, 0x777000, 0x1000, EPT_R, EPT_MT_WB), 0);
@@ -216,7 +223,7 @@ static void shared_change_invalidates_the_range(void **state)
 {
 	(void)state;
 	start(vtd_model_qemu_cap(48, false), EPT_ALL);
-	assert_int_equal(bmpt_dma_init(&dma, &vm, &unit, 0), 0);
+	assert_int_equal(bmpt_dma_init(&dma, &vm.core, &unit, 0), 0);
 	assert_int_equal(bmpt_dma_attach(&dma, RID), 0);
 	unsigned before = model.ndescs;
 	assert_int_equal(bmpt_vm_map(&dma, 0x12345000, 0x777000, 0x1000, EPT_RWX, EPT_MT_WB), 0);
@@ -296,9 +303,9 @@ static void virtual_capability_without_remapping(void **state)
 	static struct bmpt_dev dev;
 	device_32bit_pvm();
 	vm = (struct vmx_vm){ .cpu = &cpu };
-	assert_int_equal(ept_init(&vm.ept, EPT_ALL), 0);
+	assert_int_equal(ept_init(&vm.core.ept, EPT_ALL), 0);
 	const struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA };
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
 	assert_int_equal(dev.msi, 0x60);
 	assert_false(dev.msi_64);
 	assert_true(dev.msi_pvm);
@@ -335,7 +342,7 @@ static void virtual_capability_without_remapping(void **state)
 	assert_int_equal(trapped.read(trapped.ctx, CFG_GPA + 4096, 4, &v), -PORT_EINVAL);
 	assert_int_equal(trapped.write(trapped.ctx, CFG_GPA + 2, 4, 0), -PORT_EINVAL);
 	bmpt_dev_fini(&dev);
-	ept_destroy(&vm.ept);
+	ept_destroy(&vm.core.ept);
 }
 
 static void msi_becomes_an_irte_and_a_remappable_message(void **state)
@@ -349,11 +356,12 @@ static void msi_becomes_an_irte_and_a_remappable_message(void **state)
 	device_32bit_pvm();
 	struct ir_vcpu irv[2] = { { .virt_apic_id = 0, .host_apic_id = 4 }, { .virt_apic_id = 1, .host_apic_id = 6 } };
 	struct ir_guest guest = { .name = "t", .vcpus = irv, .n_vcpus = 2 };
-	struct vmx_vcpu v0 = { .vm = &vm, .pending_irq = -1 }, v1 = { .vm = &vm, .pending_irq = -1 };
-	struct vmx_vcpu *vcpus[2] = { &v0, &v1 };
+	struct vmx_vcpu v0 = { .core = { &vm.core, -1 }, .vm = &vm },
+			v1 = { .core = { &vm.core, -1 }, .vm = &vm };
+	struct core_vcpu *vcpus[2] = { &v0.core, &v1.core };
 	const struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA,
 					.table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = 0x61 };
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
 
 	/* Guest: vector 0x45 to APIC 1, unmask, enable. */
 	wr(0x64, 4, 0xfee01000);
@@ -378,8 +386,8 @@ static void msi_becomes_an_irte_and_a_remappable_message(void **state)
 	assert_int_equal(rd(0x64, 4), 0xfee01000);
 	/* physical: 0x61 stands for guest vector 0x45 on vCPU 1 */
 	assert_int_equal(bmpt_dev_host_irq(&dev, 0x61), 0);
-	assert_int_equal(v1.pending_irq, 0x45);
-	assert_int_equal(v0.pending_irq, -1);
+	assert_int_equal(v1.core.pending_irq, 0x45);
+	assert_int_equal(v0.core.pending_irq, -1);
 	assert_int_equal(bmpt_dev_host_irq(&dev, 0x62), -PORT_ENOENT);
 	/* The guest masks vector 0: the device's MSI goes off. */
 	wr(0x6c, 4, 1);
@@ -394,7 +402,7 @@ static void msi_becomes_an_irte_and_a_remappable_message(void **state)
 	bmpt_dev_fini(&dev);
 	assert_int_equal(ir_table_disable(&table), 0);
 	ir_table_fini(&table);
-	ept_destroy(&vm.ept);
+	ept_destroy(&vm.core.ept);
 	vtd_unit_fini(&unit);
 }
 
@@ -567,7 +575,7 @@ static struct ir_table mtable;
 static struct ir_vcpu mirv[2];
 static struct ir_guest mguest;
 static struct vmx_vcpu mv0, mv1;
-static struct vmx_vcpu *mvcpus[2] = { &mv0, &mv1 };
+static struct core_vcpu *mvcpus[2] = { &mv0.core, &mv1.core };
 static const uint8_t hv[40] = { 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d,
 				0x7e, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b,
 				0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97 };
@@ -579,21 +587,21 @@ static void msix_start(unsigned table_entries)
 {
 	vm = (struct vmx_vm){ .cpu = &cpu };
 	memset(traps, 0, sizeof(traps));
-	assert_int_equal(ept_init(&vm.ept, EPT_ALL), 0);
-	assert_int_equal(ept_map(&vm.ept, BAR_HPA, BAR_HPA, BAR_SIZE, EPT_R | EPT_W, EPT_MT_UC), 0);
+	assert_int_equal(ept_init(&vm.core.ept, EPT_ALL), 0);
+	assert_int_equal(ept_map(&vm.core.ept, BAR_HPA, BAR_HPA, BAR_SIZE, EPT_R | EPT_W, EPT_MT_UC), 0);
 	assert_int_equal(ir_table_init(&mtable, table_entries, 0), 0);
 	mirv[0] = (struct ir_vcpu){ .virt_apic_id = 0, .host_apic_id = 4 };
 	mirv[1] = (struct ir_vcpu){ .virt_apic_id = 1, .host_apic_id = 6 };
 	mguest = (struct ir_guest){ .name = "t", .vcpus = mirv, .n_vcpus = 2 };
-	mv0 = (struct vmx_vcpu){ .vm = &vm, .pending_irq = -1 };
-	mv1 = (struct vmx_vcpu){ .vm = &vm, .pending_irq = -1 };
+	mv0 = (struct vmx_vcpu){ .core = { &vm.core, -1 }, .vm = &vm };
+	mv1 = (struct vmx_vcpu){ .core = { &vm.core, -1 }, .vm = &vm };
 	irq_table = &mtable;
 }
 
 static void msix_stop(void)
 {
 	ir_table_fini(&mtable);
-	ept_destroy(&vm.ept);
+	ept_destroy(&vm.core.ept);
 	irq_dev = NULL;
 	msix_n = 0;
 	port_host_set_mmio(NULL);
@@ -615,7 +623,7 @@ static void msix_up(struct bmpt_dev *dev, unsigned n, bool with_msi)
 	msix_start(256);
 	device_msix(n, with_msi);
 	struct bmpt_dev_cfg c = msix_cfg(n);
-	assert_int_equal(bmpt_dev_init(dev, &vm, &c), 0);
+	assert_int_equal(bmpt_dev_init(dev, &vm.core, &c), 0);
 	irq_dev = dev;
 }
 
@@ -704,12 +712,12 @@ static void msix_capability_found_and_virtualized(void **state)
 	assert_int_equal(mtable.n_used, BMPT_MSIX_MAX);
 	/* Two traps: the config page, the table's page (an EPT hole); the
 	 * rest of the BAR stays mapped at GPA = HPA. */
-	assert_int_equal(vm.nr_mmio, 2);
+	assert_int_equal(vm.core.nr_mmio, 2);
 	assert_int_equal(traps[1].gpa, BAR_HPA);
 	assert_int_equal(traps[1].size, 0x1000);
 	uint64_t hpa = 0;
-	assert_int_equal(ept_lookup(&vm.ept, BAR_HPA, &hpa, NULL, NULL), -PORT_ENOENT);
-	assert_int_equal(ept_lookup(&vm.ept, BAR_HPA + 0x1000, &hpa, NULL, NULL), 0);
+	assert_int_equal(ept_lookup(&vm.core.ept, BAR_HPA, &hpa, NULL, NULL), -PORT_ENOENT);
+	assert_int_equal(ept_lookup(&vm.core.ept, BAR_HPA + 0x1000, &hpa, NULL, NULL), 0);
 	assert_int_equal(hpa, BAR_HPA + 0x1000);
 	/* Physical: MSI-X off, Function Mask clear, every entry masked. */
 	assert_false(phys_enabled());
@@ -800,12 +808,12 @@ static void msix_entries_become_irtes_and_remappable_entries(void **state)
 	 * entry k's guest vector into its vCPU. */
 	fire(1);
 	assert_int_equal(delivered, 1);
-	assert_int_equal(mv1.pending_irq, 0x51);
-	assert_int_equal(mv0.pending_irq, -1);
+	assert_int_equal(mv1.core.pending_irq, 0x51);
+	assert_int_equal(mv0.core.pending_irq, -1);
 	fire(2);
-	assert_int_equal(mv0.pending_irq, 0x52);
+	assert_int_equal(mv0.core.pending_irq, 0x52);
 	fire(0);
-	assert_int_equal(mv0.pending_irq, 0x50);
+	assert_int_equal(mv0.core.pending_irq, 0x50);
 	assert_int_equal(delivered, 3);
 	assert_int_equal(blocked + irq_rc_fail, 0);
 	assert_int_equal(dev.msix_entries[0].injected, 1);
@@ -820,7 +828,7 @@ static void msix_entries_become_irtes_and_remappable_entries(void **state)
 	wr(0x5c, 2, 0x45);
 	wr(0x52, 2, 1);
 	assert_int_equal(bmpt_dev_host_irq(&dev, 0x61), 0);
-	assert_int_equal(mv1.pending_irq, 0x45);
+	assert_int_equal(mv1.core.pending_irq, 0x45);
 
 	bmpt_dev_fini(&dev);
 	msix_stop();
@@ -857,12 +865,12 @@ static void msix_mask_transitions_keep_the_irte_order(void **state)
 	assert_int_equal(delivered, 0);
 	assert_int_equal(grd(BAR_HPA + PBA_OFF, 4) & 1, 1);
 	assert_int_equal(grd(BAR_HPA + PBA_OFF, 8) & 1, 1);
-	mv0.pending_irq = -1;
+	mv0.core.pending_irq = -1;
 	gwr(ENTRY(0, 12), 4, 0);
 	assert_false(phys_masked(0));
 	assert_int_equal(delivered, 1);
 	assert_int_equal(grd(BAR_HPA + PBA_OFF, 4) & 1, 0);
-	assert_int_equal(mv0.pending_irq, 0x50);
+	assert_int_equal(mv0.core.pending_irq, 0x50);
 
 	/* Function Mask: every entry masked on the device (its own FM stays
 	 * clear, MSI-X stays on); pending, then sent when it clears. */
@@ -888,9 +896,9 @@ static void msix_mask_transitions_keep_the_irte_order(void **state)
 	assert_int_equal(evs[mask].irte_dest, 4);
 	assert_int_equal(evs[unmask].irte_dest, 6);
 	assert_irte(&dev, 0, 0x70, 6);
-	mv1.pending_irq = -1;
+	mv1.core.pending_irq = -1;
 	fire(0);
-	assert_int_equal(mv1.pending_irq, 0x50);
+	assert_int_equal(mv1.core.pending_irq, 0x50);
 
 	/* Disable: entries masked before the device's MSI-X Enable clears. */
 	from = nev;
@@ -934,8 +942,8 @@ static void msix_refused_message_blocks_only_its_entry(void **state)
 	fire(0);
 	fire(2);
 	assert_int_equal(delivered, 2);
-	assert_int_equal(mv0.pending_irq, 0x50);
-	assert_int_equal(mv1.pending_irq, 0x52);
+	assert_int_equal(mv0.core.pending_irq, 0x50);
+	assert_int_equal(mv1.core.pending_irq, 0x52);
 	/* An NMI message on entry 2: refused too, entry 0 still delivers. */
 	gwr(ENTRY(2, 8), 4, 0x0400 | 0x52);
 	assert_true(dev.msix_entries[2].last_update < 0);
@@ -1016,50 +1024,50 @@ static void msix_init_failures_leave_nothing(void **state)
 	msix_start(4);
 	device_msix(4, true);
 	struct bmpt_dev_cfg c = msix_cfg(4);
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_ENOSPC);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_ENOSPC);
 	assert_int_equal(mtable.n_used, 0);
-	assert_int_equal(vm.nr_mmio, 0);
+	assert_int_equal(vm.core.nr_mmio, 0);
 	assert_int_equal(dev.msix_routes, 0);
 	assert_false(dev.route_open);
 	uint64_t hpa;
-	assert_int_equal(ept_lookup(&vm.ept, BAR_HPA, &hpa, NULL, NULL), 0);   /* no hole punched */
+	assert_int_equal(ept_lookup(&vm.core.ept, BAR_HPA, &hpa, NULL, NULL), 0);   /* no hole punched */
 	msix_stop();
 
 	msix_start(256);
 	/* No host vectors for MSI-X; a duplicate host vector; MSI's vector reused. */
 	device_msix(4, true);
 	c = msix_cfg(0);
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
 	static const uint8_t dup[4] = { 0x70, 0x71, 0x70, 0x72 }, msi_dup[2] = { 0x70, 0x61 };
 	c = msix_cfg(4);
 	c.msix_host_vectors = dup;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
 	c.msix_host_vectors = msi_dup;
 	c.n_msix_host_vectors = 2;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
 	/* A host vector below 32: the route refuses it after others opened. */
 	static const uint8_t low[4] = { 0x70, 0x71, 0x10, 0x72 };
 	c.msix_host_vectors = low;
 	c.n_msix_host_vectors = 4;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
 	assert_int_equal(mtable.n_used, 0);
 	/* The table in an unassigned BAR, or an I/O BAR. */
 	memset(cfg + 0x1c, 0, 8);
-	assert_int_equal(bmpt_dev_init(&dev, &vm, (c = msix_cfg(4), &c)), -PORT_EINVAL);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, (c = msix_cfg(4), &c)), -PORT_EINVAL);
 	cfg[0x1c] = 0x01;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, (c = msix_cfg(4), &c)), -PORT_EINVAL);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, (c = msix_cfg(4), &c)), -PORT_EINVAL);
 	/* Only one MMIO slot left: MSI-X needs two. */
 	device_msix(4, true);
-	vm.nr_mmio = VMX_MAX_MMIO - 1;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, (c = msix_cfg(4), &c)), -PORT_ENOSPC);
-	assert_int_equal(vm.nr_mmio, VMX_MAX_MMIO - 1);
-	vm.nr_mmio = 0;
+	vm.core.nr_mmio = CORE_MAX_MMIO - 1;
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, (c = msix_cfg(4), &c)), -PORT_ENOSPC);
+	assert_int_equal(vm.core.nr_mmio, CORE_MAX_MMIO - 1);
+	vm.core.nr_mmio = 0;
 	assert_int_equal(mtable.n_used, 0);
 	assert_int_equal(cfg_writes, 0);   /* the device untouched by every refusal */
 	/* Neither MSI nor MSI-X. */
 	cfg[0x34] = 0;
 	cfg[6] = 0;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, (c = msix_cfg(4), &c)), -PORT_ENODEV);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, (c = msix_cfg(4), &c)), -PORT_ENODEV);
 	msix_stop();
 }
 
@@ -1073,7 +1081,7 @@ static void msix_without_remapping_records_only(void **state)
 	device_msix(4, false);
 	struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA,
 				  .bar_size = { [3] = BAR_SIZE } };
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
 	assert_int_equal(dev.msix_size, 4);
 	assert_int_equal(dev.msix_routes, 0);
 	assert_false(phys_enabled());
@@ -1116,9 +1124,9 @@ static void msix_structures_outside_the_bar_are_refused(void **state)
 		memcpy(before, cfg, sizeof(before));
 		struct bmpt_dev_cfg c = msix_cfg(8);
 		c.bar_size[3] = bad[i].probed;
-		assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+		assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
 		assert_int_equal(mtable.n_used, 0);
-		assert_int_equal(vm.nr_mmio, 0);
+		assert_int_equal(vm.core.nr_mmio, 0);
 		assert_memory_equal(cfg, before, sizeof(before));   /* BARs, Command restored */
 		for (unsigned e = 0; e < nev; e++)
 			assert_false(evs[e].bar);                   /* the BAR never touched */
@@ -1133,15 +1141,15 @@ static void msix_structures_outside_the_bar_are_refused(void **state)
 	memcpy(cfg + MSIX_CAP + 4, &table4, 4);
 	struct bmpt_dev_cfg c4 = msix_cfg(8);
 	c4.bar_size[4] = BAR_SIZE;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c4), -PORT_EINVAL);
-	assert_int_equal(vm.nr_mmio, 0);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c4), -PORT_EINVAL);
+	assert_int_equal(vm.core.nr_mmio, 0);
 	msix_stop();
 	/* In bounds, sized here: taken, with the size the device decodes. */
 	msix_start(256);
 	device_msix(8, false);
 	struct bmpt_dev_cfg c = msix_cfg(8);
 	c.bar_size[3] = 0;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
 	assert_int_equal(dev.msix_bar_size[0], BAR_SIZE);
 	assert_int_equal(dev.msix_bar_base[0], BAR_HPA);
 	assert_int_equal(cfg[4], 0x06);
@@ -1161,7 +1169,7 @@ static void msix_page_beyond_a_small_bar_is_refused(void **state)
 	memcpy(cfg + MSIX_CAP + 8, &pba, 4);
 	struct bmpt_dev_cfg c = msix_cfg(4);
 	c.bar_size[3] = 0x800;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
 	assert_int_equal(traps[1].size, 0x1000);
 	uint64_t v = 0;
 	assert_int_equal(guest_mmio(BAR_HPA + 0x400, false, 4, &v), 0);   /* the PBA: inside */
@@ -1180,23 +1188,23 @@ static void capability_past_the_end_is_refused(void **state)
 	(void)state;
 	static struct bmpt_dev dev;
 	vm = (struct vmx_vm){ .cpu = &cpu };
-	assert_int_equal(ept_init(&vm.ept, EPT_ALL), 0);
+	assert_int_equal(ept_init(&vm.core.ept, EPT_ALL), 0);
 	const struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA };
 	device_32bit_pvm();
 	cfg[0x34] = 0xf0;
 	cfg[0xf0] = 0x05;
 	cfg[0xf2] = 0x80;        /* 64-bit */
 	cfg[0xf3] = 0x01;        /* per-vector masking: 24 bytes, to 0x108 */
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
 	assert_int_equal(cfg_writes, 0);
-	assert_int_equal(vm.nr_mmio, 0);
+	assert_int_equal(vm.core.nr_mmio, 0);
 	/* The same capability at 0xe8 ends at 0x100: taken. */
 	device_32bit_pvm();
 	cfg[0x34] = 0xe8;
 	cfg[0xe8] = 0x05;
 	cfg[0xea] = 0x80;
 	cfg[0xeb] = 0x01;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), 0);
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
 	assert_int_equal(dev.msi, 0xe8);
 	assert_int_equal(dev.msi_len, 24);
 	bmpt_dev_fini(&dev);
@@ -1204,18 +1212,18 @@ static void capability_past_the_end_is_refused(void **state)
 	device_32bit_pvm();
 	cfg[0x61] = 0x6c;
 	cfg[0x6c] = 0x11;
-	vm.nr_mmio = 0;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	vm.core.nr_mmio = 0;
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
 	assert_int_equal(cfg_writes, 0);
 	/* MSI-X at 0xf8 (to 0x104); a loop back to it from 0x60 is walked once. */
 	device_32bit_pvm();
 	cfg[0x61] = 0xf8;
 	cfg[0xf8] = 0x11;
 	cfg[0xf9] = 0x60;
-	vm.nr_mmio = 0;
-	assert_int_equal(bmpt_dev_init(&dev, &vm, &c), -PORT_EINVAL);
+	vm.core.nr_mmio = 0;
+	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
 	assert_int_equal(cfg_writes, 0);
-	ept_destroy(&vm.ept);
+	ept_destroy(&vm.core.ept);
 }
 
 int main(void)

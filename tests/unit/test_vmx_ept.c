@@ -1,4 +1,4 @@
-/* EPT entry formats and table management (vmm_glue/vmx/ept.c; SDM Vol. 3C
+/* EPT entry formats and table management (vmm_glue/core/ept.c; SDM Vol. 3C
  * §28.2).  The host port's pages are plain heap memory with virt == phys,
  * so the tables can be walked here as the CPU would. */
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include "port.h"
 #include "port/host/port_host.h"
-#include "vmm_glue/vmx/ept.h"
+#include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmx_caps.h"
 
 #define SZ_2M (2ull << 20)
@@ -159,6 +159,58 @@ static void bad_arguments_and_exhausted_memory_are_errors(void **state)
 	port_host_fail_page_allocs_after(-1);
 }
 
+/* Issue 13 item 3: a table cut out of the map (a 2 MiB leaf replacing a
+ * page table) stays allocated and unchanged until ept_reclaim(), which the
+ * core calls after the flush (INVEPT / the nested TLB flush / the IOTLB
+ * invalidation) — freeing it before would let a walker still caching the
+ * old pointer read a page already reused.  Fails on the old ept.c: the page
+ * was freed inside ept_map (ASan: use after free below). */
+static void cut_out_tables_are_freed_only_after_the_flush(void **state)
+{
+	(void)state;
+	struct ept e;
+	assert_int_equal(ept_init(&e, ALL_CAPS), 0);
+	assert_int_equal(ept_map(&e, 0x1000, 0x5000, 0x1000, EPT_RWX, EPT_MT_WB), 0);
+	uint64_t pde = e.pml4[0];
+	const uint64_t *pdpt = port_phys_to_virt(ept_entry_addr(pde));
+	const uint64_t *pd = port_phys_to_virt(ept_entry_addr(pdpt[0]));
+	const uint64_t *pt = port_phys_to_virt(ept_entry_addr(pd[0]));
+	uint64_t old = pt[1];
+	unsigned tables = e.tables;
+	assert_int_equal(ept_map(&e, 0, SZ_2M, SZ_2M, EPT_RWX, EPT_MT_WB), 0);   /* PD[0] becomes a leaf */
+	assert_true(ept_entry_is_leaf(pd[0], 2));
+	assert_int_equal(e.tables, tables);        /* nothing freed yet */
+	assert_int_equal(e.nr_stale, 1);
+	assert_int_equal(pt[1], old);              /* a late walker still sees the old entry */
+	ept_reclaim(&e);
+	assert_int_equal(e.tables, tables - 1);
+	assert_int_equal(e.nr_stale, 0);
+	ept_destroy(&e);
+}
+
+/* The NPT format (AMD APM Vol. 2 §15.25, §5.4.1): U/S in every entry,
+ * PWT/PCD for the memory type, no write- or execute-only leaves. */
+static void npt_format_is_long_mode_paging_with_user_set(void **state)
+{
+	(void)state;
+	struct ept n;
+	assert_int_equal(ept_init_fmt(&n, EPT_CAP_2M | EPT_CAP_1G, EPT_FMT_NPT), 0);
+	assert_int_equal(ept_map(&n, 0, 0, SZ_2M, EPT_RWX | EPT_RAM, EPT_MT_WB), 0);
+	assert_int_equal(ept_map(&n, SZ_2M, 0xfe000000ull, 0x1000, EPT_R | EPT_W, EPT_MT_UC), 0);
+	uint64_t e, hpa;
+	unsigned level;
+	assert_int_equal(ept_lookup(&n, 0x1000, &hpa, &e, &level), 0);
+	assert_int_equal(level, 2);
+	assert_int_equal(e, 0x1000ull - 0x1000 + (EPT_RAM | EPT_PAGE_SIZE | NPT_US | EPT_W | EPT_R));
+	assert_int_equal(ept_lookup(&n, SZ_2M, &hpa, &e, &level), 0);
+	assert_int_equal(e, 0xfe000000ull | NPT_PCD | NPT_PWT | NPT_US | EPT_W | EPT_R);
+	assert_int_equal(n.pml4[0] & 0xfff, 0x7);   /* table entries: P, R/W, U/S */
+	assert_int_equal(ept_map(&n, 0, 0, 0x1000, EPT_W, EPT_MT_WB), -PORT_EINVAL);
+	assert_int_equal(ept_map(&n, 0, 0, 0x1000, EPT_X, EPT_MT_WB), -PORT_EINVAL);
+	assert_int_equal(ept_map(&n, 0, 0, 0x1000, EPT_R, EPT_MT_WC), -PORT_EINVAL);
+	ept_destroy(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +220,8 @@ int main(void)
 		cmocka_unit_test(unmapping_a_page_splits_the_large_leaf_around_it),
 		cmocka_unit_test(every_leaf_is_visited_in_order_for_a_vtd_mirror),
 		cmocka_unit_test(bad_arguments_and_exhausted_memory_are_errors),
+		cmocka_unit_test(cut_out_tables_are_freed_only_after_the_flush),
+		cmocka_unit_test(npt_format_is_long_mode_paging_with_user_set),
 	};
 	return cmocka_run_group_tests_name("vmx_ept", tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * §27.2.1 qualifications, §24.8.3/§24.9.2 interruption information, App. C
  * exit reasons, §30.4 VM-instruction errors, §24.6.4/§24.6.9 bitmaps), and
  * the MMIO instruction decoder used after an EPT violation
- * (vmm_glue/vmx/vmx_insn.c). */
+ * (vmm_glue/core/mmio_insn.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include "port.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
 #include "vmm_glue/vmx/vmx_exit.h"
-#include "vmm_glue/vmx/vmx_insn.h"
+#include "vmm_glue/core/mmio_insn.h"
 
 static void names_come_from_the_sdm_tables(void **state)
 {
@@ -24,6 +24,9 @@ static void names_come_from_the_sdm_tables(void **state)
 	assert_string_equal(vmx_insn_error_name(7), "VM entry with invalid control field(s)");
 	assert_string_equal(vmx_insn_error_name(8), "VM entry with invalid host-state field(s)");
 	assert_string_equal(vmx_insn_error_name(14), "unknown VM-instruction error");
+	assert_string_equal(vmx_field_name(0x681e), "GUEST_RIP");        /* App. B.4.3 */
+	assert_string_equal(vmx_field_name(0x4402), "EXIT_REASON");      /* App. B.3.2 */
+	assert_string_equal(vmx_field_name(0x7fff), "unknown field");
 	assert_int_equal(EXIT_REASON_BASIC(0x80000021u), 33);
 }
 
@@ -122,16 +125,16 @@ static void bitmap_positions(void **state)
 	assert_int_equal(which, 1);
 }
 
-static void decode(const char *what, const uint8_t *b, size_t n, bool lm, struct vmx_mmio_insn *out)
+static void decode(const char *what, const uint8_t *b, size_t n, bool lm, struct core_mmio_insn *out)
 {
 	(void)what;
-	assert_int_equal(vmx_decode_mmio(b, n, lm, out), 0);
+	assert_int_equal(core_decode_mmio(b, n, lm, out), 0);
 }
 
 static void mmio_instructions_decode_to_length_size_and_register(void **state)
 {
 	(void)state;
-	struct vmx_mmio_insn i;
+	struct core_mmio_insn i;
 	/* movl $0x12345678, (%rax) */
 	static const uint8_t c7[] = { 0xc7, 0x00, 0x78, 0x56, 0x34, 0x12, 0x90 };
 	decode("c7", c7, sizeof(c7), true, &i);
@@ -193,19 +196,19 @@ static void mmio_instructions_decode_to_length_size_and_register(void **state)
 static void unsupported_or_truncated_instructions_are_refused(void **state)
 {
 	(void)state;
-	struct vmx_mmio_insn i;
+	struct core_mmio_insn i;
 	static const uint8_t reg_only[] = { 0x89, 0xc8 };       /* mov %ecx, %eax */
 	static const uint8_t add[] = { 0x01, 0x00 };            /* add %eax, (%rax) */
 	static const uint8_t cut[] = { 0xc7, 0x00, 0x78 };      /* immediate cut short */
 	static const uint8_t cut_disp[] = { 0x8b, 0x80, 0x00 }; /* disp32 cut short */
-	assert_int_equal(vmx_decode_mmio(reg_only, sizeof(reg_only), true, &i), -PORT_ENOTSUP);
-	assert_int_equal(vmx_decode_mmio(add, sizeof(add), true, &i), -PORT_ENOTSUP);
-	assert_int_equal(vmx_decode_mmio(cut, sizeof(cut), true, &i), -PORT_EINVAL);
-	assert_int_equal(vmx_decode_mmio(cut_disp, sizeof(cut_disp), true, &i), -PORT_EINVAL);
-	assert_int_equal(vmx_decode_mmio(cut, 0, true, &i), -PORT_EINVAL);
+	assert_int_equal(core_decode_mmio(reg_only, sizeof(reg_only), true, &i), -PORT_ENOTSUP);
+	assert_int_equal(core_decode_mmio(add, sizeof(add), true, &i), -PORT_ENOTSUP);
+	assert_int_equal(core_decode_mmio(cut, sizeof(cut), true, &i), -PORT_EINVAL);
+	assert_int_equal(core_decode_mmio(cut_disp, sizeof(cut_disp), true, &i), -PORT_EINVAL);
+	assert_int_equal(core_decode_mmio(cut, 0, true, &i), -PORT_EINVAL);
 	/* Outside 64-bit mode 0x48 is DEC EAX, not a REX prefix: refused. */
 	static const uint8_t not_rex[] = { 0x48, 0x89, 0x00 };
-	assert_int_equal(vmx_decode_mmio(not_rex, sizeof(not_rex), false, &i), -PORT_ENOTSUP);
+	assert_int_equal(core_decode_mmio(not_rex, sizeof(not_rex), false, &i), -PORT_ENOTSUP);
 }
 
 int main(void)

@@ -249,9 +249,9 @@ static void setup(void)
 	if ((r = mem_claim(GUEST_RAM_HPA, MEM_POOL_LIMIT)))
 		tap_bail("cannot claim the guest's RAM at HPA 0x%llx (%d): run with -m 2G",
 			 (unsigned long long)GUEST_RAM_HPA, r);
-	if ((r = vmx_vm_map(&vm, 0, GUEST_RAM_HPA, GUEST_RAM_SIZE, EPT_RWX, EPT_MT_WB)))
+	if ((r = vmx_vm_map(&vm, 0, GUEST_RAM_HPA, GUEST_RAM_SIZE, EPT_RWX | EPT_RAM, EPT_MT_WB)))
 		tap_bail("EPT map of the guest's RAM: %d", r);
-	vcpu = (struct vmx_vcpu){ .vm = &vm, .pending_irq = -1 };
+	vcpu = (struct vmx_vcpu){ .core = { &vm.core, -1 }, .vm = &vm };
 	tap_diag("VT-d: CAP.SAGAW 0x%x MGAW %u SLLPS 0x%x CM %u ECAP.C %u SC %u PI %u; edu %02x:%02x.%u; "
 		 "igb %02x:%02x.%u BAR0 0x%llx BAR3 0x%llx+0x%llx",
 		 unit.caps.sagaw, unit.caps.mgaw, unit.caps.sllps, unit.caps.cm, unit.caps.c, unit.caps.sc,
@@ -263,14 +263,14 @@ static void setup(void)
 
 static void test_domain(void)
 {
-	int r = bmpt_dma_init(&dma, &vm, &unit, force_mirror ? BMPT_FORCE_MIRROR : 0);
+	int r = bmpt_dma_init(&dma, &vm.core, &unit, force_mirror ? BMPT_FORCE_MIRROR : 0);
 	int a = r ? r : bmpt_dma_attach(&dma, rid);
 	uint64_t lo = 0, hi = 0;
 	vtd_ctx_read(&unit, (uint8_t)(rid >> 8), (uint8_t)rid, &lo, &hi);
 	uint64_t slptptr = lo & VTD_GENMASK(63, 12);
 	uint64_t want_top = force_mirror ? port_virt_to_phys(dma.dom.top)
-			    : aw == 48   ? vm.ept.pml4_pa
-					 : ept_entry_addr(vm.ept.pml4[0]);
+			    : aw == 48   ? vm.core.ept.pml4_pa
+					 : ept_entry_addr(vm.core.ept.pml4[0]);
 	/* Shared: as many levels as the unit's AGAW (the EPT's 4, or 3 from
 	 * PML4[0] down); mirror: the smallest AGAW covering the guest (39 bits). */
 	unsigned want_levels = aw == 48 && !force_mirror ? 4 : 3;
@@ -278,7 +278,7 @@ static void test_domain(void)
 	tap_ok(r == 0 && a == 0 && dma.mode == want_mode && dma.dom.levels == want_levels &&
 		       slptptr == want_top && (lo & 1) && ((hi & 7) == dma.dom.aw) &&
 		       ((hi >> 8) & 0xffff) == dma.dom.did &&
-		       (force_mirror ? slptptr != vm.ept.pml4_pa && slptptr != ept_entry_addr(vm.ept.pml4[0]) : 1),
+		       (force_mirror ? slptptr != vm.core.ept.pml4_pa && slptptr != ept_entry_addr(vm.core.ept.pml4[0]) : 1),
 	       "guest domain %s the EPT: %u-level, context entry of %02x:%02x.%u = 0x%016llx%016llx "
 	       "(SLPTPTR 0x%llx = %s, AW %llu, DID %llu) (%d/%d)",
 	       dma.mode == BMPT_SHARED ? "shares" : "mirrors", dma.dom.levels, rid >> 8, (rid >> 3) & 31, rid & 7,
@@ -342,10 +342,10 @@ static void test_ept_change(void)
 	bool old_landed = pattern_is(hpa_ptr(GUEST_RAM_HPA + gpa), 0x77777777);
 
 	uint64_t syncs = dma.syncs;
-	int m = bmpt_vm_map(&dma, gpa, new_hpa, PAGE_SZ, EPT_RWX, EPT_MT_WB);
+	int m = bmpt_vm_map(&dma, gpa, new_hpa, PAGE_SZ, EPT_RWX | EPT_RAM, EPT_MT_WB);
 	uint64_t ept_hpa = 0, ept_entry = 0, vtd_hpa = 0, psz = 0;
 	unsigned level = 0, fl = 0;
-	ept_lookup(&vm.ept, gpa, &ept_hpa, &ept_entry, &level);
+	ept_lookup(&vm.core.ept, gpa, &ept_hpa, &ept_entry, &level);
 	int tr = vtd_domain_translate(&dma.dom, gpa, &vtd_hpa, &fl, &psz);
 
 	pattern_fill(hpa_ptr(GUEST_RAM_HPA + gpa_pat), 0x88888888);
@@ -377,7 +377,7 @@ static void test_ept_change(void)
 
 static struct ir_vcpu ir_vcpu;
 static struct ir_guest guest;
-static struct vmx_vcpu *vcpus[1] = { &vcpu };
+static struct core_vcpu *vcpus[1] = { &vcpu.core };
 
 static void test_dev_init(void)
 {
@@ -387,10 +387,10 @@ static void test_dev_init(void)
 		.rid = rid, .cfg = { pci_cfg_read, pci_cfg_write, (void *)edu.pci }, .virt_cfg_gpa = VIRT_CFG_GPA,
 		.dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = VEC_HOST,
 	};
-	int r = bmpt_dev_init(&dev, &vm, &c);
+	int r = bmpt_dev_init(&dev, &vm.core, &c);
 	idt_set_handler(VEC_HOST, host_irq, &dev);
 	uint64_t hpa = 0;
-	bool hole = ept_lookup(&vm.ept, VIRT_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT;
+	bool hole = ept_lookup(&vm.core.ept, VIRT_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT;
 	/* The guest walks its (virtual) capability list through the trap. */
 	uint32_t id = (uint32_t)guest_cfg_read(0, 4);
 	unsigned msi = guest_cap(guest_cfg_read, PCI_CAP_ID_MSI);
@@ -417,7 +417,7 @@ static void guest_msi_program(uint8_t dest, uint8_t vector, bool level)
 
 static void test_msi_route(void)
 {
-	vcpu.pending_irq = -1;
+	vcpu.core.pending_irq = -1;
 	guest_msi_program(0, VEC_GUEST, false);
 	unsigned m = dev.msi;
 	/* virtual: what the guest reads back is what it wrote */
@@ -436,24 +436,24 @@ static void test_msi_route(void)
 		       f.vector == VEC_HOST && f.dest == my_apic && !f.dest_logical && f.source.sid == rid &&
 		       f.source.svt == IRTE_SVT_SID && hd == 0 && msi_is_remappable(&(struct msi_msg){ p_addr, 0, 0 }) &&
 		       msi_remap_index(&h) == dev.route.base && (p_ctrl & BMPT_MSI_CTRL_EN) && n_host == 1 &&
-		       n_guest == 0 && last_host_irq_rc == 0 && vcpu.pending_irq == VEC_GUEST && faults_take(NULL) == 0,
+		       n_guest == 0 && last_host_irq_rc == 0 && vcpu.core.pending_irq == VEC_GUEST && faults_take(NULL) == 0,
 	       "guest MSI 0x%08x/0x%x (virtual, read back through the trap) -> IRTE %u: vector 0x%x, APIC 0x%x, SID "
 	       "0x%x (shadow), edu holds 0x%08x/0x%x (remappable) -> arrived %llu time(s) on host vector 0x%x, %llu on "
 	       "0x%x; the vCPU's pending injection is guest vector 0x%x",
 	       g_addr, g_data, dev.route.base, f.vector, f.dest, f.source.sid, p_addr, p_data,
-	       (unsigned long long)n_host, VEC_HOST, (unsigned long long)n_guest, VEC_GUEST, vcpu.pending_irq);
+	       (unsigned long long)n_host, VEC_HOST, (unsigned long long)n_guest, VEC_GUEST, vcpu.core.pending_irq);
 }
 
 static void test_msi_mask_retarget(void)
 {
 	unsigned m = dev.msi;
 	/* The guest disables MSI: the device must not signal. */
-	vcpu.pending_irq = -1;
+	vcpu.core.pending_irq = -1;
 	guest_cfg_write(m + 2, 2, 0);
 	uint16_t p_ctrl_off = pci_read16(edu.pci, (uint16_t)(m + 2));
 	raise_irq(false);
 	uint64_t silent = n_host + n_guest;
-	int pend_off = vcpu.pending_irq;
+	int pend_off = vcpu.core.pending_irq;
 	/* New vector, enabled again: the device keeps its handle, the host
 	 * vector now stands for the new guest vector. */
 	struct msi_msg shadow_before = dev.route.shadow_msi;
@@ -461,16 +461,16 @@ static void test_msi_mask_retarget(void)
 	raise_irq(true);
 	tap_ok(!(p_ctrl_off & BMPT_MSI_CTRL_EN) && silent == 0 && pend_off == -1 && dev.last_update == 0 &&
 		       dev.route.shadow_msi.addr_lo == shadow_before.addr_lo && n_host == 1 && n_guest2 == 0 &&
-		       vcpu.pending_irq == VEC_GUEST2,
+		       vcpu.core.pending_irq == VEC_GUEST2,
 	       "guest disables MSI: edu MSI enable cleared, raise delivers nothing (%llu); guest reprograms vector "
 	       "0x%x and enables: same handle, arrives on host vector 0x%x (%llu), injection pending for 0x%x",
-	       (unsigned long long)silent, VEC_GUEST2, VEC_HOST, (unsigned long long)n_host, vcpu.pending_irq);
+	       (unsigned long long)silent, VEC_GUEST2, VEC_HOST, (unsigned long long)n_host, vcpu.core.pending_irq);
 }
 
 static void test_msi_refused(void)
 {
 	unsigned m = dev.msi;
-	vcpu.pending_irq = -1;
+	vcpu.core.pending_irq = -1;
 	guest_cfg_write(m + 2, 2, 0);
 	guest_msi_program(0, VEC_GUEST, true);    /* level-triggered: not passed through */
 	int upd = dev.last_update;
@@ -478,7 +478,7 @@ static void test_msi_refused(void)
 	uint16_t p_ctrl = pci_read16(edu.pci, (uint16_t)(m + 2));
 	raise_irq(false);
 	tap_ok(upd < 0 && e && !(e->lo & 1) && !(p_ctrl & BMPT_MSI_CTRL_EN) && n_host + n_guest == 0 &&
-		       vcpu.pending_irq == -1,
+		       vcpu.core.pending_irq == -1,
 	       "level-triggered guest MSI refused (%d): IRTE %u not present, edu MSI disabled, nothing delivered",
 	       upd, dev.route.base);
 }
@@ -577,13 +577,13 @@ static void test_igb_init(void)
 		.dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = IGB_VEC_MSI,
 		.msix_host_vectors = igb_host_vec, .n_msix_host_vectors = IGB_ENTRIES,
 	};
-	int r = bmpt_dev_init(&igb_dev, &vm, &c);
+	int r = bmpt_dev_init(&igb_dev, &vm.core, &c);
 	for (unsigned k = 0; k < IGB_ENTRIES; k++)
 		idt_set_handler(igb_host_vec[k], host_irq, &igb_dev);
 	uint64_t hpa = 0;
-	bool holes = ept_lookup(&vm.ept, IGB_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT &&
-		     ept_lookup(&vm.ept, igb_dev.msix_table, &hpa, NULL, NULL) == -PORT_ENOENT;
-	bool pba_mapped = ept_lookup(&vm.ept, igb_dev.msix_pba, &hpa, NULL, NULL) == 0 && hpa == igb_dev.msix_pba;
+	bool holes = ept_lookup(&vm.core.ept, IGB_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT &&
+		     ept_lookup(&vm.core.ept, igb_dev.msix_table, &hpa, NULL, NULL) == -PORT_ENOENT;
+	bool pba_mapped = ept_lookup(&vm.core.ept, igb_dev.msix_pba, &hpa, NULL, NULL) == 0 && hpa == igb_dev.msix_pba;
 	/* The guest walks its capability list to MSI-X and finds its table:
 	 * BAR[BIR] (the host's value) + the table offset. */
 	uint32_t id = (uint32_t)igb_cfg_rd(0, 4);
@@ -690,14 +690,14 @@ static void test_msix_deliver(void)
 	bool ok = true;
 	for (unsigned k = 0; k < IGB_ENTRIES; k++) {
 		uint64_t inj = igb_dev.msix_entries[k].injected;
-		vcpu.pending_irq = -1;
+		vcpu.core.pending_irq = -1;
 		last_host_irq_rc = 1;
 		igb_raise(k, true);
 		bool this_ok = n_hv[k] == 1 && igb_sum(n_hv) == 1 && igb_sum(n_gv) == 0 && last_host_irq_rc == 0 &&
-			       vcpu.pending_irq == igb_guest_vec[k] && igb_dev.msix_entries[k].injected == inj + 1;
+			       vcpu.core.pending_irq == igb_guest_vec[k] && igb_dev.msix_entries[k].injected == inj + 1;
 		tap_diag("igb vector %u: %llu on host vector 0x%x, %llu on others, %llu on guest vectors; pending "
 			 "injection 0x%x", k, (unsigned long long)n_hv[k], igb_host_vec[k],
-			 (unsigned long long)(igb_sum(n_hv) - n_hv[k]), (unsigned long long)igb_sum(n_gv), vcpu.pending_irq);
+			 (unsigned long long)(igb_sum(n_hv) - n_hv[k]), (unsigned long long)igb_sum(n_gv), vcpu.core.pending_irq);
 		ok &= this_ok;
 	}
 	tap_ok(ok && faults_take(NULL) == 0,
@@ -708,13 +708,13 @@ static void test_msix_deliver(void)
 
 static void test_msix_mask(void)
 {
-	vcpu.pending_irq = -1;
+	vcpu.core.pending_irq = -1;
 	table_wr(1, 12, 4, 1);   /* the guest masks entry 1 */
 	bool pmasked = phys_entry(1, 12) & 1;
 	igb_raise(1, false);
 	uint64_t silent = igb_sum(n_hv) + igb_sum(n_gv);
 	uint32_t pba = guest_pba();
-	int pend_masked = vcpu.pending_irq;
+	int pend_masked = vcpu.core.pending_irq;
 	/* Unmasked: the device sends the pending message (PCI 3.0 §6.8.2.10). */
 	igb_counts_reset();
 	table_wr(1, 12, 4, 0);
@@ -722,12 +722,12 @@ static void test_msix_mask(void)
 	igb_counts_take();
 	uint32_t pba_after = guest_pba();
 	tap_ok(pmasked && silent == 0 && (pba & 2) && pend_masked == -1 && n_hv[1] == 1 && igb_sum(n_hv) == 1 &&
-		       igb_sum(n_gv) == 0 && vcpu.pending_irq == igb_guest_vec[1] && !(pba_after & 2) &&
+		       igb_sum(n_gv) == 0 && vcpu.core.pending_irq == igb_guest_vec[1] && !(pba_after & 2) &&
 		       !(phys_entry(1, 12) & 1),
 	       "guest masks entry 1: the device's entry masked, firing it delivers nothing (%llu) and sets its PBA bit "
 	       "(PBA 0x%x); the guest unmasks it: the pending message arrives once on 0x%x (%llu), injection pending for "
 	       "0x%x, PBA 0x%x",
-	       (unsigned long long)silent, pba, igb_host_vec[1], (unsigned long long)n_hv[1], vcpu.pending_irq, pba_after);
+	       (unsigned long long)silent, pba, igb_host_vec[1], (unsigned long long)n_hv[1], vcpu.core.pending_irq, pba_after);
 }
 
 static void test_msix_function_mask(void)

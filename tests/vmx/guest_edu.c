@@ -27,7 +27,7 @@
  *
  * Its address space is the image's (the host gives it the boot page tables
  * as CR3): plain C, with MMIO through explicit MOVs (the core decodes the
- * instruction at an EPT violation: see vmm_glue/vmx/vmx_insn.h).
+ * instruction at an EPT violation: see vmm_glue/core/mmio_insn.h).
  */
 #include <stdint.h>
 
@@ -255,5 +255,12 @@ static void guest_edu_main(const struct guest_edu_params *p)
 
 void guest_edu_entry(const struct guest_edu_params *p)
 {
+	/* Every run starts from nothing: the image may run this guest more
+	 * than once (tests/svm runs it twice), and its state is in the
+	 * image's memory. */
+	guest_edu_irq_count = 0;
+	guest_edu_stray = 0;
+	irq_status_seen = 0;
+	bar = 0;
 	guest_edu_main(p);
 }

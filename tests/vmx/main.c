@@ -38,7 +38,7 @@ void test_main(void)
 	if (!vmx && !vtd)
 		tap_bail("neither VMX (CPUID.1:ECX[5]) nor a VT-d unit (ACPI DMAR): run it under Bochs "
 			 "(make test-vmx) or QEMU with -device intel-iommu (make test-bmpt)");
-	tap_plan((vmx ? VMX_TESTS : 0) + (vtd ? BMPT_TESTS : 0) + (vmx && vtd ? EDU_TESTS : 0));
+	tap_plan((vmx ? VMX_TESTS : 0) + (vtd ? BMPT_TESTS : 0) + (vmx && vtd ? EDU_VTD_TESTS : 0));
 	if (!vmx)
 		tap_diag("this CPU has no VMX (QEMU's TCG): the core's %u checks are make test-vmx's (Bochs)",
 			 VMX_TESTS);

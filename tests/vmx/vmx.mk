@@ -18,7 +18,7 @@
 # a full one takes Bochs ~5 s more to boot.
 
 VMX_BUILD := $(BUILD)/vmx
-VMX_CORE_SRCS := $(sort $(wildcard vmm_glue/vmx/*.c vmm_glue/vmx/*.S))
+VMX_CORE_SRCS := $(sort $(wildcard vmm_glue/core/*.c vmm_glue/vmx/*.c vmm_glue/vmx/*.S))
 # (baremetal/igb.c, an MSI-X source, is not in BM_SRCS: only this image uses it.)
 VMX_TEST_SRCS := $(sort $(wildcard tests/vmx/*.c tests/vmx/*.S)) baremetal/boot_multiboot2.S baremetal/boot_multiboot2.c \
 	baremetal/igb.c
@@ -67,11 +67,18 @@ test-bmpt: $(VMX_BUILD)/vmx.elf
 # Host unit tests of the core's pure modules (tests/unit/test_vmx_*.c): the
 # top-level unit rule links only the shared libraries, so these binaries
 # also get the sanitised objects of the modules they test.
-VMX_PURE_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,vmm_glue/vmx/vmx_caps.c vmm_glue/vmx/ept.c \
-	vmm_glue/vmx/vmx_exit.c vmm_glue/vmx/vmx_insn.c)
+VMX_PURE_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,vmm_glue/vmx/vmx_caps.c vmm_glue/core/ept.c \
+	vmm_glue/vmx/vmx_exit.c vmm_glue/core/mmio_insn.c)
 VMX_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_vmx_*.c))
 $(VMX_UNIT_BINS): $(VMX_PURE_SAN_OBJS)
 $(VMX_UNIT_BINS): HOST_LIBS += $(VMX_PURE_SAN_OBJS)
+
+# Unit tests of the neutral core (tests/unit/test_core_*.c) link it whole.
+CORE_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,vmm_glue/core/core_vm.c vmm_glue/core/ept.c \
+	vmm_glue/core/mmio_insn.c)
+CORE_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_core_*.c))
+$(CORE_UNIT_BINS): $(CORE_SAN_OBJS)
+$(CORE_UNIT_BINS): HOST_LIBS += $(CORE_SAN_OBJS)
 
 # test_vmx_bmpt also links bm_passthrough, which needs the freestanding
 # libraries: its object goes before them on the command line (the pattern

@@ -40,7 +40,7 @@
 #include "port.h"
 #include "tests/vmx/guest_edu.h"
 #include "vmm_glue/vmx/bm_passthrough.h"
-#include "vmm_glue/vmx/ept.h"
+#include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmx.h"
 
 #define PAGE_SZ 4096ull
@@ -134,7 +134,7 @@ static int m_dma_ram(struct edu_model *m, uint64_t gpa, uint8_t *buf, uint32_t l
 {
 	for (uint32_t done = 0; done < len;) {
 		uint64_t hpa, e;
-		if (ept_lookup(&m->vm->ept, gpa + done, &hpa, &e, NULL))
+		if (core_vm_lookup(&m->vm->core, gpa + done, &hpa, &e))
 			return -PORT_EFAULT;
 		if (!(e & (to_ram ? EPT_W : EPT_R)))
 			return -PORT_EPERM;
@@ -260,7 +260,7 @@ struct edu_rig {
 	unsigned host_irqs, host_irqs_foreign;
 };
 
-static int rig_vmcall(struct vmx_vcpu *v)
+static int rig_vmcall(struct core_vcpu *v)
 {
 	struct edu_rig *r = v->vm->ctx;
 	uint64_t a = v->gpr[GPR_RBX], b = v->gpr[GPR_RCX];
@@ -278,17 +278,17 @@ static int rig_vmcall(struct vmx_vcpu *v)
 /* A host interrupt while the guest ran (acknowledged on exit): with VT-d,
  * the edu's MSI remapped to the host vector; bm_passthrough injects the
  * guest vector the route stands for. */
-static int rig_extint(struct vmx_vcpu *v, uint8_t vector)
+static int rig_extint(struct core_vcpu *v, int vector)
 {
 	struct edu_rig *r = v->vm->ctx;
 	r->host_irqs++;
-	if (!r->irq_dev || bmpt_dev_host_irq(r->irq_dev, vector))
+	if (!r->irq_dev || bmpt_dev_host_irq(r->irq_dev, (uint8_t)vector))
 		r->host_irqs_foreign++;
 	lapic_eoi();
 	return VMX_CONTINUE;
 }
 
-static const struct vmx_vm_ops rig_ops = { .vmcall = rig_vmcall, .external_intr = rig_extint };
+static const struct vmx_vm_ops rig_ops = { .core = { .hypercall = rig_vmcall, .external_intr = rig_extint } };
 
 /* The VM both platforms share: identity EPT over 0..4 GiB (the guest runs
  * in the image's address space; the top GiB uncached), the two buffer pages
@@ -297,17 +297,20 @@ static const struct vmx_vm_ops rig_ops = { .vmcall = rig_vmcall, .external_intr 
  * caller's. */
 static int rig_init(struct edu_rig *r, struct vmx_cpu *cpu)
 {
-	r->ram = mem_alloc_contig(2 * PAGE_SZ, PAGE_SZ);
-	r->decoy = mem_alloc_contig(2 * PAGE_SZ, PAGE_SZ);
+	if (!r->ram)
+		r->ram = mem_alloc_contig(2 * PAGE_SZ, PAGE_SZ);
+	if (!r->decoy)
+		r->decoy = mem_alloc_contig(2 * PAGE_SZ, PAGE_SZ);
 	if (!r->ram || !r->decoy)
 		return -PORT_ENOMEM;
 	for (unsigned i = 0; i < 2 * PAGE_SZ / 8; i++)
 		((volatile uint64_t *)r->decoy)[i] = DECOY;
 	uint64_t ram_pa = port_virt_to_phys(r->ram), decoy_pa = port_virt_to_phys(r->decoy);
 	int rc = vmx_vm_init(&r->vm, cpu, &rig_ops, r);
-	rc = rc ? rc : vmx_vm_map(&r->vm, 0, 0, 3 * SZ_1G, EPT_RWX, EPT_MT_WB);
+	rc = rc ? rc : vmx_vm_map(&r->vm, 0, 0, SZ_1G, EPT_RWX | EPT_RAM, EPT_MT_WB);
+	rc = rc ? rc : vmx_vm_map(&r->vm, SZ_1G, SZ_1G, 2 * SZ_1G, EPT_RWX, EPT_MT_WB);
 	rc = rc ? rc : vmx_vm_map(&r->vm, 3 * SZ_1G, 3 * SZ_1G, SZ_1G, EPT_RWX, EPT_MT_UC);
-	rc = rc ? rc : vmx_vm_map(&r->vm, decoy_pa, ram_pa, 2 * PAGE_SZ, EPT_R | EPT_W, EPT_MT_WB);
+	rc = rc ? rc : vmx_vm_map(&r->vm, decoy_pa, ram_pa, 2 * PAGE_SZ, EPT_R | EPT_W | EPT_RAM, EPT_MT_WB);
 	rc = rc ? rc : vmx_vcpu_init(&r->v, &r->vm);
 	r->p = (struct guest_edu_params){
 		.cfg_gpa = EDU_CFG_GPA, .src_gpa = decoy_pa, .dst_gpa = decoy_pa + PAGE_SZ,
@@ -330,7 +333,7 @@ static int rig_run(struct edu_rig *r)
 	int rc = vmx_vcpu_setup_long64(&r->v, &gs);
 	if (rc)
 		return rc;
-	r->v.gpr[GPR_RDI] = (uint64_t)(uintptr_t)&r->p;   /* its one argument */
+	r->v.core.gpr[GPR_RDI] = (uint64_t)(uintptr_t)&r->p;   /* its one argument */
 	return vmx_vcpu_run(&r->v);
 }
 
@@ -361,10 +364,18 @@ static uint32_t exits_total(const struct vmx_vcpu *v)
 	return n;
 }
 
-void vmx_edu_tests(struct vmx_cpu *cpu)
+/* One run of the guest on a fresh VM and model; the guest's own state is
+ * whatever the previous run left in the image (issue 13 item 10: it must
+ * reset it itself). */
+static void edu_model_run(struct vmx_cpu *cpu, unsigned run_no)
 {
 	static struct edu_rig r;
 	static struct edu_model m;
+	uint8_t *ram = r.ram, *decoy = r.decoy;
+	r = (struct edu_rig){ .ram = ram, .decoy = decoy };
+	m = (struct edu_model){ 0 };
+	for (unsigned i = 0; ram && i < 2 * PAGE_SZ / 8; i++)
+		((volatile uint64_t *)ram)[i] = 0;
 	int rc = rig_init(&r, cpu);
 
 	m.vm = &r.vm;
@@ -372,20 +383,20 @@ void vmx_edu_tests(struct vmx_cpu *cpu)
 	m.dev = &r.dev;
 	m_cfg_init(&m);
 	if (!rc) {
-		static const struct vmx_mmio_ops bar_ops = { m_bar_read, m_bar_write, &m };
+		static const struct core_mmio_ops bar_ops = { m_bar_read, m_bar_write, &m };
 		rc = vmx_vm_trap_mmio(&r.vm, EDU_BAR_GPA, PAGE_SZ, &bar_ops);
 	}
 	if (!rc) {
 		const struct bmpt_dev_cfg dc = { .rid = EDU_RID, .cfg = { m_cfg_read, m_cfg_write, &m },
 						 .virt_cfg_gpa = EDU_CFG_GPA };
-		rc = bmpt_dev_init(&r.dev, &r.vm, &dc);
+		rc = bmpt_dev_init(&r.dev, &r.vm.core, &dc);
 	}
 	unsigned cmd_writes_at_init = m.command_writes;
 	uint16_t phys_msi_ctrl_init = (uint16_t)m_cfg_read(&m, M_CAP_MSI + 2, 2);
 	int run = rc ? rc : rig_run(&r);
-	tap_diag("edu guest: run %d (last exit %u %s), %u exits: EPT violation %u, VMCALL %u, HLT %u, "
+	tap_diag("edu guest run %u: run %d (last exit %u %s), %u exits: EPT violation %u, VMCALL %u, HLT %u, "
 		 "interrupt window %u; %u injected; model: %u BAR reads, %u BAR writes, %u DMAs, %u MSIs (%u dropped)",
-		 run, r.v.exit_reason, vmx_exit_reason_name(r.v.exit_reason), exits_total(&r.v),
+		 run_no, run, r.v.exit_reason, vmx_exit_reason_name(r.v.exit_reason), exits_total(&r.v),
 		 r.v.exits[EXIT_EPT_VIOLATION], r.v.exits[EXIT_VMCALL], r.v.exits[EXIT_HLT],
 		 r.v.exits[EXIT_INTR_WINDOW], r.v.injected, m.bar_reads, m.bar_writes, m.dmas, m.msis,
 		 m.msis_dropped);
@@ -402,12 +413,12 @@ void vmx_edu_tests(struct vmx_cpu *cpu)
 	       mc.delivery == MSI_DLM_FIXED && !mc.level && !r.dev.virt_masked && r.dev.cap_writes == 5 &&
 	       !(phys_msi_ctrl_init & BMPT_MSI_CTRL_EN) &&
 	       !((uint16_t)m_cfg_read(&m, M_CAP_MSI + 2, 2) & BMPT_MSI_CTRL_EN),
-	       "edu guest: through its trapped config page (GPA 0x%llx) the launched guest read ID 0x%08llx, walked "
+	       "edu guest run %u: through its trapped config page (GPA 0x%llx) the launched guest read ID 0x%08llx, walked "
 	       "the capability list to MSI at 0x%llx, found BAR0 at GPA 0x%llx, set memory space + bus master "
 	       "(the model's Command 0x%04x), read the edu's ID 0x%08llx through BAR0; bm_passthrough recorded its "
 	       "virtual MSI 0x%08x/0x%x = vector 0x%x to APIC %u, fixed, edge, enabled (%llu capability writes); "
 	       "the device's own MSI left off (no VT-d)",
-	       (unsigned long long)EDU_CFG_GPA, (unsigned long long)r.reported[E_CFG_ID],
+	       run_no, (unsigned long long)EDU_CFG_GPA, (unsigned long long)r.reported[E_CFG_ID],
 	       (unsigned long long)r.reported[E_MSI_CAP], (unsigned long long)r.reported[E_BAR0], m.command,
 	       (unsigned long long)r.reported[E_MMIO_ID], r.dev.virt_msi.addr_lo, r.dev.virt_msi.data, mc.vector,
 	       mc.dest_id, (unsigned long long)r.dev.cap_writes);
@@ -422,10 +433,10 @@ void vmx_edu_tests(struct vmx_cpu *cpu)
 	       l1->src == EDU_DEV_BUF && l1->dst == b && l1->len == r.p.len && l1->hpa == ram_pa + PAGE_SZ &&
 	       l1->hpa != b && r.reported[E_DMA1_IDLE] == 1 && r.reported[E_DMA2_IDLE] == 1 &&
 	       r.reported[E_MATCH] == r.p.len && at_a == r.p.len && at_b == r.p.len && decoys,
-	       "edu guest DMA with guest-physical addresses: the model saw src GPA 0x%llx -> edu 0x%llx and edu "
+	       "edu guest run %u DMA with guest-physical addresses: the model saw src GPA 0x%llx -> edu 0x%llx and edu "
 	       "0x%llx -> dst GPA 0x%llx (%u bytes each) and translated them through the EPT to HPA 0x%llx / 0x%llx; "
 	       "the guest found %llu/%u pattern bytes at GPA B, the host %u at HPA 0x%llx; the pages at HPA = GPA %s",
-	       (unsigned long long)l0->src, (unsigned long long)l0->dst, (unsigned long long)l1->src,
+	       run_no, (unsigned long long)l0->src, (unsigned long long)l0->dst, (unsigned long long)l1->src,
 	       (unsigned long long)l1->dst, r.p.len, (unsigned long long)l0->hpa, (unsigned long long)l1->hpa,
 	       (unsigned long long)r.reported[E_MATCH], r.p.len, at_b, (unsigned long long)(ram_pa + PAGE_SZ),
 	       decoys ? "hold their sentinel" : "were written");
@@ -434,13 +445,22 @@ void vmx_edu_tests(struct vmx_cpu *cpu)
 	tap_ok(run == VMX_STOP_HANDLER && r.reported[E_IRQ_COUNT] == 1 && r.reported[E_IRQ_STRAY] == 0 &&
 	       r.reported[E_IRQ_STATUS] == EDU_DMA_IRQ && r.reported[E_STATUS_AFTER] == 0 && m.irq_status == 0 &&
 	       m.msis == 1 && m.msis_dropped == 0 && m.msi_vector == EDU_VEC && r.v.injected == 1 &&
-	       r.v.pending_irq < 0 && r.v.exits[EXIT_INTR_WINDOW] + r.v.exits[EXIT_HLT] >= 1,
-	       "edu guest MSI: the DMA completion reached the guest's IDT on vector 0x%x %llu time(s) (%llu on other "
+	       r.v.core.pending_irq < 0 && r.v.exits[EXIT_INTR_WINDOW] + r.v.exits[EXIT_HLT] >= 1,
+	       "edu guest run %u MSI: the DMA completion reached the guest's IDT on vector 0x%x %llu time(s) (%llu on other "
 	       "vectors), the handler saw status 0x%llx and acked it (0x%llx after); the model raised %u MSI, the core "
 	       "injected %u event(s) (%u interrupt-window, %u HLT exits)",
-	       EDU_VEC, (unsigned long long)r.reported[E_IRQ_COUNT], (unsigned long long)r.reported[E_IRQ_STRAY],
+	       run_no, EDU_VEC, (unsigned long long)r.reported[E_IRQ_COUNT], (unsigned long long)r.reported[E_IRQ_STRAY],
 	       (unsigned long long)r.reported[E_IRQ_STATUS], (unsigned long long)r.reported[E_STATUS_AFTER], m.msis,
 	       r.v.injected, r.v.exits[EXIT_INTR_WINDOW], r.v.exits[EXIT_HLT]);
+	bmpt_dev_fini(&r.dev);
+	vmx_vcpu_destroy(&r.v);
+	vmx_vm_destroy(&r.vm);
+}
+
+void vmx_edu_tests(struct vmx_cpu *cpu)
+{
+	edu_model_run(cpu, 1);
+	edu_model_run(cpu, 2);   /* the same guest again in the same image */
 }
 
 /* --- VMX + VT-d: the same guest, the real edu ---------------------------------
@@ -468,7 +488,7 @@ void vmx_edu_vtd_tests(void)
 	static struct bmpt_dma dma;
 	static struct ir_vcpu ir_vcpu;
 	static struct ir_guest guest;
-	static struct vmx_vcpu *vcpus[1] = { &r.v };
+	static struct core_vcpu *vcpus[1] = { &r.v.core };
 	tap_set_prefix("vmx+vt-d");
 
 	/* Each step only after the one before it; `stage` says what to undo. */
@@ -487,7 +507,7 @@ void vmx_edu_vtd_tests(void)
 	rc = rc ? rc : rig_init(&r, &cpu);
 	rc = rc ? rc : vmx_vm_map(&r.vm, edu.mmio & ~(PAGE_SZ - 1), edu.mmio & ~(PAGE_SZ - 1), PAGE_SZ,
 				  EPT_R | EPT_W, EPT_MT_UC);
-	rc = rc ? rc : bmpt_dma_init(&dma, &r.vm, &unit, 0);
+	rc = rc ? rc : bmpt_dma_init(&dma, &r.vm.core, &unit, 0);
 	stage += !rc;                                                          /* 4: the domain */
 	rc = rc ? rc : bmpt_dma_attach(&dma, pci_rid(edu.pci));
 	stage += !rc;                                                          /* 5: attached */
@@ -499,7 +519,7 @@ void vmx_edu_vtd_tests(void)
 			.virt_cfg_gpa = EDU_CFG_GPA, .dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus,
 			.host_vector = EDU_HOST_VEC,
 		};
-		rc = bmpt_dev_init(&r.dev, &r.vm, &dc);
+		rc = bmpt_dev_init(&r.dev, &r.vm.core, &dc);
 		if (!rc)
 			r.irq_dev = &r.dev;
 	}

@@ -19,7 +19,7 @@
 #include "irq_remap/msi.h"
 #include "irq_remap/posted.h"
 #include "vmm_glue/vmx/bm_passthrough.h"
-#include "vmm_glue/vmx/ept.h"
+#include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
 #include "vmm_glue/vmx/vmx.h"
 #include "vmm_glue/vmx/vmx_apicv.h"
@@ -54,7 +54,7 @@ struct g64 {
 	unsigned misconf_count;
 };
 
-static int g64_cpuid(struct vmx_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
+static int g64_cpuid(struct core_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	(void)v; (void)sub;
 	if (leaf != HV_LEAF)
@@ -66,7 +66,7 @@ static int g64_cpuid(struct vmx_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r
 	return 0;
 }
 
-static int g64_io(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t *val)
+static int g64_io(struct core_vcpu *v, const struct core_io *io, uint32_t *val)
 {
 	struct g64 *g = v->vm->ctx;
 	if (!io->in && io->port == PORT_OUT && io->size == 1) {
@@ -81,7 +81,7 @@ static int g64_io(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t *
 	return -PORT_ENOENT;
 }
 
-static int g64_rdmsr(struct vmx_vcpu *v, uint32_t msr, uint64_t *val)
+static int g64_rdmsr(struct core_vcpu *v, uint32_t msr, uint64_t *val)
 {
 	struct g64 *g = v->vm->ctx;
 	if (msr != TEST_MSR || !g->msr_seen)
@@ -90,7 +90,7 @@ static int g64_rdmsr(struct vmx_vcpu *v, uint32_t msr, uint64_t *val)
 	return 0;
 }
 
-static int g64_wrmsr(struct vmx_vcpu *v, uint32_t msr, uint64_t val)
+static int g64_wrmsr(struct core_vcpu *v, uint32_t msr, uint64_t val)
 {
 	struct g64 *g = v->vm->ctx;
 	if (msr != TEST_MSR)
@@ -100,9 +100,10 @@ static int g64_wrmsr(struct vmx_vcpu *v, uint32_t msr, uint64_t val)
 	return 0;
 }
 
-static int g64_vmcall(struct vmx_vcpu *v)
+static int g64_vmcall(struct core_vcpu *v)
 {
 	struct g64 *g = v->vm->ctx;
+	struct vmx_vcpu *vx = (struct vmx_vcpu *)v;   /* core is the first member */
 	uint64_t a = v->gpr[GPR_RBX], b = v->gpr[GPR_RCX];
 
 	switch (v->gpr[GPR_RAX]) {
@@ -114,16 +115,16 @@ static int g64_vmcall(struct vmx_vcpu *v)
 		return VMX_CONTINUE;
 	case CMD_MARK:
 		for (unsigned i = 0; i < EXIT_REASON_MAX && a < 4; i++)
-			g->marks[a][i] = v->exits[i];
+			g->marks[a][i] = vx->exits[i];
 		return VMX_CONTINUE;
 	case CMD_INJECT_IRQ:
-		vmx_vcpu_inject_irq(v, (uint8_t)a);
+		core_vcpu_inject_irq(v, (uint8_t)a);
 		return VMX_CONTINUE;
 	case CMD_IRQ_ON_HLT:
 		g->irq_on_hlt = (int)a;
 		return VMX_CONTINUE;
 	case CMD_INJECT_GP:
-		vmx_vcpu_inject_exception(v, 13, (uint32_t)a);
+		vmx_vcpu_inject_exception(vx, 13, (uint32_t)a);
 		return VMX_CONTINUE;
 	case CMD_SELF_IPI:
 		/* Host interrupts are off: the IPI stays pending in the LAPIC
@@ -136,18 +137,18 @@ static int g64_vmcall(struct vmx_vcpu *v)
 	}
 }
 
-static int g64_hlt(struct vmx_vcpu *v)
+static int g64_hlt(struct core_vcpu *v)
 {
 	struct g64 *g = v->vm->ctx;
 	if (g->irq_on_hlt >= 0) {
-		vmx_vcpu_inject_irq(v, (uint8_t)g->irq_on_hlt);
+		core_vcpu_inject_irq(v, (uint8_t)g->irq_on_hlt);
 		g->irq_on_hlt = -1;
 		g->hlt_exits_with_inject++;
 	}
 	return VMX_CONTINUE;
 }
 
-static int g64_extint(struct vmx_vcpu *v, uint8_t vector)
+static int g64_extint(struct core_vcpu *v, int vector)
 {
 	struct g64 *g = v->vm->ctx;
 	g->extint_vector = vector;
@@ -158,12 +159,12 @@ static int g64_extint(struct vmx_vcpu *v, uint8_t vector)
 
 static int g64_misconfig(struct vmx_vcpu *v, uint64_t gpa, uint64_t entry)
 {
-	struct g64 *g = v->vm->ctx;
+	struct g64 *g = v->vm->core.ctx;
 	(void)entry;
 	g->misconf_gpa = gpa;
 	g->misconf_count++;
 	uint64_t page = gpa & ~0xfffull;
-	return vmx_vm_map(v->vm, page, page, 0x1000, EPT_R | EPT_W, EPT_MT_WB);
+	return vmx_vm_map(v->vm, page, page, 0x1000, EPT_R | EPT_W | EPT_RAM, EPT_MT_WB);
 }
 
 static int dev_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
@@ -224,8 +225,8 @@ static void fake_cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
 }
 
 static const struct vmx_vm_ops g64_ops = {
-	.cpuid = g64_cpuid, .io = g64_io, .rdmsr = g64_rdmsr, .wrmsr = g64_wrmsr,
-	.vmcall = g64_vmcall, .hlt = g64_hlt, .external_intr = g64_extint,
+	.core = { .cpuid = g64_cpuid, .io = g64_io, .rdmsr = g64_rdmsr, .wrmsr = g64_wrmsr,
+		  .hypercall = g64_vmcall, .hlt = g64_hlt, .external_intr = g64_extint },
 	.ept_misconfig = g64_misconfig,
 };
 
@@ -241,12 +242,13 @@ static bool reported(const struct g64 *g, enum guest_key k)
 	return (g->reported_mask >> k) & 1u;
 }
 
-/* Identity EPT over 0..4 GiB: RAM-ish low GiB in 2 MiB pages, 1..3 GiB in
- * 1 GiB pages (when the CPU has them), the top GiB (LAPIC, IOAPIC, BIOS)
+/* Identity EPT over 0..4 GiB: RAM-ish low GiB in 2 MiB pages (EPT_RAM:
+ * the core may read the guest's tables and code there), 1..3 GiB in 1 GiB
+ * pages (when the CPU has them), the top GiB (LAPIC, IOAPIC, BIOS)
  * uncached. */
 static int map_identity(struct vmx_vm *vm)
 {
-	int rc = vmx_vm_map(vm, 0, 0, SZ_1G, EPT_RWX, EPT_MT_WB);
+	int rc = vmx_vm_map(vm, 0, 0, SZ_1G, EPT_RWX | EPT_RAM, EPT_MT_WB);
 	if (!rc)
 		rc = vmx_vm_map(vm, SZ_1G, SZ_1G, 2 * SZ_1G, EPT_RWX, EPT_MT_WB);
 	if (!rc)
@@ -266,21 +268,21 @@ static void test_guest64(void)
 	if (!rc)
 		rc = map_identity(&vm);
 	if (!rc) {
-		static const struct vmx_mmio_ops dev = { dev_read, dev_write, &g };
+		static const struct core_mmio_ops dev = { dev_read, dev_write, &g };
 		rc = vmx_vm_trap_mmio(&vm, MMIO_GPA, 0x1000, &dev);
 	}
 	if (!rc) {
 		misconf_page[0] = MISCONF_MAGIC;
 		uint64_t pa = (uint64_t)(uintptr_t)misconf_page;
 		/* W without R: an EPT misconfiguration (SDM §28.2.3.1). */
-		rc = ept_set_raw_4k(&vm.ept, pa, pa | EPT_W | ((uint64_t)EPT_MT_WB << EPT_MT_SHIFT));
+		rc = ept_set_raw_4k(&vm.core.ept, pa, pa | EPT_W | ((uint64_t)EPT_MT_WB << EPT_MT_SHIFT));
 	}
 	static struct bmpt_dev msi_dev;
 	if (!rc) {
 		fake_cfg_init();
 		const struct bmpt_dev_cfg dc = { .rid = 0x0018, .cfg = { fake_cfg_read, fake_cfg_write, NULL },
 						 .virt_cfg_gpa = MSI_CFG_GPA };
-		rc = bmpt_dev_init(&msi_dev, &vm, &dc);
+		rc = bmpt_dev_init(&msi_dev, &vm.core, &dc);
 	}
 	unsigned cfg_writes_at_init = fake_cfg_writes;
 	rc = rc ? rc : vmx_vm_trap_msr(&vm, TEST_MSR, true, true);
@@ -294,12 +296,12 @@ static void test_guest64(void)
 	/* EPT structure: what the CPU will walk. */
 	uint64_t hpa, e, caps = cpu.caps.ept_vpid;
 	unsigned lvl_ram = 0, lvl_hi = 0, lvl_top = 0, lvl_next = 0, mt_top = 9;
-	ept_lookup(&vm.ept, 0x400000, &hpa, &e, &lvl_ram);
-	ept_lookup(&vm.ept, SZ_1G + 0x1000, &hpa, &e, &lvl_hi);
-	ept_lookup(&vm.ept, 0xfee00000, &hpa, &e, &lvl_top);
+	ept_lookup(&vm.core.ept, 0x400000, &hpa, &e, &lvl_ram);
+	ept_lookup(&vm.core.ept, SZ_1G + 0x1000, &hpa, &e, &lvl_hi);
+	ept_lookup(&vm.core.ept, 0xfee00000, &hpa, &e, &lvl_top);
 	mt_top = ept_entry_memtype(e);
-	int trapped = ept_lookup(&vm.ept, MMIO_GPA, &hpa, &e, NULL);
-	ept_lookup(&vm.ept, MMIO_GPA + 0x1000, &hpa, &e, &lvl_next);
+	int trapped = ept_lookup(&vm.core.ept, MMIO_GPA, &hpa, &e, NULL);
+	ept_lookup(&vm.core.ept, MMIO_GPA + 0x1000, &hpa, &e, &lvl_next);
 	tap_ok(lvl_ram == 2 && lvl_hi == ((caps & EPT_CAP_1G) ? 3u : 2u) && lvl_top == lvl_hi &&
 	       mt_top == EPT_MT_UC && trapped == -PORT_ENOENT && lvl_next == 1,
 	       "EPT: 2 MiB pages (level %u), %s pages above 1 GiB (level %u), UC top GiB (type %u), "
@@ -419,9 +421,10 @@ struct gapicv {
 	unsigned eoi_exits;
 };
 
-static int apicv_vmcall(struct vmx_vcpu *v)
+static int apicv_vmcall(struct core_vcpu *v)
 {
 	struct gapicv *g = v->vm->ctx;
+	struct vmx_vcpu *vx = (struct vmx_vcpu *)v;
 	uint64_t a = v->gpr[GPR_RBX], b = v->gpr[GPR_RCX];
 
 	switch (v->gpr[GPR_RAX]) {
@@ -436,7 +439,7 @@ static int apicv_vmcall(struct vmx_vcpu *v)
 			uint64_t vec = i ? b : a;
 			if (!vec)
 				continue;
-			int rc = vmx_vcpu_post_irq(v, (uint8_t)vec);
+			int rc = vmx_vcpu_post_irq(vx, (uint8_t)vec);
 			g->posts++;
 			if (rc < 0)
 				g->post_err = rc;
@@ -455,13 +458,13 @@ static int apicv_vmcall(struct vmx_vcpu *v)
 
 static int apicv_eoi(struct vmx_vcpu *v, uint8_t vector)
 {
-	struct gapicv *g = v->vm->ctx;
+	struct gapicv *g = v->vm->core.ctx;
 	g->eoi_vector = vector;
 	g->eoi_exits++;
 	return VMX_CONTINUE;
 }
 
-static const struct vmx_vm_ops apicv_ops = { .vmcall = apicv_vmcall, .eoi = apicv_eoi };
+static const struct vmx_vm_ops apicv_ops = { .core = { .hypercall = apicv_vmcall }, .eoi = apicv_eoi };
 
 
 static void test_apicv(void)
@@ -603,7 +606,7 @@ struct greal {
 	unsigned nr;
 };
 
-static int real_io(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t *val)
+static int real_io(struct core_vcpu *v, const struct core_io *io, uint32_t *val)
 {
 	struct greal *g = v->vm->ctx;
 	if (io->in || io->port != PORT_REPORT_RM)
@@ -613,14 +616,14 @@ static int real_io(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t 
 	return 0;
 }
 
-static int real_vmcall(struct vmx_vcpu *v)
+static int real_vmcall(struct core_vcpu *v)
 {
 	(void)v;
 	return VMX_STOP_HANDLER;
 }
 
 static const struct vmx_vm_ops real_ops = {
-	.cpuid = g64_cpuid, .io = real_io, .vmcall = real_vmcall,
+	.core = { .cpuid = g64_cpuid, .io = real_io, .hypercall = real_vmcall },
 };
 
 static void test_real_mode(void)
@@ -643,7 +646,7 @@ static void test_real_mode(void)
 		rc = vmx_vm_init(&vm, &cpu, &real_ops, &g);
 	}
 	/* GPA 0..2 MiB -> the buffer: not an identity map. */
-	rc = rc ? rc : vmx_vm_map(&vm, 0, (uint64_t)(uintptr_t)ram, SZ_2M, EPT_RWX, EPT_MT_WB);
+	rc = rc ? rc : vmx_vm_map(&vm, 0, (uint64_t)(uintptr_t)ram, SZ_2M, EPT_RWX | EPT_RAM, EPT_MT_WB);
 	rc = rc ? rc : vmx_vm_trap_io(&vm, PORT_REPORT_RM, 1, true);
 	rc = rc ? rc : vmx_vcpu_init(&v, &vm);
 	if (!rc && !v.unrestricted)
@@ -701,6 +704,31 @@ static void test_real_mode(void)
 	       bad_state.exit_reason, vmx_exit_reason_name(bad_state.exit_reason));
 }
 
+/* Issue 14 item 4: a VMWRITE the CPU refuses is an error naming the field,
+ * and the next VM entry does not happen.  The field: encoding 0x0001, the
+ * "high" access type on a 16-bit field, which does not exist (§24.11.2,
+ * App. B: VM-instruction error 12).  (A read-only field will not do: a CPU
+ * with IA32_VMX_MISC[29], as Bochs' tigerlake, lets VMWRITE write those.) */
+#define NO_SUCH_FIELD 0x0001u
+static void test_failed_vmwrite_stops_entry(void)
+{
+	static struct vmx_vm vm;
+	static struct vmx_vcpu v;
+	int rc = vmx_vm_init(&vm, &cpu, NULL, NULL);
+	rc = rc ? rc : vmx_vcpu_init(&v, &vm);
+	int wr = rc ? rc : vmx_vmwrite(NO_SUCH_FIELD, 0);
+	int run = rc ? rc : vmx_vcpu_run(&v);
+	uint32_t exits = 0;
+	for (unsigned i = 0; i < EXIT_REASON_MAX; i++)
+		exits += v.exits[i];
+	tap_ok(rc == 0 && wr == -PORT_EIO && run == -PORT_EIO && !v.launched && exits == 0 &&
+	       vmx_vmwrite_status("after") == 0,
+	       "a refused VMWRITE (0x%x, %s) is an error (%d), and the run that follows stops before "
+	       "VMLAUNCH (%d, %u exits)", NO_SUCH_FIELD, vmx_field_name(NO_SUCH_FIELD), wr, run, exits);
+	vmx_vcpu_destroy(&v);
+	vmx_vm_destroy(&vm);
+}
+
 void vmx_tests(void)
 {
 	/* The variant (grub.cfg passes variant=bochs; give QEMU/KVM runs
@@ -720,6 +748,7 @@ void vmx_tests(void)
 	test_guest64();
 	test_apicv();
 	test_real_mode();
+	test_failed_vmwrite_stops_entry();
 	vmx_edu_tests(&cpu);
 	vmx_cpu_off(&cpu);
 }

@@ -16,8 +16,9 @@ struct vmx_cpu;
 void vmx_edu_tests(struct vmx_cpu *cpu); /* vmx_edu.c: a launched guest drives an edu (model) */
 void vmx_edu_vtd_tests(void);  /* ... the real edu: needs VMX and VT-d together (never run) */
 #define APICV_TESTS 8
-#define EDU_TESTS 3
-#define VMX_TESTS (24 + APICV_TESTS + EDU_TESTS)
+#define EDU_TESTS 6      /* 3 per run, the edu guest run twice */
+#define EDU_VTD_TESTS 3  /* vmx_edu_vtd_tests */
+#define VMX_TESTS (25 + APICV_TESTS + EDU_TESTS)
 #define BMPT_TESTS 15
 
 /* VMCALL: RAX = command, RBX / RCX = arguments. */

@@ -36,6 +36,7 @@
 #include "iommu/vtd_regs.h"
 #include "pci/pci_cap.h"
 #include "port.h"
+#include "vmm_glue/vmx/vmx_caps.h"
 
 #define PAGE 4096ull
 #define GIB512 (1ull << 39)
@@ -64,7 +65,7 @@ static int span_leaf(void *ctx, uint64_t gpa, uint64_t entry, unsigned level)
 static const char *share_refused(const struct bmpt_dma *d, const struct span *s, unsigned *levels)
 {
 	const struct vtd_caps *c = &d->unit->caps;
-	uint64_t ept_caps = d->vm->ept.caps;
+	uint64_t ept_caps = core_vm_table(d->vm)->caps;
 
 	if ((ept_caps & EPT_CAP_2M) && !(c->sllps & 1u))
 		return "the EPT may use 2 MiB pages and CAP.SLLPS lacks them";
@@ -78,7 +79,7 @@ static const char *share_refused(const struct bmpt_dma *d, const struct span *s,
 		return "the unit walks neither 4 nor 3 levels (CAP.SAGAW)";
 	if (s->gpa_end > GIB512)
 		return "3-level unit and the guest reaches above 512 GiB";
-	if (!ept_entry_present(d->vm->ept.pml4[0]))
+	if (!ept_entry_present(core_vm_table(d->vm)->pml4[0]))
 		return "3-level unit and the EPT has no PDPT under PML4[0] yet";
 	*levels = 3;
 	return NULL;
@@ -126,7 +127,7 @@ static int mirror_leaf(void *ctx, uint64_t gpa, uint64_t entry, unsigned level)
 static int mirror_range(struct bmpt_dma *d, uint64_t start, uint64_t end)
 {
 	struct mirror_ctx m = { &d->dom, start, end, 0 };
-	return ept_for_each_leaf(&d->vm->ept, mirror_leaf, &m);
+	return ept_for_each_leaf(core_vm_table(d->vm), mirror_leaf, &m);
 }
 
 static void set_why(struct bmpt_dma *d, const char *why)
@@ -137,13 +138,13 @@ static void set_why(struct bmpt_dma *d, const char *why)
 	d->why[i] = 0;
 }
 
-int bmpt_dma_init(struct bmpt_dma *d, struct vmx_vm *vm, struct vtd_unit *u, unsigned flags)
+int bmpt_dma_init(struct bmpt_dma *d, struct core_vm *vm, struct vtd_unit *u, unsigned flags)
 {
 	if (!d || !vm || !u || !u->root)
 		return -PORT_EINVAL;
 	*d = (struct bmpt_dma){ .vm = vm, .unit = u };
 	struct span s = { 0, 0 };
-	ept_for_each_leaf(&vm->ept, span_leaf, &s);
+	ept_for_each_leaf(core_vm_table(vm), span_leaf, &s);
 
 	unsigned levels = 0;
 	const char *refused = (flags & BMPT_FORCE_MIRROR) ? "mirroring was asked for" : share_refused(d, &s, &levels);
@@ -156,13 +157,13 @@ int bmpt_dma_init(struct bmpt_dma *d, struct vmx_vm *vm, struct vtd_unit *u, uns
 			.unit = u, .did = (unsigned)did, .levels = levels, .aw = levels - 2,
 			.width = 30 + 9 * (levels - 2), .sllps = u->caps.sllps, .coherent = u->caps.c,
 			.snoop = u->caps.sc,
-			.top = levels == 4 ? vm->ept.pml4 : port_phys_to_virt(ept_entry_addr(vm->ept.pml4[0])),
+			.top = levels == 4 ? core_vm_table(vm)->pml4 : port_phys_to_virt(ept_entry_addr(core_vm_table(vm)->pml4[0])),
 		};
 		d->mode = BMPT_SHARED;
 		set_why(d, levels == 4 ? "4-level unit: SLPTPTR = the EPT's PML4"
 				       : "3-level unit, guest below 512 GiB: SLPTPTR = the EPT's PDPT");
 		if (!u->caps.c)
-			flush_tables(vm->ept.pml4, 4);
+			flush_tables(core_vm_table(vm)->pml4, 4);
 		port_log("bmpt: DMA domain %u shares the EPT (%u-level, top 0x%llx%s)", d->dom.did, levels,
 			 (unsigned long long)port_virt_to_phys(d->dom.top),
 			 u->caps.c ? "" : "; ECAP.C = 0: EPT tables flushed on every change");
@@ -194,7 +195,7 @@ int bmpt_dma_sync(struct bmpt_dma *d, uint64_t gpa, uint64_t size)
 			return -PORT_ERANGE;
 		}
 		if (!d->dom.coherent)
-			flush_tables(d->vm->ept.pml4, 4);
+			flush_tables(core_vm_table(d->vm)->pml4, 4);
 		/* Page-selective IOTLB invalidation (VT-d 6.5.2.3, IH = 0: the
 		 * paging-structure caches for the range go too). */
 		rc = vtd_unit_inv_range(d->unit, d->dom.did, gpa, size);
@@ -210,15 +211,14 @@ int bmpt_dma_sync(struct bmpt_dma *d, uint64_t gpa, uint64_t size)
 	if (rc)
 		return rc;
 	d->syncs++;
-	if (d->vm->cpu && d->vm->cpu->on)
-		vmx_vm_flush_ept(d->vm);
+	core_vm_flush(d->vm);
 	return 0;
 }
 
 int bmpt_vm_map(struct bmpt_dma *d, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms,
 		unsigned memtype)
 {
-	int rc = vmx_vm_map(d->vm, gpa, hpa, size, perms, memtype);
+	int rc = core_vm_map(d->vm, gpa, hpa, size, perms, memtype);
 	return rc ? rc : bmpt_dma_sync(d, gpa, size);
 }
 
@@ -906,17 +906,17 @@ static int open_routes(struct bmpt_dev *dev)
 	return rc;
 }
 
-static int trap(struct bmpt_dev *dev, struct vmx_vm *vm, uint64_t gpa, uint64_t size,
+static int trap(struct bmpt_dev *dev, struct core_vm *vm, uint64_t gpa, uint64_t size,
 		int (*rd)(void *, uint64_t, unsigned, uint64_t *), int (*wr)(void *, uint64_t, unsigned, uint64_t))
 {
-	const struct vmx_mmio_ops ops = { rd, wr, dev };
-	int rc = vmx_vm_trap_mmio(vm, gpa, size, &ops);
+	const struct core_mmio_ops ops = { rd, wr, dev };
+	int rc = core_vm_trap_mmio(vm, gpa, size, &ops);
 	if (!rc && dev->c.dma)
 		rc = bmpt_dma_sync(dev->c.dma, gpa, size);
 	return rc;
 }
 
-int bmpt_dev_init(struct bmpt_dev *dev, struct vmx_vm *vm, const struct bmpt_dev_cfg *cfg)
+int bmpt_dev_init(struct bmpt_dev *dev, struct core_vm *vm, const struct bmpt_dev_cfg *cfg)
 {
 	if (!dev || !vm || !cfg || !cfg->cfg.read || !cfg->cfg.write || (cfg->virt_cfg_gpa & (PAGE - 1)) ||
 	    (cfg->table && (!cfg->guest || !cfg->vcpus)))
@@ -934,9 +934,9 @@ int bmpt_dev_init(struct bmpt_dev *dev, struct vmx_vm *vm, const struct bmpt_dev
 	if (!rc)
 		rc = check_vectors(dev);
 	unsigned slots = dev->msix ? 2 : 1;
-	if (!rc && vm->nr_mmio + slots > VMX_MAX_MMIO) {
+	if (!rc && core_vm_mmio_free(vm) < slots) {
 		port_log("bmpt: " BDF_FMT " needs %u MMIO trap(s), the VM has %u of %u free", BDF(dev), slots,
-			 VMX_MAX_MMIO - vm->nr_mmio, VMX_MAX_MMIO);
+			 core_vm_mmio_free(vm), CORE_MAX_MMIO);
 		rc = -PORT_ENOSPC;
 	}
 	if (!rc && cfg->table)
@@ -961,7 +961,7 @@ static int inject(struct bmpt_dev *dev, unsigned vcpu, uint8_t virt_vector, uint
 {
 	if (vcpu >= dev->c.guest->n_vcpus || !dev->c.vcpus[vcpu])
 		return -PORT_ENOENT;
-	vmx_vcpu_inject_irq(dev->c.vcpus[vcpu], virt_vector);
+	core_vcpu_inject_irq(dev->c.vcpus[vcpu], virt_vector);
 	dev->injected++;
 	if (count)
 		(*count)++;

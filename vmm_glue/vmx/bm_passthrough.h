@@ -18,7 +18,7 @@
  *   struct bmpt_dev   one per passed-through function: its requester id
  *                     attached to the domain (context entry, VT-d 9.3), and
  *                     its config space trapped in the guest (an EPT hole at
- *                     the guest's ECAM page, vmx_vm_trap_mmio) so the guest's
+ *                     the guest's ECAM page, core_vm_trap_mmio) so the guest's
  *                     MSI / MSI-X capability writes land here, and the
  *                     page(s) of its MSI-X table trapped too (BARs are not
  *                     virtualized: the guest sees the host's BAR values and
@@ -35,10 +35,10 @@
  *             real capability or physical table entry;
  *   physical  the host vector the IRTE targets on the host CPU; when it
  *             arrives, bmpt_dev_host_irq() injects the guest vector into the
- *             vCPU the guest named (vmx_vcpu_inject_irq).
+ *             vCPU the guest named (core_vcpu_inject_irq).
  *
  * The guest-physical layout, the EPT, and every change of it stay the VMX
- * core's (vmx_vm_map / vmx_vm_trap_mmio); after a change the VMM calls
+ * core's (core_vm_map / core_vm_trap_mmio); after a change the VMM calls
  * bmpt_dma_sync() for the range (or uses bmpt_vm_map, which does both).
  */
 #ifndef VFS_VMX_BM_PASSTHROUGH_H
@@ -51,7 +51,7 @@
 #include "iommu/vtd_unit.h"
 #include "irq_remap/ir_route.h"
 #include "pci/pci_regs.h"
-#include "vmm_glue/vmx/vmx.h"
+#include "vmm_glue/core/core_vm.h"
 
 enum bmpt_mode {
 	BMPT_SHARED = 1, /* domain tables = EPT tables */
@@ -62,7 +62,7 @@ enum bmpt_mode {
 #define BMPT_FORCE_MIRROR (1u << 0) /* mirror even where sharing is legal */
 
 struct bmpt_dma {
-	struct vmx_vm *vm;
+	struct core_vm *vm;       /* the guest's core (neutral contract) */
 	struct vtd_unit *unit;
 	/* SHARED: top = the EPT's PML4 (4-level AGAW) or the EPT's PDPT under
 	 * PML4[0] (3-level AGAW, guests below 512 GiB), no table of its own;
@@ -76,14 +76,14 @@ struct bmpt_dma {
 /* Give the guest `vm` a DMA domain on unit u (enabled, root table set)
  * equal to its current EPT.  0, -PORT_ENOTSUP (no AGAW covers the guest),
  * -PORT_ENOMEM, -PORT_ENOSPC (no DID). */
-int bmpt_dma_init(struct bmpt_dma *d, struct vmx_vm *vm, struct vtd_unit *u, unsigned flags);
+int bmpt_dma_init(struct bmpt_dma *d, struct core_vm *vm, struct vtd_unit *u, unsigned flags);
 /* The EPT changed in [gpa, gpa+size): bring the domain in line and
  * invalidate (shared: cache lines of the EPT tables when the unit does not
  * snoop them, then the IOTLB for the range; mirror: unmap + re-map from the
  * EPT's leaves, which invalidates).  INVEPT when the guest's CPU is in VMX
  * operation.  0 or -PORT_E*. */
 int bmpt_dma_sync(struct bmpt_dma *d, uint64_t gpa, uint64_t size);
-/* vmx_vm_map + bmpt_dma_sync. */
+/* core_vm_map + bmpt_dma_sync. */
 int bmpt_vm_map(struct bmpt_dma *d, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms,
 		unsigned memtype);
 /* Context entry for requester bus:devfn -> the domain (untranslated
@@ -113,7 +113,7 @@ struct bmpt_dev_cfg {
 	 * (no IRTE, the device untouched) — for a core without a VT-d unit. */
 	struct ir_table *table;
 	const struct ir_guest *guest;  /* its vCPUs (virtual APIC ids -> host CPUs) */
-	struct vmx_vcpu *const *vcpus; /* guest->n_vcpus, same order: where to inject */
+	struct core_vcpu *const *vcpus; /* guest->n_vcpus, same order: where to inject */
 	uint8_t host_vector;           /* physical, MSI: reserved on every host CPU */
 	/* Physical, MSI-X: entry k's interrupts arrive on msix_host_vectors[k]
 	 * (>= 32, reserved on every host CPU, distinct from each other and from
@@ -219,9 +219,9 @@ struct bmpt_dev {
  * (all IRTEs free), and only a trap failing midway (EPT or domain out of
  * memory) leaves a trap made — the core cannot remove one — serving the
  * virtual state of a device left masked. */
-int bmpt_dev_init(struct bmpt_dev *dev, struct vmx_vm *vm, const struct bmpt_dev_cfg *cfg);
+int bmpt_dev_init(struct bmpt_dev *dev, struct core_vm *vm, const struct bmpt_dev_cfg *cfg);
 /* The trapped config page's device model (what an EPT violation at
- * virt_cfg_gpa reaches through vmx_vm_mmio_access); exposed for tests. */
+ * virt_cfg_gpa reaches through core_vm_mmio_access); exposed for tests. */
 int bmpt_cfg_read(void *dev, uint64_t gpa, unsigned size, uint64_t *val);
 int bmpt_cfg_write(void *dev, uint64_t gpa, unsigned size, uint64_t val);
 /* The trapped MSI-X table pages' device model: 4- or 8-byte aligned

@@ -8,7 +8,7 @@
 #include "port.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
 #include "vmm_glue/vmx/vmx_apicv.h"
-#include "vmm_glue/vmx/vmx_insn.h"
+#include "vmm_glue/core/mmio_insn.h"
 
 /* vmx_entry.S: load the guest GPRs, VMLAUNCH/VMRESUME; returns 0 after a VM
  * exit (GPRs saved), 1 on VMfailInvalid, 2 on VMfailValid (§30.2). */
@@ -86,14 +86,35 @@ uint64_t vmx_vmread(uint32_t field)
 	return v;
 }
 
-void vmx_vmwrite(uint32_t field, uint64_t val)
+/* The first VMWRITE that failed since vmx_vmwrite_status() last looked:
+ * one CPU, calls on it are serialised (vmx.h). */
+static struct vmwrite_fail {
+	bool failed;
+	uint32_t field, err;
+} vmwrite_fail;
+
+int vmx_vmwrite(uint32_t field, uint64_t val)
 {
 	uint8_t fail;
 	__asm__ volatile("vmwrite %1, %2; setna %0" : "=q"(fail) : "rm"(val), "r"((uint64_t)field) : "cc");
-	if (fail)
-		port_log("vmx: VMWRITE of field 0x%x failed: VM-instruction error %u (%s)", field,
-			 (unsigned)vmx_vmread(VMCS_INSN_ERROR),
-			 vmx_insn_error_name((uint32_t)vmx_vmread(VMCS_INSN_ERROR)));
+	if (!fail)
+		return 0;
+	uint32_t err = (uint32_t)vmx_vmread(VMCS_INSN_ERROR);
+	port_log("vmx: VMWRITE of %s (0x%x) = 0x%llx failed: VM-instruction error %u (%s)", vmx_field_name(field),
+		 field, (unsigned long long)val, err, vmx_insn_error_name(err));
+	if (!vmwrite_fail.failed)
+		vmwrite_fail = (struct vmwrite_fail){ true, field, err };
+	return -PORT_EIO;
+}
+
+int vmx_vmwrite_status(const char *where)
+{
+	if (!vmwrite_fail.failed)
+		return 0;
+	port_log("vmx: %s: VMWRITE of %s (0x%x) failed (VM-instruction error %u): not entering the guest", where,
+		 vmx_field_name(vmwrite_fail.field), vmwrite_fail.field, vmwrite_fail.err);
+	vmwrite_fail.failed = false;
+	return -PORT_EIO;
 }
 
 /* INVEPT (§30.3): type 1 single-context, 2 all-context. */
@@ -234,10 +255,51 @@ static void bitmap_set(uint8_t *map, unsigned bit, bool on)
 		map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
 }
 
+/* The backend's side of the neutral core (core_vm.h). */
+static void vmx_core_flush(struct core_vm *core)
+{
+	struct vmx_vm *vm = (struct vmx_vm *)core;   /* core is the first member */
+	uint64_t caps = vm->cpu->caps.ept_vpid;
+	if (!vm->cpu->on || !(caps & EPT_CAP_INVEPT))
+		return;
+	invept((caps & EPT_CAP_INVEPT_SINGLE) ? 1 : 2, vm->eptp);
+}
+
+/* With APIC virtualization a vector >= 16 is posted (the next entry
+ * harvests it); otherwise the core's pending state takes it (1). */
+static int vmx_core_inject_irq(struct core_vcpu *core, uint8_t vector)
+{
+	struct vmx_vcpu *v = (struct vmx_vcpu *)core;   /* core is the first member */
+	if (v->apicv.on && vector >= 16) {
+		vmx_vcpu_post_irq(v, vector);
+		return 0;
+	}
+	return 1;
+}
+
+/* CPUID's default: the CPU's values, VMX hidden (not nested), the
+ * hypervisor bit set (CPUID.1:ECX[5], [31]). */
+static void vmx_cpuid_default(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	cpuid(leaf, sub, r);
+	if (leaf == 1) {
+		r[2] &= ~(1u << 5);
+		r[2] |= 1u << 31;
+	}
+}
+
+static int vmx_core_trap_io(struct core_vm *core, uint16_t port, unsigned count, bool on)
+{
+	return vmx_vm_trap_io((struct vmx_vm *)core, port, count, on);
+}
+
+static const struct core_backend vmx_backend = { "vmx", vmx_core_flush, vmx_core_trap_io, vmx_cpuid_default,
+						 vmx_core_inject_irq };
+
 int vmx_vm_init(struct vmx_vm *vm, struct vmx_cpu *cpu, const struct vmx_vm_ops *ops, void *ctx)
 {
-	*vm = (struct vmx_vm){ .cpu = cpu, .ops = ops, .ctx = ctx };
-	int rc = ept_init(&vm->ept, cpu->caps.ept_vpid);
+	*vm = (struct vmx_vm){ .cpu = cpu, .ops = ops };
+	int rc = core_vm_init(&vm->core, &vmx_backend, EPT_FMT_EPT, cpu->caps.ept_vpid, ops ? &ops->core : NULL, ctx);
 	if (rc)
 		return rc;
 	vm->io_bitmap[0] = port_page_alloc();
@@ -248,7 +310,7 @@ int vmx_vm_init(struct vmx_vm *vm, struct vmx_cpu *cpu, const struct vmx_vm_ops 
 		return -PORT_ENOMEM;
 	}
 	/* EPTP: walk memory type WB when allowed, else UC (§24.6.11). */
-	vm->eptp = ept_pointer(vm->ept.pml4_pa,
+	vm->eptp = ept_pointer(vm->core.ept.pml4_pa,
 			       (cpu->caps.ept_vpid & EPT_CAP_MT_WB) ? EPT_MT_WB : EPT_MT_UC, false);
 	if ((cpu->caps.proc2 >> 32) & PROC2_ENABLE_VPID)
 		vm->vpid = cpu->next_vpid++;
@@ -257,7 +319,7 @@ int vmx_vm_init(struct vmx_vm *vm, struct vmx_cpu *cpu, const struct vmx_vm_ops 
 
 void vmx_vm_destroy(struct vmx_vm *vm)
 {
-	ept_destroy(&vm->ept);
+	core_vm_destroy(&vm->core);
 	port_page_free(vm->io_bitmap[0]);
 	port_page_free(vm->io_bitmap[1]);
 	port_page_free(vm->msr_bitmap);
@@ -266,21 +328,12 @@ void vmx_vm_destroy(struct vmx_vm *vm)
 
 int vmx_vm_map(struct vmx_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype)
 {
-	return ept_map(&vm->ept, gpa, hpa, size, perms, memtype);
+	return core_vm_map(&vm->core, gpa, hpa, size, perms, memtype);
 }
 
-int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct vmx_mmio_ops *ops)
+int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct core_mmio_ops *ops)
 {
-	if (vm->nr_mmio == VMX_MAX_MMIO)
-		return -PORT_ENOSPC;
-	int rc = ept_unmap(&vm->ept, gpa, size);
-	if (rc)
-		return rc;
-	vm->mmio[vm->nr_mmio].gpa = gpa;
-	vm->mmio[vm->nr_mmio].size = size;
-	vm->mmio[vm->nr_mmio].ops = *ops;
-	vm->nr_mmio++;
-	return 0;
+	return core_vm_trap_mmio(&vm->core, gpa, size, ops);
 }
 
 int vmx_vm_trap_io(struct vmx_vm *vm, uint16_t port, unsigned count, bool trap)
@@ -306,10 +359,7 @@ int vmx_vm_trap_msr(struct vmx_vm *vm, uint32_t msr, bool on_read, bool on_write
 
 void vmx_vm_flush_ept(struct vmx_vm *vm)
 {
-	uint64_t caps = vm->cpu->caps.ept_vpid;
-	if (!(caps & EPT_CAP_INVEPT))
-		return;
-	invept((caps & EPT_CAP_INVEPT_SINGLE) ? 1 : 2, vm->eptp);
+	core_vm_flush(&vm->core);
 }
 
 /* --- a vcpu: the VMCS ---------------------------------------------------- */
@@ -398,7 +448,8 @@ static int write_controls(struct vmx_vcpu *v)
 
 int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm)
 {
-	*v = (struct vmx_vcpu){ .vm = vm, .pending_irq = -1 };
+	*v = (struct vmx_vcpu){ .vm = vm };
+	core_vcpu_init(&v->core, &vm->core);
 	v->vmcs = port_page_alloc();
 	if (!v->vmcs)
 		return -PORT_ENOMEM;
@@ -408,8 +459,11 @@ int vmx_vcpu_init(struct vmx_vcpu *v, struct vmx_vm *vm)
 		port_log("vmx: VMCLEAR/VMPTRLD of a new VMCS failed");
 		return -PORT_EIO;
 	}
+	vmx_vmwrite_status("before the VMCS set-up");   /* start clean */
 	write_host_state();
-	return write_controls(v);
+	int rc = write_controls(v);
+	int wr = vmx_vmwrite_status("VMCS set-up");
+	return rc ? rc : wr;
 }
 
 void vmx_vcpu_destroy(struct vmx_vcpu *v)
@@ -508,8 +562,8 @@ int vmx_vcpu_setup_long64(struct vmx_vcpu *v, const struct vmx_guest64 *g)
 	vmx_vmwrite(VMCS_GUEST_RIP, g->rip);
 	vmx_vmwrite(VMCS_GUEST_RFLAGS, g->rflags | RFLAGS_FIXED);
 	vmx_vmwrite(VMCS_ENTRY_CTLS, vmx_vmread(VMCS_ENTRY_CTLS) | ENTRY_IA32E_MODE_GUEST);
-	v->gpr[GPR_RSP] = g->rsp;
-	return 0;
+	v->core.gpr[GPR_RSP] = g->rsp;
+	return vmx_vmwrite_status("64-bit guest state");
 }
 
 int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t sp)
@@ -544,19 +598,15 @@ int vmx_vcpu_setup_real(struct vmx_vcpu *v, uint16_t cs, uint16_t ip, uint16_t s
 	vmx_vmwrite(VMCS_GUEST_RIP, ip);
 	vmx_vmwrite(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
 	vmx_vmwrite(VMCS_ENTRY_CTLS, vmx_vmread(VMCS_ENTRY_CTLS) & ~ENTRY_IA32E_MODE_GUEST);
-	v->gpr[GPR_RSP] = sp;
-	return 0;
+	v->core.gpr[GPR_RSP] = sp;
+	return vmx_vmwrite_status("real-mode guest state");
 }
 
 /* --- events -------------------------------------------------------------- */
 
 void vmx_vcpu_inject_irq(struct vmx_vcpu *v, uint8_t vector)
 {
-	if (v->apicv.on && vector >= 16) {
-		vmx_vcpu_post_irq(v, vector);  /* this CPU: the next entry harvests */
-		return;
-	}
-	v->pending_irq = vector;
+	core_vcpu_inject_irq(&v->core, vector);
 }
 
 /* --- APIC virtualization and posted interrupts (ch. 29) ------------------ */
@@ -639,6 +689,7 @@ int vmx_vcpu_enable_apicv(struct vmx_vcpu *v, const struct vmx_apicv_cfg *cfg)
 		return rc;
 	}
 
+	vmx_vmwrite_status("before APIC virtualization");   /* start clean */
 	vmx_vmwrite(VMCS_VIRT_APIC_PAGE, chk.vapic_pa);       /* §24.6.8 */
 	vmx_vmwrite(VMCS_TPR_THRESHOLD, 0);                   /* unused with VID */
 	vmx_vmwrite(VMCS_EOI_EXIT0, cfg->eoi_exit[0]);
@@ -650,17 +701,29 @@ int vmx_vcpu_enable_apicv(struct vmx_vcpu *v, const struct vmx_apicv_cfg *cfg)
 		vmx_vmwrite(VMCS_PI_NOTIFY_VECTOR, a.notify_vector);
 		vmx_vmwrite(VMCS_PI_DESC_ADDR, chk.pi_desc_pa);
 	}
-	vmx_vmwrite(VMCS_PIN_CTLS, c.pin);
-	vmx_vmwrite(VMCS_PROC_CTLS, c.proc);
-	vmx_vmwrite(VMCS_PROC_CTLS2, c.proc2);
-	vmx_vmwrite(VMCS_EXIT_CTLS, c.exit);
 	/* §29.5: only what the CPU virtualizes passes; the rest of the x2APIC
 	 * range would reach the host's own APIC, so it exits. */
-	for (uint32_t msr = MSR_X2APIC_FIRST; msr <= MSR_X2APIC_LAST; msr++) {
+	for (uint32_t msr = MSR_X2APIC_FIRST; !rc && msr <= MSR_X2APIC_LAST; msr++)
 		rc = vmx_vm_trap_msr(v->vm, msr, vmx_apicv_msr_exits(msr, false, a.reg_virt),
 				     vmx_apicv_msr_exits(msr, true, a.reg_virt));
-		if (rc)
-			return rc;
+	/* The controls last, and only when everything they depend on is in
+	 * place: a control committed over a failed field write would enter
+	 * the guest with APIC virtualization pointing at nothing. */
+	if (!rc)
+		rc = vmx_vmwrite_status("APIC virtualization fields");
+	if (!rc) {
+		vmx_vmwrite(VMCS_PIN_CTLS, c.pin);
+		vmx_vmwrite(VMCS_PROC_CTLS, c.proc);
+		vmx_vmwrite(VMCS_PROC_CTLS2, c.proc2);
+		vmx_vmwrite(VMCS_EXIT_CTLS, c.exit);
+		rc = vmx_vmwrite_status("APIC virtualization controls");
+	}
+	if (rc) {
+		if (a.own_vapic)
+			port_page_free(a.vapic);
+		if (a.own_pi)
+			port_page_free(a.pi);
+		return rc;
 	}
 	a.on = true;
 	v->apicv = a;
@@ -722,6 +785,7 @@ static void set_intr_window(bool on)
 static void prepare_injection(struct vmx_vcpu *v)
 {
 	uint32_t info = 0;
+	bool window = false;
 
 	if (v->apicv.on)
 		harvest_posted(v);
@@ -734,18 +798,18 @@ static void prepare_injection(struct vmx_vcpu *v)
 		info = vmx_encode_intr_info(v->exc_vector, INTR_TYPE_HW_EXCEPTION, v->exc_has_err);
 		vmx_vmwrite(VMCS_ENTRY_EXC_ERRCODE, v->exc_err);
 		v->exc_pending = false;
-	} else if (v->pending_irq >= 0) {
+	} else {
 		uint64_t rflags = vmx_vmread(VMCS_GUEST_RFLAGS);
 		uint64_t block = vmx_vmread(VMCS_GUEST_INTERRUPTIBILITY);
-		if ((rflags & RFLAGS_IF) && !(block & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))) {
-			info = vmx_encode_intr_info((uint8_t)v->pending_irq, INTR_TYPE_EXT_INTR, false);
-			v->pending_irq = -1;
-		}
+		bool can = (rflags & RFLAGS_IF) && !(block & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+		int vec = core_vcpu_irq_to_inject(&v->core, can, &window);
+		if (vec >= 0)
+			info = vmx_encode_intr_info((uint8_t)vec, INTR_TYPE_EXT_INTR, false);
 	}
 	if (info)
 		v->injected++;
 	vmx_vmwrite(VMCS_ENTRY_INTR_INFO, info);
-	set_intr_window(v->pending_irq >= 0);
+	set_intr_window(window || v->core.pending_irq >= 0);
 }
 
 /* --- exit handlers ------------------------------------------------------- */
@@ -757,26 +821,6 @@ static void skip_instruction(void)
 	uint64_t block = vmx_vmread(VMCS_GUEST_INTERRUPTIBILITY);
 	if (block & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
 		vmx_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, block & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-}
-
-static int handle_cpuid(struct vmx_vcpu *v)
-{
-	uint32_t leaf = (uint32_t)v->gpr[GPR_RAX], sub = (uint32_t)v->gpr[GPR_RCX], r[4];
-	const struct vmx_vm_ops *ops = v->vm->ops;
-
-	if (!ops || !ops->cpuid || ops->cpuid(v, leaf, sub, r) != 0) {
-		cpuid(leaf, sub, r);
-		if (leaf == 1) {
-			r[2] &= ~(1u << 5);  /* VMX: not nested */
-			r[2] |= 1u << 31;    /* hypervisor present */
-		}
-	}
-	v->gpr[GPR_RAX] = r[0];
-	v->gpr[GPR_RBX] = r[1];
-	v->gpr[GPR_RCX] = r[2];
-	v->gpr[GPR_RDX] = r[3];
-	skip_instruction();
-	return VMX_CONTINUE;
 }
 
 /* CR0 write (MOV, LMSW, CLTS): the read shadow holds the guest's value,
@@ -836,18 +880,18 @@ static int handle_cr_access(struct vmx_vcpu *v)
 	switch (a.type) {
 	case CR_MOV_TO:
 		if (a.cr == 0)
-			return write_guest_cr0(v, v->gpr[a.gpr]);
+			return write_guest_cr0(v, v->core.gpr[a.gpr]);
 		if (a.cr == 4)
-			return write_guest_cr4(v, v->gpr[a.gpr]);
+			return write_guest_cr4(v, v->core.gpr[a.gpr]);
 		if (a.cr == 3) {
-			vmx_vmwrite(VMCS_GUEST_CR3, v->gpr[a.gpr]);
+			vmx_vmwrite(VMCS_GUEST_CR3, v->core.gpr[a.gpr]);
 			skip_instruction();
 			return VMX_CONTINUE;
 		}
 		break;
 	case CR_MOV_FROM:
 		if (a.cr == 3) {
-			v->gpr[a.gpr] = vmx_vmread(VMCS_GUEST_CR3);
+			v->core.gpr[a.gpr] = vmx_vmread(VMCS_GUEST_CR3);
 			skip_instruction();
 			return VMX_CONTINUE;
 		}
@@ -861,184 +905,55 @@ static int handle_cr_access(struct vmx_vcpu *v)
 	return -PORT_ENOTSUP;
 }
 
-static int handle_io(struct vmx_vcpu *v)
+/* EFER is the core's own (LMA follows CR0.PG); every other MSR goes to
+ * the neutral dispatch.  1 when handled here. */
+static int handle_efer(struct vmx_vcpu *v, bool write)
 {
-	struct vmx_io_access io;
-	const struct vmx_vm_ops *ops = v->vm->ops;
-	uint64_t mask;
-	uint32_t val;
-	int rc = -PORT_ENOENT;
-
-	vmx_decode_io(v->exit_qual, &io);
-	if (io.string) {
-		port_log("vmx: string I/O on port 0x%x is not emulated", io.port);
-		return -PORT_ENOTSUP;
-	}
-	mask = io.size == 4 ? 0xffffffffull : io.size == 2 ? 0xffffull : 0xffull;
-	val = io.in ? 0xffffffffu : (uint32_t)(v->gpr[GPR_RAX] & mask);
-	if (ops && ops->io)
-		rc = ops->io(v, &io, &val);
-	if (rc < 0 && rc != -PORT_ENOENT)
-		return rc;
-	if (io.in) {
-		if (io.size == 4)
-			v->gpr[GPR_RAX] = val;  /* a 32-bit write zero-extends */
-		else
-			v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~mask) | (val & mask);
-	}
-	skip_instruction();
-	return rc > 0 ? rc : VMX_CONTINUE;
-}
-
-static int handle_msr(struct vmx_vcpu *v, bool write)
-{
-	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
-	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
-	const struct vmx_vm_ops *ops = v->vm->ops;
-	int rc = -PORT_ENOENT;
-
-	if (msr == MSR_IA32_EFER) {
-		uint64_t cur = vmx_vmread(VMCS_GUEST_EFER);
-		if (write)   /* LMA is the core's (it follows CR0.PG) */
-			vmx_vmwrite(VMCS_GUEST_EFER, (val & ~EFER_LMA) | (cur & EFER_LMA));
-		else
-			val = cur;
-		rc = 0;
-	} else if (ops && write && ops->wrmsr) {
-		rc = ops->wrmsr(v, msr, val);
-	} else if (ops && !write && ops->rdmsr) {
-		rc = ops->rdmsr(v, msr, &val);
-	}
-	if (rc == -PORT_ENOENT) {
-		vmx_vcpu_inject_exception(v, 13, 0);
-		return VMX_CONTINUE;
-	}
-	if (rc < 0)
-		return rc;
-	if (!write) {
-		v->gpr[GPR_RAX] = (uint32_t)val;
-		v->gpr[GPR_RDX] = val >> 32;
-	}
-	skip_instruction();
-	return rc;
-}
-
-/* Guest-linear to guest-physical through 4-level paging (Vol. 3A §4.5),
- * reading the guest's tables through the EPT. */
-static int guest_translate(struct vmx_vcpu *v, uint64_t gla, uint64_t *gpa)
-{
-	if (!(vmx_vmread(VMCS_GUEST_CR0) & CR0_PG)) {
-		*gpa = gla;
+	if ((uint32_t)v->core.gpr[GPR_RCX] != MSR_IA32_EFER)
 		return 0;
+	uint64_t val = (v->core.gpr[GPR_RDX] << 32) | (uint32_t)v->core.gpr[GPR_RAX];
+	uint64_t cur = vmx_vmread(VMCS_GUEST_EFER);
+	if (write) {
+		vmx_vmwrite(VMCS_GUEST_EFER, (val & ~EFER_LMA) | (cur & EFER_LMA));
+	} else {
+		v->core.gpr[GPR_RAX] = (uint32_t)cur;
+		v->core.gpr[GPR_RDX] = cur >> 32;
 	}
-	if (!(vmx_vmread(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST))
-		return -PORT_ENOTSUP;   /* 32-bit and PAE paging: not needed yet */
-	uint64_t table = vmx_vmread(VMCS_GUEST_CR3) & EPT_ADDR_MASK;
-	for (unsigned l = 4; l >= 1; l--) {
-		uint64_t hpa, e;
-		if (ept_lookup(&v->vm->ept, table + 8ull * EPT_INDEX(gla, l), &hpa, NULL, NULL))
-			return -PORT_EFAULT;
-		e = *(const volatile uint64_t *)port_phys_to_virt(hpa);
-		if (!(e & 1))
-			return -PORT_EFAULT;
-		if (l == 1 || ((l == 2 || l == 3) && (e & (1ull << 7)))) {
-			uint64_t size = EPT_LEVEL_SIZE(l);
-			*gpa = (e & EPT_ADDR_MASK & ~(size - 1)) | (gla & (size - 1));
-			return 0;
-		}
-		table = e & EPT_ADDR_MASK;
-	}
-	return -PORT_EFAULT;
+	skip_instruction();
+	return 1;
+}
+
+/* How the guest translates right now (for core_guest_read). */
+static struct core_paging guest_paging(void)
+{
+	return (struct core_paging){
+		.paging = (vmx_vmread(VMCS_GUEST_CR0) & CR0_PG) != 0,
+		.long_mode = (vmx_vmread(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST) != 0,
+		.cr3 = vmx_vmread(VMCS_GUEST_CR3),
+	};
 }
 
 int vmx_guest_read(struct vmx_vcpu *v, uint64_t gla, void *buf, size_t len)
 {
-	uint8_t *out = buf;
-	while (len) {
-		uint64_t gpa, hpa;
-		size_t chunk = PORT_PAGE_SIZE - (gla & (PORT_PAGE_SIZE - 1));
-		if (chunk > len)
-			chunk = len;
-		if (guest_translate(v, gla, &gpa) || ept_lookup(&v->vm->ept, gpa, &hpa, NULL, NULL))
-			return -PORT_EFAULT;
-		__builtin_memcpy(out, port_phys_to_virt(hpa), chunk);
-		out += chunk;
-		gla += chunk;
-		len -= chunk;
-	}
-	return 0;
-}
-
-static uint64_t size_mask(unsigned size)
-{
-	return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
-
-/* One access to a trapped range's device model: a read without a model
- * reads all-ones, a write without one is dropped. */
-static int mmio_call(const struct vmx_mmio_ops *dev, uint64_t gpa, bool write, unsigned size, uint64_t *val)
-{
-	if (write)
-		return dev->write ? dev->write(dev->ctx, gpa, size, *val) : 0;
-	*val = 0;
-	return dev->read ? dev->read(dev->ctx, gpa, size, val) : (*val = ~0ull, 0);
+	struct core_paging pg = guest_paging();
+	return core_guest_read(&v->vm->core, &pg, gla, buf, len);
 }
 
 int vmx_vm_mmio_access(struct vmx_vm *vm, uint64_t gpa, bool write, unsigned size, uint64_t *val)
 {
-	for (unsigned i = 0; i < vm->nr_mmio; i++)
-		if (gpa - vm->mmio[i].gpa < vm->mmio[i].size)
-			return mmio_call(&vm->mmio[i].ops, gpa, write, size, val);
-	return -PORT_ENOENT;
+	return core_vm_mmio_access(&vm->core, gpa, write, size, val);
 }
 
-/* An access to a trapped MMIO range: decode the instruction at CS:RIP,
- * call the device model, write back the register, skip the instruction. */
-static int emulate_mmio(struct vmx_vcpu *v, unsigned idx, uint64_t gpa)
+/* Where the instruction that touched MMIO is: the core decodes it there. */
+static struct core_mmio_site mmio_site(void)
 {
-	const struct vmx_mmio_ops *dev = &v->vm->mmio[idx].ops;
-	uint64_t rip = vmx_vmread(VMCS_GUEST_RIP);
 	uint64_t cs_ar = vmx_vmread(VMCS_GUEST_ES_AR + 2u * VMX_CS);
-	bool long_mode = (cs_ar & AR_L) && (vmx_vmread(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST);
-	uint64_t lin = (long_mode ? 0 : vmx_vmread(VMCS_GUEST_ES_BASE + 2u * VMX_CS)) + rip;
-	uint8_t bytes[15];
-	size_t n = 0;
-	struct vmx_mmio_insn insn;
-	uint64_t val;
-	int rc;
-
-	if (!long_mode && !(cs_ar & AR_DB)) {
-		port_log("vmx: MMIO access from 16-bit code at 0x%llx is not emulated", (unsigned long long)lin);
-		return -PORT_ENOTSUP;
-	}
-	while (n < sizeof(bytes) && vmx_guest_read(v, lin + n, &bytes[n], 1) == 0)
-		n++;
-	rc = vmx_decode_mmio(bytes, n, long_mode, &insn);
-	if (rc) {
-		port_log("vmx: cannot decode the MMIO instruction at 0x%llx (%02x %02x %02x)",
-			 (unsigned long long)lin, bytes[0], bytes[1], bytes[2]);
-		return rc;
-	}
-	if (insn.write) {
-		val = insn.has_imm ? insn.imm :
-		      insn.reg_high8 ? (v->gpr[insn.reg] >> 8) : v->gpr[insn.reg];
-		val &= size_mask(insn.size);
-		rc = mmio_call(dev, gpa, true, insn.size, &val);
-	} else {
-		rc = mmio_call(dev, gpa, false, insn.size, &val);
-		val &= size_mask(insn.size);
-		uint64_t *r = &v->gpr[insn.reg];
-		if (insn.reg_high8)
-			*r = (*r & ~0xff00ull) | (val << 8);
-		else if (insn.reg_size >= 4)
-			*r = val;           /* 32-bit destinations zero-extend */
-		else
-			*r = (*r & ~size_mask(insn.reg_size)) | val;
-	}
-	if (rc < 0)
-		return rc;
-	vmx_vmwrite(VMCS_GUEST_RIP, rip + insn.len);
-	return rc;
+	struct core_mmio_site site = { .pg = guest_paging() };
+	site.long_mode_cs = (cs_ar & AR_L) && site.pg.long_mode;
+	site.cs_32 = (cs_ar & AR_DB) != 0;
+	site.rip_linear = (site.long_mode_cs ? 0 : vmx_vmread(VMCS_GUEST_ES_BASE + 2u * VMX_CS)) +
+			  vmx_vmread(VMCS_GUEST_RIP);
+	return site;
 }
 
 static int handle_ept_violation(struct vmx_vcpu *v)
@@ -1047,9 +962,8 @@ static int handle_ept_violation(struct vmx_vcpu *v)
 	struct vmx_ept_violation ev;
 	vmx_decode_ept_violation(v->exit_qual, &ev);
 
-	for (unsigned i = 0; i < v->vm->nr_mmio; i++)
-		if (gpa - v->vm->mmio[i].gpa < v->vm->mmio[i].size)
-			return emulate_mmio(v, i, gpa);
+	if (core_vm_mmio_find(&v->vm->core, gpa))
+		return 1;   /* the neutral dispatch's (CORE_EXIT_MMIO) */
 	port_log("vmx: EPT violation at GPA 0x%llx (%s%s%s) outside guest memory, RIP 0x%llx",
 		 (unsigned long long)gpa, ev.read ? "read" : "", ev.write ? "write" : "",
 		 ev.fetch ? "fetch" : "", (unsigned long long)vmx_vmread(VMCS_GUEST_RIP));
@@ -1062,7 +976,7 @@ static int handle_ept_misconfig(struct vmx_vcpu *v)
 	unsigned level = 0;
 	const struct vmx_vm_ops *ops = v->vm->ops;
 
-	ept_lookup(&v->vm->ept, gpa, NULL, &entry, &level);
+	ept_lookup(&v->vm->core.ept, gpa, NULL, &entry, &level);
 	port_log("vmx: EPT misconfiguration at GPA 0x%llx: level-%u entry 0x%llx",
 		 (unsigned long long)gpa, level, (unsigned long long)entry);
 	if (!ops || !ops->ept_misconfig)
@@ -1073,48 +987,91 @@ static int handle_ept_misconfig(struct vmx_vcpu *v)
 	return rc;
 }
 
+/* Apply what the neutral dispatch decided about the instruction. */
+static int finish(struct vmx_vcpu *v, const struct core_exit *e, int rc)
+{
+	if (e->exception >= 0) {
+		vmx_vcpu_inject_exception(v, (uint8_t)e->exception, 0);
+	} else if (e->complete) {
+		if (e->len) {
+			vmx_vmwrite(VMCS_GUEST_RIP, vmx_vmread(VMCS_GUEST_RIP) + e->len);
+			uint64_t block = vmx_vmread(VMCS_GUEST_INTERRUPTIBILITY);
+			if (block & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+				vmx_vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+					    block & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+		} else {
+			skip_instruction();
+		}
+	}
+	return rc;
+}
+
+/* Read the exit (§27.2) into the core's terms; the few only VMX has stay
+ * here. */
 static int dispatch(struct vmx_vcpu *v)
 {
 	const struct vmx_vm_ops *ops = v->vm->ops;
+	struct core_exit e = { .reason = CORE_EXIT_BACKEND, .vector = -1 };
 	struct vmx_intr_info ii;
+	struct vmx_io_access io;
 
 	switch (v->exit_reason) {
 	case EXIT_EXTERNAL_INTR:  /* acknowledged on exit: vector in the info */
 		vmx_decode_intr_info((uint32_t)vmx_vmread(VMCS_EXIT_INTR_INFO), &ii);
-		if (ops && ops->external_intr)
-			return ops->external_intr(v, ii.vector);
-		port_log("vmx: host interrupt %u during guest execution", ii.vector);
-		return VMX_CONTINUE;
-	case EXIT_INTR_WINDOW:    /* prepare_injection() delivers it */
-		return VMX_CONTINUE;
+		e.reason = CORE_EXIT_EXTINT;
+		e.vector = ii.vector;
+		if (!ops || !ops->core.external_intr)
+			port_log("vmx: host interrupt %u during guest execution", ii.vector);
+		break;
+	case EXIT_INTR_WINDOW:
+		e.reason = CORE_EXIT_INTR_WINDOW;
+		break;
+	case EXIT_CPUID:
+		e.reason = CORE_EXIT_CPUID;
+		break;
+	case EXIT_HLT:
+		e.reason = CORE_EXIT_HLT;
+		break;
+	case EXIT_VMCALL:
+		e.reason = CORE_EXIT_HYPERCALL;
+		break;
+	case EXIT_IO:
+		vmx_decode_io(v->exit_qual, &io);
+		if (io.string) {
+			port_log("vmx: string I/O on port 0x%x is not emulated", io.port);
+			return -PORT_ENOTSUP;
+		}
+		e.reason = CORE_EXIT_IO;
+		e.io = (struct core_io){ io.port, io.size, io.in };
+		break;
+	case EXIT_RDMSR:
+	case EXIT_WRMSR:
+		if (handle_efer(v, v->exit_reason == EXIT_WRMSR))
+			return VMX_CONTINUE;
+		e.reason = CORE_EXIT_MSR;
+		e.msr_write = v->exit_reason == EXIT_WRMSR;
+		break;
+	case EXIT_EPT_VIOLATION: {
+		int rc = handle_ept_violation(v);
+		if (rc != 1)
+			return rc;
+		e.reason = CORE_EXIT_MMIO;
+		e.gpa = vmx_vmread(VMCS_GUEST_PHYS_ADDR);
+		e.site = mmio_site();
+		break;
+	}
 	case EXIT_TRIPLE_FAULT:
+		v->core.exits[CORE_EXIT_BACKEND]++;
 		port_log("vmx: guest triple fault at RIP 0x%llx", (unsigned long long)vmx_vmread(VMCS_GUEST_RIP));
 		return VMX_STOP_TRIPLE_FAULT;
-	case EXIT_CPUID:
-		return handle_cpuid(v);
-	case EXIT_HLT:
-		skip_instruction();
-		return (ops && ops->hlt) ? ops->hlt(v) : VMX_CONTINUE;
-	case EXIT_VMCALL:
-		if (!ops || !ops->vmcall) {
-			vmx_vcpu_inject_exception(v, 6, 0);
-			return VMX_CONTINUE;
-		}
-		skip_instruction();
-		return ops->vmcall(v);
 	case EXIT_CR_ACCESS:
+		v->core.exits[CORE_EXIT_BACKEND]++;
 		return handle_cr_access(v);
-	case EXIT_IO:
-		return handle_io(v);
-	case EXIT_RDMSR:
-		return handle_msr(v, false);
-	case EXIT_WRMSR:
-		return handle_msr(v, true);
-	case EXIT_EPT_VIOLATION:
-		return handle_ept_violation(v);
 	case EXIT_EPT_MISCONFIG:
+		v->core.exits[CORE_EXIT_BACKEND]++;
 		return handle_ept_misconfig(v);
 	case EXIT_VIRT_EOI:       /* trap-like: the EOI is done, RIP is past it */
+		v->core.exits[CORE_EXIT_BACKEND]++;
 		return (ops && ops->eoi) ? ops->eoi(v, (uint8_t)v->exit_qual) : VMX_CONTINUE;
 	case EXIT_APIC_WRITE:     /* trap-like; qualification = page offset (§27.2.1) */
 		port_log("vmx: APIC-write exit at virtual-APIC offset 0x%llx (e.g. a self-IPI with a vector "
@@ -1135,6 +1092,10 @@ static int dispatch(struct vmx_vcpu *v)
 			 (unsigned long long)vmx_vmread(VMCS_GUEST_RIP));
 		return -PORT_ENOTSUP;
 	}
+	int rc = core_handle_exit(&v->core, &e);
+	if (rc < 0)
+		return rc;
+	return finish(v, &e, rc);
 }
 
 /* --- the run loop -------------------------------------------------------- */
@@ -1145,8 +1106,12 @@ int vmx_vcpu_run(struct vmx_vcpu *v)
 		return -PORT_EIO;
 	for (;;) {
 		prepare_injection(v);
-		vmx_vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
-		int rc = vmx_enter(v->gpr, v->launched);
+		vmx_vmwrite(VMCS_GUEST_RSP, v->core.gpr[GPR_RSP]);
+		/* Every write since the last entry (set-up, handlers, injection). */
+		int wr = vmx_vmwrite_status(v->launched ? "VMRESUME" : "VMLAUNCH");
+		if (wr)
+			return wr;
+		int rc = vmx_enter(v->core.gpr, v->launched);
 		if (rc == 1) {
 			port_log("vmx: %s failed: VMfailInvalid (no current VMCS)", v->launched ? "VMRESUME" : "VMLAUNCH");
 			return -PORT_EIO;
@@ -1158,7 +1123,7 @@ int vmx_vcpu_run(struct vmx_vcpu *v)
 			return -PORT_EIO;
 		}
 		v->launched = true;
-		v->gpr[GPR_RSP] = vmx_vmread(VMCS_GUEST_RSP);
+		v->core.gpr[GPR_RSP] = vmx_vmread(VMCS_GUEST_RSP);
 		uint32_t reason = (uint32_t)vmx_vmread(VMCS_EXIT_REASON);
 		v->exit_reason = EXIT_REASON_BASIC(reason);
 		v->exit_qual = vmx_vmread(VMCS_EXIT_QUALIFICATION);

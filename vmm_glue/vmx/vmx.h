@@ -27,16 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm_glue/vmx/ept.h"
+#include "vmm_glue/core/core_vm.h"
+#include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmx_caps.h"
 #include "vmm_glue/vmx/vmx_exit.h"
-
-/* General-purpose registers in the SDM's numbering (Table 27-3): the exit
- * qualifications name registers by these indices.  RSP mirrors the VMCS. */
-enum vmx_gpr {
-	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
-	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15, GPR_COUNT
-};
 
 /* Why vmx_vcpu_run() returned without an error. */
 enum vmx_stop {
@@ -64,33 +58,11 @@ void vmx_cpu_off(struct vmx_cpu *cpu);
 struct vmx_vcpu;
 struct vmx_io_access;
 
-/* A trapped MMIO range's device model.  gpa is the address accessed. */
-struct vmx_mmio_ops {
-	int (*read)(void *ctx, uint64_t gpa, unsigned size, uint64_t *val);
-	int (*write)(void *ctx, uint64_t gpa, unsigned size, uint64_t val);
-	void *ctx;
-};
-
-/* The VMM's exit handlers.  Any may be NULL: the default noted applies.
- * Handlers return VMX_CONTINUE, VMX_STOP_HANDLER, or a negative error. */
+/* The VMM's handlers: the neutral ones (core_vm.h, the same for both
+ * backends: CPUID, I/O, MSR, hypercall = VMCALL, HLT, host interrupts)
+ * and the two only VMX has.  Any may be NULL. */
 struct vmx_vm_ops {
-	/* CPUID: fill r[eax,ebx,ecx,edx] and return 0, or return 1 for the
-	 * default (the host's values with CPUID.1:ECX.VMX hidden and the
-	 * hypervisor bit set). */
-	int (*cpuid)(struct vmx_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
-	/* A trapped port: *val holds the value OUT wrote / receives what IN
-	 * reads (default: IN reads all-ones, OUT is dropped). */
-	int (*io)(struct vmx_vcpu *v, const struct vmx_io_access *io, uint32_t *val);
-	/* A trapped MSR: -PORT_ENOENT makes the guest take #GP(0) (default). */
-	int (*rdmsr)(struct vmx_vcpu *v, uint32_t msr, uint64_t *val);
-	int (*wrmsr)(struct vmx_vcpu *v, uint32_t msr, uint64_t val);
-	/* VMCALL, RIP already advanced (default: the guest gets #UD). */
-	int (*vmcall)(struct vmx_vcpu *v);
-	/* HLT, RIP already advanced; the VMM may inject here (default: resume). */
-	int (*hlt)(struct vmx_vcpu *v);
-	/* A host interrupt arrived while the guest ran, already acknowledged
-	 * (the VMM must EOI it).  Default: logged. */
-	int (*external_intr)(struct vmx_vcpu *v, uint8_t vector);
+	struct core_vm_ops core;
 	/* An EPT misconfiguration at gpa; return VMX_CONTINUE after fixing the
 	 * map (the core flushes the EPT) or an error (default: -PORT_EFAULT). */
 	int (*ept_misconfig)(struct vmx_vcpu *v, uint64_t gpa, uint64_t entry);
@@ -100,22 +72,14 @@ struct vmx_vm_ops {
 	int (*eoi)(struct vmx_vcpu *v, uint8_t vector);
 };
 
-#define VMX_MAX_MMIO 8
-
 struct vmx_vm {
+	struct core_vm core;      /* the neutral part: EPT-format map, MMIO traps */
 	struct vmx_cpu *cpu;
-	struct ept ept;
 	uint64_t eptp;
 	uint16_t vpid;            /* 0 when VPID is not in use */
 	uint8_t *io_bitmap[2];    /* A: ports 0-7fff, B: 8000-ffff */
 	uint8_t *msr_bitmap;
-	const struct vmx_vm_ops *ops;
-	void *ctx;                /* the VMM's, for the handlers */
-	struct {
-		uint64_t gpa, size;
-		struct vmx_mmio_ops ops;
-	} mmio[VMX_MAX_MMIO];
-	unsigned nr_mmio;
+	const struct vmx_vm_ops *ops;   /* ops->core is also core.ops; the VMM's ctx is core.ctx */
 };
 
 /* An empty guest: no memory mapped, no port or MSR trapped except
@@ -125,7 +89,7 @@ void vmx_vm_destroy(struct vmx_vm *vm);
 /* Guest RAM / a host range into guest-physical space (EPT_R|W|X, EPT_MT_*). */
 int vmx_vm_map(struct vmx_vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype);
 /* Accesses to [gpa, gpa+size) become calls to ops (the range is unmapped). */
-int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct vmx_mmio_ops *ops);
+int vmx_vm_trap_mmio(struct vmx_vm *vm, uint64_t gpa, uint64_t size, const struct core_mmio_ops *ops);
 /* The access an EPT violation in a trapped range turns into, after the
  * instruction is decoded: the range's read/write callback for `size` bytes
  * at gpa (*val in for a write, out for a read).  -PORT_ENOENT when no range
@@ -154,13 +118,12 @@ struct vmx_vcpu_apicv {
 };
 
 struct vmx_vcpu {
+	struct core_vcpu core;    /* the neutral part: GPRs, pending interrupt, neutral exit counts */
 	struct vmx_vm *vm;
 	void *vmcs;
 	uint64_t vmcs_pa;
-	uint64_t gpr[GPR_COUNT];
 	bool launched;
 	bool unrestricted;        /* PE/PG need not follow CR0_FIXED0 */
-	int pending_irq;          /* vector to deliver when the guest can, or -1 */
 	bool exc_pending, exc_has_err;
 	uint8_t exc_vector;
 	uint32_t exc_err;
@@ -242,7 +205,13 @@ void vmx_vcpu_inject_exception(struct vmx_vcpu *v, uint8_t vector, uint32_t errc
 /* VMCS access for the VMM's handlers (the vcpu's VMCS is current inside
  * vmx_vcpu_run and the setup calls). */
 uint64_t vmx_vmread(uint32_t field);
-void vmx_vmwrite(uint32_t field, uint64_t val);
+/* 0, or -PORT_EIO (logged with the field's name and the VM-instruction
+ * error); the first failure is also kept for vmx_vmwrite_status(). */
+int vmx_vmwrite(uint32_t field, uint64_t val);
+/* -PORT_EIO naming the first VMWRITE that failed since the last call (and
+ * forget it), or 0.  vmx_vcpu_init, the setup calls, APICv enabling and
+ * every VM entry check it: a failed write is never a silent continue. */
+int vmx_vmwrite_status(const char *where);
 /* Copy guest-linear [gla, gla+len) out of the guest: its page tables (when
  * paging is on, 4-level) and then the EPT.  0 or -PORT_EFAULT. */
 int vmx_guest_read(struct vmx_vcpu *v, uint64_t gla, void *buf, size_t len);

@@ -41,6 +41,9 @@ enum vmx_exit_reason {
 #define EXIT_REASON_ENTRY_FAILED (1u << 31)
 
 const char *vmx_exit_reason_name(uint32_t basic_reason);
+/* The name of a VMCS field the core uses ("GUEST_RIP"), by its encoding
+ * (App. B); "unknown field" otherwise. */
+const char *vmx_field_name(uint32_t field);
 /* VM-instruction error numbers (§30.4, Table 30-1). */
 const char *vmx_insn_error_name(uint32_t err);
 

@@ -1,5 +1,5 @@
-/* vmx_insn.c — MMIO instruction decoding; see vmx_insn.h. */
-#include "vmm_glue/vmx/vmx_insn.h"
+/* mmio_insn.c — MMIO instruction decoding; see mmio_insn.h. */
+#include "vmm_glue/core/mmio_insn.h"
 
 #include "port.h"
 
@@ -30,13 +30,13 @@ static int modrm_tail(const uint8_t *p, size_t n, size_t at)
 	return len;
 }
 
-int vmx_decode_mmio(const uint8_t *p, size_t n, bool long_mode, struct vmx_mmio_insn *out)
+int core_decode_mmio(const uint8_t *p, size_t n, bool long_mode, struct core_mmio_insn *out)
 {
 	size_t i = 0;
 	bool opsize16 = false;
 	uint8_t rex = 0;
 
-	*out = (struct vmx_mmio_insn){ 0 };
+	*out = (struct core_mmio_insn){ 0 };
 	for (; i < n && (p[i] == 0x66 || p[i] == 0x2e || p[i] == 0x3e || p[i] == 0x26 ||
 			 p[i] == 0x36 || p[i] == 0x64 || p[i] == 0x65); i++)
 		if (p[i] == 0x66)

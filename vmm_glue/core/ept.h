@@ -1,6 +1,16 @@
 /*
- * ept.h — extended page tables (Intel SDM Vol. 3C §28.2): the GPA -> HPA map
- * of one guest, 4 levels, with 4 KiB, 2 MiB and 1 GiB leaves.
+ * ept.h — the GPA -> HPA map of one guest, 4 levels, with 4 KiB, 2 MiB and
+ * 1 GiB leaves, written in one of two formats chosen at ept_init_fmt():
+ *   EPT (Intel SDM Vol. 3C §28.2) for the VMX backend;
+ *   NPT (AMD APM Vol. 2 §15.25: nested tables are ordinary long-mode page
+ *   tables, §5.3.3) for the SVM backend.
+ * The module keeps the EPT's name (its first format).  The formats agree
+ * on what the rest of the code reads: bit 0 (EPT R / NPT P), bit 1 (W / R/W),
+ * bit 7 (page size), address 51:12; a table entry is 0x7 in both (EPT RWX,
+ * NPT P|R/W|U/S — NPT walks are user accesses, so U/S = 1 at every level,
+ * APM §15.25.5).  They differ only in a leaf's other bits (ept_map): EPT
+ * X bit 2 and memory type 5:3; NPT U/S bit 2, PWT/PCD 3/4 (NX unused: every
+ * NPT leaf is executable, see ept.c).
  *
  * Two layers, kept apart on purpose:
  *  - entry-format helpers (static inline, pure): what one 64-bit entry means.
@@ -16,8 +26,8 @@
  *  - table management (ept.c): build, split, look up, visit, free.  Pages
  *    come from port_page_alloc(); tables are referenced by physical address.
  */
-#ifndef VFS_VMX_EPT_H
-#define VFS_VMX_EPT_H
+#ifndef VFS_CORE_EPT_H
+#define VFS_CORE_EPT_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,6 +45,19 @@
 #define EPT_ACCESSED (1ull << 8)   /* with EPTP[6] (§28.2.4) */
 #define EPT_DIRTY (1ull << 9)
 #define EPT_ADDR_MASK 0x000ffffffffff000ull /* bits 51:12 */
+/* Software bit: the leaf maps guest RAM (the core may read and write it;
+ * any other leaf — a BAR, MMIO — it may not touch).  Bit 52 is ignored by
+ * the CPU in an EPT leaf (§28.2.2, Table 28-6), available in an NPT leaf
+ * (APM §5.4.1), and ignored by a VT-d second-level entry (VT-d 9.8), so a
+ * shared table carries it harmlessly.  Pass it in ept_map's perms. */
+#define EPT_RAM (1ull << 52)
+
+/* NPT leaf bits besides P, R/W (APM Vol. 2 §5.4.1). */
+#define NPT_US (1ull << 2)
+#define NPT_PWT (1ull << 3)
+#define NPT_PCD (1ull << 4)
+
+enum ept_format { EPT_FMT_EPT = 0, EPT_FMT_NPT = 1 };
 
 /* Memory types (§28.2.6.1; Vol. 3A §11.3 numbering). 2, 3 and 7 are
  * reserved: a leaf with one is an EPT misconfiguration (§28.2.3.1). */
@@ -86,19 +109,36 @@ static inline uint64_t ept_pointer(uint64_t pml4_pa, unsigned walk_memtype, bool
  * `caps` is IA32_VMX_EPT_VPID_CAP. */
 bool ept_entry_misconfigured(uint64_t e, unsigned level, uint64_t caps);
 
+#define EPT_STALE_MAX 64
+
 struct ept {
 	uint64_t *pml4;   /* virtual address of the root */
+	enum ept_format fmt;
 	uint64_t pml4_pa;
 	uint64_t caps;    /* IA32_VMX_EPT_VPID_CAP: which page sizes to use */
-	unsigned tables;  /* table pages held (root included) */
+	unsigned tables;  /* table pages held (root included, retired ones too) */
+	/* Subtrees cut out of the map, freed by ept_reclaim() after a flush. */
+	struct { uint64_t *table; unsigned level; } stale[EPT_STALE_MAX];
+	unsigned nr_stale;
 };
 
-/* An empty map.  0 or -PORT_ENOMEM. */
+/* An empty map in the EPT format.  0 or -PORT_ENOMEM. */
 int ept_init(struct ept *ept, uint64_t caps);
+/* An empty map in `fmt`; for NPT, caps says which leaf sizes to use with
+ * the EPT_CAP_2M / EPT_CAP_1G bits. */
+int ept_init_fmt(struct ept *ept, uint64_t caps, enum ept_format fmt);
 /* Free every table page (not the memory the map points at). */
 void ept_destroy(struct ept *ept);
+/* Free the table pages ept_map/ept_unmap cut out of the map (a larger leaf
+ * replacing a table).  Call only after the flush that stops every walker
+ * using them (INVEPT; an NPT TLB flush on the next VMRUN; the IOTLB
+ * invalidation of a VT-d unit sharing the tables): the core's
+ * core_vm_flush() does.  ept_map/ept_unmap return -PORT_ENOSPC when
+ * EPT_STALE_MAX subtrees wait: flush and reclaim first. */
+void ept_reclaim(struct ept *ept);
 
-/* Map [gpa, gpa+size) to [hpa, hpa+size) with `perms` and `memtype`, using
+/* Map [gpa, gpa+size) to [hpa, hpa+size) with `perms` (EPT_R|W|X, plus
+ * EPT_RAM for guest RAM) and `memtype` (EPT_MT_*; NPT: WB, UC, WT only), using
  * the largest pages the alignment and caps allow; an existing larger leaf in
  * the way is split first.  gpa, hpa, size 4 KiB-aligned.  0, -PORT_EINVAL,
  * -PORT_ENOMEM. */

@@ -1,5 +1,5 @@
 /* ept.c — EPT table management; formats and contract in ept.h. */
-#include "vmm_glue/vmx/ept.h"
+#include "vmm_glue/core/ept.h"
 
 #include "port.h"
 #include "vmm_glue/vmx/vmx_caps.h"
@@ -30,6 +30,12 @@ bool ept_entry_misconfigured(uint64_t e, unsigned level, uint64_t caps)
 
 int ept_init(struct ept *ept, uint64_t caps)
 {
+	return ept_init_fmt(ept, caps, EPT_FMT_EPT);
+}
+
+int ept_init_fmt(struct ept *ept, uint64_t caps, enum ept_format fmt)
+{
+	*ept = (struct ept){ .fmt = fmt };
 	ept->pml4 = port_page_alloc();
 	if (!ept->pml4)
 		return -PORT_ENOMEM;
@@ -49,8 +55,31 @@ static void free_table(struct ept *ept, uint64_t *table, unsigned level)
 	ept->tables--;
 }
 
+/* A subtree cut out of the map: the CPU (EPT/NPT TLB, paging-structure
+ * caches) and a VT-d unit sharing the tables may still walk it until the
+ * caller's flush, so its pages are freed only by ept_reclaim() after that
+ * (SDM Vol. 3C §28.4.3.1: a table may be reused only after INVEPT; APM
+ * §15.16 for the nested TLB). */
+static int retire_table(struct ept *ept, uint64_t *table, unsigned level)
+{
+	if (ept->nr_stale == EPT_STALE_MAX)
+		return -PORT_ENOSPC;
+	ept->stale[ept->nr_stale].table = table;
+	ept->stale[ept->nr_stale].level = level;
+	ept->nr_stale++;
+	return 0;
+}
+
+void ept_reclaim(struct ept *ept)
+{
+	for (unsigned i = 0; i < ept->nr_stale; i++)
+		free_table(ept, ept->stale[i].table, ept->stale[i].level);
+	ept->nr_stale = 0;
+}
+
 void ept_destroy(struct ept *ept)
 {
+	ept_reclaim(ept);
 	if (ept->pml4)
 		free_table(ept, ept->pml4, 4);
 	ept->pml4 = NULL;
@@ -110,8 +139,11 @@ static int64_t set_one(struct ept *ept, uint64_t gpa, uint64_t hpa, uint64_t lef
 			return -PORT_ENOMEM;
 	}
 	uint64_t *e = &table[EPT_INDEX(gpa, want)];
-	if (ept_entry_present(*e) && !ept_entry_is_leaf(*e, want))
-		free_table(ept, port_phys_to_virt(ept_entry_addr(*e)), want - 1);
+	if (ept_entry_present(*e) && !ept_entry_is_leaf(*e, want)) {
+		int rc = retire_table(ept, port_phys_to_virt(ept_entry_addr(*e)), want - 1);
+		if (rc)
+			return rc;
+	}
 	if (is_map)
 		*e = (hpa & EPT_ADDR_MASK) | leaf_bits | (want > 1 ? EPT_PAGE_SIZE : 0);
 	else
@@ -136,12 +168,32 @@ static int apply(struct ept *ept, uint64_t gpa, uint64_t hpa, uint64_t size, uin
 	return 0;
 }
 
-int ept_map(struct ept *ept, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype)
+/* A leaf's bits besides the address and page size, in the map's format. */
+static int format_leaf(const struct ept *ept, uint64_t perms, unsigned memtype, uint64_t *bits)
 {
 	if (!(perms & EPT_RWX) || memtype == 2 || memtype == 3 || memtype > 6)
 		return -PORT_EINVAL;
-	uint64_t bits = (perms & EPT_RWX) | ((uint64_t)memtype << EPT_MT_SHIFT);
-	return apply(ept, gpa, hpa, size, bits, true, 3);
+	if (ept->fmt == EPT_FMT_EPT) {
+		*bits = (perms & (EPT_RWX | EPT_RAM)) | ((uint64_t)memtype << EPT_MT_SHIFT);
+		return 0;
+	}
+	/* NPT (APM §5.4.1): present = readable, so no write- or execute-only;
+	 * the memory type through PWT/PCD with the host's default PAT.  NX is
+	 * not written: the walk checks it against the host's EFER.NXE
+	 * (§15.25.5), and with NXE off bit 63 is reserved (a #NPF on every
+	 * access), so every NPT leaf is executable. */
+	if (!(perms & EPT_R) || (memtype != EPT_MT_WB && memtype != EPT_MT_UC && memtype != EPT_MT_WT))
+		return -PORT_EINVAL;
+	*bits = (perms & (EPT_R | EPT_W | EPT_RAM)) | NPT_US |
+		(memtype == EPT_MT_UC ? NPT_PCD | NPT_PWT : memtype == EPT_MT_WT ? NPT_PWT : 0);
+	return 0;
+}
+
+int ept_map(struct ept *ept, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t perms, unsigned memtype)
+{
+	uint64_t bits;
+	int rc = format_leaf(ept, perms, memtype, &bits);
+	return rc ? rc : apply(ept, gpa, hpa, size, bits, true, 3);
 }
 
 int ept_unmap(struct ept *ept, uint64_t gpa, uint64_t size)

@@ -1,5 +1,5 @@
 /*
- * vmx_insn.h — the few instructions the core emulates after an EPT
+ * mmio_insn.h — the few instructions the core emulates after an EPT (or NPT)
  * violation on a trapped MMIO page.  The exit gives the guest-physical
  * address but not the instruction length (§24.9.4: the length field is only
  * valid for exits caused by instruction execution, not EPT violations), so
@@ -10,14 +10,14 @@
  * 66 (operand size) and REX (64-bit mode); ModRM with SIB, disp8, disp32 and
  * RIP-relative addressing.  Anything else is -PORT_ENOTSUP.
  */
-#ifndef VFS_VMX_INSN_H
-#define VFS_VMX_INSN_H
+#ifndef VFS_CORE_MMIO_INSN_H
+#define VFS_CORE_MMIO_INSN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct vmx_mmio_insn {
+struct core_mmio_insn {
 	unsigned len;       /* instruction bytes to skip */
 	unsigned size;      /* access width: 1, 2, 4, 8 */
 	bool write;         /* guest stores to MMIO */
@@ -32,6 +32,6 @@ struct vmx_mmio_insn {
 /* Decode the instruction in bytes[0..n).  `long_mode` is true for a 64-bit
  * code segment (REX allowed), false for 32-bit (default operand size 4).
  * 0 or -PORT_ENOTSUP / -PORT_EINVAL (truncated). */
-int vmx_decode_mmio(const uint8_t *bytes, size_t n, bool long_mode, struct vmx_mmio_insn *out);
+int core_decode_mmio(const uint8_t *bytes, size_t n, bool long_mode, struct core_mmio_insn *out);
 
 #endif
