@@ -345,13 +345,13 @@ static void assignment_registry(void **state)
 	setenv("VFSTACK_ASSIGN_DIR", dir, 1);
 	pid_t pid = 0;
 	assert_int_equal(assign_registry_lookup("0000:00:12.0", guest, sizeof(guest), &pid), -ENOENT);
-	assert_int_equal(assign_registry_write("0000:00:12.0", "web1", getpid()), 0);
+	assert_int_equal(assign_registry_claim("0000:00:12.0", "web1", NULL, 0, NULL), 0);
 	assert_int_equal(assign_registry_lookup("0000:00:12.0", guest, sizeof(guest), &pid), 0);
 	assert_string_equal(guest, "web1");
 	assert_int_equal(pid, getpid());
 	/* Another live process cannot take it over... */
-	assert_int_equal(assign_registry_write("0000:00:12.0", "web2", getppid()), -EBUSY);
-	assert_int_equal(assign_registry_write("0000:00:12.0", "bad\nname", getpid()), -EINVAL);
+	assert_int_equal(assign_registry_claim("0000:00:12.0", "web2", NULL, 0, NULL), -EBUSY);
+	assert_int_equal(assign_registry_claim("0000:00:12.0", "bad\nname", NULL, 0, NULL), -EINVAL);
 	/* ...a stale record (its pid gone) reads as absent and can be replaced. */
 	char p[PATH_MAX];
 	sriov_fmt(p, sizeof(p), "%s/0000:00:12.2", dir);
@@ -360,7 +360,7 @@ static void assignment_registry(void **state)
 	fprintf(f, "guest=old\npid=%d\n", INT_MAX - 1);
 	fclose(f);
 	assert_int_equal(assign_registry_lookup("0000:00:12.2", guest, sizeof(guest), &pid), -ENOENT);
-	assert_int_equal(assign_registry_write("0000:00:12.2", "new", getpid()), 0);
+	assert_int_equal(assign_registry_claim("0000:00:12.2", "new", NULL, 0, NULL), 0);
 	assert_int_equal(assign_registry_remove("0000:00:12.0"), 0);
 	assert_int_equal(assign_registry_remove("0000:00:12.0"), 0);
 	assert_int_equal(assign_registry_lookup("0000:00:12.0", guest, sizeof(guest), &pid), -ENOENT);

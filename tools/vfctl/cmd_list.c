@@ -20,6 +20,9 @@ static const char usage[] =
 	"For a VF: index, PCI address, driver, IOMMU group, network interface, and\n"
 	"the settings the PF enforces on it (MAC, VLAN, trust, spoofchk, link\n"
 	"state), and the guest that holds it (from /run/vfstack/assign).\n"
+	"A PF whose sysfs counts are inconsistent (NumVFs above TotalVFs, more VFs\n"
+	"than its SR-IOV capability or routing IDs allow) is shown with the counts\n"
+	"clamped, an error names it and the fix, and the exit status is 1.\n"
 	"\n"
 	"  --json   machine-readable; the output can be edited and fed back to\n"
 	"           'vfctl apply'.\n";
@@ -142,8 +145,11 @@ static int run(int argc, char **argv)
 	} else if (npf == 0) {
 		printf("No SR-IOV physical functions on this host ('vfctl doctor' checks the setup).\n");
 	}
+	int rc = VFCTL_OK;
 	for (size_t p = 0; p < npf; p++) {
 		const struct sriov_pf_info *pf = &pfs[p];
+		if (pf->problem[0]) /* shown with its clamped counts, and said */
+			rc = vfctl_pf_problem(pf);
 		struct sriov_vf_info *vfs = NULL;
 		struct sriov_vf_state *st = NULL;
 		size_t nvf = 0, nst = 0;
@@ -187,7 +193,7 @@ static int run(int argc, char **argv)
 		json_end(&j);
 	}
 	free(pfs);
-	return VFCTL_OK;
+	return rc;
 }
 
 const struct vfctl_cmd vfctl_cmd_list = { "list", "show PFs and their VFs (--json for scripts)", usage, run };

@@ -74,12 +74,18 @@ int vfctl_set_numvfs(const char *pf, long n, bool force)
 	int rc;
 	struct sriov_pf_info info;
 	int err = sriov_pf_get(pf, &info);
-	if (err)
+	/* Inconsistent counts: disabling is the fix, so it goes ahead (through 0). */
+	if (err == -EIO && info.problem[0] && n != 0)
+		return vfctl_pf_problem(&info);
+	if (err && err != -EIO)
 		return vfctl_error("cannot read the SR-IOV state of %s (%s).", pf, vfctl_strerror(err));
+	if (err)
+		fprintf(stderr, "vfctl: warning: %s reports inconsistent SR-IOV counts (%s); disabling "
+			"its VFs.\n", pf, info.problem);
 	if (n > info.total_vfs)
 		return vfctl_error("%s supports at most %d VFs (TotalVFs); ask for %d or fewer.", pf,
 				   info.total_vfs, info.total_vfs);
-	if (info.num_vfs == n) {
+	if (info.num_vfs == n && !err) {
 		printf("%s already has %ld VFs; nothing changed.\n", pf, n);
 		return VFCTL_OK;
 	}
