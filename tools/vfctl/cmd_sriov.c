@@ -194,6 +194,21 @@ static int show(const char *pf_text, bool json)
 			       (wide && n + 1 < SRIOV_NUM_BARS ? (uint64_t)bar_regs[n + 1] << 32 : 0);
 		bars[n].size = (e - s + 1) / cap.total_vfs;
 	}
+	/* A hostile or broken capability: refuse it rather than compute
+	 * addresses that wrap (sriov_vf_bar_span, §9.3.3.14). */
+	if (cap.num_vfs > cap.total_vfs)
+		return vfctl_error("%s's SR-IOV capability is malformed: NumVFs %u exceeds TotalVFs %u; "
+				   "run 'vfctl sriov disable %s' and do not use its VFs until its firmware "
+				   "is fixed.", pf, cap.num_vfs, cap.total_vfs, pf);
+	for (unsigned n = 0; n < SRIOV_NUM_BARS; n++) {
+		uint64_t span;
+		if (bars[n].size && sriov_vf_bar_span(&bars[n], cap.total_vfs, &span))
+			return vfctl_error("%s's VF BAR%u cannot hold its %u VFs: %" PRIu64 " bytes per VF "
+					   "from 0x%" PRIx64 " is not a power of two or runs past the %s "
+					   "address space; its SR-IOV capability is malformed — do not enable "
+					   "its VFs until its firmware is fixed.", pf, n, cap.total_vfs,
+					   bars[n].size, bars[n].base, bars[n].is_64bit ? "64-bit" : "32-bit");
+	}
 	struct json_out j;
 	if (json) {
 		json_begin(&j, stdout);
