@@ -126,7 +126,7 @@ int sysfs_read(const char *path, char *buf, size_t len)
 
 int sysfs_write(const char *path, const char *val)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC); /* as a shell redirect does */
 	if (fd < 0)
 		return -errno;
 	size_t len = strlen(val);
