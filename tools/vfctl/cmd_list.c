@@ -166,6 +166,8 @@ static int run(int argc, char **argv)
 			json_int(&j, "num_vfs", pf->num_vfs);
 			if (pf->drivers_autoprobe >= 0)
 				json_bool(&j, "drivers_autoprobe", pf->drivers_autoprobe);
+			if (pf->problem[0]) /* only then: a consistent PF's JSON is unchanged */
+				json_str(&j, "problem", pf->problem);
 			json_arr_open(&j, "vfs");
 			for (size_t v = 0; v < nvf; v++)
 				json_vf(&j, &vfs[v], nl_find(st, nst, vfs[v].index));
@@ -173,9 +175,9 @@ static int run(int argc, char **argv)
 			json_obj_close(&j);
 		} else {
 			printf("%s  %s\n", pf->bdf, pf->name);
-			printf("  driver %s, netdev %s, VFs %d/%d (NumVFs/TotalVFs)%s\n",
+			printf("  driver %s, netdev %s, VFs %d/%d (NumVFs/TotalVFs%s)%s\n",
 			       pf->driver[0] ? pf->driver : "none", pf->netdev[0] ? pf->netdev : "-",
-			       pf->num_vfs, pf->total_vfs,
+			       pf->num_vfs, pf->total_vfs, pf->problem[0] ? ", clamped: sysfs is inconsistent" : "",
 			       pf->drivers_autoprobe == 0 ? ", autoprobe off" : "");
 			if (nvf)
 				printf("     %-5s %-12s  %-9s %-5s %-9s %-17s %-12s %-5s %-8s %-7s %s\n", "VF",
