@@ -47,9 +47,13 @@ int pci_iommu_group(const char *bdf)
 	char grp[32];
 	if (!pci_dev_exists(bdf))
 		return -ENODEV;
+	uint64_t g;
 	if (pci_dev_link_base(bdf, "iommu_group", grp, sizeof(grp)))
 		return -ENOENT;
-	return atoi(grp);
+	/* A group is a decimal directory name; anything else is not one. */
+	if (sysfs_parse_uint(grp, strlen(grp), 10, INT_MAX, &g))
+		return -EIO;
+	return (int)g;
 }
 
 /* PCI class 0x06 (bridge): bridges do not do DMA of their own. */

@@ -31,7 +31,8 @@ int pci_current_driver(const char *bdf, char *drv, size_t len);
  * sysfs_driver_name_check refuses ("..", "a/b", ...). */
 bool pci_driver_loaded(const char *driver);
 
-/* IOMMU group number, or -ENOENT when the device has none (no IOMMU). */
+/* IOMMU group number, or -ENOENT when the device has none (no IOMMU), -EIO
+ * when its iommu_group link does not end in a decimal group number. */
 int pci_iommu_group(const char *bdf);
 
 /* Viability of a device's IOMMU group for user-space DMA: every device in

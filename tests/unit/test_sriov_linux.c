@@ -548,6 +548,7 @@ static void sysfs_counts_are_clamped_to_the_hardware(void **state)
 	struct sriov_vf_info vf;
 	assert_int_equal(sriov_vf_get(pf, 0, &vf), 0);
 	assert_int_equal(vf.iommu_group, -1);
+	assert_int_equal(pci_iommu_group("0000:00:12.0"), -EIO);
 	link_to("bus/pci/devices/0000:00:12.0/iommu_group", "kernel/iommu_groups/4");
 	assert_int_equal(sriov_vf_get(pf, 0, &vf), 0);
 	assert_int_equal(vf.iommu_group, 4);

@@ -13,6 +13,7 @@
 
 #include "sriov/linux/assign_registry.h"
 #include "sriov/linux/pci_bind.h"
+#include "sriov/linux/sysfs_parse.h"
 #include "sriov/sriov_cap.h"
 
 static const char usage[] =
@@ -133,8 +134,12 @@ static int resource_line(const char *bdf, int n, uint64_t *start, uint64_t *end)
 	for (int i = 0; fgets(line, sizeof(line), f); i++) {
 		if (i != n)
 			continue;
-		unsigned long long s, e;
-		if (sscanf(line, "%llx %llx", &s, &e) == 2) {
+		/* "0x%016llx 0x%016llx 0x%016llx" (pci-sysfs.c resource_show):
+		 * strictly, so a sign or junk is not an address. */
+		char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+		uint64_t s, e;
+		if (sp2 && sysfs_parse_uint(line, (size_t)(sp1 - line), 16, UINT64_MAX, &s) == 0 &&
+		    sysfs_parse_uint(sp1 + 1, (size_t)(sp2 - sp1 - 1), 16, UINT64_MAX, &e) == 0) {
 			*start = s;
 			*end = e;
 			err = 0;
