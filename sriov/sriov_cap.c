@@ -113,11 +113,27 @@ uint64_t sriov_cap_page_size(const struct sriov_cap *cap)
 	return (uint64_t)1 << (n + 12u);
 }
 
-/* The number of VFs the routing arithmetic may address: NumVFs when set,
- * otherwise TotalVFs (what enabling all of them would give). */
-static uint16_t vf_limit(const struct sriov_cap *cap)
+/* The number of VFs the arithmetic may address: NumVFs when set, otherwise
+ * TotalVFs (what enabling all of them would give).  -PORT_EIO when NumVFs
+ * exceeds TotalVFs (§9.3.3.7: the device's behaviour is then undefined). */
+static int vf_count(const struct sriov_cap *cap, uint16_t *n)
 {
-	return cap->num_vfs ? cap->num_vfs : cap->total_vfs;
+	if (cap->num_vfs > cap->total_vfs)
+		return -PORT_EIO;
+	*n = cap->num_vfs ? cap->num_vfs : cap->total_vfs;
+	return 0;
+}
+
+/* Copies of a VF BAR the PF's VF BARn spans: TotalVFs (§9.3.3.14: the
+ * region is sized for TotalVFs), or NumVFs if a device claims more. */
+static uint16_t bar_copies(const struct sriov_cap *cap)
+{
+	return cap->num_vfs > cap->total_vfs ? cap->num_vfs : cap->total_vfs;
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v != 0 && (v & (v - 1u)) == 0;
 }
 
 int sriov_vf_rid(const struct sriov_cap *cap, uint16_t pf_rid, uint16_t vf_index,
@@ -125,7 +141,11 @@ int sriov_vf_rid(const struct sriov_cap *cap, uint16_t pf_rid, uint16_t vf_index
 {
 	if (!cap || !vf_rid)
 		return -PORT_EINVAL;
-	if (vf_index >= vf_limit(cap))
+	uint16_t count;
+	int err = vf_count(cap, &count);
+	if (err)
+		return err;
+	if (vf_index >= count)
 		return -PORT_ERANGE;
 	/* §9.3.3.10: VF Stride may be 0 only when at most one VF exists. */
 	if (cap->vf_stride == 0 && vf_index > 0)
@@ -143,6 +163,8 @@ int sriov_vf_last_bus(const struct sriov_cap *cap, uint16_t pf_rid, uint16_t num
 {
 	if (!cap || num_vfs == 0)
 		return -PORT_EINVAL;
+	if (num_vfs > cap->total_vfs)
+		return -PORT_ERANGE;
 	struct sriov_cap c = *cap;
 	c.num_vfs = num_vfs;
 	uint16_t rid;
@@ -211,22 +233,54 @@ int sriov_vf_bars_probe(const struct sriov_cfg_ops *cfg, const struct sriov_cap 
 			cfg->write32(cfg->ctx, hi_off, hi);
 		}
 		int err = sriov_vf_bar_decode(lo, hi, mlo, mhi, &bars[n]);
-		if (err)
+		/* Every VF's copy must be addressable: TotalVFs copies of the
+		 * BAR from its base, in 64 bits (32 for a 32-bit BAR). */
+		uint64_t span;
+		if (!err && bars[n].size)
+			err = sriov_vf_bar_span(&bars[n], bar_copies(cap), &span);
+		if (err) {
+			for (unsigned k = 0; k < SRIOV_NUM_BARS; k++)
+				bars[k] = (struct sriov_vf_bar){ 0 };
 			return err;
+		}
 		if (wide)
 			n++; /* bars[n] (the upper half) stays zero */
 	}
 	return 0;
 }
 
+/* sriov_vf_bar_span for up to 65536 copies (so VF 65535's end is checked). */
+static int bar_span(const struct sriov_vf_bar *bar, uint32_t count, uint64_t *bytes)
+{
+	if (!bar || !bytes || !is_pow2(bar->size) || (bar->base & (bar->size - 1u)))
+		return -PORT_EINVAL;
+	if (count && bar->size > UINT64_MAX / count)
+		return -PORT_ERANGE; /* size x count past 2^64 */
+	uint64_t span = bar->size * count;
+	/* The last byte, base + span - 1, must not wrap (nor pass 4 GiB for a
+	 * 32-bit BAR, §7.5.1.2.1). */
+	uint64_t limit = bar->is_64bit ? UINT64_MAX : 0xFFFFFFFFull;
+	if (span && (bar->base > limit || span - 1u > limit - bar->base))
+		return -PORT_ERANGE;
+	*bytes = span;
+	return 0;
+}
+
+int sriov_vf_bar_span(const struct sriov_vf_bar *bar, uint16_t count, uint64_t *bytes)
+{
+	return bar_span(bar, count, bytes);
+}
+
 int sriov_vf_bar_addr(const struct sriov_vf_bar *bar, uint16_t vf_index, uint64_t *addr)
 {
-	if (!bar || !addr || bar->size == 0)
+	uint64_t span;
+	if (!bar || !addr)
 		return -PORT_EINVAL;
-	uint64_t off = (uint64_t)vf_index * bar->size;
-	if (bar->base + off < bar->base)
-		return -PORT_ERANGE;
-	*addr = bar->base + off;
+	/* VF vf_index's copy is the last of the first vf_index + 1 copies. */
+	int err = bar_span(bar, (uint32_t)vf_index + 1u, &span);
+	if (err)
+		return err;
+	*addr = bar->base + (uint64_t)vf_index * bar->size;
 	return 0;
 }
 
@@ -238,9 +292,16 @@ int sriov_vf_view_init(struct sriov_vf_view *view, uint16_t pf_vendor_id,
 {
 	if (!view || !cap || !bars)
 		return -PORT_EINVAL;
-	if (vf_index >= vf_limit(cap))
-		return -PORT_ERANGE;
 	*view = (struct sriov_vf_view){ 0 };
+	uint16_t count;
+	int err = vf_count(cap, &count);
+	if (err)
+		return err;
+	if (vf_index >= count)
+		return -PORT_ERANGE;
+	for (unsigned n = 0; n < SRIOV_NUM_BARS; n++)
+		if (bars[n].size && bars[n].is_64bit && n + 1 >= SRIOV_NUM_BARS)
+			return -PORT_EINVAL; /* a 64-bit BAR5 has no upper half */
 	view->vendor_id = pf_vendor_id;
 	view->device_id = cap->vf_device_id;
 	for (unsigned n = 0; n < SRIOV_NUM_BARS; n++) {
@@ -248,16 +309,16 @@ int sriov_vf_view_init(struct sriov_vf_view *view, uint16_t pf_vendor_id,
 		if (b->size == 0)
 			continue;
 		uint64_t addr;
-		int err = sriov_vf_bar_addr(b, vf_index, &addr);
-		if (err)
+		err = sriov_vf_bar_addr(b, vf_index, &addr);
+		if (err) {
+			*view = (struct sriov_vf_view){ 0 };
 			return err;
+		}
 		uint32_t flags = (b->is_64bit ? BAR_TYPE_64 : 0u) | (b->prefetchable ? BAR_PREFETCH : 0u);
 		view->bar_flags[n] = flags;
 		view->bar_size[n] = b->size;
 		view->virt_bar[n] = (uint32_t)(addr & 0xFFFFFFF0u) | flags;
 		if (b->is_64bit) {
-			if (n + 1 >= SRIOV_NUM_BARS)
-				return -PORT_EINVAL;
 			view->bar_is_hi[n + 1] = true;
 			view->bar_size[n + 1] = b->size;
 			view->virt_bar[n + 1] = (uint32_t)(addr >> 32);

@@ -116,18 +116,24 @@ uint64_t sriov_cap_page_size(const struct sriov_cap *cap);
  * under a PF at `pf_rid`, per §9.3.3.9-10: PF RID + First VF Offset +
  * index * VF Stride.  The VF's bus may be larger than the PF's.  Returns
  * -PORT_ERANGE when vf_index >= NumVFs (or TotalVFs if NumVFs is 0) or the
- * result passes bus 255, -PORT_EINVAL when stride is 0 with more than one VF. */
+ * result passes bus 255, -PORT_EINVAL when stride is 0 with more than one VF,
+ * -PORT_EIO when NumVFs exceeds TotalVFs (a malformed capability). */
 int sriov_vf_rid(const struct sriov_cap *cap, uint16_t pf_rid, uint16_t vf_index,
 		 uint16_t *vf_rid);
 
 /* The highest bus number the VFs occupy for `num_vfs` VFs (for bridge
- * subordinate-bus checks), or a negative errno as sriov_vf_rid. */
+ * subordinate-bus checks), or a negative errno as sriov_vf_rid;
+ * -PORT_ERANGE when num_vfs exceeds TotalVFs. */
 int sriov_vf_last_bus(const struct sriov_cap *cap, uint16_t pf_rid, uint16_t num_vfs);
 
 /* Size every VF BAR the standard way (§7.5.1.2.1 applied to §9.3.3.14):
  * write all-ones, read back, restore.  Call with VF Enable / VF MSE clear
  * or while the VFs' memory is not in use.  bars[] is indexed by BAR number;
- * the upper half of a 64-bit BAR gets size 0. */
+ * the upper half of a 64-bit BAR gets size 0.  A capability whose BARs
+ * cannot hold every VF's copy (sriov_vf_bar_span over TotalVFs: size x
+ * TotalVFs past 64 bits, a 32-bit BAR past 4 GiB) is rejected with
+ * -PORT_ERANGE, a 64-bit BAR5 or a malformed BAR with -PORT_EIO; bars[] is
+ * then all zero. */
 int sriov_vf_bars_probe(const struct sriov_cfg_ops *cfg, const struct sriov_cap *cap,
 			struct sriov_vf_bar bars[SRIOV_NUM_BARS]);
 
@@ -136,7 +142,15 @@ int sriov_vf_bars_probe(const struct sriov_cfg_ops *cfg, const struct sriov_cap 
 int sriov_vf_bar_decode(uint32_t val_lo, uint32_t val_hi, uint32_t mask_lo,
 			uint32_t mask_hi, struct sriov_vf_bar *bar);
 
-/* Address of VF `vf_index`'s copy of a VF BAR. */
+/* Bytes `count` copies of a VF BAR span from its base (§9.3.3.14: VF i's
+ * copy is at base + i * size).  -PORT_EINVAL when the size is not a power of
+ * two or the base is not aligned to it; -PORT_ERANGE when size x count does
+ * not fit in 64 bits or the last copy would end past 2^64 (past 4 GiB for a
+ * 32-bit BAR). */
+int sriov_vf_bar_span(const struct sriov_vf_bar *bar, uint16_t count, uint64_t *bytes);
+
+/* Address of VF `vf_index`'s copy of a VF BAR; the errors of
+ * sriov_vf_bar_span for vf_index + 1 copies. */
 int sriov_vf_bar_addr(const struct sriov_vf_bar *bar, uint16_t vf_index, uint64_t *addr);
 
 /* --- virtualizing a VF's config space (§9.3.4) ----------------------------

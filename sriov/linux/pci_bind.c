@@ -2,6 +2,7 @@
  * pci_bind.c — driver binding and IOMMU-group checks.  See pci_bind.h.
  */
 #include "sriov/linux/pci_bind.h"
+#include "sriov/linux/sysfs_parse.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -22,12 +23,21 @@ int pci_current_driver(const char *bdf, char *drv, size_t len)
 	if (!pci_dev_exists(bdf))
 		return -ENODEV;
 	int err = pci_dev_link_base(bdf, "driver", drv, len);
-	return err == -ENOENT ? 0 : err;
+	if (err == -ENOENT)
+		return 0;
+	/* The name is written back to driver_override on a rollback. */
+	if (!err && sysfs_driver_name_check(drv)) {
+		drv[0] = '\0';
+		err = -EIO;
+	}
+	return err;
 }
 
 bool pci_driver_loaded(const char *driver)
 {
 	char p[PATH_MAX];
+	if (sysfs_driver_name_check(driver))
+		return false;
 	sriov_fmt(p, sizeof(p), "%s/bus/pci/drivers/%s", sriov_sysfs_root(), driver);
 	return access(p, F_OK) == 0;
 }
@@ -37,9 +47,13 @@ int pci_iommu_group(const char *bdf)
 	char grp[32];
 	if (!pci_dev_exists(bdf))
 		return -ENODEV;
+	uint64_t g;
 	if (pci_dev_link_base(bdf, "iommu_group", grp, sizeof(grp)))
 		return -ENOENT;
-	return atoi(grp);
+	/* A group is a decimal directory name; anything else is not one. */
+	if (sysfs_parse_uint(grp, strlen(grp), 10, INT_MAX, &g))
+		return -EIO;
+	return (int)g;
 }
 
 /* PCI class 0x06 (bridge): bridges do not do DMA of their own. */
@@ -128,7 +142,12 @@ static void restore(const char *bdf, const char *driver)
 int pci_bind_driver(const char *bdf, const char *driver, char *prev, size_t prev_len)
 {
 	char old[SRIOV_DRV_LEN];
-	int err = pci_current_driver(bdf, old, sizeof(old));
+	if (prev && prev_len)
+		prev[0] = '\0';
+	int err = sysfs_driver_name_check(driver);
+	if (err)
+		return err;
+	err = pci_current_driver(bdf, old, sizeof(old));
 	if (err)
 		return err;
 	if (prev)
@@ -153,7 +172,10 @@ int pci_bind_driver(const char *bdf, const char *driver, char *prev, size_t prev
 int pci_release_driver(const char *bdf, const char *host_driver)
 {
 	char old[SRIOV_DRV_LEN];
-	int err = pci_current_driver(bdf, old, sizeof(old));
+	int err = host_driver && host_driver[0] ? sysfs_driver_name_check(host_driver) : 0;
+	if (err)
+		return err;
+	err = pci_current_driver(bdf, old, sizeof(old));
 	if (err)
 		return err;
 	if (host_driver && host_driver[0] && !pci_driver_loaded(host_driver))

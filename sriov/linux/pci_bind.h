@@ -5,7 +5,10 @@
  *
  * Binding uses driver_override + drivers_probe (never new_id, which would
  * grab every device with that ID).  On failure the device is put back on
- * the driver it had.  Errors:
+ * the driver it had.  Every driver name is checked first with
+ * sysfs_driver_name_check (sysfs_parse.h), before anything is touched.
+ * Errors:
+ *   -EINVAL / -ENAMETOOLONG  not a valid driver name (nothing touched)
  *   -ENODEV  no such device
  *   -ENOENT  the driver is not loaded (/sys/bus/pci/drivers/NAME missing)
  *   -EXDEV   the IOMMU group is not viable (see pci_group_check)
@@ -20,13 +23,16 @@
 
 #include "sriov/linux/sriov_sysfs.h"
 
-/* Current driver of a device into drv ("" when unbound). */
+/* Current driver of a device into drv ("" when unbound); -EIO when the
+ * `driver` link does not end in a valid driver name. */
 int pci_current_driver(const char *bdf, char *drv, size_t len);
 
-/* Is /sys/bus/pci/drivers/NAME present (module loaded)? */
+/* Is /sys/bus/pci/drivers/NAME present (module loaded)?  False for a name
+ * sysfs_driver_name_check refuses ("..", "a/b", ...). */
 bool pci_driver_loaded(const char *driver);
 
-/* IOMMU group number, or -ENOENT when the device has none (no IOMMU). */
+/* IOMMU group number, or -ENOENT when the device has none (no IOMMU), -EIO
+ * when its iommu_group link does not end in a decimal group number. */
 int pci_iommu_group(const char *bdf);
 
 /* Viability of a device's IOMMU group for user-space DMA: every device in

@@ -25,6 +25,7 @@
 #define SRIOV_NAME_LEN 128
 #define SRIOV_DRV_LEN 64
 #define SRIOV_IFNAME_LEN 16 /* IFNAMSIZ */
+#define SRIOV_PROBLEM_LEN 192
 
 /* Where sysfs is mounted ("/sys" unless VFSTACK_SYSFS is set or a test
  * calls this); paths below are built from it. */
@@ -85,6 +86,7 @@ struct sriov_pf_info {
 	int total_vfs, num_vfs;
 	int drivers_autoprobe;         /* 0/1, -1 unknown */
 	uint16_t vf_offset, vf_stride, vf_device; /* from sysfs, 0 when absent */
+	char problem[SRIOV_PROBLEM_LEN]; /* "" or what sriov_pf_get found inconsistent */
 };
 
 struct sriov_vf_info {
@@ -95,21 +97,32 @@ struct sriov_vf_info {
 	int iommu_group; /* -1 when there is no IOMMU */
 };
 
+/* Every value read from sysfs is parsed strictly (sysfs_parse.h): a number
+ * with junk, a sign, an empty file or a huge value is not taken.  The VF
+ * counts are clamped to what the hardware allows — TotalVFs of the SR-IOV
+ * capability where this user can read it, 65535 (a 16-bit field), and as
+ * many VFs as get routing IDs within bus 255 — and 0 <= num_vfs <=
+ * total_vfs always holds.  When something had to be clamped (or a count
+ * was unreadable) it returns -EIO with *pf filled and pf->problem saying
+ * what, in a phrase for the caller's error sentence. */
 int sriov_pf_get(const char *bdf, struct sriov_pf_info *pf);
 
-/* Every PF in the system, sorted by BDF; *pfs is malloc'd (free it). */
+/* Every PF in the system, sorted by BDF; *pfs is malloc'd (free it).  PFs
+ * whose counts are inconsistent are listed too, with `problem` set. */
 int sriov_pf_list(struct sriov_pf_info **pfs, size_t *n);
 
-/* The PF's VFs (virtfn0..N-1), *vfs malloc'd. */
+/* The PF's VFs (virtfn0..N-1, N the clamped NumVFs), *vfs malloc'd.  Links
+ * that do not name a PCI device (canonical BDF) are skipped. */
 int sriov_vf_list(const char *pf_bdf, struct sriov_vf_info **vfs, size_t *n);
 int sriov_vf_get(const char *pf_bdf, int index, struct sriov_vf_info *vf);
 
 /* The PF of a VF and the VF's index under it; -ENOTSUP when not a VF. */
 int sriov_vf_parent(const char *vf_bdf, char pf_bdf[PCI_BDF_LEN], int *index);
 
-/* Set NumVFs: goes through 0 when changing a non-zero count, checks
- * TotalVFs first, and on failure restores the previous count.  Waits (with
- * a timeout) until the VFs appear. */
+/* Set NumVFs: goes through 0 when changing a non-zero count (always, when
+ * the current counts are inconsistent), checks the clamped TotalVFs first,
+ * and on failure restores the previous count.  Waits (with a timeout)
+ * until the VFs appear. */
 int sriov_set_numvfs(const char *pf_bdf, int num_vfs);
 
 /* sriov_drivers_autoprobe: whether new VFs get a host driver at creation. */

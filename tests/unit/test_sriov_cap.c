@@ -336,6 +336,99 @@ static void capability_past_the_end_of_config_space(void **state)
 	assert_int_equal(sriov_ext_cap_find(&io, 0x000D, &pos), -PORT_ENOENT);
 }
 
+/* A hostile capability: VF BARs whose TotalVFs copies do not fit the address
+ * space, NumVFs above TotalVFs, BAR sizes that are not a power of two, a
+ * 64-bit BAR in the last slot.  Each is refused, nothing wraps. */
+static void vf_arithmetic_refuses_what_does_not_fit(void **state)
+{
+	(void)state;
+	static struct cfg_model m;
+	memset(&m, 0, sizeof(m));
+	const uint16_t pos = 0x100;
+	put32(&m, pos, SRIOV_EXT_CAP_ID | (1u << 16));
+	put16(&m, pos + SRIOV_REG_TOTAL_VFS, 4);
+	put16(&m, pos + SRIOV_REG_VF_OFFSET, 0x80);
+	put16(&m, pos + SRIOV_REG_VF_STRIDE, 2);
+	/* 4 copies of a 2^62-byte 64-bit BAR: 2^64, one past the address space. */
+	put_vf_bar(&m, pos, 0, 0, 1ull << 62, 1, 1);
+	struct sriov_cfg_ops o = ops_for(&m);
+	struct sriov_cap cap;
+	struct sriov_vf_bar bars[SRIOV_NUM_BARS];
+	assert_int_equal(sriov_cap_read(&o, &cap), 0);
+	assert_int_equal(sriov_vf_bars_probe(&o, &cap, bars), -PORT_ERANGE);
+	assert_int_equal(bars[0].size, 0); /* nothing half-filled */
+	/* Three copies fit (3 * 2^62 < 2^64): VF 2 has an address, VF 3 none. */
+	put16(&m, pos + SRIOV_REG_TOTAL_VFS, 3);
+	assert_int_equal(sriov_cap_read(&o, &cap), 0);
+	assert_int_equal(sriov_vf_bars_probe(&o, &cap, bars), 0);
+	assert_int_equal(bars[0].size, 1ull << 62);
+	uint64_t a = 0, span = 0;
+	assert_int_equal(sriov_vf_bar_addr(&bars[0], 2, &a), 0);
+	assert_true(a == 2ull << 62);
+	assert_int_equal(sriov_vf_bar_addr(&bars[0], 3, &a), -PORT_ERANGE);
+	assert_int_equal(sriov_vf_bar_addr(&bars[0], 65535, &a), -PORT_ERANGE);
+	assert_int_equal(sriov_vf_bar_span(&bars[0], 3, &span), 0);
+	assert_int_equal(sriov_vf_bar_span(&bars[0], 4, &span), -PORT_ERANGE);
+	/* A BAR near the top: base + 2 copies wraps past 2^64. */
+	struct sriov_vf_bar top = { 0xFFFFFFFFFFFF0000ull, 0x8000, true, true };
+	assert_int_equal(sriov_vf_bar_addr(&top, 1, &a), 0);
+	assert_true(a == 0xFFFFFFFFFFFF8000ull);
+	assert_int_equal(sriov_vf_bar_addr(&top, 2, &a), -PORT_ERANGE);
+	/* A 32-bit BAR: 8 x 256 MiB from 3 GiB passes 4 GiB. */
+	memset(&m.space[pos + SRIOV_REG_VF_BAR0], 0, 24);
+	memset(&m.bar_wmask[(pos + SRIOV_REG_VF_BAR0) / 4], 0, 6 * 4);
+	put16(&m, pos + SRIOV_REG_TOTAL_VFS, 8);
+	put_vf_bar(&m, pos, 1, 0xC0000000u, 0x10000000u, 0, 0);
+	assert_int_equal(sriov_cap_read(&o, &cap), 0);
+	assert_int_equal(sriov_vf_bars_probe(&o, &cap, bars), -PORT_ERANGE);
+	put16(&m, pos + SRIOV_REG_TOTAL_VFS, 4); /* 4 x 256 MiB ends at 4 GiB: fits */
+	assert_int_equal(sriov_cap_read(&o, &cap), 0);
+	assert_int_equal(sriov_vf_bars_probe(&o, &cap, bars), 0);
+	assert_int_equal(bars[1].size, 0x10000000u);
+	/* NumVFs above TotalVFs: no VF arithmetic trusts it. */
+	put16(&m, pos + SRIOV_REG_NUM_VFS, 6);
+	assert_int_equal(sriov_cap_read(&o, &cap), 0);
+	uint16_t rid;
+	assert_int_equal(sriov_vf_rid(&cap, 0x0100, 5, &rid), -PORT_EIO);
+	assert_int_equal(sriov_vf_rid(&cap, 0x0100, 0, &rid), -PORT_EIO);
+	assert_int_equal(sriov_vf_last_bus(&cap, 0x0100, 5), -PORT_ERANGE);
+	struct sriov_vf_view v;
+	assert_int_equal(sriov_vf_view_init(&v, 0x8086, &cap, bars, 5), -PORT_EIO);
+	put16(&m, pos + SRIOV_REG_NUM_VFS, 4);
+	assert_int_equal(sriov_cap_read(&o, &cap), 0);
+	assert_int_equal(sriov_vf_last_bus(&cap, 0x0100, 4), 1);
+	assert_int_equal(sriov_vf_last_bus(&cap, 0x0100, 5), -PORT_ERANGE);
+	/* Routing IDs past bus 255: from PF ff:00.0, VF 63 is the last that fits. */
+	assert_int_equal(sriov_vf_rid(&cap, 0xFF00, 3, &rid), 0);
+	assert_int_equal(rid, 0xFF86);
+	cap.total_vfs = cap.num_vfs = 200;
+	assert_int_equal(sriov_vf_rid(&cap, 0xFF00, 63, &rid), 0);
+	assert_int_equal(rid, 0xFFFE);
+	assert_int_equal(sriov_vf_rid(&cap, 0xFF00, 64, &rid), -PORT_ERANGE);
+	assert_int_equal(sriov_vf_last_bus(&cap, 0xFF00, 65), -PORT_ERANGE);
+	/* A size that is not a power of two (a hand-built BAR, e.g. from a
+	 * kernel resource divided by TotalVFs) has no VF addresses. */
+	struct sriov_vf_bar odd = { 0, 0x3000, false, false };
+	assert_int_equal(sriov_vf_bar_addr(&odd, 0, &a), -PORT_EINVAL);
+	assert_int_equal(sriov_vf_bar_span(&odd, 1, &span), -PORT_EINVAL);
+	cap.total_vfs = cap.num_vfs = 4;
+	struct sriov_vf_bar hand[SRIOV_NUM_BARS] = { [0] = odd };
+	assert_int_equal(sriov_vf_view_init(&v, 0x8086, &cap, hand, 0), -PORT_EINVAL);
+	/* A 64-bit BAR in the last slot has no upper half: refused, and the
+	 * view is left empty rather than half built. */
+	struct sriov_vf_bar last[SRIOV_NUM_BARS] = {
+		[0] = { 0xfe800000u, 0x4000, false, false },
+		[5] = { 0xfe900000u, 0x4000, true, true },
+	};
+	assert_int_equal(sriov_vf_view_init(&v, 0x8086, &cap, last, 0), -PORT_EINVAL);
+	assert_int_equal(v.vendor_id, 0);
+	assert_int_equal(v.bar_size[0], 0);
+	memset(&m.space[pos + SRIOV_REG_VF_BAR0], 0, 24);
+	memset(&m.bar_wmask[(pos + SRIOV_REG_VF_BAR0) / 4], 0, 6 * 4);
+	put_vf_bar(&m, pos, 5, 0xfe900000u, 0x4000, 1, 1);
+	assert_int_equal(sriov_vf_bars_probe(&o, &cap, bars), -PORT_EIO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +439,7 @@ int main(void)
 		cmocka_unit_test(ari_vfs_cross_a_bus_and_64bit_bar_above_4g),
 		cmocka_unit_test(malformed_and_missing_capabilities),
 		cmocka_unit_test(capability_past_the_end_of_config_space),
+		cmocka_unit_test(vf_arithmetic_refuses_what_does_not_fit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sriov/linux/assign_registry.h"
@@ -345,13 +351,13 @@ static void assignment_registry(void **state)
 	setenv("VFSTACK_ASSIGN_DIR", dir, 1);
 	pid_t pid = 0;
 	assert_int_equal(assign_registry_lookup("0000:00:12.0", guest, sizeof(guest), &pid), -ENOENT);
-	assert_int_equal(assign_registry_write("0000:00:12.0", "web1", getpid()), 0);
+	assert_int_equal(assign_registry_claim("0000:00:12.0", "web1", NULL, 0, NULL), 0);
 	assert_int_equal(assign_registry_lookup("0000:00:12.0", guest, sizeof(guest), &pid), 0);
 	assert_string_equal(guest, "web1");
 	assert_int_equal(pid, getpid());
 	/* Another live process cannot take it over... */
-	assert_int_equal(assign_registry_write("0000:00:12.0", "web2", getppid()), -EBUSY);
-	assert_int_equal(assign_registry_write("0000:00:12.0", "bad\nname", getpid()), -EINVAL);
+	assert_int_equal(assign_registry_claim("0000:00:12.0", "web2", NULL, 0, NULL), -EBUSY);
+	assert_int_equal(assign_registry_claim("0000:00:12.0", "bad\nname", NULL, 0, NULL), -EINVAL);
 	/* ...a stale record (its pid gone) reads as absent and can be replaced. */
 	char p[PATH_MAX];
 	sriov_fmt(p, sizeof(p), "%s/0000:00:12.2", dir);
@@ -360,7 +366,7 @@ static void assignment_registry(void **state)
 	fprintf(f, "guest=old\npid=%d\n", INT_MAX - 1);
 	fclose(f);
 	assert_int_equal(assign_registry_lookup("0000:00:12.2", guest, sizeof(guest), &pid), -ENOENT);
-	assert_int_equal(assign_registry_write("0000:00:12.2", "new", getpid()), 0);
+	assert_int_equal(assign_registry_claim("0000:00:12.2", "new", NULL, 0, NULL), 0);
 	assert_int_equal(assign_registry_remove("0000:00:12.0"), 0);
 	assert_int_equal(assign_registry_remove("0000:00:12.0"), 0);
 	assert_int_equal(assign_registry_lookup("0000:00:12.0", guest, sizeof(guest), &pid), -ENOENT);
@@ -408,6 +414,347 @@ static void netdev_use(void **state)
 		assert_non_null(strstr(why, "127.0.0.1"));
 }
 
+static void attr(const char *bdf, const char *name, const char *val)
+{
+	char rel[256];
+	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/%s", bdf, name);
+	put(rel, val);
+}
+
+/* A PF whose SR-IOV capability (at 0x100 of a 4 KiB config file) says
+ * TotalVFs `total`. */
+static void config_with_sriov(const char *bdf, uint16_t total)
+{
+	uint8_t cfg[4096];
+	memset(cfg, 0, sizeof(cfg));
+	uint32_t hdr = 0x0010u | (1u << 16);
+	memcpy(&cfg[0x100], &hdr, 4);
+	memcpy(&cfg[0x100 + 0x0E], &total, 2);
+	uint16_t off = 0x80, stride = 2;
+	memcpy(&cfg[0x100 + 0x14], &off, 2);
+	memcpy(&cfg[0x100 + 0x16], &stride, 2);
+	char p[PATH_MAX];
+	sriov_fmt(p, sizeof(p), "%s/bus/pci/devices/%s/config", root, bdf);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(cfg, 1, sizeof(cfg), f), sizeof(cfg));
+	fclose(f);
+}
+
+/* sriov_pf_get on 00:03.0 after setting its counts: the error, the clamped
+ * counts, and a problem phrase containing `want` ("" = consistent). */
+static void expect_counts(int err, int total, int num, const char *want)
+{
+	struct sriov_pf_info pf;
+	assert_int_equal(sriov_pf_get("0000:00:03.0", &pf), err);
+	assert_int_equal(pf.total_vfs, total);
+	assert_int_equal(pf.num_vfs, num);
+	if (want[0])
+		assert_non_null(strstr(pf.problem, want));
+	else
+		assert_string_equal(pf.problem, "");
+}
+
+/* Item 4 of issue 13: sysfs counts are parsed strictly and clamped to what
+ * the hardware allows, and the inconsistency is reported, naming what. */
+static void sysfs_counts_are_clamped_to_the_hardware(void **state)
+{
+	(void)state;
+	const char *pf = "0000:00:03.0";
+	device(pf, "0x8086\n", "0x10c9\n", "0x020000\n", "igb", 6);
+	attr(pf, "sriov_totalvfs", "64\n");
+	attr(pf, "sriov_offset", "128\n");
+	attr(pf, "sriov_stride", "2\n");
+	link_to("bus/pci/devices/0000:00:03.0/virtfn0", "bus/pci/devices/0000:00:12.0");
+	/* The reported case: sriov_numvfs 2000000000 of 64. */
+	attr(pf, "sriov_numvfs", "2000000000\n");
+	expect_counts(-EIO, 64, 64, "sriov_numvfs is 2000000000 but at most 64 VFs can exist");
+	struct sriov_vf_info *vfs = NULL;
+	size_t n = 0;
+	time_t t0 = time(NULL);
+	assert_int_equal(sriov_vf_list(pf, &vfs, &n), 0);
+	assert_true(time(NULL) - t0 < 5); /* walked 64 links, not 2e9 */
+	assert_int_equal(n, 1);
+	assert_string_equal(vfs[0].bdf, "0000:00:12.0");
+	free(vfs);
+	/* It is listed, with its problem, beside the good PF. */
+	struct sriov_pf_info *pfs;
+	assert_int_equal(sriov_pf_list(&pfs, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(pfs[1].bdf, pf);
+	assert_int_equal(pfs[1].num_vfs, 64);
+	assert_true(pfs[1].problem[0] != '\0');
+	assert_string_equal(pfs[0].problem, "");
+	free(pfs);
+	/* Numbers with junk, signs, empty files, huge and over-long values. */
+	static const char *const junk[] = { "7junk\n", "-1\n", "", "\n", " 2\n", "+2\n", "0x2\n",
+					    "2 \n", "99999999999999999999999\n",
+					    "18446744073709551616\n" };
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		attr(pf, "sriov_numvfs", junk[i]);
+		expect_counts(-EIO, 64, 0, "sriov_numvfs does not hold a number");
+	}
+	char longnum[80];
+	memset(longnum, '0', sizeof(longnum));
+	sriov_fmt(longnum + 70, 10, "7\n");
+	attr(pf, "sriov_numvfs", "0\n");
+	attr(pf, "sriov_totalvfs", longnum); /* 72 bytes: more than any sysfs number */
+	expect_counts(-EIO, 0, 0, "sriov_totalvfs does not hold a number");
+	/* Past the 16-bit TotalVFs field. */
+	attr(pf, "sriov_totalvfs", "70000\n");
+	attr(pf, "sriov_offset", "1\n");
+	attr(pf, "sriov_stride", "1\n");
+	expect_counts(-EIO, 65535 - 0x18, 0, "past the PCIe limit of 65535");
+	/* With offset 128 and stride 2 from RID 0x18, only 32692 VFs get an ID. */
+	attr(pf, "sriov_offset", "128\n");
+	attr(pf, "sriov_stride", "2\n");
+	expect_counts(-EIO, 32692, 0, "past the PCIe limit of 65535");
+	/* More VFs than routing IDs up to bus 255: RID 0x18 + 0xFF00 + i * 2. */
+	attr(pf, "sriov_totalvfs", "200\n");
+	attr(pf, "sriov_offset", "65280\n");
+	expect_counts(-EIO, 116, 0, "past bus 255 (only 116 fit)");
+	attr(pf, "sriov_offset", "0x80\n"); /* the kernel prints it in decimal */
+	expect_counts(-EIO, 200, 0, "sriov_offset does not hold a number");
+	/* The capability's TotalVFs bounds sysfs's (root reads the config). */
+	attr(pf, "sriov_offset", "128\n");
+	attr(pf, "sriov_totalvfs", "64\n");
+	attr(pf, "sriov_numvfs", "16\n");
+	config_with_sriov(pf, 8);
+	expect_counts(-EIO, 8, 8, "sriov_totalvfs is 64 but the SR-IOV capability's TotalVFs is 8");
+	attr(pf, "sriov_totalvfs", "8\n");
+	attr(pf, "sriov_numvfs", "2\n");
+	expect_counts(0, 8, 2, "");
+	/* Setting a count on an inconsistent PF goes through 0 and is bounded
+	 * by the clamped TotalVFs. */
+	attr(pf, "sriov_numvfs", "2000000000\n");
+	assert_int_equal(sriov_set_numvfs(pf, 9), -ERANGE);
+	assert_int_equal(sriov_set_numvfs(pf, 1), 0);
+	char v[32];
+	assert_int_equal(pci_dev_attr_read(pf, "sriov_numvfs", v, sizeof(v)), 0);
+	assert_string_equal(v, "1");
+	/* Other values: the VF device ID is hex without 0x ("%x"), the IOMMU
+	 * group a decimal link name, virtfn links must name PCI devices. */
+	struct sriov_pf_info info;
+	assert_int_equal(sriov_pf_get("0000:00:02.0", &info), 0);
+	assert_int_equal(info.vf_device, 0x10ca);
+	attr(pf, "sriov_numvfs", "2\n");
+	mkdirs("%s/etc", root);
+	link_to("bus/pci/devices/0000:00:03.0/virtfn1", "etc");
+	assert_int_equal(sriov_vf_list(pf, &vfs, &n), 0);
+	assert_int_equal(n, 1); /* virtfn1 -> "etc" is not a VF */
+	free(vfs);
+	mkdirs("%s/kernel/iommu_groups/7x", root);
+	link_to("bus/pci/devices/0000:00:12.0/iommu_group", "kernel/iommu_groups/7x");
+	struct sriov_vf_info vf;
+	assert_int_equal(sriov_vf_get(pf, 0, &vf), 0);
+	assert_int_equal(vf.iommu_group, -1);
+	assert_int_equal(pci_iommu_group("0000:00:12.0"), -EIO);
+	link_to("bus/pci/devices/0000:00:12.0/iommu_group", "kernel/iommu_groups/4");
+	assert_int_equal(sriov_vf_get(pf, 0, &vf), 0);
+	assert_int_equal(vf.iommu_group, 4);
+	/* Leave the tree as the other tests expect it: one PF. */
+	char cmd[PATH_MAX + 64];
+	sriov_fmt(cmd, sizeof(cmd), "rm -rf '%s/bus/pci/devices/%s' '%s/etc'", root, pf, root);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void override_is(const char *bdf, const char *want)
+{
+	char ov[64];
+	assert_int_equal(pci_dev_attr_read(bdf, "driver_override", ov, sizeof(ov)), 0);
+	assert_string_equal(ov, want);
+}
+
+/* Item 6 of issue 13: a driver name is a path component and a
+ * driver_override value; a bad one is refused before anything is touched. */
+static void driver_names_are_checked_before_anything_is_touched(void **state)
+{
+	(void)state;
+	const char *vf = "0000:00:12.0";
+	static const char *const bad[] = { "..", ".", "", "../igbvf", "igb/../igbvf", "a/b", "igb vf",
+					   "igb\n", "igb\001", "igb\x7f", "igb\xc3\xa9" };
+	char prev[SRIOV_DRV_LEN], drv[SRIOV_DRV_LEN];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(pci_driver_loaded(bad[i]));
+		assert_int_equal(pci_bind_driver(vf, bad[i], prev, sizeof(prev)), -EINVAL);
+		assert_int_equal(pci_release_driver(vf, bad[i][0] ? bad[i] : "."), -EINVAL);
+		override_is(vf, "(null)");
+		assert_int_equal(pci_current_driver(vf, drv, sizeof(drv)), 0);
+		assert_string_equal(drv, "igbvf");
+	}
+	/* The bound: 63 characters pass the check (then: not loaded), 64 do not. */
+	char name[80];
+	memset(name, 'a', sizeof(name));
+	name[63] = '\0';
+	assert_int_equal(pci_bind_driver(vf, name, prev, sizeof(prev)), -ENOENT);
+	name[63] = 'a';
+	name[64] = '\0';
+	assert_int_equal(pci_bind_driver(vf, name, prev, sizeof(prev)), -ENAMETOOLONG);
+	override_is(vf, "(null)");
+	/* Valid names still work as before. */
+	assert_true(pci_driver_loaded("igbvf"));
+	assert_true(pci_driver_loaded("vfio-pci"));
+	/* A `driver` link whose name is not a driver name is not taken. */
+	device("0000:00:0d.0", "0x8086\n", "0x10ca\n", "0x020000\n", NULL, -1);
+	mkdirs("%s/bus/pci/drivers/bad name", root);
+	link_to("bus/pci/devices/0000:00:0d.0/driver", "bus/pci/drivers/bad name");
+	assert_int_equal(pci_current_driver("0000:00:0d.0", drv, sizeof(drv)), -EIO);
+	assert_string_equal(drv, "");
+	char cmd[PATH_MAX + 64];
+	sriov_fmt(cmd, sizeof(cmd), "rm -rf '%s/bus/pci/devices/0000:00:0d.0' '%s/bus/pci/drivers/bad name'",
+		  root, root);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Read one line from fd within `ms`; "" on timeout. */
+static void read_line(int fd, char *buf, size_t len, int ms)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	struct pollfd p = { fd, POLLIN, 0 };
+	while (n + 1 < len && poll(&p, 1, ms) == 1) {
+		ssize_t r = read(fd, buf + n, 1);
+		if (r <= 0 || buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+}
+
+/* Claimer processes this test started; the teardown ends any left by PID. */
+static pid_t kids[2];
+
+static void end_process(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
+static int end_kids(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		if (kids[i] > 0) {
+			kill(kids[i], SIGKILL);
+			waitpid(kids[i], NULL, 0);
+			kids[i] = 0;
+		}
+	return 0;
+}
+
+/* A claimer process: waits for `go` to close, claims vf as `guest`, writes
+ * "RC HOLDER PID\n" to `out`, then holds whatever it got until killed (or
+ * until this process dies: PR_SET_PDEATHSIG).  `close_in_child` are the
+ * pipe ends the child must not keep open. */
+static pid_t claimer(const char *vf, const char *guest, int go, int out, const int close_in_child[2])
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close(close_in_child[0]);
+	close(close_in_child[1]);
+	char c, holder[ASSIGN_GUEST_LEN], line[160];
+	pid_t who = 0;
+	if (read(go, &c, 1) < 0)
+		_exit(2);
+	int rc = assign_registry_claim(vf, guest, holder, sizeof(holder), &who);
+	int n = snprintf(line, sizeof(line), "%d %s %ld\n", rc, holder[0] ? holder : "-", (long)who);
+	if (write(out, line, (size_t)n) != n)
+		_exit(2);
+	for (;;)
+		pause();
+}
+
+/* Item 8 of issue 13: two assigns of one VF at the same moment — exactly
+ * one wins, the other is told who holds it; a crashed holder (killed, its
+ * flock gone) does not block the VF. */
+static void concurrent_claims_one_wins(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX];
+	sriov_fmt(dir, sizeof(dir), "%s/run/race", root);
+	setenv("VFSTACK_ASSIGN_DIR", dir, 1);
+	const char *vf = "0000:00:12.0";
+	for (int round = 0; round < 20; round++) {
+		int go[2], out[2];
+		assert_int_equal(pipe(go), 0);
+		assert_int_equal(pipe(out), 0);
+		const int parent_ends[2] = { go[1], out[0] };
+		pid_t a = kids[0] = claimer(vf, "guest-a", go[0], out[1], parent_ends);
+		pid_t b = kids[1] = claimer(vf, "guest-b", go[0], out[1], parent_ends);
+		close(go[0]);
+		close(out[1]);
+		close(go[1]); /* both start now */
+		char la[160], lb[160];
+		read_line(out[0], la, sizeof(la), 5000);
+		read_line(out[0], lb, sizeof(lb), 5000);
+		close(out[0]);
+		int ra = 99, rb = 99;
+		long pa = 0, pb = 0;
+		char ha[ASSIGN_GUEST_LEN] = "", hb[ASSIGN_GUEST_LEN] = "";
+		assert_int_equal(sscanf(la, "%d %63s %ld", &ra, ha, &pa), 3);
+		assert_int_equal(sscanf(lb, "%d %63s %ld", &rb, hb, &pb), 3);
+		/* Exactly one 0 and one -EBUSY (lines arrive in either order). */
+		assert_true((ra == 0 && rb == -EBUSY) || (ra == -EBUSY && rb == 0));
+		const char *loser_says = ra ? ha : hb;
+		long loser_pid = ra ? pa : pb;
+		/* The loser names the winner: its guest and its PID. */
+		char guest[ASSIGN_GUEST_LEN];
+		pid_t holder = 0;
+		assert_int_equal(assign_registry_lookup(vf, guest, sizeof(guest), &holder), 0);
+		assert_true(holder == a || holder == b);
+		assert_string_equal(guest, holder == a ? "guest-a" : "guest-b");
+		assert_string_equal(loser_says, guest);
+		assert_int_equal(loser_pid, holder);
+		/* Here, too, it is busy. */
+		char h2[ASSIGN_GUEST_LEN];
+		pid_t p2 = 0;
+		assert_int_equal(assign_registry_claim(vf, "guest-c", h2, sizeof(h2), &p2), -EBUSY);
+		assert_string_equal(h2, guest);
+		assert_int_equal(p2, holder);
+		/* The holder crashes: nothing released by hand, yet the VF is free. */
+		end_process(a);
+		end_process(b);
+		kids[0] = kids[1] = 0;
+		assert_int_equal(assign_registry_lookup(vf, guest, sizeof(guest), &holder), -ENOENT);
+	}
+	/* A stale record whose pid was reused by a live process (here: our
+	 * parent) does not block either: its lock file exists and is free. */
+	char p[PATH_MAX];
+	sriov_fmt(p, sizeof(p), "%s/%s", dir, vf);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "guest=gone\npid=%ld\n", (long)getppid());
+	fclose(f);
+	char guest[ASSIGN_GUEST_LEN];
+	pid_t holder;
+	assert_int_equal(assign_registry_lookup(vf, guest, sizeof(guest), &holder), -ENOENT);
+	assert_int_equal(assign_registry_claim(vf, "mine", NULL, 0, NULL), 0);
+	assert_int_equal(assign_registry_lookup(vf, guest, sizeof(guest), &holder), 0);
+	assert_string_equal(guest, "mine");
+	assert_int_equal(holder, getpid());
+	assert_int_equal(assign_registry_remove(vf), 0);
+	assert_int_equal(assign_registry_lookup(vf, guest, sizeof(guest), &holder), -ENOENT);
+	/* A record with no lock file and a live pid (written by hand, as
+	 * tests/sriov does) still holds the VF against a claim. */
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "guest=byhand\npid=%ld\n", (long)getppid());
+	fclose(f);
+	char h[ASSIGN_GUEST_LEN];
+	pid_t hp = 0;
+	assert_int_equal(assign_registry_claim(vf, "mine", h, sizeof(h), &hp), -EBUSY);
+	assert_string_equal(h, "byhand");
+	assert_int_equal(hp, getppid());
+	assert_int_equal(assign_registry_remove(vf), 0);
+	/* Names that are not a canonical BDF never become file names. */
+	assert_int_equal(assign_registry_claim("../../etc/x", "g", NULL, 0, NULL), -EINVAL);
+	assert_int_equal(assign_registry_claim("00:12.0", "g", NULL, 0, NULL), -EINVAL);
+	unsetenv("VFSTACK_ASSIGN_DIR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +766,9 @@ int main(void)
 		cmocka_unit_test(assignment_registry),
 		cmocka_unit_test(parsers),
 		cmocka_unit_test(netdev_use),
+		cmocka_unit_test(sysfs_counts_are_clamped_to_the_hardware),
+		cmocka_unit_test(driver_names_are_checked_before_anything_is_touched),
+		cmocka_unit_test_teardown(concurrent_claims_one_wins, end_kids),
 	};
 	return cmocka_run_group_tests(tests, build_tree, remove_tree);
 }

@@ -182,8 +182,9 @@ static int parse_vf(const struct ctx *c, const char *where, const struct json_va
 		w->what |= SRIOV_SET_RATE;
 	if (w->has_min && w->has_max && w->st.max_tx_rate && w->st.min_tx_rate > w->st.max_tx_rate)
 		return bad(c, where, "has a \"min_tx_rate\" above its \"max_tx_rate\"");
-	if ((r = get_str(o, "driver", &w->driver)) < 0 || (r == 1 && (!w->driver[0] || strchr(w->driver, '/'))))
-		return bad(c, where, "has a \"driver\" that is not a driver name");
+	if ((r = get_str(o, "driver", &w->driver)) < 0 || (r == 1 && vfctl_driver_name_problem(w->driver)))
+		return bad(c, where, "has a \"driver\" that is not a driver name (1 to 63 printable "
+			   "characters, no blank or '/', not '.' or '..')");
 	return VFCTL_OK;
 }
 
@@ -306,6 +307,8 @@ static int apply_pf(struct ctx *c, const struct json_val *p, size_t pi)
 		return rc;
 	struct sriov_pf_info info;
 	int err = sriov_pf_get(pf, &info);
+	if (err == -EIO && info.problem[0])
+		return vfctl_pf_problem(&info);
 	if (err)
 		return vfctl_error("cannot read the SR-IOV state of %s (%s).", pf, vfctl_strerror(err));
 	long num = info.num_vfs;

@@ -81,28 +81,51 @@ static bool readable(const char *path)
 	return access(path, R_OK) == 0;
 }
 
-/* Whether `bdf` is held: by a live guest in the registry, or by another
- * VFIO user (bound to vfio-pci); `why` then says which. */
-static bool vf_held(const char *bdf, char *why, size_t len)
+/* The VF this run claimed (assign_registry_claim); run() drops the claim
+ * on every way out, after the VF is back on its host driver. */
+static char claimed[PCI_BDF_LEN];
+
+/* Claim `bdf` for `guest`: the registry's check-and-claim is atomic, so of
+ * two assigns of one VF exactly one gets it.  0 claimed; 1 held — by a live
+ * guest in the registry or by another VFIO user (bound to vfio-pci) — with
+ * `why` saying which; or a negative errno (the registry is not writable). */
+static int vf_claim(const char *bdf, const char *guest, char *why, size_t len)
 {
 	char holder[ASSIGN_GUEST_LEN], drv[64];
 	pid_t pid;
-	if (assign_registry_lookup(bdf, holder, sizeof(holder), &pid) == 0) {
-		snprintf(why, len, "is already assigned to guest '%s' (pid %ld)", holder, (long)pid);
-		return true;
+	int err = assign_registry_claim(bdf, guest, holder, sizeof(holder), &pid);
+	if (err == -EBUSY) {
+		if (holder[0])
+			snprintf(why, len, "is in use: already assigned to guest '%s' (pid %ld)", holder,
+				 (long)pid);
+		else
+			snprintf(why, len, "is in use: another vfctl is assigning it right now");
+		return 1;
 	}
+	if (err)
+		return err;
 	if (pci_current_driver(bdf, drv, sizeof(drv)) == 0 && !strcmp(drv, "vfio-pci")) {
+		assign_registry_remove(bdf);
 		snprintf(why, len, "is already bound to vfio-pci (another VFIO user may hold it)");
-		return true;
+		return 1;
 	}
-	return false;
+	snprintf(claimed, sizeof(claimed), "%s", bdf);
+	return 0;
 }
 
-/* A PF was named: its first VF that is not held, in `vf`.  When none is,
- * `vf` is empty and `held` says why, VF by VF ("0000:00:12.0 is already
- * assigned to guest 'g1' (pid 7), 0000:00:12.2 is ...") or that the PF has
- * no VFs. */
-static int pick_free_vf(const char *pf, char vf[PCI_BDF_LEN], char *held, size_t len)
+static int claim_error(const char *bdf, int err)
+{
+	return vfctl_error("cannot record the assignment of %s under %s (%s); nothing was changed: "
+			   "run as root or set VFSTACK_ASSIGN_DIR to a writable directory.", bdf,
+			   assign_registry_dir(), vfctl_strerror(err));
+}
+
+/* A PF was named: claim its first VF that is not held, in `vf`.  When none
+ * is, `vf` is empty and `held` says why, VF by VF ("0000:00:12.0 is in use:
+ * already assigned to guest 'g1' (pid 7), 0000:00:12.2 is ...") or that the
+ * PF has no VFs. */
+static int pick_free_vf(const char *pf, const char *guest, char vf[PCI_BDF_LEN], char *held,
+			size_t len)
 {
 	struct sriov_vf_info *vfs = NULL;
 	size_t n = 0;
@@ -111,21 +134,37 @@ static int pick_free_vf(const char *pf, char vf[PCI_BDF_LEN], char *held, size_t
 		return vfctl_error("cannot list the VFs of %s: %s.", pf, vfctl_strerror(err));
 	vf[0] = held[0] = '\0';
 	size_t used = 0;
+	int rc = VFCTL_OK;
 	for (size_t i = 0; i < n && !vf[0]; i++) {
 		char why[160];
-		if (!vf_held(vfs[i].bdf, why, sizeof(why)))
+		int got = vf_claim(vfs[i].bdf, guest, why, sizeof(why));
+		if (got == 0)
 			snprintf(vf, PCI_BDF_LEN, "%s", vfs[i].bdf);
-		else if (used < len)
+		else if (got < 0) {
+			rc = claim_error(vfs[i].bdf, got);
+			break;
+		} else if (used < len)
 			used += (size_t)snprintf(held + used, len - used, "%s%s %s", used ? ", " : "",
 						 vfs[i].bdf, why);
 	}
 	if (!n)
 		snprintf(held, len, "%s has no VFs", pf);
 	free(vfs);
-	return VFCTL_OK;
+	return rc;
 }
 
+static int assign_main(int argc, char **argv);
+
 static int run(int argc, char **argv)
+{
+	int rc = assign_main(argc, argv);
+	if (claimed[0])
+		assign_registry_remove(claimed);
+	claimed[0] = '\0';
+	return rc;
+}
+
+static int assign_main(int argc, char **argv)
 {
 	const struct vfctl_cmd *self = &vfctl_cmd_assign;
 	const char *dev = NULL, *guest = NULL, *kernel = NULL, *initrd = NULL;
@@ -202,18 +241,24 @@ static int run(int argc, char **argv)
 	/* A PF stands for its first free VF. */
 	char pf[PCI_BDF_LEN] = "";
 	char busy[640] = "";
+	/* The claim is the check that the VF is free: atomic, dropped by run(). */
 	if (bdf[0] && sriov_is_pf(bdf)) {
 		snprintf(pf, sizeof(pf), "%s", bdf);
-		if ((rc = pick_free_vf(pf, bdf, busy, sizeof(busy))) != 0)
+		if ((rc = pick_free_vf(pf, guest, bdf, busy, sizeof(busy))) != 0)
 			return rc;
 		if (bdf[0])
 			fprintf(stderr, "vfctl: %s is a PF: giving guest '%s' its first free VF, %s\n", pf,
 				guest, bdf);
-	} else if (bdf[0] && vf_held(bdf, busy, sizeof(busy))) {
-		char why[sizeof(busy)];
-		snprintf(why, sizeof(why), "%s %s", bdf, busy);
-		snprintf(busy, sizeof(busy), "%s", why);
-		bdf[0] = '\0';
+	} else if (bdf[0]) {
+		int got = vf_claim(bdf, guest, busy, sizeof(busy));
+		if (got < 0)
+			return claim_error(bdf, got);
+		if (got) {
+			char why[sizeof(busy)];
+			snprintf(why, sizeof(why), "%s %s", bdf, busy);
+			snprintf(busy, sizeof(busy), "%s", why);
+			bdf[0] = '\0';
+		}
 	}
 	/* No VF free: the emulated vNIC instead, unless --no-fallback. */
 	if (busy[0] && !bdf[0]) {
@@ -303,14 +348,6 @@ static int run(int argc, char **argv)
 		return vfctl_error("cannot bind %s to vfio-pci: %s; it stays on %s.", bdf,
 				   vfctl_strerror(err), prev[0] ? prev : "no driver");
 	}
-	err = have_vf ? assign_registry_write(bdf, guest, getpid()) : 0;
-	if (err) {
-		pci_release_driver(bdf, prev[0] ? prev : NULL);
-		if (console)
-			close(console_fd);
-		return vfctl_error("cannot record the assignment of %s under %s: %s; nothing was "
-				   "changed.", bdf, assign_registry_dir(), vfctl_strerror(err));
-	}
 	if (have_vf)
 		fprintf(stderr, "vfctl: %s (was on %s) bound to vfio-pci; starting guest '%s'%s\n", bdf,
 			prev[0] ? prev : "no driver", guest, vnic ? " with the emulated vNIC too" : "");
@@ -336,8 +373,7 @@ static int run(int argc, char **argv)
 	/* --- give it back --- */
 	int rel = 0;
 	char now[64] = "";
-	if (have_vf) {
-		assign_registry_remove(bdf);
+	if (have_vf) { /* the claim is dropped after this, by run() */
 		rel = pci_release_driver(bdf, prev[0] ? prev : NULL);
 		pci_current_driver(bdf, now, sizeof(now));
 	}

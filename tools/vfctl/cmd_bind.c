@@ -35,6 +35,9 @@ static bool is_user_driver(const char *drv)
 
 int vfctl_bind_dev(const char *dev, const char *driver, bool force)
 {
+	const char *bad = vfctl_driver_name_problem(driver);
+	if (bad)
+		return vfctl_error("'%s' is not a driver name (%s); %s was not touched.", driver, bad, dev);
 	if (!pci_driver_loaded(driver))
 		return vfctl_error("driver %s is not loaded, so it cannot take %s; run 'modprobe %s' and try "
 				   "again.", driver, dev, driver);
@@ -108,8 +111,9 @@ static int run(int argc, char **argv)
 	if (npos != 2)
 		return vfctl_usage_error(me, "bind takes a device and a driver (like: vfctl bind 0000:00:12.0 vfio-pci).");
 	const char *driver = pos[1];
-	if (strchr(driver, '/') || !driver[0])
-		return vfctl_usage_error(me, "'%s' is not a driver name.", driver);
+	const char *bad = vfctl_driver_name_problem(driver);
+	if (bad)
+		return vfctl_usage_error(me, "'%s' is not a driver name (%s).", driver, bad);
 	char dev[PCI_BDF_LEN];
 	int rc = vfctl_resolve_dev(pos[0], dev);
 	if (rc)

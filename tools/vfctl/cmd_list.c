@@ -20,6 +20,9 @@ static const char usage[] =
 	"For a VF: index, PCI address, driver, IOMMU group, network interface, and\n"
 	"the settings the PF enforces on it (MAC, VLAN, trust, spoofchk, link\n"
 	"state), and the guest that holds it (from /run/vfstack/assign).\n"
+	"A PF whose sysfs counts are inconsistent (NumVFs above TotalVFs, more VFs\n"
+	"than its SR-IOV capability or routing IDs allow) is shown with the counts\n"
+	"clamped, an error names it and the fix, and the exit status is 1.\n"
 	"\n"
 	"  --json   machine-readable; the output can be edited and fed back to\n"
 	"           'vfctl apply'.\n";
@@ -142,8 +145,11 @@ static int run(int argc, char **argv)
 	} else if (npf == 0) {
 		printf("No SR-IOV physical functions on this host ('vfctl doctor' checks the setup).\n");
 	}
+	int rc = VFCTL_OK;
 	for (size_t p = 0; p < npf; p++) {
 		const struct sriov_pf_info *pf = &pfs[p];
+		if (pf->problem[0]) /* shown with its clamped counts, and said */
+			rc = vfctl_pf_problem(pf);
 		struct sriov_vf_info *vfs = NULL;
 		struct sriov_vf_state *st = NULL;
 		size_t nvf = 0, nst = 0;
@@ -160,6 +166,8 @@ static int run(int argc, char **argv)
 			json_int(&j, "num_vfs", pf->num_vfs);
 			if (pf->drivers_autoprobe >= 0)
 				json_bool(&j, "drivers_autoprobe", pf->drivers_autoprobe);
+			if (pf->problem[0]) /* only then: a consistent PF's JSON is unchanged */
+				json_str(&j, "problem", pf->problem);
 			json_arr_open(&j, "vfs");
 			for (size_t v = 0; v < nvf; v++)
 				json_vf(&j, &vfs[v], nl_find(st, nst, vfs[v].index));
@@ -167,9 +175,9 @@ static int run(int argc, char **argv)
 			json_obj_close(&j);
 		} else {
 			printf("%s  %s\n", pf->bdf, pf->name);
-			printf("  driver %s, netdev %s, VFs %d/%d (NumVFs/TotalVFs)%s\n",
+			printf("  driver %s, netdev %s, VFs %d/%d (NumVFs/TotalVFs%s)%s\n",
 			       pf->driver[0] ? pf->driver : "none", pf->netdev[0] ? pf->netdev : "-",
-			       pf->num_vfs, pf->total_vfs,
+			       pf->num_vfs, pf->total_vfs, pf->problem[0] ? ", clamped: sysfs is inconsistent" : "",
 			       pf->drivers_autoprobe == 0 ? ", autoprobe off" : "");
 			if (nvf)
 				printf("     %-5s %-12s  %-9s %-5s %-9s %-17s %-12s %-5s %-8s %-7s %s\n", "VF",
@@ -187,7 +195,7 @@ static int run(int argc, char **argv)
 		json_end(&j);
 	}
 	free(pfs);
-	return VFCTL_OK;
+	return rc;
 }
 
 const struct vfctl_cmd vfctl_cmd_list = { "list", "show PFs and their VFs (--json for scripts)", usage, run };

@@ -40,6 +40,9 @@ static int nobody_took_it(const char *dev, const char *was)
 
 int vfctl_release_dev(const char *dev, const char *want)
 {
+	const char *bad = want ? vfctl_driver_name_problem(want) : NULL;
+	if (bad)
+		return vfctl_error("'%s' is not a driver name (%s); %s was not touched.", want, bad, dev);
 	char guest[ASSIGN_GUEST_LEN];
 	pid_t pid;
 	if (assign_registry_lookup(dev, guest, sizeof(guest), &pid) == 0)
@@ -79,6 +82,9 @@ static int run(int argc, char **argv)
 		return vfctl_usage_error(me, "release takes a device and optionally the host driver.");
 	if (argv[1][0] == '-' || (argc == 3 && argv[2][0] == '-'))
 		return vfctl_usage_error(me, "unknown option '%s'.", argv[argv[1][0] == '-' ? 1 : 2]);
+	const char *bad = argc == 3 ? vfctl_driver_name_problem(argv[2]) : NULL;
+	if (bad)
+		return vfctl_usage_error(me, "'%s' is not a driver name (%s).", argv[2], bad);
 	char dev[PCI_BDF_LEN];
 	int rc = vfctl_resolve_dev(argv[1], dev);
 	if (rc)

@@ -13,6 +13,7 @@
 
 #include "sriov/linux/assign_registry.h"
 #include "sriov/linux/pci_bind.h"
+#include "sriov/linux/sysfs_parse.h"
 #include "sriov/sriov_cap.h"
 
 static const char usage[] =
@@ -74,12 +75,18 @@ int vfctl_set_numvfs(const char *pf, long n, bool force)
 	int rc;
 	struct sriov_pf_info info;
 	int err = sriov_pf_get(pf, &info);
-	if (err)
+	/* Inconsistent counts: disabling is the fix, so it goes ahead (through 0). */
+	if (err == -EIO && info.problem[0] && n != 0)
+		return vfctl_pf_problem(&info);
+	if (err && err != -EIO)
 		return vfctl_error("cannot read the SR-IOV state of %s (%s).", pf, vfctl_strerror(err));
+	if (err)
+		fprintf(stderr, "vfctl: warning: %s reports inconsistent SR-IOV counts (%s); disabling "
+			"its VFs.\n", pf, info.problem);
 	if (n > info.total_vfs)
 		return vfctl_error("%s supports at most %d VFs (TotalVFs); ask for %d or fewer.", pf,
 				   info.total_vfs, info.total_vfs);
-	if (info.num_vfs == n) {
+	if (info.num_vfs == n && !err) {
 		printf("%s already has %ld VFs; nothing changed.\n", pf, n);
 		return VFCTL_OK;
 	}
@@ -127,8 +134,12 @@ static int resource_line(const char *bdf, int n, uint64_t *start, uint64_t *end)
 	for (int i = 0; fgets(line, sizeof(line), f); i++) {
 		if (i != n)
 			continue;
-		unsigned long long s, e;
-		if (sscanf(line, "%llx %llx", &s, &e) == 2) {
+		/* "0x%016llx 0x%016llx 0x%016llx" (pci-sysfs.c resource_show):
+		 * strictly, so a sign or junk is not an address. */
+		char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+		uint64_t s, e;
+		if (sp2 && sysfs_parse_uint(line, (size_t)(sp1 - line), 16, UINT64_MAX, &s) == 0 &&
+		    sysfs_parse_uint(sp1 + 1, (size_t)(sp2 - sp1 - 1), 16, UINT64_MAX, &e) == 0) {
 			*start = s;
 			*end = e;
 			err = 0;
@@ -187,6 +198,21 @@ static int show(const char *pf_text, bool json)
 		bars[n].base = (bar_regs[n] & ~0xFull) |
 			       (wide && n + 1 < SRIOV_NUM_BARS ? (uint64_t)bar_regs[n + 1] << 32 : 0);
 		bars[n].size = (e - s + 1) / cap.total_vfs;
+	}
+	/* A hostile or broken capability: refuse it rather than compute
+	 * addresses that wrap (sriov_vf_bar_span, §9.3.3.14). */
+	if (cap.num_vfs > cap.total_vfs)
+		return vfctl_error("%s's SR-IOV capability is malformed: NumVFs %u exceeds TotalVFs %u; "
+				   "run 'vfctl sriov disable %s' and do not use its VFs until its firmware "
+				   "is fixed.", pf, cap.num_vfs, cap.total_vfs, pf);
+	for (unsigned n = 0; n < SRIOV_NUM_BARS; n++) {
+		uint64_t span;
+		if (bars[n].size && sriov_vf_bar_span(&bars[n], cap.total_vfs, &span))
+			return vfctl_error("%s's VF BAR%u cannot hold its %u VFs: %" PRIu64 " bytes per VF "
+					   "from 0x%" PRIx64 " is not a power of two or runs past the %s "
+					   "address space; its SR-IOV capability is malformed — do not enable "
+					   "its VFs until its firmware is fixed.", pf, n, cap.total_vfs,
+					   bars[n].size, bars[n].base, bars[n].is_64bit ? "64-bit" : "32-bit");
 	}
 	struct json_out j;
 	if (json) {

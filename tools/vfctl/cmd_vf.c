@@ -42,6 +42,8 @@ static int resolve_target(const char *pf_text, const char *idx_text, struct vf_t
 	if (rc)
 		return rc;
 	int err = sriov_pf_get(t->pf, &t->info);
+	if (err == -EIO && t->info.problem[0])
+		return vfctl_pf_problem(&t->info);
 	if (err)
 		return vfctl_error("cannot read the SR-IOV state of %s (%s).", t->pf, vfctl_strerror(err));
 	t->index = vfctl_parse_uint(idx_text, 65535);

@@ -2,6 +2,7 @@
  * util.c — messages, device resolution and argument parsing for vfctl.
  */
 #include "tools/vfctl/vfctl.h"
+#include "sriov/linux/sysfs_parse.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -91,6 +92,25 @@ int vfctl_resolve_vf(const char *text, char vf[PCI_BDF_LEN], char pf[PCI_BDF_LEN
 	if (err)
 		return vfctl_error("%s is not an SR-IOV virtual function; 'vfctl list' shows the VFs.", vf);
 	return VFCTL_OK;
+}
+
+const char *vfctl_driver_name_problem(const char *name)
+{
+	int err = sysfs_driver_name_check(name);
+	if (err == -ENAMETOOLONG)
+		return "a driver name is at most 63 characters";
+	if (err)
+		return "a driver name is printable characters with no blank or '/', and not '.' or '..'";
+	return NULL;
+}
+
+int vfctl_pf_problem(const struct sriov_pf_info *pf)
+{
+	return vfctl_error("%s reports inconsistent SR-IOV counts: %s; vfstack uses %d of %d VFs "
+			   "(NumVFs/TotalVFs) and will not walk more.  Run 'vfctl sriov disable %s' "
+			   "(or reload its driver) and enable the VFs again; if it persists, the PF "
+			   "driver or firmware is at fault.", pf->bdf, pf->problem, pf->num_vfs,
+			   pf->total_vfs, pf->bdf);
 }
 
 long vfctl_parse_uint(const char *text, long max)

@@ -79,6 +79,15 @@ int vfctl_set_numvfs(const char *pf, long n, bool force);
  * `vfctl release` does. */
 int vfctl_release_dev(const char *dev, const char *want);
 
+/* Whether a driver name from the command line or a config file may be used
+ * (sysfs_driver_name_check, the one validator): NULL when it may, else the
+ * phrase saying what a driver name is, for the caller's sentence. */
+const char *vfctl_driver_name_problem(const char *name);
+
+/* A PF whose sysfs counts sriov_pf_get found inconsistent (-EIO): the error
+ * sentence naming the PF, what was wrong and the fix; returns VFCTL_FAILED. */
+int vfctl_pf_problem(const struct sriov_pf_info *pf);
+
 /* The highest VLAN ID a VF may be given: 4095 (0xFFF) is reserved by
  * IEEE 802.1Q, and the kernel passes it on to drivers that accept it. */
 #define VFCTL_VLAN_MAX 4094
