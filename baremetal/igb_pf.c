@@ -271,8 +271,8 @@ int igb_pf_handle_msg(struct igb_pf *pf, unsigned vf, const uint32_t *msg, unsig
 	}
 	switch (id) {
 	case IGB_VF_SET_MAC_ADDR: {
-		uint8_t m[6];
-		for (unsigned i = 0; i < 6; i++)
+		uint8_t m[6] = { 0 };
+		for (unsigned i = 0; len >= 3 && i < 6; i++)
 			m[i] = (uint8_t)(msg[1 + i / 4] >> (8 * (i % 4)));
 		ok = len >= 3 && mac_valid(m);
 		if (ok) {

@@ -30,3 +30,7 @@ $(BMVF_BUILD)/bmvf.elf: $(BMVF_OBJS) $$(BM_OBJS) $(LIB_FS) baremetal/linker.ld
 SUITES += bm-vf
 test-bm-vf: $(BMVF_BUILD)/bmvf.elf
 	@tests/lib/run-suite bm-vf 600 -- tests/bmvf/run $<
+
+# The PF driver's unit test includes baremetal/igb_pf.c (a bare-metal
+# object the unit libraries do not carry): rebuild it when that changes.
+$(BUILD)/unit/test_igb_pf: baremetal/igb_pf.c baremetal/igb_pf.h
