@@ -59,7 +59,7 @@
 #define CYCLES 20u
 #define DECOY 0xdecafbaddecafbadull
 #define WAIT_NS (5ull * 1000 * 1000 * 1000)
-#define BMVF_TESTS 22
+#define BMVF_TESTS 38
 
 extern uint64_t boot_pml4[512];
 
@@ -395,10 +395,11 @@ static struct ir_vcpu ir_vcpu;
 static struct ir_guest irg;
 static struct core_vcpu *vcpus[1];
 
-/* Assign VF 0 to r's VM: the domain, the context entry, bm_passthrough. */
-static int assign(struct rig *r)
+/* Assign VF 0 to r's VM: the domain (sharing the NPT, or BMPT_FORCE_MIRROR:
+ * a table of its own), the context entry, bm_passthrough. */
+static int assign(struct rig *r, unsigned flags)
 {
-	int rc = bmpt_dma_init(&r->dma, &r->vm.core, &unit, 0);
+	int rc = bmpt_dma_init(&r->dma, &r->vm.core, &unit, flags);
 	r->dma_up = !rc;
 	rc = rc ? rc : bmpt_dma_attach(&r->dma, vf_rid[0]);
 	r->attached = !rc;
@@ -540,10 +541,16 @@ static uint64_t msix_phys(unsigned k, unsigned off)
 	return port_mmio_read32(vf_bar(3, 0) + k * 16 + off);
 }
 
-static void test_guest(void)
+static void test_guest(bool mirror)
 {
 	struct rig *r = &rg;
+	tap_set_prefix(mirror ? "bm-vf mirror" : "bm-vf share");
 	int rc = rig_vm(r);
+	/* Counted per run: the peer's tallies and the host vectors. */
+	peer.rx_frames = peer.rx_good = peer.rx_bad = peer.echoed = 0;
+	host_irqs_foreign = 0;
+	for (unsigned k = 0; k < 3; k++)
+		idt_reset_count((uint8_t)(HOST_VEC0 + k));
 	unsigned ctx0 = ctx_count(), irte0 = irte_count(), used0 = table.n_used;
 	for (unsigned i = 0; i < BMVF_NDESC * BMVF_BUF / 8; i++) {
 		((volatile uint64_t *)decoy)[i] = DECOY;
@@ -559,10 +566,9 @@ static void test_guest(void)
 	};
 	for (unsigned i = 0; i < 6; i++)
 		prm.peer_mac[i] = vf_macs[1][i];
-	rc = rc ? rc : assign(r);
+	rc = rc ? rc : assign(r, mirror ? BMPT_FORCE_MIRROR : 0);
 	cur = r;
 	unsigned resets0 = pf.vf[0].resets, flr0 = pf.vf[0].flr_events;
-	uint32_t peer_rx0 = peer.rx_frames;
 	uint64_t t0 = clock_ns();
 	int run = rc ? rc : rig_run(r);
 	uint64_t dt = clock_ns() - t0;
@@ -625,14 +631,12 @@ static void test_guest(void)
 	       e0->virt[0], e0->virt[2], mc.vector, mc.dest_id, idx, (unsigned long long)hw.hi,
 	       (unsigned long long)hw.lo, (unsigned)(hw.hi & 0xffff), pa, pd, vec);
 	/* (d) frames at the peer. */
-	uint32_t peer_got = peer.rx_frames - peer_rx0;
 	uint32_t s0 = 0;
 	bool first_ok = peer_frame_ok(peer.first, FRAME_LEN, &s0) && s0 == 0;
 	tap_ok(ran && peer.rx_good >= FRAMES && peer.rx_bad == 0 && first_ok && g[G_TX_DONE] == FRAMES,
 	       "%u frames of %u bytes from the guest arrived at the peer VF with the right bytes (%u bad; frame 0 "
 	       "byte for byte); %llu TX descriptors written back DD", peer.rx_good, FRAME_LEN, peer.rx_bad,
 	       (unsigned long long)g[G_TX_DONE]);
-	(void)peer_got;
 	/* (e) replies in the guest's RX buffers, where our tables put them. */
 	uint64_t vt = 0;
 	unsigned fl = 0;
@@ -690,10 +694,13 @@ static void test_guest(void)
 	uint64_t pv = 0;
 	unsigned pfl = 0;
 	int pt = vtd_domain_translate(&r->dma.dom, prm.foreign_gpa, &pv, &pfl, NULL);
-	tap_ok((lo0 & 1) && (lo1 & 1) && ((hi0 >> 8) & 0xffff) != ((hi1 >> 8) & 0xffff) &&
+	bool mode_ok = mirror ? r->dma.mode == BMPT_MIRROR && (void *)r->dma.dom.top != (void *)r->vm.core.ept.pml4
+			      : r->dma.mode == BMPT_SHARED;
+	tap_ok(mode_ok && (lo0 & 1) && (lo1 & 1) && ((hi0 >> 8) & 0xffff) != ((hi1 >> 8) & 0xffff) &&
 	       (lo0 & ~0xfffull) != (lo1 & ~0xfffull) && pt == -PORT_ENOENT,
-	       "two domains: VF 0's context entry DID %llu, SLPTPTR 0x%llx; VF 1's DID %llu, SLPTPTR 0x%llx; the "
-	       "guest's domain does not map the peer's pages (%d)", (unsigned long long)((hi0 >> 8) & 0xffff),
+	       "two domains: VF 0's (%s the NPT) context entry DID %llu, SLPTPTR 0x%llx; VF 1's DID %llu, SLPTPTR 0x%llx; the "
+	       "guest's domain does not map the peer's pages (%d)", mirror ? "mirroring" : "sharing",
+	       (unsigned long long)((hi0 >> 8) & 0xffff),
 	       (unsigned long long)(lo0 & ~0xfffull), (unsigned long long)((hi1 >> 8) & 0xffff),
 	       (unsigned long long)(lo1 & ~0xfffull), pt);
 	/* (i) counted, not timed. */
@@ -739,7 +746,7 @@ static void test_cycles(void)
 	struct rig *r = &rg;
 	int vm_rc = rig_vm(r);
 	for (unsigned c = 0; c < CYCLES && !vm_rc; c++) {
-		int rc = assign(r);
+		int rc = assign(r, 0);
 		unsigned cc = ctx_count(), ic = table.n_used;
 		peak_ctx = cc > peak_ctx ? cc : peak_ctx;
 		peak_irte = ic > peak_irte ? ic : peak_irte;
@@ -760,8 +767,8 @@ static void test_cycles(void)
 		acks += pf.vf[v].acks;
 		nacks += pf.vf[v].nacks;
 	}
-	tap_ok(msgs == acks + nacks && msgs == pf.mbx_msgs && nacks == 1,
-	       "PF mailbox: %u messages, %u ACK, %u NACK (the API negotiation), none unanswered", msgs, acks, nacks);
+	tap_ok(msgs == acks + nacks && msgs == pf.mbx_msgs && nacks == 2,
+	       "PF mailbox: %u messages, %u ACK, %u NACK (the API negotiation of each guest run), none unanswered", msgs, acks, nacks);
 }
 
 /* --- the image ----------------------------------------------------------------------- */
@@ -820,9 +827,11 @@ void test_main(void)
 	rc = peer_init();
 	if (rc)
 		tap_diag("peer VF 1: %d", rc);
-	test_pf();                 /* 3 */
-	test_guest();              /* 17 */
-	test_cycles();             /* 2 */
+	test_pf();                 /* 3 (+1 above) */
+	test_guest(false);         /* 16: the domain shares the NPT */
+	test_guest(true);          /* 16: the domain mirrors it; the same guest again */
+	tap_set_prefix("bm-vf");
+	test_cycles();             /* 2: 38 in all */
 	svm_cpu_off(&cpu);
 	if (break_echo)
 		tap_diag("fault injected on purpose: the peer corrupted echo %u (break=echo)", FRAMES / 2);
