@@ -154,6 +154,27 @@ int igb_pf_switch_init(struct igb_pf *pf)
 	return 0;
 }
 
+int igb_pf_mbx_irq_enable(struct igb_pf *pf, unsigned entry)
+{
+	if (!pf || entry > 9)
+		return -PORT_EINVAL;
+	wr(pf, IGB_IVAR_MISC, (entry | 0x80u) << 8);
+	wr(pf, IGB_EIAC, rd(pf, IGB_EIAC) | 1u << entry);
+	(void)rd(pf, IGB_ICR);
+	wr(pf, IGB_IMS, IGB_ICR_VMMB);
+	wr(pf, IGB_EIMS, 1u << entry);
+	return 0;
+}
+
+int igb_pf_mbx_irq(struct igb_pf *pf)
+{
+	if (!pf)
+		return 0;
+	pf->mbx_irqs++;
+	(void)rd(pf, IGB_ICR);        /* NSICR: the read clears VMMB, so the next one raises again */
+	return igb_pf_mbx_poll(pf);
+}
+
 int igb_pf_vf_reset(struct igb_pf *pf, unsigned vf)
 {
 	if (!pf || vf >= pf->num_vfs)

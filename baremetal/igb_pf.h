@@ -41,6 +41,12 @@
 #define IGB_TCTL 0x00400          /* §8.12.1 Transmit Control */
 #define IGB_TCTL_EN (1u << 1)
 #define IGB_TCTL_PSP (1u << 3)
+#define IGB_ICR 0x000c0           /* §8.8.1 Interrupt Cause Read (read clears: GPIE.NSICR) */
+#define IGB_IMS 0x000d0           /* §8.8.4 Interrupt Mask Set */
+#define IGB_ICR_VMMB (1u << 8)    /* VM mailbox / VF reset event */
+#define IGB_EIMS 0x01524          /* §8.8.10 Extended Interrupt Mask Set */
+#define IGB_EIAC 0x0152c          /* §8.8.12 Extended Interrupt Auto Clear */
+#define IGB_IVAR_MISC 0x01740     /* §8.8.15: 15:8 "other" causes' MSI-X vector, bit 15 valid */
 #define IGB_GPIE 0x01514          /* §8.8.16 General Purpose Interrupt Enable */
 #define IGB_GPIE_MSIX_MODE (1u << 4)
 #define IGB_GPIE_NSICR (1u << 0)
@@ -116,7 +122,7 @@ struct igb_pf {
 	struct igb_pf_regs r;
 	unsigned num_vfs;
 	struct igb_pf_vf vf[IGB_PF_MAX_VFS];
-	uint32_t mbx_polls, mbx_msgs, mbx_bad;
+	uint32_t mbx_polls, mbx_msgs, mbx_bad, mbx_irqs;
 };
 
 /* MMIO accessors for a BAR0 at physical address `bar0` (port_mmio_*). */
@@ -155,6 +161,14 @@ int igb_pf_mbx_poll(struct igb_pf *pf);
  * reply[0..*reply_len).  Exposed for the unit tests.  0 or -PORT_EINVAL. */
 int igb_pf_handle_msg(struct igb_pf *pf, unsigned vf, const uint32_t *msg, unsigned len, uint32_t *reply,
 		      unsigned *reply_len);
+
+/* The mailbox on an interrupt: ICR.VMMB (a VF request, ack or reset)
+ * enabled as an "other" cause on the PF's MSI-X entry `entry` (IVAR_MISC),
+ * auto-cleared.  The caller programs that entry.  0 or -PORT_EINVAL. */
+int igb_pf_mbx_irq_enable(struct igb_pf *pf, unsigned entry);
+/* The PF's mailbox interrupt arrived: clear ICR (read), serve the mailbox.
+ * Returns igb_pf_mbx_poll's count. */
+int igb_pf_mbx_irq(struct igb_pf *pf);
 
 /* Reset VF `vf` from the PF (VTCTRL.RST: the VF's queues, VFRE and VFTE
  * off), forget its mailbox state.  0 or -PORT_EINVAL. */

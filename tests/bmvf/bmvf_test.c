@@ -52,6 +52,7 @@
 #define VEC_TX 0x42u
 #define VEC_MBX 0x43u
 #define HOST_VEC0 0x60u              /* physical: MSI-X entry k -> 0x60 + k */
+#define PF_HOST_VEC 0x68u            /* physical: the PF's mailbox interrupt (its MSI-X entry 0) */
 #define GUEST_APIC 0u
 #define FRAMES 64u
 #define FRAME_LEN 128u
@@ -59,7 +60,7 @@
 #define CYCLES 20u
 #define DECOY 0xdecafbaddecafbadull
 #define WAIT_NS (5ull * 1000 * 1000 * 1000)
-#define BMVF_TESTS 38
+#define BMVF_TESTS 40
 
 extern uint64_t boot_pml4[512];
 
@@ -283,6 +284,7 @@ struct rig {
 	/* the traffic window: from the last report before the first frame to
 	 * the first report after the last one */
 	uint32_t exits_before, exits_after, npf_before, npf_after;
+	uint64_t hs_injected[3];       /* per MSI-X entry, when the handshake was over */
 	uint64_t ns_before, ns_after;
 };
 static struct rig rg;
@@ -317,6 +319,8 @@ static int rig_hypercall(struct core_vcpu *v)
 			r->reported_mask |= 1u << a;
 		}
 		if (a == G_HS_MBX) {
+			for (unsigned k = 0; k < 3; k++)
+				r->hs_injected[k] = r->dev.msix_entries[k].injected;
 			r->exits_before = exits_total((struct svm_vcpu *)v);
 			r->npf_before = v->exits[CORE_EXIT_MMIO];
 			r->ns_before = clock_ns();
@@ -361,8 +365,9 @@ static int rig_hypercall(struct core_vcpu *v)
 	return CORE_STOP_HANDLER;
 }
 
-/* HLT with IF = 1: serve the PF's mailbox and the peer until a guest vector
- * is pending (bounded). */
+/* HLT with IF = 1: serve the peer (the host's own VF, polled) until a guest
+ * vector is pending (bounded).  The PF's mailbox is served on its own
+ * interrupt (pf_vec_handler), not here. */
 static int rig_hlt(struct core_vcpu *v)
 {
 	struct rig *r = v->vm->ctx;
@@ -371,7 +376,6 @@ static int rig_hlt(struct core_vcpu *v)
 	r->hlt_waits++;
 	uint64_t end = clock_ns() + WAIT_NS;
 	while (v->pending_irq < 0 && clock_ns() < end) {
-		igb_pf_mbx_poll(&pf);
 		peer_echo();
 		__asm__ volatile("sti; pause; cli" ::: "memory");
 	}
@@ -536,6 +540,45 @@ static void test_pf(void)
 
 /* --- 2. the guest ----------------------------------------------------------------- */
 
+/* --- the PF's own interrupt: its MSI-X entry 0 through an IRTE of ours -------- */
+
+static struct ir_route pf_route;
+static struct ir_vcpu host_cpu;
+static struct ir_guest host_side;
+static uint32_t pf_irq_answered;
+
+static void pf_vec_handler(struct idt_frame *f, void *ctx)
+{
+	(void)f;
+	(void)ctx;
+	int n = igb_pf_mbx_irq(&pf);
+	pf_irq_answered += n > 0 ? (uint32_t)n : 0;
+}
+
+static int pf_irq_setup(void)
+{
+	static const uint8_t hv[1] = { PF_HOST_VEC };
+	host_cpu = (struct ir_vcpu){ .virt_apic_id = lapic_id(), .host_apic_id = lapic_id() };
+	host_side = (struct ir_guest){ .name = "host", .vcpus = &host_cpu, .n_vcpus = 1 };
+	const struct ir_route_cfg rc = { .table = &table, .guest = &host_side,
+					 .source = { .sid = pf_rid, .svt = IRTE_SVT_SID }, .n_msgs = 1, .host_vectors = hv };
+	int err = ir_route_open(&pf_route, &rc);
+	/* The host's own message, compatibility format, then remapped by the route. */
+	const struct msi_msg m = { .addr_lo = 0xfee00000u | lapic_id() << 12, .data = PF_HOST_VEC };
+	err = err ? err : ir_route_update(&pf_route, &m, false);
+	if (err)
+		return err;
+	uint64_t e = pfdev.msix_bar;   /* PF MSI-X entry 0 (BAR3 + 0) */
+	port_mmio_write32(e + PCI_MSIX_ENTRY_ADDR_LO, pf_route.shadow_msi.addr_lo);
+	port_mmio_write32(e + PCI_MSIX_ENTRY_ADDR_HI, pf_route.shadow_msi.addr_hi);
+	port_mmio_write32(e + PCI_MSIX_ENTRY_DATA, pf_route.shadow_msi.data);
+	port_mmio_write32(e + PCI_MSIX_ENTRY_VCTRL, 0);
+	uint16_t ctl = pci_read16(pfdev.pci, (uint16_t)(pfdev.msix_cap + PCI_MSIX_CTRL));
+	pci_write16(pfdev.pci, (uint16_t)(pfdev.msix_cap + PCI_MSIX_CTRL),
+		    (uint16_t)((ctl & ~PCI_MSIX_CTRL_FMASK) | PCI_MSIX_CTRL_EN));
+	return igb_pf_mbx_irq_enable(&pf, 0);
+}
+
 static uint64_t msix_phys(unsigned k, unsigned off)
 {
 	return port_mmio_read32(vf_bar(3, 0) + k * 16 + off);
@@ -569,6 +612,8 @@ static void test_guest(bool mirror)
 	rc = rc ? rc : assign(r, mirror ? BMPT_FORCE_MIRROR : 0);
 	cur = r;
 	unsigned resets0 = pf.vf[0].resets, flr0 = pf.vf[0].flr_events;
+	uint32_t answered0 = pf_irq_answered, msgs0 = pf.mbx_msgs;
+	idt_reset_count(PF_HOST_VEC);
 	uint64_t t0 = clock_ns();
 	int run = rc ? rc : rig_run(r);
 	uint64_t dt = clock_ns() - t0;
@@ -604,18 +649,28 @@ static void test_guest(bool mirror)
 	       "mailbox: SET_MULTICAST (2 hashes) -> 0x%08llx ACK, SET_LPE 1518 -> 0x%08llx ACK, API negotiation -> "
 	       "0x%08llx NACK (the 82576 PF does not know it)", (unsigned long long)g[G_MC_W0],
 	       (unsigned long long)g[G_LPE_W0], (unsigned long long)g[G_API_W0]);
+	/* The PF's side ran on the PF's own MSI-X vector, through our IRTE. */
+	struct irte pe = table.entries[pf_route.base];
+	uint64_t pfv = idt_count(PF_HOST_VEC);
+	tap_ok(ran && pf_irq_answered - answered0 == 4 && pf.mbx_msgs - msgs0 == 4 && pfv >= 1 && (pe.lo & IRTE_LO_P) &&
+	       (pe.hi & 0xffffu) == pf_rid && irte_vector(&pe) == PF_HOST_VEC,
+	       "the PF answered the guest's 4 messages from its mailbox interrupt: host vector 0x%x arrived %llu times "
+	       "through IRTE %u (SID 0x%04x verified), no polling in the guest's HLT exits", PF_HOST_VEC,
+	       (unsigned long long)pfv, pf_route.base, (unsigned)(pe.hi & 0xffffu));
 	/* QEMU's igb raises a VF's mailbox cause as (IVAR_MISC & 3) << (22 - 3 * vfn):
 	 * the vector number taken as a bit mask, so the guest's mailbox vector 2
 	 * (what Linux's igbvf programs) arrives on MSI-X entry 1; entry 2 stays
 	 * silent.  Counted per vector, not assumed. */
 	uint32_t vfre = port_mmio_read32(pf_bar0 + IGB_VFRE);
-	uint64_t hs = g[G_HS_RX] + g[G_HS_TX] + g[G_HS_MBX];
-	tap_ok(ran && (vfre & 1u) && (port_mmio_read32(pf_bar0 + IGB_VFTE) & 1u) && hs >= 1 && g[G_HS_TX] >= 1 &&
-	       r->dev.msix_entries[1].injected >= g[G_HS_TX],
-	       "the PF's mailbox replies raised the VF's interrupt through our IRTEs before any frame: %llu taken by "
-	       "the guest (RX %llu, TX %llu, mailbox %llu: QEMU sends the mailbox cause of IVAR_MISC vector 2 on "
-	       "entry 1); VFRE 0x%x", (unsigned long long)hs, (unsigned long long)g[G_HS_RX],
-	       (unsigned long long)g[G_HS_TX], (unsigned long long)g[G_HS_MBX], vfre);
+	uint64_t hs = r->hs_injected[0] + r->hs_injected[1] + r->hs_injected[2];
+	tap_ok(ran && (vfre & 1u) && (port_mmio_read32(pf_bar0 + IGB_VFTE) & 1u) && hs >= 1 && r->hs_injected[1] >= 1 &&
+	       idt_count(HOST_VEC0 + 1) >= r->hs_injected[1],
+	       "the PF's mailbox replies raised the VF's interrupt through our IRTEs before any frame: %llu injected "
+	       "(entry 0: %llu, 1: %llu, 2: %llu; QEMU sends the mailbox cause of IVAR_MISC vector 2 on entry 1; the "
+	       "guest, polling with IF = 0, took %llu); VFRE 0x%x", (unsigned long long)hs,
+	       (unsigned long long)r->hs_injected[0], (unsigned long long)r->hs_injected[1],
+	       (unsigned long long)r->hs_injected[2], (unsigned long long)(g[G_HS_RX] + g[G_HS_TX] + g[G_HS_MBX]),
+	       vfre);
 	/* (c) the three contexts of MSI-X entry 0 (RX). */
 	const struct bmpt_msix_entry *e0 = &r->dev.msix_entries[0];
 	uint16_t idx = e0->route.base;
@@ -827,11 +882,17 @@ void test_main(void)
 	rc = peer_init();
 	if (rc)
 		tap_diag("peer VF 1: %d", rc);
+	/* After the peer's in-line handshake: from here on the PF's mailbox is
+	 * served on its interrupt only. */
+	idt_set_handler(PF_HOST_VEC, pf_vec_handler, NULL);
+	int pirq = pf_irq_setup();
+	if (pirq)
+		tap_diag("PF mailbox interrupt: %d", pirq);
 	test_pf();                 /* 3 (+1 above) */
-	test_guest(false);         /* 16: the domain shares the NPT */
-	test_guest(true);          /* 16: the domain mirrors it; the same guest again */
+	test_guest(false);         /* 17: the domain shares the NPT */
+	test_guest(true);          /* 17: the domain mirrors it; the same guest again */
 	tap_set_prefix("bm-vf");
-	test_cycles();             /* 2: 38 in all */
+	test_cycles();             /* 2: 40 in all */
 	svm_cpu_off(&cpu);
 	if (break_echo)
 		tap_diag("fault injected on purpose: the peer corrupted echo %u (break=echo)", FRAMES / 2);

@@ -236,6 +236,17 @@ static void test_poll_round_trip(void **state)
 	assert_int_equal(fk.mac[IGB_VFRE / 4] & 2u, 0);
 	assert_int_equal(fk.mac[IGB_VFLRE / 4], 0);
 	assert_int_equal(pf.vf[1].flr_events, 1);
+	/* On an interrupt: VMMB enabled as an "other" cause on entry 0; the
+	 * handler's call serves a pending request. */
+	assert_int_equal(igb_pf_mbx_irq_enable(&pf, 0), 0);
+	assert_int_equal(fk.mac[IGB_IVAR_MISC / 4], 0x8000u);
+	assert_int_equal(fk.mac[IGB_IMS / 4], IGB_ICR_VMMB);
+	assert_int_equal(fk.mac[IGB_EIMS / 4] & 1u, 1u);
+	assert_int_equal(igb_pf_mbx_irq_enable(&pf, 10), -PORT_EINVAL);
+	fk.mac[IGB_VMBMEM(1) / 4] = IGB_VF_RESET;
+	fk.mac[IGB_MBVFICR / 4] = 1u << 1;
+	assert_int_equal(igb_pf_mbx_irq(&pf), 1);
+	assert_int_equal(pf.mbx_irqs, 1);
 	/* The PF resets VF 1: VTCTRL.RST reaches the model. */
 	assert_int_equal(igb_pf_vf_reset(&pf, 1), 0);
 	assert_int_equal(fk.vf_resets, 1);
