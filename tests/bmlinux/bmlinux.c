@@ -53,9 +53,10 @@
 #define RUN_LIMIT_NS (150ull * 1000 * 1000 * 1000)
 #define HLT_SLICE_NS (200ull * 1000 * 1000)
 #define MAX_BAD_MSRS 12
+#define MAX_PORTS 24
 #define BLOB_HDR 32
 #define HOST_LAPIC 0xfee00000ull
-#define BM_LINUX_TESTS 9
+#define BM_LINUX_TESTS 10
 
 static struct svm_cpu cpu;
 static struct svm_vm vm;
@@ -70,15 +71,18 @@ static struct {
 	unsigned long long memtotal_kb, loc_irqs;
 	char uptime[48];
 	uint64_t t_start, t_banner, t_init;
-	unsigned lines;
+	unsigned lines, trouble;
+	char first_trouble[120];
 } seen;
 
 static struct {
 	bool s5, reset;
 	uint8_t sleep_val;
-	uint32_t unknown_in, unknown_out, unassigned_mmio;
+	uint32_t unknown_in, unknown_out, unassigned_mmio, legacy_reads;
 	uint32_t bad_msr[MAX_BAD_MSRS];
 	unsigned nr_bad_msr, bad_msr_hits;
+	struct { uint16_t port; uint32_t n; } ports[MAX_PORTS];
+	unsigned nr_ports;
 	uint32_t host_ticks, hlt_waits;
 	bool timeout, halted_if0;
 } ev;
@@ -140,6 +144,15 @@ static void on_line(void *ctx, const char *line)
 				seen.e820_match++;
 		}
 	}
+	/* What the kernel says when something it probed went wrong. */
+	static const char *const bad[] = { "BUG:", "WARNING:", "Oops", "Call Trace", "unchecked MSR",
+					   "Kernel panic", "general protection", "timed out" };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (find(line, bad[i])) {
+			if (!seen.trouble++)
+				console_snprintf(seen.first_trouble, sizeof(seen.first_trouble), "%s", line);
+			break;
+		}
 	if (!(m = find(line, "BMLINUX ")))
 		return;
 	m += 8;
@@ -209,11 +222,38 @@ static int acpi_out(void *ctx, uint16_t port, unsigned size, uint32_t val)
 
 static const struct core_pio_ops acpi_pio = { acpi_in, acpi_out, NULL };
 
-/* Any other port: reads all-ones, writes dropped (counted).  A stop asked
- * by the ACPI registers takes effect here, after the OUT completed. */
+/* Two legacy ports the kernel polls even on a hardware-reduced platform,
+ * absent here but read as 0, not all-ones, so the polling ends at once:
+ * PIT channel 2 (0x42: quick_pit_calibrate sees a counter that does not
+ * count down and gives up after 2 reads instead of 50,000 loops) and the
+ * CMOS RTC data port (0x71: UIP clear, an empty clock, instead of
+ * "update in progress" polled 10,000 times).  Writes are dropped. */
+static int legacy_in(void *ctx, uint16_t port, unsigned size, uint32_t *val)
+{
+	(void)ctx, (void)port, (void)size;
+	ev.legacy_reads++;
+	*val = 0;
+	return 0;
+}
+
+static int legacy_out(void *ctx, uint16_t port, unsigned size, uint32_t val)
+{
+	(void)ctx, (void)port, (void)size, (void)val;
+	return 0;
+}
+
+static const struct core_pio_ops legacy_pio = { legacy_in, legacy_out, NULL };
+
+/* Any other port: reads all-ones, writes dropped (counted). */
 static int g_io(struct core_vcpu *v, const struct core_io *io, uint32_t *val)
 {
-	(void)io;
+	unsigned i = 0;
+	while (i < ev.nr_ports && ev.ports[i].port != io->port)
+		i++;
+	if (i == ev.nr_ports && i < MAX_PORTS)
+		ev.ports[ev.nr_ports++].port = io->port;
+	if (i < ev.nr_ports)
+		ev.ports[i].n++;
 	if (io->in)
 		ev.unknown_in++;
 	else
@@ -247,6 +287,14 @@ static int g_rdmsr(struct core_vcpu *v, uint32_t msr, uint64_t *val)
 	}
 	if (msr == MSR_PAT) {   /* with nested paging the guest's PAT is the VMCB's G_PAT (APM §15.25.8) */
 		*val = vmcb_rd(((struct svm_vcpu *)v)->vmcb, VMCB_G_PAT);
+		return 0;
+	}
+	/* Read-only, all zero: IA32_MTRRCAP (no variable or fixed ranges,
+	 * SDM Vol. 3A §12.11.2.1), IA32_MTRR_DEF_TYPE (MTRRs disabled,
+	 * §12.11.2.1), IA32_MCG_CAP (no banks, §16.3.1.1): mtrr_bp_init reads
+	 * MTRRCAP with an unchecked RDMSR even with CPUID.MTRR clear. */
+	if (msr == 0xfeu || msr == 0x2ffu || msr == 0x179u) {
+		*val = 0;
 		return 0;
 	}
 	bad_msr(msr);
@@ -449,10 +497,16 @@ static void log_exits(void)
 	}
 	tap_diag("exits: %u (%s); %u VMRUNs, %u interrupts injected (%u re-injected)", total, buf, vcpu.vmruns,
 		 vcpu.injected, vcpu.reinjected);
-	tap_diag("ports: %u unknown IN, %u unknown OUT (all-ones / dropped); %u accesses to unassigned GPAs; "
+	tap_diag("ports: %u unknown IN, %u unknown OUT (all-ones / dropped), %u PIT/CMOS reads (0); %u accesses to unassigned GPAs; "
 		 "PCI config %u reads, %u writes; COM1 %llu bytes, %u lines",
-		 ev.unknown_in, ev.unknown_out, ev.unassigned_mmio, pcih.reads, pcih.writes,
+		 ev.unknown_in, ev.unknown_out, ev.legacy_reads, ev.unassigned_mmio, pcih.reads, pcih.writes,
 		 (unsigned long long)com1.bytes, seen.lines);
+	at = 0;
+	buf[0] = 0;
+	for (unsigned i = 0; i < ev.nr_ports && at < sizeof(buf) - 20; i++)
+		if (ev.ports[i].n >= 16)
+			at += console_snprintf(buf + at, sizeof(buf) - at, " 0x%x:%u", ev.ports[i].port, ev.ports[i].n);
+	tap_diag("unknown ports with 16 or more accesses (port:count):%s", buf);
 	at = 0;
 	buf[0] = 0;
 	for (unsigned i = 0; i < ev.nr_bad_msr && at < sizeof(buf) - 12; i++)
@@ -541,6 +595,8 @@ void test_main(void)
 	rc = rc ? rc : core_vm_trap_pio(&vm.core, 0x3f8, 8, &uops);
 	rc = rc ? rc : core_vm_trap_pio(&vm.core, PCI_HOST_PORT, PCI_HOST_PORTS, &pops);
 	rc = rc ? rc : core_vm_trap_pio(&vm.core, SLEEP_PORT, 5, &acops);
+	rc = rc ? rc : core_vm_trap_pio(&vm.core, 0x42, 1, &legacy_pio);
+	rc = rc ? rc : core_vm_trap_pio(&vm.core, 0x70, 2, &legacy_pio);
 	rc = rc ? rc : svm_vcpu_init(&vcpu, &vm);
 	struct svm_guest64 g = {
 		.rip = entry.rip, .rsp = 0x8000, .rflags = 0, .cr3 = entry.cr3,
@@ -586,6 +642,11 @@ void test_main(void)
 	tap_ok(seen.pci_bridge == 1 && seen.pci_other == 0,
 	       "PCI (CF8/CFC): sysfs shows the host bridge 0000:00:00.0 8086:29c0 class 060000 and nothing else "
 	       "(%u other)", seen.pci_other);
+	tap_ok(seen.init_ran && seen.trouble == 0 && vcpu.core.exits[CORE_EXIT_BACKEND] == 0,
+	       "what the kernel probed and found missing failed cleanly: %u unknown port accesses (all-ones), %u "
+	       "MSRs refused (#GP), %u unassigned GPA accesses; no oops/BUG/WARNING/unchecked-MSR/panic line "
+	       "(%u%s%s), no exit the core could not handle", ev.unknown_in + ev.unknown_out, ev.bad_msr_hits,
+	       ev.unassigned_mmio, seen.trouble, seen.trouble ? ", first: " : "", seen.first_trouble);
 	tap_ok(run == CORE_STOP_HANDLER && ev.s5 && seen.poweroff_said && !ev.timeout,
 	       "poweroff: the guest wrote SLP_TYP %u | SLP_EN (0x%x) to the FADT's sleep control register, the core "
 	       "stopped the guest cleanly (run %d)", ACPI_SLEEP_TYP(ev.sleep_val), ev.sleep_val, run);
