@@ -38,3 +38,10 @@ $(BML_BUILD)/guest.blob: $(BUILD)/testbed/image/vmlinuz tests/bmlinux/build-blob
 SUITES += bm-linux
 test-bm-linux: $(BML_BUILD)/bm-linux.elf $(BML_BUILD)/guest.blob
 	@tests/lib/run-suite bm-linux 300 -- tests/bmlinux/run $(BML_BUILD)
+
+# The guest platform's unit test (tests/unit/test_core_guest.c) links its
+# modules beside the neutral core (CORE_SAN_OBJS, tests/vmx/vmx.mk).
+BML_PLAT_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,vmm_glue/core/linux_boot.c vmm_glue/core/acpi_build.c \
+	vmm_glue/core/vlapic.c vmm_glue/core/uart.c vmm_glue/core/pci_host.c)
+$(BUILD)/unit/test_core_guest: $(BML_PLAT_SAN_OBJS)
+$(BUILD)/unit/test_core_guest: HOST_LIBS += $(BML_PLAT_SAN_OBJS)
