@@ -68,7 +68,7 @@ static struct pci_host pcih;
 static struct {
 	bool banner, init_ran, sleep_ok, poweroff_said;
 	unsigned e820_match, e820_lines, cpus, pci_bridge, pci_other;
-	unsigned long long memtotal_kb, loc_irqs;
+	unsigned long long memtotal_kb, loc_irqs, slept_cs;
 	char uptime[48];
 	uint64_t t_start, t_banner, t_init;
 	unsigned lines, trouble;
@@ -117,6 +117,20 @@ static unsigned long long num(const char *s)
 	unsigned long long n = 0;
 	while (*s >= '0' && *s <= '9')
 		n = n * 10 + (unsigned)(*s++ - '0');
+	return n;
+}
+
+/* "12.34" -> 1234 (hundredths); *end past it. */
+static unsigned long long centi(const char *s, const char **end)
+{
+	unsigned long long n = num(s) * 100;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	if (*s == '.' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9') {
+		n += (unsigned)(s[1] - '0') * 10 + (unsigned)(s[2] - '0');
+		s += 3;
+	}
+	*end = s;
 	return n;
 }
 
@@ -169,6 +183,10 @@ static void on_line(void *ctx, const char *line)
 		for (const char *u = m + 22; *u && i + 1 < sizeof(seen.uptime); u++)
 			seen.uptime[i++] = *u;
 		seen.uptime[i] = 0;
+		const char *e;
+		unsigned long long a = centi(seen.uptime, &e);
+		if (e[0] == '.' && e[1] == '.')
+			seen.slept_cs = centi(e + 2, &e) - a;
 	} else if (starts(m, "pci ")) {
 		if (find(m, "0000:00:00.0 0x8086 0x29c0 0x060000"))
 			seen.pci_bridge++;
@@ -636,9 +654,9 @@ void test_main(void)
 	uint64_t ram_kb = (GUEST_RAM - 0x100000 + 0x9fc00) >> 10;
 	tap_ok(seen.memtotal_kb > ram_kb / 2 && seen.memtotal_kb <= ram_kb,
 	       "MemTotal %llu KiB of the %llu KiB of usable RAM given", seen.memtotal_kb, (unsigned long long)ram_kb);
-	tap_ok(seen.sleep_ok && seen.loc_irqs > 0 && lapic.timer_fired > 0,
-	       "the timer ticks: sleep 1 returned (uptime %s), %llu local-timer interrupts in /proc/interrupts, %u "
-	       "TSC deadlines fired", seen.uptime[0] ? seen.uptime : "-", seen.loc_irqs, lapic.timer_fired);
+	tap_ok(seen.sleep_ok && seen.slept_cs >= 100 && seen.slept_cs < 1000 && seen.loc_irqs > 0 && lapic.timer_fired > 0,
+	       "the timer ticks: sleep 1 returned (uptime %s: %llu.%02llu s), %llu local-timer interrupts in /proc/interrupts, %u "
+	       "TSC deadlines fired", seen.uptime[0] ? seen.uptime : "-", seen.slept_cs / 100, seen.slept_cs % 100, seen.loc_irqs, lapic.timer_fired);
 	tap_ok(seen.pci_bridge == 1 && seen.pci_other == 0,
 	       "PCI (CF8/CFC): sysfs shows the host bridge 0000:00:00.0 8086:29c0 class 060000 and nothing else "
 	       "(%u other)", seen.pci_other);
