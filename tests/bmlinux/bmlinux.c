@@ -14,7 +14,8 @@
  *                  to our console as "# guest: ..."
  *   PCI            CF8/CFC with a host bridge at 00:00.0 (vmm_glue/core/pci_host.c)
  *   stop           ACPI S5 through the FADT's sleep control register (port
- *                  0x600), reset through its reset register (port 0x604)
+ *                  0x600), reset through its reset register (port 0x604),
+ *                  HLT with interrupts off, a time limit per guest
  *   CPUID / MSRs   a synthetic CPU (below); every port and MSR is intercepted:
  *                  an unknown port reads all-ones, an unknown MSR #GPs;
  *                  a GPA outside RAM and the APIC reads all-ones
@@ -22,7 +23,8 @@
  * Checks (events seen, never times): the kernel's banner on the guest's
  * serial, its e820 as given, /init ran, 1 CPU in /proc/cpuinfo, the timer
  * ticks (sleep 1 returns, uptime advances, LOC interrupts), the host bridge
- * in sysfs, ACPI S5 stops the core cleanly.  Boot-to-init time and exits by
+ * in sysfs, ACPI S5 stops the core cleanly; a second guest on the same
+ * core reboots through the FADT's reset register.  Boot-to-init time and exits by
  * reason are printed as figures.
  */
 #include <stdbool.h>
@@ -50,13 +52,13 @@
 #define RESET_VALUE 0x01
 #define HOST_TIMER_VEC 0xeeu
 #define HOST_TIMER_US 1000u
-#define RUN_LIMIT_NS (150ull * 1000 * 1000 * 1000)
+#define RUN_LIMIT_NS (100ull * 1000 * 1000 * 1000)
 #define HLT_SLICE_NS (200ull * 1000 * 1000)
 #define MAX_BAD_MSRS 12
 #define MAX_PORTS 24
 #define BLOB_HDR 32
 #define HOST_LAPIC 0xfee00000ull
-#define BM_LINUX_TESTS 10
+#define BM_LINUX_TESTS 11
 
 static struct svm_cpu cpu;
 static struct svm_vm vm;
@@ -66,7 +68,7 @@ static struct uart com1;
 static struct pci_host pcih;
 
 static struct {
-	bool banner, init_ran, sleep_ok, poweroff_said;
+	bool banner, init_ran, sleep_ok, poweroff_said, reboot_said;
 	unsigned e820_match, e820_lines, cpus, pci_bridge, pci_other;
 	unsigned long long memtotal_kb, loc_irqs, slept_cs;
 	char uptime[48];
@@ -194,6 +196,8 @@ static void on_line(void *ctx, const char *line)
 			seen.pci_other++;
 	} else if (starts(m, "timer-irqs=")) {
 		seen.loc_irqs = num(m + 11);
+	} else if (starts(m, "reboot")) {
+		seen.reboot_said = true;
 	} else if (starts(m, "poweroff")) {
 		seen.poweroff_said = true;
 	}
@@ -535,56 +539,33 @@ static void log_exits(void)
 		 ev.hlt_waits);
 }
 
-void test_main(void)
+/* Lay the guest out in `ram` (GPA 0): the ACPI tables, the kernel, its
+ * initrd and command line (`extra` appended).  0 or the loader's error. */
+static int load_guest(uint8_t *ram, const struct lb_image *base, const char *extra, struct lb_entry *entry,
+		      int *acpi_len, char *cmdline, size_t cmdline_len)
 {
-	tap_plan(BM_LINUX_TESTS);
-	const struct boot_info *bi = boot_info();
-	const uint8_t *blob = port_phys_to_virt(bi->module_pa);
-	bool blob_ok = bi->module_pa && bi->module_len >= BLOB_HDR && __builtin_memcmp(blob, "VFSLNX01", 8) == 0;
-	uint64_t koff = blob_ok ? get64(blob + 8) : 0, klen = blob_ok ? get64(blob + 16) : 0;
-	uint64_t ilen = blob_ok ? (uint32_t)get64(blob + 24) : 0, ioff = (koff + klen + 4095) & ~4095ull;
-	blob_ok = blob_ok && koff == BLOB_HDR && ioff + ilen <= bi->module_len;
-	if (!blob_ok)
-		tap_bail("no guest blob as the PVH module (QEMU -initrd build/bm-linux/guest.blob): module at 0x%llx, "
-			 "%llu bytes", (unsigned long long)bi->module_pa, (unsigned long long)bi->module_len);
-
-	int rc = svm_cpu_on(&cpu);
-	if (rc)
-		tap_bail("svm_cpu_on: %d", rc);
-	uint64_t hpa = claim_guest_ram(bi->module_pa, bi->module_len);
-	if (!hpa)
-		tap_bail("no %llu MiB of host RAM for the guest", (unsigned long long)(GUEST_RAM >> 20));
-	uint8_t *ram = port_phys_to_virt(hpa);
-
-	/* The guest's memory and boot data. */
 	static const struct acpi_build acfg = { VLAPIC_GPA, SLEEP_PORT, RESET_PORT, RESET_VALUE };
-	int acpi_len = acpi_build(ram + ACPI_GPA, ACPI_GPA, 0x20000, &acfg);
-	char cmdline[LB_CMDLINE_MAX];
-	console_snprintf(cmdline, sizeof(cmdline),
+	console_snprintf(cmdline, cmdline_len,
 			 "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 tsc_early_khz=%llu tsc=reliable "
-			 "pci=conf1,noacpi mitigations=off nokaslr panic=-1 nowatchdog rcupdate.rcu_cpu_stall_suppress=1 "
-			 "rdinit=/init",
-			 (unsigned long long)(clock_tsc_hz() / 1000));
-	struct lb_image img = {
-		.kernel = blob + koff, .kernel_len = klen, .initrd = blob + ioff, .initrd_len = ilen,
-		.cmdline = cmdline, .e820 = e820, .nr_e820 = sizeof(e820) / sizeof(e820[0]), .rsdp_gpa = ACPI_GPA,
-	};
-	struct lb_entry entry;
-	int lrc = acpi_len < 0 ? acpi_len : linux_boot_load(ram + 0, GUEST_RAM, &img, &entry);
+			 "pci=conf1,noacpi mitigations=off nokaslr panic=-1 reboot=acpi nowatchdog rcupdate.rcu_cpu_stall_suppress=1 "
+			 "rdinit=/init%s%s",
+			 (unsigned long long)(clock_tsc_hz() / 1000), extra[0] ? " " : "", extra);
+	struct lb_image img = *base;
+	img.cmdline = cmdline;
+	int lrc = linux_boot_load(ram, GUEST_RAM, &img, entry);
 	/* linux_boot_load clears low memory: the ACPI tables go in after it. */
-	if (lrc == 0)
-		acpi_len = acpi_build(ram + ACPI_GPA, ACPI_GPA, 0x20000, &acfg);
-	tap_ok(lrc == 0 && acpi_len > 0,
-	       "bzImage (boot protocol %u.%02u, %llu KiB) at GPA 0x%x, initramfs (%llu KiB) at GPA 0x%llx, zero page "
-	       "0x%x, 64-bit entry 0x%llx; ACPI tables %d bytes at 0x%x; guest RAM %llu MiB at HPA 0x%llx",
-	       entry.protocol >> 8, entry.protocol & 0xff, (unsigned long long)(klen >> 10), LB_KERNEL_GPA,
-	       (unsigned long long)(ilen >> 10), (unsigned long long)entry.initrd_gpa, LB_PARAMS_GPA,
-	       (unsigned long long)entry.rip, acpi_len, ACPI_GPA, (unsigned long long)(GUEST_RAM >> 20),
-	       (unsigned long long)hpa);
-	if (lrc || acpi_len < 0)
-		tap_bail("linux_boot_load %d, acpi_build %d", lrc, acpi_len);
-	tap_diag("guest command line: %s", cmdline);
+	*acpi_len = lrc ? lrc : acpi_build(ram + ACPI_GPA, ACPI_GPA, 0x20000, &acfg);
+	return lrc;
+}
 
+/* One guest from its 64-bit entry to its stop, on a fresh VM and vCPU
+ * over the same RAM (`hpa`); the models and counters start empty.
+ * Returns svm_vcpu_run's result (or a set-up error, negative). */
+static int run_guest(uint64_t hpa, const struct lb_entry *entry, uint64_t *t_end)
+{
+	__builtin_memset(&seen, 0, sizeof(seen));
+	__builtin_memset(&ev, 0, sizeof(ev));
+	int rc;
 	/* The VM: RAM, traps for every port and MSR but the few the CPU
 	 * switches itself, the devices. */
 	rc = svm_vm_init(&vm, &cpu, &guest_ops, NULL);
@@ -618,19 +599,19 @@ void test_main(void)
 	rc = rc ? rc : core_vm_trap_pio(&vm.core, 0x70, 2, &legacy_pio);
 	rc = rc ? rc : svm_vcpu_init(&vcpu, &vm);
 	struct svm_guest64 g = {
-		.rip = entry.rip, .rsp = 0x8000, .rflags = 0, .cr3 = entry.cr3,
-		.gdt_base = entry.gdt, .gdt_limit = (uint16_t)entry.gdt_limit, .idt_base = 0, .idt_limit = 0,
+		.rip = entry->rip, .rsp = 0x8000, .rflags = 0, .cr3 = entry->cr3,
+		.gdt_base = entry->gdt, .gdt_limit = (uint16_t)entry->gdt_limit, .idt_base = 0, .idt_limit = 0,
 		.tr_base = 0, .cs = LB_BOOT_CS, .ds = LB_BOOT_DS, .tr = 0,
 	};
 	rc = rc ? rc : svm_vcpu_setup_long64(&vcpu, &g);
 	if (rc)
-		tap_bail("VM set-up: %d", rc);
-	vcpu.core.gpr[GPR_RSI] = entry.rsi;   /* boot.rst: %rsi = boot_params */
+		return rc;
+	vcpu.core.gpr[GPR_RSI] = entry->rsi;   /* boot.rst: %rsi = boot_params */
 
 	host_timer_start();
 	seen.t_start = clock_ns();
 	int run = svm_vcpu_run(&vcpu);
-	uint64_t t_end = clock_ns();
+	*t_end = clock_ns();
 	host_timer_stop();
 	if (com1.len) {
 		com1.line[com1.len] = 0;
@@ -640,6 +621,56 @@ void test_main(void)
 		 run == CORE_STOP_SHUTDOWN ? "shutdown" : "error", ev.timeout ? "; time limit" : "",
 		 ev.halted_if0 ? "; HLT with interrupts off" : "", ev.reset ? "; reset register" : "");
 	log_exits();
+	svm_vcpu_destroy(&vcpu);
+	svm_vm_destroy(&vm);
+	return run;
+}
+
+void test_main(void)
+{
+	tap_plan(BM_LINUX_TESTS);
+	const struct boot_info *bi = boot_info();
+	const uint8_t *blob = port_phys_to_virt(bi->module_pa);
+	bool blob_ok = bi->module_pa && bi->module_len >= BLOB_HDR && __builtin_memcmp(blob, "VFSLNX01", 8) == 0;
+	uint64_t koff = blob_ok ? get64(blob + 8) : 0, klen = blob_ok ? get64(blob + 16) : 0;
+	uint64_t ilen = blob_ok ? (uint32_t)get64(blob + 24) : 0, ioff = (koff + klen + 4095) & ~4095ull;
+	blob_ok = blob_ok && koff == BLOB_HDR && ioff + ilen <= bi->module_len;
+	if (!blob_ok)
+		tap_bail("no guest blob as the PVH module (QEMU -initrd build/bm-linux/guest.blob): module at 0x%llx, "
+			 "%llu bytes", (unsigned long long)bi->module_pa, (unsigned long long)bi->module_len);
+
+	int rc = svm_cpu_on(&cpu);
+	if (rc)
+		tap_bail("svm_cpu_on: %d", rc);
+	uint64_t hpa = claim_guest_ram(bi->module_pa, bi->module_len);
+	if (!hpa)
+		tap_bail("no %llu MiB of host RAM for the guest", (unsigned long long)(GUEST_RAM >> 20));
+	uint8_t *ram = port_phys_to_virt(hpa);
+
+	/* The guest's memory and boot data. */
+	struct lb_image base = {
+		.kernel = blob + koff, .kernel_len = klen, .initrd = blob + ioff, .initrd_len = ilen,
+		.e820 = e820, .nr_e820 = sizeof(e820) / sizeof(e820[0]), .rsdp_gpa = ACPI_GPA,
+	};
+	struct lb_entry entry;
+	char cmdline[LB_CMDLINE_MAX];
+	int acpi_len;
+	int lrc = load_guest(ram, &base, "", &entry, &acpi_len, cmdline, sizeof(cmdline));
+	tap_ok(lrc == 0 && acpi_len > 0,
+	       "bzImage (boot protocol %u.%02u, %llu KiB) at GPA 0x%x, initramfs (%llu KiB) at GPA 0x%llx, zero page "
+	       "0x%x, 64-bit entry 0x%llx; ACPI tables %d bytes at 0x%x; guest RAM %llu MiB at HPA 0x%llx",
+	       entry.protocol >> 8, entry.protocol & 0xff, (unsigned long long)(klen >> 10), LB_KERNEL_GPA,
+	       (unsigned long long)(ilen >> 10), (unsigned long long)entry.initrd_gpa, LB_PARAMS_GPA,
+	       (unsigned long long)entry.rip, acpi_len, ACPI_GPA, (unsigned long long)(GUEST_RAM >> 20),
+	       (unsigned long long)hpa);
+	if (lrc || acpi_len < 0)
+		tap_bail("linux_boot_load %d, acpi_build %d", lrc, acpi_len);
+	tap_diag("guest command line: %s", cmdline);
+
+	uint64_t t_end;
+	int run = run_guest(hpa, &entry, &t_end);
+	if (run < 0 && !seen.t_start)
+		tap_bail("VM set-up: %d", run);
 	tap_diag("figures (wall, TCG, noisy): banner after %llu ms, /init after %llu ms, run %llu ms",
 		 seen.banner ? (unsigned long long)((seen.t_banner - seen.t_start) / 1000000) : 0ull,
 		 seen.init_ran ? (unsigned long long)((seen.t_init - seen.t_start) / 1000000) : 0ull,
@@ -669,5 +700,20 @@ void test_main(void)
 	tap_ok(run == CORE_STOP_HANDLER && ev.s5 && seen.poweroff_said && !ev.timeout,
 	       "poweroff: the guest wrote SLP_TYP %u | SLP_EN (0x%x) to the FADT's sleep control register, the core "
 	       "stopped the guest cleanly (run %d)", ACPI_SLEEP_TYP(ev.sleep_val), ev.sleep_val, run);
+
+	/* A second guest on the same core and RAM, told to reboot: the FADT's
+	 * reset register stops it.  loglevel=5: only the kernel's warnings
+	 * and /init's lines (written at the default level 4) reach COM1, which
+	 * saves most of the serial exits. */
+	lrc = load_guest(ram, &base, "bmlinux.reboot loglevel=5", &entry, &acpi_len, cmdline, sizeof(cmdline));
+	run = lrc ? lrc : run_guest(hpa, &entry, &t_end);
+	tap_diag("second guest (bmlinux.reboot): run %d, /init after %llu ms; %u exits", run,
+		 seen.init_ran ? (unsigned long long)((seen.t_init - seen.t_start) / 1000000) : 0ull,
+		 vcpu.core.exits[CORE_EXIT_IO] + vcpu.core.exits[CORE_EXIT_MSR] + vcpu.core.exits[CORE_EXIT_MMIO] +
+		 vcpu.core.exits[CORE_EXIT_EXTINT] + vcpu.core.exits[CORE_EXIT_HLT] + vcpu.core.exits[CORE_EXIT_CPUID] +
+		 vcpu.core.exits[CORE_EXIT_INTR_WINDOW]);
+	tap_ok(run == CORE_STOP_HANDLER && ev.reset && seen.init_ran && seen.reboot_said && !ev.s5 && !ev.timeout,
+	       "reboot: a second guest on the same core reached /init, wrote 0x%x to the FADT's reset register (port "
+	       "0x%x) and the core stopped it cleanly (run %d)", RESET_VALUE, RESET_PORT, run);
 	tap_done();
 }

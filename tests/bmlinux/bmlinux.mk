@@ -37,7 +37,7 @@ $(BML_BUILD)/guest.blob: $(BUILD)/testbed/image/vmlinuz tests/bmlinux/build-blob
 
 SUITES += bm-linux
 test-bm-linux: $(BML_BUILD)/bm-linux.elf $(BML_BUILD)/guest.blob
-	@tests/lib/run-suite bm-linux 300 -- tests/bmlinux/run $(BML_BUILD)
+	@tests/lib/run-suite bm-linux 330 -- tests/bmlinux/run $(BML_BUILD)
 
 # The guest platform's unit test (tests/unit/test_core_guest.c) links its
 # modules beside the neutral core (CORE_SAN_OBJS, tests/vmx/vmx.mk).

@@ -9,6 +9,11 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 say() { echo "BMLINUX $*" > /dev/kmsg; }
 say init-ran pid=$$
+if grep -q bmlinux.reboot /proc/cmdline; then
+	say reboot
+	reboot -f
+	say reboot-returned
+fi
 say cpus=$(grep -c ^processor /proc/cpuinfo)
 say memtotal=$(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2)
 j0=$(cut -d' ' -f1 /proc/uptime)
