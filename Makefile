@@ -63,7 +63,7 @@ LIB_HOST_SAN := $(BUILD)/san/libvfs_host.a
 # Suites `make test` runs; fragments append theirs.  Cheap, host-only suites
 # go first, then bare-metal images, then the QEMU testbed.
 SUITES := unit
-SUITE_ORDER := unit fuzz baremetal vtd ir vmx bmpt svm bm-vf testbed sriov assign bench-smoke
+SUITE_ORDER := unit fuzz baremetal vtd ir vmx bmpt svm bm-vf bm-linux testbed sriov assign bench-smoke
 
 .PHONY: all deps test test-unit check-freestanding clean distclean help
 .DEFAULT_GOAL := all

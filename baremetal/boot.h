@@ -34,6 +34,7 @@ struct boot_info {
 	char cmdline[256]; /* QEMU -append, NUL-terminated ("" if none) */
 	unsigned nr_memmap;
 	struct boot_mem_range memmap[BOOT_MEMMAP_MAX];
+	uint64_t module_pa, module_len; /* PVH module 0 (QEMU -initrd), 0 if none */
 };
 
 /* The boot information, valid once test_main() runs. */

@@ -8,6 +8,8 @@
 /* hvm_start_info field offsets. */
 #define SI_MAGIC 0x00          /* u32, XEN_HVM_START_MAGIC_VALUE */
 #define SI_VERSION 0x04        /* u32 */
+#define SI_NR_MODULES 0x0c     /* u32 (0x08: flags) */
+#define SI_MODLIST_PADDR 0x10  /* u64: hvm_modlist_entry {u64 paddr, u64 size, u64 cmdline, u64 rsvd} */
 #define SI_CMDLINE_PADDR 0x18  /* u64 */
 #define SI_RSDP_PADDR 0x20     /* u64 */
 #define SI_MEMMAP_PADDR 0x28   /* u64, version >= 1 */
@@ -33,6 +35,12 @@ int pvh_parse(uint64_t si, struct boot_info *bi)
 		for (; i + 1 < sizeof(bi->cmdline) && *(const char *)(uintptr_t)(cl + i); i++)
 			bi->cmdline[i] = *(const char *)(uintptr_t)(cl + i);
 	bi->cmdline[i] = 0;
+
+	bi->module_pa = bi->module_len = 0;
+	if (rd32(si + SI_NR_MODULES) && rd64(si + SI_MODLIST_PADDR)) {
+		bi->module_pa = rd64(rd64(si + SI_MODLIST_PADDR));
+		bi->module_len = rd64(rd64(si + SI_MODLIST_PADDR) + 8);
+	}
 
 	bi->nr_memmap = 0;
 	if (rd32(si + SI_VERSION) < 1)
