@@ -48,7 +48,7 @@
 #include "tests/svm/svm_test.h"
 #include "tests/vmx/guest_edu.h"
 #include "vmm_glue/svm/svm.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 
 #define PAGE_SZ 4096ull
 #define SZ_1G (1ull << 30)

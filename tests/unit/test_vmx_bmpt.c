@@ -19,7 +19,7 @@
 #include "irq_remap/msi.h"
 #include "port.h"
 #include "port/host/port_host.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/vmx/vmx.h"
 #include "vtd_model.h"
 

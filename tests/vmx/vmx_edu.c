@@ -39,7 +39,7 @@
 #include "irq_remap/msi.h"
 #include "port.h"
 #include "tests/vmx/guest_edu.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmx.h"
 

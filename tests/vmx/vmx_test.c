@@ -18,7 +18,7 @@
 #include "tests/vmx/vmx_test.h"
 #include "irq_remap/msi.h"
 #include "irq_remap/posted.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
 #include "vmm_glue/vmx/vmx.h"

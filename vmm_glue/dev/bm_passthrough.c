@@ -30,7 +30,7 @@
  *     invalidation.
  * Otherwise (or when asked) the domain mirrors the EPT leaf by leaf.
  */
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 
 #include "iommu/vtd_context.h"
 #include "iommu/vtd_regs.h"

@@ -8,7 +8,7 @@
  * the MSI-X table it wrote); `route` (glue_msi_route) is the shadow the core
  * installs; `host_efd` and the region mmaps are physical.
  */
-#include "vmm_glue/passthrough.h"
+#include "vmm_glue/dev/passthrough.h"
 
 #include <errno.h>
 #include <stdio.h>
