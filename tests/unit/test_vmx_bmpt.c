@@ -878,7 +878,7 @@ static void msix_mask_transitions_keep_the_irte_order(void **state)
 	assert_true(phys_masked(0));
 	assert_true(phys_enabled());
 	assert_false(phys_fmask());
-	assert_true(dev.msix_entries[0].virt_masked);
+	assert_true(dev.msix_state.vec[0].virt_masked);
 	assert_int_equal(grd(ENTRY(0, 12), 4), 0);   /* the guest's own mask bit untouched */
 	fire(0);
 	assert_int_equal(delivered, 1);
@@ -1087,9 +1087,9 @@ static void msix_without_remapping_records_only(void **state)
 	assert_false(phys_enabled());
 	guest_entry(1, 0, 0x51, false, false, false);
 	guest_msix_ctrl(BMPT_MSIX_CTRL_EN);
-	assert_false(dev.msix_entries[1].virt_masked);
-	assert_int_equal(dev.msix_entries[1].virt_msi.data, 0x51);
-	assert_true(dev.msix_entries[0].virt_masked);
+	assert_false(dev.msix_state.vec[1].virt_masked);
+	assert_int_equal(dev.msix_state.vec[1].virt_msi.data, 0x51);
+	assert_true(dev.msix_state.vec[0].virt_masked);
 	for (unsigned i = 0; i < nev; i++)
 		assert_false(evs[i].bar);
 	assert_false(phys_enabled());

@@ -408,11 +408,6 @@ static bool in_msix_cap(const struct bmpt_dev *dev, unsigned off)
 	return dev->msix && off >= dev->msix && off < dev->msix + BMPT_MSIX_CAP_LEN;
 }
 
-static uint16_t msix_virt_ctrl(const struct bmpt_dev *dev)
-{
-	return (uint16_t)(dev->virt_msix_cap[BMPT_MSIX_CTRL] | dev->virt_msix_cap[BMPT_MSIX_CTRL + 1] << 8);
-}
-
 /* Message Control's writable bits (§6.8.2.3): MSI-X Enable 15 and Function
  * Mask 14, both in the high byte; Table Size 10:0 is read-only. */
 static uint8_t msix_cap_writable(unsigned i)
@@ -420,11 +415,13 @@ static uint8_t msix_cap_writable(unsigned i)
 	return i == BMPT_MSIX_CTRL + 1 ? (uint8_t)((BMPT_MSIX_CTRL_EN | BMPT_MSIX_CTRL_FMASK) >> 8) : 0;
 }
 
-/* Every entry is masked while MSI-X is off or Function Mask is set (§6.8.2.3). */
-static bool msix_fn_masked(const struct bmpt_dev *dev)
+/* The virtual capability's Message Control is the state machine's (an
+ * enable it refused reads back as 0). */
+static void msix_cap_sync(struct bmpt_dev *dev)
 {
-	uint16_t ctrl = msix_virt_ctrl(dev);
-	return !(ctrl & BMPT_MSIX_CTRL_EN) || (ctrl & BMPT_MSIX_CTRL_FMASK);
+	uint16_t ctrl = msix_state_ctrl(&dev->msix_state);
+	dev->virt_msix_cap[BMPT_MSIX_CTRL] = (uint8_t)ctrl;
+	dev->virt_msix_cap[BMPT_MSIX_CTRL + 1] = (uint8_t)(ctrl >> 8);
 }
 
 static uint64_t phys_entry(const struct bmpt_dev *dev, unsigned k)
@@ -474,41 +471,50 @@ static void msix_phys_off(const struct bmpt_dev *dev)
 		phys_entry_mask(dev, k, true);
 }
 
-/* The guest changed entry k or the function-level mask: decode and, when
- * the message or the effective mask changed, mask the physical entry, then
- * re-route (the IRTE), then the message and the unmask the route allows. */
-static void msix_entry_changed(struct bmpt_dev *dev, unsigned k)
+/* The route interface (msi_state.h) on IRTEs: entry k's physical entry
+ * masked, then its IRTE (ir_route_update), then the remappable message and
+ * the unmask the route allows.  Without interrupt remapping (no route for
+ * k) the virtual state alone is kept. */
+static int msix_route_update(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
 {
-	struct bmpt_msix_entry *e = &dev->msix_entries[k];
-	struct msi_msg m = { .addr_lo = e->virt[0], .addr_hi = e->virt[1], .data = e->virt[2] };
-	bool masked = (e->virt[3] & BMPT_MSIX_VCTRL_MASK) || msix_fn_masked(dev);
-	if (e->acted && m.addr_lo == e->virt_msi.addr_lo && m.addr_hi == e->virt_msi.addr_hi &&
-	    m.data == e->virt_msi.data && masked == e->virt_masked)
-		return;
-	e->virt_msi = m;
-	e->virt_masked = masked;
-	e->acted = true;
-	dev->msix_updates++;
+	struct bmpt_dev *dev = ctx;
 	if (k >= dev->msix_routes)
-		return;   /* no interrupt remapping here: the virtual state only */
+		return 0;
+	struct bmpt_msix_entry *e = &dev->msix_entries[k];
 	phys_entry_mask(dev, k, true);
-	e->last_update = ir_route_update(&e->route, &m, masked);
+	e->last_update = ir_route_update(&e->route, virt_msi, masked);
 	if (e->last_update)
 		port_log("bmpt: " BDF_FMT " MSI-X entry %u stays masked: the guest's message 0x%08x/0x%x was refused (%d)",
-			 BDF(dev), k, m.addr_lo, m.data, e->last_update);
+			 BDF(dev), k, virt_msi->addr_lo, virt_msi->data, e->last_update);
 	shadow_to_entry(dev, k);
+	return 0;
 }
 
-/* The guest changed Message Control: every entry's effective mask may have
- * changed; then the physical MSI-X Enable follows (entries masked before it
- * goes off, their IRTEs in place before it goes on). */
-static void msix_ctrl_changed(struct bmpt_dev *dev)
+/* The route stays open (its IRTE allocated for the device's life): deleting
+ * it masks the entry and the IRTE. */
+static void msix_route_del(void *ctx, unsigned k)
 {
-	for (unsigned k = 0; k < dev->msix_size; k++)
-		msix_entry_changed(dev, k);
-	if (dev->msix_routes)
-		msix_phys_enable(dev, msix_virt_ctrl(dev) & BMPT_MSIX_CTRL_EN);
+	struct bmpt_dev *dev = ctx;
+	msix_route_update(dev, k, &dev->msix_state.vec[k].virt_msi, true);
 }
+
+/* Physical MSI-X Enable follows the guest's, after the entries (on) or
+ * after they are masked (off). */
+static int msix_route_enable(void *ctx, unsigned n, bool on)
+{
+	struct bmpt_dev *dev = ctx;
+	(void)n;
+	if (dev->msix_routes)
+		msix_phys_enable(dev, on);
+	return 0;
+}
+
+static const struct msi_route_ops msix_irte_ops = {
+	.add = msix_route_update,
+	.update = msix_route_update,
+	.del = msix_route_del,
+	.enable = msix_route_enable,
+};
 
 /* Memory space came back on: physical table writes made while it was off
  * went nowhere (§6.2.2), so every entry is masked and written again. */
@@ -644,10 +650,10 @@ static int msix_probe(struct bmpt_dev *dev)
 	dev->msix_phys_size = n;
 	for (unsigned i = 0; i < BMPT_MSIX_CAP_LEN; i++)
 		dev->virt_msix_cap[i] = (uint8_t)phys_read(dev, x + i, 1);
-	dev->virt_msix_cap[BMPT_MSIX_CTRL] = (uint8_t)(size - 1);
-	dev->virt_msix_cap[BMPT_MSIX_CTRL + 1] = (uint8_t)((size - 1) >> 8);
-	for (unsigned k = 0; k < size; k++)
-		dev->msix_entries[k].virt[3] = BMPT_MSIX_VCTRL_MASK;
+	rc = msix_state_init(&dev->msix_state, size, &msix_irte_ops, dev);
+	if (rc)
+		return rc;
+	msix_cap_sync(dev);
 	port_log("bmpt: " BDF_FMT " MSI-X: %u entries (the guest sees %u), table BAR%u+0x%x = 0x%llx, PBA BAR%u+0x%x",
 		 BDF(dev), n, size, table & BMPT_MSIX_BIR, table & ~BMPT_MSIX_BIR, (unsigned long long)dev->msix_table,
 		 pba & BMPT_MSIX_BIR, pba & ~BMPT_MSIX_BIR);
@@ -690,19 +696,6 @@ static int msix_entry_at(const struct bmpt_dev *dev, uint64_t gpa, unsigned *dw)
 	return (int)(o / BMPT_MSIX_ENTRY);
 }
 
-/* A DWORD of the guest's table; past its Table Size, a masked empty entry. */
-static uint32_t msix_virt_dword(const struct bmpt_dev *dev, unsigned k, unsigned dw)
-{
-	if (k >= dev->msix_size)
-		return dw == 3 ? BMPT_MSIX_VCTRL_MASK : 0;
-	return dev->msix_entries[k].virt[dw];
-}
-
-/* Bits of an entry the guest may set (§6.8.2.6-6.8.2.9): address 31:2
- * (DWORD aligned), upper address, data, vector control's mask bit (31:1
- * reserved). */
-static const uint32_t msix_writable[4] = { 0xfffffffcu, 0xffffffffu, 0xffffffffu, BMPT_MSIX_VCTRL_MASK };
-
 int bmpt_msix_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 {
 	struct bmpt_dev *dev = ctx;
@@ -716,9 +709,9 @@ int bmpt_msix_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 		*val = size == 8 ? port_mmio_read64(gpa) : port_mmio_read32(gpa);
 		return 0;
 	}
-	uint64_t v = msix_virt_dword(dev, (unsigned)k, dw);
+	uint64_t v = msix_state_read(&dev->msix_state, (unsigned)k, dw);
 	if (size == 8)
-		v |= (uint64_t)msix_virt_dword(dev, (unsigned)k, dw + 1) << 32;
+		v |= (uint64_t)msix_state_read(&dev->msix_state, (unsigned)k, dw + 1) << 32;
 	*val = v;
 	return 0;
 }
@@ -741,13 +734,9 @@ int bmpt_msix_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 	}
 	if ((unsigned)k >= dev->msix_size)
 		return 0;   /* past the guest's Table Size: dropped */
-	struct bmpt_msix_entry *e = &dev->msix_entries[k];
-	for (unsigned i = 0; i < size / 4; i++) {
-		uint32_t w = msix_writable[dw + i];
-		e->virt[dw + i] = (e->virt[dw + i] & ~w) | ((uint32_t)(val >> (32 * i)) & w);
-	}
+	const uint32_t dwords[2] = { (uint32_t)val, (uint32_t)(val >> 32) };
 	dev->msix_writes++;
-	msix_entry_changed(dev, (unsigned)k);
+	msix_state_write(&dev->msix_state, (unsigned)k, dw, dwords, size / 4);
 	return 0;
 }
 
@@ -839,7 +828,9 @@ int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 	}
 	if (msix_touched) {
 		dev->cap_writes++;
-		msix_ctrl_changed(dev);
+		msix_state_ctrl_write(&dev->msix_state, (uint16_t)(dev->virt_msix_cap[BMPT_MSIX_CTRL] |
+								    dev->virt_msix_cap[BMPT_MSIX_CTRL + 1] << 8));
+		msix_cap_sync(dev);
 	}
 	if (memory_on && dev->msix_routes)
 		msix_resync(dev);
