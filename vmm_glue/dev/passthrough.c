@@ -20,8 +20,9 @@
 #include <linux/vfio.h>
 
 #include "pci/pci_cap.h"
+#include "vmm_glue/dev/msi_state.h"
 
-#define MAX_VEC 64
+#define MAX_VEC MSIX_STATE_MAX
 
 struct pt_dev;
 
@@ -61,8 +62,8 @@ struct pt_dev {
 	/* MSI-X */
 	unsigned msix_cap, msix_n, msix_table_bar, msix_pba_bar;
 	uint32_t msix_table_off, msix_pba_off;
-	bool msix_on;
-	struct pt_vec msix[MAX_VEC];
+	struct msix_state msix_state;   /* virtual table + policy (msi_state.h) */
+	struct pt_vec msix[MAX_VEC];    /* shadow + physical: host_efd and route only */
 	/* MSI */
 	unsigned msi_cap, msi_n;
 	bool msi_on;
@@ -166,31 +167,73 @@ static void vecs_disable(struct pt_dev *pt, struct pt_vec *vecs, unsigned n, uns
 		vec_release(pt, &vecs[i]);
 }
 
-static bool msix_vec_active(const struct pt_dev *pt, unsigned i)
+/* The route interface (msi_state.h) on the glue contract: vector k's
+ * route is an eventfd VFIO signals plus the core's GSI route / irqfd. */
+static int msix_route_add(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
 {
-	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msix_cap + 2, 2);
-	return pt->msix_on && !(ctl & PCI_MSIX_CTRL_FMASK) && !(pt->msix[i].virt_ctrl & PCI_MSIX_ENTRY_VCTRL_MASK);
+	struct pt_dev *pt = ctx;
+	struct pt_vec *v = &pt->msix[k];
+	v->host_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->host_efd < 0)
+		return -errno;
+	int err = glue_msi_route_add(pt->glue, v->host_efd, (uint64_t)virt_msi->addr_hi << 32 | virt_msi->addr_lo,
+				     virt_msi->data, masked, &v->route);
+	if (err)
+		vec_release(pt, v);
+	return err;
 }
 
+static int msix_route_update(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
+{
+	struct pt_dev *pt = ctx;
+	int err = glue_msi_route_update(pt->glue, pt->msix[k].route,
+					(uint64_t)virt_msi->addr_hi << 32 | virt_msi->addr_lo, virt_msi->data, masked);
+	if (err)
+		fprintf(stderr, "vfs-vmm: %s: cannot update the route of MSI-X vector %u\n", vfio_dev_bdf(pt->vdev), k);
+	return err;
+}
+
+static void msix_route_del(void *ctx, unsigned k)
+{
+	struct pt_dev *pt = ctx;
+	vec_release(pt, &pt->msix[k]);
+}
+
+/* VFIO's MSI-X index: every vector's eventfd at once (on), or none (off). */
+static int msix_route_enable(void *ctx, unsigned n, bool on)
+{
+	struct pt_dev *pt = ctx;
+	int fds[MAX_VEC];
+	if (!on) {
+		vfio_dev_irq_disable(pt->vdev, VFIO_PCI_MSIX_IRQ_INDEX);
+		return 0;
+	}
+	for (unsigned k = 0; k < n; k++)
+		fds[k] = pt->msix[k].host_efd;
+	return vfio_dev_irq_set_eventfds(pt->vdev, VFIO_PCI_MSIX_IRQ_INDEX, 0, n, fds);
+}
+
+static bool msix_route_pending(void *ctx, unsigned k)
+{
+	struct pt_dev *pt = ctx;
+	return pt->msix[k].host_efd >= 0 && glue_eventfd_pending(pt->msix[k].host_efd);
+}
+
+static const struct msi_route_ops msix_glue_ops = {
+	.add = msix_route_add,
+	.update = msix_route_update,
+	.del = msix_route_del,
+	.enable = msix_route_enable,
+	.pending = msix_route_pending,
+};
+
+/* Message Control is the state machine's; an enable it refused reads 0. */
 static void msix_control_changed(struct pt_dev *pt)
 {
-	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msix_cap + 2, 2);
-	bool want = ctl & PCI_MSIX_CTRL_EN;
-	if (want && !pt->msix_on) {
-		int err = vecs_enable(pt, pt->msix, pt->msix_n, VFIO_PCI_MSIX_IRQ_INDEX);
-		if (err) {
-			fprintf(stderr, "vfs-vmm: %s: cannot enable MSI-X: %s\n",
-				vfio_dev_bdf(pt->vdev), strerror(-err));
-			cfg_set(pt, pt->msix_cap + 2, 2, ctl & ~PCI_MSIX_CTRL_EN);
-			return;
-		}
-		pt->msix_on = true;
-	} else if (!want && pt->msix_on) {
-		vecs_disable(pt, pt->msix, pt->msix_n, VFIO_PCI_MSIX_IRQ_INDEX);
-		pt->msix_on = false;
-	}
-	for (unsigned i = 0; i < pt->msix_n && pt->msix_on; i++)
-		vec_sync(pt, &pt->msix[i], msix_vec_active(pt, i));
+	int err = msix_state_ctrl_write(&pt->msix_state, (uint16_t)cfg_get(pt, pt->msix_cap + 2, 2));
+	if (err)
+		fprintf(stderr, "vfs-vmm: %s: cannot enable MSI-X: %s\n", vfio_dev_bdf(pt->vdev), strerror(-err));
+	cfg_set(pt, pt->msix_cap + 2, 2, msix_state_ctrl(&pt->msix_state));
 }
 
 /* MSI: message address at cap+4, upper at cap+8 when 64-bit; data next;
@@ -314,20 +357,19 @@ static int bar_place(struct pt_dev *pt, unsigned idx, uint64_t gpa)
 	return 0;
 }
 
+/* The guest's table through the trap: any size, DWORD pieces merged (the
+ * state machine takes DWORDs), consecutive DWORDs of one entry (a QWORD)
+ * handed over as one write. */
 static void msix_table_access(struct pt_dev *pt, uint64_t off, uint8_t *data, unsigned size, bool wr)
 {
+	struct msix_state *st = &pt->msix_state;
+	uint32_t dwords[2];
+	unsigned nd = 0, first_k = 0, first_dw = 0;
 	for (unsigned done = 0; done < size; done += 4) {
 		uint64_t o = off + done;
 		unsigned n = size - done < 4 ? size - done : 4;
-		unsigned vec = (unsigned)(o / PCI_MSIX_ENTRY_SIZE), field = (unsigned)(o % PCI_MSIX_ENTRY_SIZE) & ~3u;
-		if (vec >= pt->msix_n) {
-			if (!wr)
-				memset(data + done, 0, n);
-			continue;
-		}
-		struct pt_vec *v = &pt->msix[vec];
-		uint32_t cur = field == 0 ? (uint32_t)v->virt_addr : field == 4 ? (uint32_t)(v->virt_addr >> 32)
-			     : field == 8 ? v->virt_data : v->virt_ctrl;
+		unsigned k = (unsigned)(o / PCI_MSIX_ENTRY_SIZE), dw = (unsigned)(o % PCI_MSIX_ENTRY_SIZE) / 4;
+		uint32_t cur = msix_state_read(st, k, dw);
 		if (!wr) {
 			glue_put_le(data + done, n, cur >> (8 * (o & 3)));
 			continue;
@@ -337,33 +379,28 @@ static void msix_table_access(struct pt_dev *pt, uint64_t off, uint8_t *data, un
 			uint32_t m = (n == 1 ? 0xffu : 0xffffu) << (8 * (o & 3));
 			val = (cur & ~m) | ((val << (8 * (o & 3))) & m);
 		}
-		if (field == 0)
-			v->virt_addr = (v->virt_addr & ~0xffffffffull) | val;
-		else if (field == 4)
-			v->virt_addr = (v->virt_addr & 0xffffffffull) | (uint64_t)val << 32;
-		else if (field == 8)
-			v->virt_data = val;
-		else
-			v->virt_ctrl = val & PCI_MSIX_ENTRY_VCTRL_MASK;
-		if (pt->msix_on)
-			vec_sync(pt, v, msix_vec_active(pt, vec));
+		if (nd == 1 && k == first_k && dw == first_dw + 1) {
+			dwords[nd++] = val;
+			continue;
+		}
+		if (nd)
+			msix_state_write(st, first_k, first_dw, dwords, nd);
+		first_k = k, first_dw = dw, dwords[0] = val, nd = 1;
 	}
+	if (nd)
+		msix_state_write(st, first_k, first_dw, dwords, nd);
 }
 
 static void msix_pba_read(struct pt_dev *pt, uint64_t off, uint8_t *data, unsigned size)
 {
 	for (unsigned i = 0; i < size; i++) {
 		uint8_t byte = 0;
-		for (unsigned bit = 0; bit < 8; bit++) {
-			unsigned vec = (unsigned)(off + i) * 8 + bit;
-			if (vec < pt->msix_n && pt->msix_on && !msix_vec_active(pt, vec) &&
-			    pt->msix[vec].host_efd >= 0 && glue_eventfd_pending(pt->msix[vec].host_efd))
+		for (unsigned bit = 0; bit < 8; bit++)
+			if (msix_state_pending(&pt->msix_state, (unsigned)(off + i) * 8 + bit))
 				byte |= (uint8_t)(1u << bit);
-		}
 		data[i] = byte;
 	}
 }
-
 static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr)
 {
 	struct pt_bar *b = ctx;
@@ -519,6 +556,8 @@ static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 						 vfio_dev_bdf(pt->vdev), pt->msix_n, MAX_VEC);
 				return -ENOTSUP;
 			}
+			/* Every entry masked at reset (§6.8.2.9). */
+			msix_state_init(&pt->msix_state, pt->msix_n, &msix_glue_ops, pt);
 			pt->msix_table_bar = t & PCI_MSIX_BIR;
 			pt->msix_table_off = t & ~PCI_MSIX_BIR;
 			pt->msix_pba_bar = p & PCI_MSIX_BIR;
@@ -668,8 +707,6 @@ int pt_dev_create(struct glue *g, struct pci_bus *bus, struct vfio_dev *vdev,
 		pt->bars[i].pt = pt;
 		pt->bars[i].idx = i;
 	}
-	for (unsigned i = 0; i < MAX_VEC; i++)
-		pt->msix[i].virt_ctrl = PCI_MSIX_ENTRY_VCTRL_MASK; /* masked at reset (§6.8.2.9) */
 
 	uint8_t phys[256];
 	int err = vfio_dev_cfg_read(vdev, 0, phys, sizeof(phys));
@@ -718,8 +755,8 @@ void pt_dev_destroy(struct pt_dev *pt)
 		return;
 	if (pt->devfn)
 		pci_bus_remove(pt->bus, pt->devfn);
-	if (pt->msix_on)
-		vecs_disable(pt, pt->msix, pt->msix_n, VFIO_PCI_MSIX_IRQ_INDEX);
+	if (pt->msix_cap)
+		msix_state_off(&pt->msix_state);
 	if (pt->msi_on)
 		vecs_disable(pt, pt->msi, pt->msi_n, VFIO_PCI_MSI_IRQ_INDEX);
 	for (unsigned i = 0; i < 6; i++) {
