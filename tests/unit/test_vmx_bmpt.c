@@ -325,11 +325,11 @@ static void virtual_capability_without_remapping(void **state)
 	wr(0x64, 4, 0xfee02003);
 	wr(0x68, 2, 0x0042);
 	assert_int_equal(rd(0x64, 4), 0xfee02000);
-	assert_true(dev.virt_masked);               /* vector 0 still masked */
+	assert_true(dev.msi_state.vec[0].virt_masked);               /* vector 0 still masked */
 	wr(0x6c, 4, 0);
-	assert_false(dev.virt_masked);
-	assert_int_equal(dev.virt_msi.addr_lo, 0xfee02000);
-	assert_int_equal(dev.virt_msi.data, 0x42);
+	assert_false(dev.msi_state.vec[0].virt_masked);
+	assert_int_equal(dev.msi_state.vec[0].virt_msi.addr_lo, 0xfee02000);
+	assert_int_equal(dev.msi_state.vec[0].virt_msi.data, 0x42);
 	/* An 8-byte read is two dwords. */
 	assert_int_equal(rd(0x60, 8), (uint64_t)0xfee02000 << 32 | 0x01030005);
 	/* No interrupt remapping: the device is never touched. */

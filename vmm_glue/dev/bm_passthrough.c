@@ -304,37 +304,8 @@ static int caps_fit(const struct bmpt_dev *dev)
 
 /* --- MSI: the capability ---------------------------------------------------- */
 
-static uint32_t cap_rd(const struct bmpt_dev *dev, unsigned off, unsigned size)
-{
-	uint32_t v = 0;
-	for (unsigned i = 0; i < size; i++)
-		v |= (uint32_t)dev->virt_cap[off + i] << (8 * i);
-	return v;
-}
-
-/* Where the data register and the mask bits sit (PCI 3.0 §6.8.1.4-6.8.1.8). */
-static unsigned data_off(const struct bmpt_dev *dev) { return dev->msi_64 ? 12 : 8; }
-static unsigned mask_off(const struct bmpt_dev *dev) { return dev->msi_64 ? 16 : 12; }
-
-/* Bits of the virtual capability the guest may change: enable (MME stays 0:
- * one message), address (dword aligned), upper address, data, vector 0's
- * mask bit. */
-static uint8_t cap_writable(const struct bmpt_dev *dev, unsigned i)
-{
-	if (i == BMPT_MSI_CTRL)
-		return (uint8_t)BMPT_MSI_CTRL_EN;
-	if (i == BMPT_MSI_ADDR_LO)
-		return 0xfc;
-	if (i > BMPT_MSI_ADDR_LO && i < BMPT_MSI_ADDR_LO + 4)
-		return 0xff;
-	if (dev->msi_64 && i >= 8 && i < 12)
-		return 0xff;
-	if (i == data_off(dev) || i == data_off(dev) + 1)
-		return 0xff;
-	if (dev->msi_pvm && i == mask_off(dev))
-		return 0x01;
-	return 0;
-}
+/* Where the data register sits (PCI 3.0 §6.8.1.4-6.8.1.6). */
+static unsigned data_off(const struct bmpt_dev *dev) { return dev->msi_64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32; }
 
 /* The shadow state into the device: the remappable message first, then the
  * enable bit the route allows (ir_route.h: IRTEs are in place before the
@@ -353,52 +324,61 @@ static void shadow_to_device(struct bmpt_dev *dev)
 	phys_write(dev, m + BMPT_MSI_CTRL, 2, ctrl | BMPT_MSI_CTRL_EN);
 }
 
-/* The guest changed its capability: decode the virtual message and, when it
- * or the mask changed, re-route (IRTE first) and reprogram the device. */
-static void virt_msi_changed(struct bmpt_dev *dev)
+/* The route interface (msi_state.h) for MSI on an IRTE: one message (the
+ * state machine never routes more: max_vectors 1).  The device's MSI
+ * Enable is its only mask: off, IRTE, message, on if the route allows.
+ * Without interrupt remapping the virtual state alone is kept. */
+static int msi_route_update(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
 {
-	struct msi_msg virt_msi = {
-		.addr_lo = cap_rd(dev, BMPT_MSI_ADDR_LO, 4),
-		.addr_hi = dev->msi_64 ? cap_rd(dev, 8, 4) : 0,
-		.data = cap_rd(dev, data_off(dev), 2),
-	};
-	bool virt_masked = !(cap_rd(dev, BMPT_MSI_CTRL, 2) & BMPT_MSI_CTRL_EN) ||
-			   (dev->msi_pvm && (dev->virt_cap[mask_off(dev)] & 1));
-	if (dev->updates && virt_msi.addr_lo == dev->virt_msi.addr_lo && virt_msi.addr_hi == dev->virt_msi.addr_hi &&
-	    virt_msi.data == dev->virt_msi.data && virt_masked == dev->virt_masked)
-		return;
-	dev->virt_msi = virt_msi;
-	dev->virt_masked = virt_masked;
-	dev->updates++;
-	if (!dev->route_open)
-		return;   /* no interrupt remapping here: the virtual state only */
-	dev->last_update = ir_route_update(&dev->route, &virt_msi, virt_masked);
+	struct bmpt_dev *dev = ctx;
+	if (!dev->route_open || k != 0)
+		return 0;
+	dev->last_update = ir_route_update(&dev->route, virt_msi, masked);
 	shadow_to_device(dev);
+	return 0;
 }
+
+static void msi_route_del(void *ctx, unsigned k)
+{
+	struct bmpt_dev *dev = ctx;
+	msi_route_update(dev, k, &dev->msi_state.vec[0].virt_msi, true);
+}
+
+/* Enable went on with the message (above), and off with the del. */
+static int msi_route_enable(void *ctx, unsigned n, bool on)
+{
+	(void)ctx, (void)n, (void)on;
+	return 0;
+}
+
+static const struct msi_route_ops msi_irte_ops = {
+	.add = msi_route_update,
+	.update = msi_route_update,
+	.del = msi_route_del,
+	.enable = msi_route_enable,
+};
 
 static bool in_cap(const struct bmpt_dev *dev, unsigned off)
 {
 	return dev->msi && off >= dev->msi && off < dev->msi + dev->msi_len;
 }
 
-/* Virtual capability: ID, next pointer and the read-only control bits (MMC,
- * 64-bit, PVM) as the device has them; disabled, MME 0, empty message;
- * every vector masked when the device can mask.  The device's MSI goes off. */
-static void msi_init_virtual(struct bmpt_dev *dev)
+/* Virtual capability (msi_state): the device's MMC, 64-bit and PVM bits;
+ * disabled, MME 0, an empty message, vector 0 masked.  The device's MSI
+ * goes off. */
+static int msi_init_virtual(struct bmpt_dev *dev)
 {
 	uint16_t ctrl = (uint16_t)phys_read(dev, dev->msi + BMPT_MSI_CTRL, 2);
 	dev->msi_64 = ctrl & BMPT_MSI_CTRL_64;
 	dev->msi_pvm = ctrl & BMPT_MSI_CTRL_PVM;
-	dev->msi_len = (dev->msi_64 ? 14u : 10u) + (dev->msi_pvm ? 10u : 0u);
-	if (dev->msi_len > BMPT_MSI_CAP_MAX)
-		dev->msi_len = BMPT_MSI_CAP_MAX;
-	for (unsigned i = 0; i < 4; i++)
-		dev->virt_cap[i] = (uint8_t)phys_read(dev, dev->msi + i, 1);
-	dev->virt_cap[BMPT_MSI_CTRL] &= (uint8_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME);
-	if (dev->msi_pvm)
-		dev->virt_cap[mask_off(dev)] = 1;
-	dev->virt_masked = true;
+	int rc = msi_state_init(&dev->msi_state, ctrl, 1, &msi_irte_ops, dev);
+	if (rc)
+		return rc;
+	dev->msi_len = dev->msi_state.len;
+	for (unsigned i = 0; i < 2; i++)
+		dev->virt_cap_hdr[i] = (uint8_t)phys_read(dev, dev->msi + i, 1);
 	phys_write(dev, dev->msi + BMPT_MSI_CTRL, 2, ctrl & (uint16_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME));
+	return 0;
 }
 
 /* --- MSI-X: the capability and the table ------------------------------------ */
@@ -771,7 +751,7 @@ int bmpt_cfg_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 		unsigned b = off + i;
 		uint32_t byte;
 		if (in_cap(dev, b))
-			byte = dev->virt_cap[b - dev->msi];
+			byte = b - dev->msi < 2 ? dev->virt_cap_hdr[b - dev->msi] : msi_state_read(&dev->msi_state, b - dev->msi, 1);
 		else if (in_msix_cap(dev, b))
 			byte = dev->virt_msix_cap[b - dev->msix];
 		else
@@ -809,9 +789,6 @@ int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 		unsigned b = off + i;
 		uint8_t byte = (uint8_t)(val >> (8 * i));
 		if (in_cap(dev, b)) {
-			unsigned c = b - dev->msi;
-			uint8_t w = cap_writable(dev, c);
-			dev->virt_cap[c] = (uint8_t)((dev->virt_cap[c] & ~w) | (byte & w));
 			msi_touched = true;
 		} else if (in_msix_cap(dev, b)) {
 			unsigned c = b - dev->msix;
@@ -823,8 +800,11 @@ int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 		}
 	}
 	if (msi_touched) {
+		/* the bytes inside the capability, in one write */
+		unsigned lo = off > dev->msi ? off : dev->msi;
+		unsigned hi = off + size < dev->msi + dev->msi_len ? off + size : dev->msi + dev->msi_len;
 		dev->cap_writes++;
-		virt_msi_changed(dev);
+		msi_state_write(&dev->msi_state, lo - dev->msi, hi - lo, (uint32_t)(val >> (8 * (lo - off))));
 	}
 	if (msix_touched) {
 		dev->cap_writes++;
@@ -935,8 +915,10 @@ int bmpt_dev_init(struct bmpt_dev *dev, struct core_vm *vm, const struct bmpt_de
 	if (rc)
 		return rc;
 	/* The device starts with MSI and MSI-X off, every MSI-X entry masked. */
-	if (dev->msi)
-		msi_init_virtual(dev);
+	if (dev->msi && (rc = msi_init_virtual(dev)) != 0) {
+		close_routes(dev);
+		return rc;
+	}
 	if (dev->msix)
 		msix_phys_off(dev);
 	rc = trap(dev, vm, cfg->virt_cfg_gpa, PAGE, bmpt_cfg_read, bmpt_cfg_write);

@@ -27,7 +27,7 @@
  *
  * The three contexts (DESIGN.md) of each interrupt source — the MSI
  * capability (one message) and every MSI-X table entry (one each):
- *   virtual   dev->virt_cap / dev->virt_msi, or msix_state.virt[k] (the
+ *   virtual   dev->msi_state (vec[0].virt_msi), or msix_state.virt[k] (the
  *             shared MSI-X state machine, vmm_glue/dev/msi_state.h): what
  *             the guest wrote into its (virtual) MSI capability or MSI-X
  *             entry — compatibility format, guest vector;
@@ -173,10 +173,10 @@ struct bmpt_dev {
 	unsigned msi;                /* MSI capability offset; 0 when none */
 	unsigned msi_len;            /* its length: 10, 14, 20 or 24 */
 	bool msi_64, msi_pvm;
-	/* virtual context */
-	uint8_t virt_cap[BMPT_MSI_CAP_MAX]; /* the capability as the guest sees it */
-	struct msi_msg virt_msi;     /* compatibility format, guest vector */
-	bool virt_masked;            /* MSI disabled, or vector 0 masked */
+	/* virtual context: ID and next pointer as the device has them, the
+	 * rest (and the decoded message, msi_state.vec[0]) the state machine's */
+	uint8_t virt_cap_hdr[2];
+	struct msi_state msi_state;
 	/* shadow + physical context (route.msgs[0].host_vector etc.) */
 	struct ir_route route;
 	bool route_open;
@@ -198,7 +198,6 @@ struct bmpt_dev {
 	struct bmpt_msix_entry msix_entries[BMPT_MSIX_MAX];
 	/* what the traps saw */
 	uint64_t cap_writes;         /* guest writes inside the MSI or MSI-X capability */
-	uint64_t updates;            /* virtual MSI changes acted on */
 	uint64_t msix_writes;        /* guest writes to its MSI-X table entries */
 	uint64_t injected;           /* guest vectors injected from host vectors (all sources) */
 };

@@ -1,5 +1,5 @@
 /*
- * msi_state.h — the one MSI-X state machine both passthrough models use
+ * msi_state.h — the one MSI / MSI-X state machine both passthrough models use
  * (the hosted one, vmm_glue/dev/passthrough.c, and the bare-metal one,
  * vmm_glue/dev/bm_passthrough.c): the MSI-X table and Message Control as the
  * guest sees them, the mask / enable / function-mask policy, and the calls
@@ -41,7 +41,8 @@
 /* The guest's table has at most this many entries. */
 #define MSIX_STATE_MAX 64
 
-/* The route interface: the adapter's shadow for vector k.  All calls
+/* The route interface: the adapter's shadow for vector k (an MSI-X entry,
+ * or message k of a multi-message MSI).  All calls
  * return 0 or a negative errno / -PORT_E*. */
 struct msi_route_ops {
 	/* Vector k gets a route to virt_msi (masked: nothing delivered, a
@@ -51,8 +52,8 @@ struct msi_route_ops {
 	int (*update)(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked);
 	/* Vector k's route goes (its source masked first). */
 	void (*del)(void *ctx, unsigned k);
-	/* The function's own MSI-X Enable: on after every add, off after every
-	 * del; n is the guest's Table Size. */
+	/* The function's own MSI / MSI-X Enable: on after every add, off after
+	 * every del; n is the number of vectors routed. */
 	int (*enable)(void *ctx, unsigned n, bool on);
 	/* Optional: whether masked vector k has a message pending (the PBA). */
 	bool (*pending)(void *ctx, unsigned k);
@@ -102,5 +103,47 @@ bool msix_state_pending(const struct msix_state *st, unsigned k);
 /* MSI-X off as if the guest cleared Enable (routes deleted, function off);
  * the table keeps its contents. */
 void msix_state_off(struct msix_state *st);
+
+
+/* --- MSI (PCI 3.0 §6.8.1) ---------------------------------------------------
+ * The same policy, for the capability's registers from Message Control on
+ * (offsets below are the capability's; ID and next pointer stay the
+ * adapter's):
+ *   - the guest sees the device's MMC, 64-bit and PVM bits; MME is
+ *     writable up to what the route can serve (max_vectors: bare metal 1,
+ *     one host vector; hosted 32) and never above MMC; the vector count is
+ *     taken when Enable goes on (PCI: MME is not changed while enabled);
+ *   - message k of n is the guest's data with its low log2(n) bits = k;
+ *   - vector k's effective mask is !Enable OR its mask bit (PVM); mask bits
+ *     of the vectors the route can serve are writable and start set;
+ *     pending bits read as the route says (0 without a pending op).
+ */
+#define MSI_STATE_MAX 32
+
+struct msi_state {
+	const struct msi_route_ops *ops;
+	void *ctx;
+	uint8_t virt_cap[PCI_MSI_CAP_MAX]; /* virtual: the capability, bytes 2.. */
+	unsigned len;                /* its length: 10, 14, 20 or 24 */
+	bool is64, pvm;
+	unsigned max_mme;            /* log2 of the vectors the route serves (and MMC) */
+	unsigned n;                  /* vectors routed while on */
+	bool on;
+	struct msi_vec vec[MSI_STATE_MAX];
+	uint64_t updates, route_calls;
+};
+
+/* From the device's Message Control (phys_ctrl): MSI off, MME 0, an empty
+ * message, the served vectors masked.  0 or -PORT_EINVAL. */
+int msi_state_init(struct msi_state *st, uint16_t phys_ctrl, unsigned max_vectors, const struct msi_route_ops *ops,
+		   void *ctx);
+/* size bytes (1, 2, 4) at capability offset off (>= 2, inside len) as the
+ * guest reads them; outside: zeros. */
+uint32_t msi_state_read(const struct msi_state *st, unsigned off, unsigned size);
+/* The guest wrote them (the writable bits only).  0, or the add/enable
+ * error that refused the enable (Enable then reads back 0). */
+int msi_state_write(struct msi_state *st, unsigned off, unsigned size, uint32_t val);
+/* MSI off as if the guest cleared Enable. */
+void msi_state_off(struct msi_state *st);
 
 #endif

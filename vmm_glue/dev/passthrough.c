@@ -49,6 +49,14 @@ struct pt_vec {
 	struct glue_msi_route *route;   /* shadow */
 };
 
+/* One interrupt source (MSI or MSI-X) as the route interface sees it. */
+struct pt_src {
+	struct pt_dev *pt;
+	struct pt_vec *vecs;
+	unsigned index;          /* VFIO_PCI_MSI_IRQ_INDEX or VFIO_PCI_MSIX_IRQ_INDEX */
+	const char *what;
+};
+
 struct pt_dev {
 	struct glue *glue;
 	struct pci_bus *bus;
@@ -66,8 +74,9 @@ struct pt_dev {
 	struct pt_vec msix[MAX_VEC];    /* shadow + physical: host_efd and route only */
 	/* MSI */
 	unsigned msi_cap, msi_n;
-	bool msi_on;
-	struct pt_vec msi[32];
+	struct msi_state msi_state;     /* virtual capability + policy (msi_state.h) */
+	struct pt_vec msi[MSI_STATE_MAX]; /* shadow + physical */
+	struct pt_src msix_src, msi_src;
 };
 
 static uint32_t cfg_get(const struct pt_dev *pt, unsigned off, unsigned size)
@@ -127,104 +136,67 @@ static void vec_release(struct pt_dev *pt, struct pt_vec *v)
 	v->host_efd = -1;
 }
 
-/* Make the shadow follow the virtual state of one vector. */
-static void vec_sync(struct pt_dev *pt, struct pt_vec *v, bool active)
+/* The route interface (msi_state.h) on the glue contract, for MSI and
+ * MSI-X alike: vector k's route is an eventfd VFIO signals plus the core's
+ * GSI route (an irqfd while unmasked). */
+static int route_add(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
 {
-	if (!v->route)
-		return;
-	if (glue_msi_route_update(pt->glue, v->route, v->virt_addr, v->virt_data, !active) != 0)
-		fprintf(stderr, "vfs-vmm: %s: cannot update an interrupt route\n", vfio_dev_bdf(pt->vdev));
-}
-
-/* Enable an IRQ index: an eventfd per vector, VFIO told, a route each. */
-static int vecs_enable(struct pt_dev *pt, struct pt_vec *vecs, unsigned n, unsigned index)
-{
-	int fds[MAX_VEC] = { 0 };
-	int err = 0;
-	for (unsigned i = 0; i < n; i++)
-		vecs[i].host_efd = -1;
-	for (unsigned i = 0; i < n && !err; i++) {
-		vecs[i].host_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		fds[i] = vecs[i].host_efd;
-		if (fds[i] < 0)
-			err = -errno;
-	}
-	for (unsigned i = 0; i < n && !err; i++)
-		err = glue_msi_route_add(pt->glue, vecs[i].host_efd, vecs[i].virt_addr,
-					 vecs[i].virt_data, true, &vecs[i].route);
-	if (!err)
-		err = vfio_dev_irq_set_eventfds(pt->vdev, index, 0, n, fds);
-	if (err)
-		for (unsigned i = 0; i < n; i++)
-			vec_release(pt, &vecs[i]);
-	return err;
-}
-
-static void vecs_disable(struct pt_dev *pt, struct pt_vec *vecs, unsigned n, unsigned index)
-{
-	vfio_dev_irq_disable(pt->vdev, index);
-	for (unsigned i = 0; i < n; i++)
-		vec_release(pt, &vecs[i]);
-}
-
-/* The route interface (msi_state.h) on the glue contract: vector k's
- * route is an eventfd VFIO signals plus the core's GSI route / irqfd. */
-static int msix_route_add(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
-{
-	struct pt_dev *pt = ctx;
-	struct pt_vec *v = &pt->msix[k];
+	struct pt_src *src = ctx;
+	struct pt_vec *v = &src->vecs[k];
 	v->host_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (v->host_efd < 0)
 		return -errno;
-	int err = glue_msi_route_add(pt->glue, v->host_efd, (uint64_t)virt_msi->addr_hi << 32 | virt_msi->addr_lo,
-				     virt_msi->data, masked, &v->route);
+	int err = glue_msi_route_add(src->pt->glue, v->host_efd,
+				     (uint64_t)virt_msi->addr_hi << 32 | virt_msi->addr_lo, virt_msi->data, masked,
+				     &v->route);
 	if (err)
-		vec_release(pt, v);
+		vec_release(src->pt, v);
 	return err;
 }
 
-static int msix_route_update(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
+static int route_update(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
 {
-	struct pt_dev *pt = ctx;
-	int err = glue_msi_route_update(pt->glue, pt->msix[k].route,
+	struct pt_src *src = ctx;
+	int err = glue_msi_route_update(src->pt->glue, src->vecs[k].route,
 					(uint64_t)virt_msi->addr_hi << 32 | virt_msi->addr_lo, virt_msi->data, masked);
 	if (err)
-		fprintf(stderr, "vfs-vmm: %s: cannot update the route of MSI-X vector %u\n", vfio_dev_bdf(pt->vdev), k);
+		fprintf(stderr, "vfs-vmm: %s: cannot update the route of %s vector %u\n", vfio_dev_bdf(src->pt->vdev),
+			src->what, k);
 	return err;
 }
 
-static void msix_route_del(void *ctx, unsigned k)
+static void route_del(void *ctx, unsigned k)
 {
-	struct pt_dev *pt = ctx;
-	vec_release(pt, &pt->msix[k]);
+	struct pt_src *src = ctx;
+	vec_release(src->pt, &src->vecs[k]);
 }
 
-/* VFIO's MSI-X index: every vector's eventfd at once (on), or none (off). */
-static int msix_route_enable(void *ctx, unsigned n, bool on)
+/* VFIO's IRQ index: every vector's eventfd at once (on), or none (off). */
+static int route_enable(void *ctx, unsigned n, bool on)
 {
-	struct pt_dev *pt = ctx;
+	struct pt_src *src = ctx;
 	int fds[MAX_VEC];
 	if (!on) {
-		vfio_dev_irq_disable(pt->vdev, VFIO_PCI_MSIX_IRQ_INDEX);
+		vfio_dev_irq_disable(src->pt->vdev, src->index);
 		return 0;
 	}
 	for (unsigned k = 0; k < n; k++)
-		fds[k] = pt->msix[k].host_efd;
-	return vfio_dev_irq_set_eventfds(pt->vdev, VFIO_PCI_MSIX_IRQ_INDEX, 0, n, fds);
+		fds[k] = src->vecs[k].host_efd;
+	return vfio_dev_irq_set_eventfds(src->pt->vdev, src->index, 0, n, fds);
 }
 
-static bool msix_route_pending(void *ctx, unsigned k)
+static bool route_pending(void *ctx, unsigned k)
 {
-	struct pt_dev *pt = ctx;
-	return pt->msix[k].host_efd >= 0 && glue_eventfd_pending(pt->msix[k].host_efd);
+	struct pt_src *src = ctx;
+	return src->vecs[k].host_efd >= 0 && glue_eventfd_pending(src->vecs[k].host_efd);
 }
 
-static const struct msi_route_ops msix_glue_ops = {
-	.add = msix_route_add,
-	.update = msix_route_update,
-	.del = msix_route_del,
-	.enable = msix_route_enable,
-	.pending = msix_route_pending,
+static const struct msi_route_ops glue_route_ops = {
+	.add = route_add,
+	.update = route_update,
+	.del = route_del,
+	.enable = route_enable,
+	.pending = route_pending,
 };
 
 /* Message Control is the state machine's; an enable it refused reads 0. */
@@ -236,41 +208,16 @@ static void msix_control_changed(struct pt_dev *pt)
 	cfg_set(pt, pt->msix_cap + 2, 2, msix_state_ctrl(&pt->msix_state));
 }
 
-/* MSI: message address at cap+4, upper at cap+8 when 64-bit; data next;
- * mask bits after the data when per-vector masking (PCI 3.0 §6.8.1). */
-static unsigned msi_data_off(const struct pt_dev *pt)
+/* Bytes [lo, hi) of an access at off that fall in the MSI capability's
+ * registers (Message Control on); false when none. */
+static bool msi_part(const struct pt_dev *pt, unsigned off, unsigned size, unsigned *lo, unsigned *hi)
 {
-	return pt->msi_cap + ((cfg_get(pt, pt->msi_cap + 2, 2) & PCI_MSI_CTRL_64) ? 12 : 8);
-}
-
-static void msi_changed(struct pt_dev *pt)
-{
-	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msi_cap + 2, 2);
-	bool want = ctl & PCI_MSI_CTRL_EN;
-	unsigned n = 1u << ((ctl & PCI_MSI_CTRL_MME) >> 4);
-	if (n > pt->msi_n)
-		n = pt->msi_n;
-	uint64_t addr = cfg_get(pt, pt->msi_cap + 4, 4);
-	if (ctl & PCI_MSI_CTRL_64)
-		addr |= (uint64_t)cfg_get(pt, pt->msi_cap + 8, 4) << 32;
-	uint32_t data = cfg_get(pt, msi_data_off(pt), 2);
-	uint32_t mask = (ctl & PCI_MSI_CTRL_PVM) ? cfg_get(pt, msi_data_off(pt) + 4, 4) : 0;
-	if (want && !pt->msi_on) {
-		if (vecs_enable(pt, pt->msi, n, VFIO_PCI_MSI_IRQ_INDEX) != 0) {
-			cfg_set(pt, pt->msi_cap + 2, 2, ctl & ~PCI_MSI_CTRL_EN);
-			return;
-		}
-		pt->msi_on = true;
-	} else if (!want && pt->msi_on) {
-		vecs_disable(pt, pt->msi, pt->msi_n, VFIO_PCI_MSI_IRQ_INDEX);
-		pt->msi_on = false;
-	}
-	for (unsigned i = 0; i < n && pt->msi_on; i++) {
-		/* Multiple messages: the vector number replaces the low data bits. */
-		pt->msi[i].virt_addr = addr;
-		pt->msi[i].virt_data = (data & ~(n - 1)) | i;
-		vec_sync(pt, &pt->msi[i], !(mask & (1u << i)));
-	}
+	unsigned a = pt->msi_cap + PCI_MSI_CTRL, b = pt->msi_cap + pt->msi_state.len;
+	if (!pt->msi_cap || off + size <= a || off >= b)
+		return false;
+	*lo = off > a ? off : a;
+	*hi = off + size < b ? off + size : b;
+	return true;
 }
 
 /* --- BARs ------------------------------------------------------------------------ */
@@ -447,11 +394,16 @@ static uint32_t pt_cfg_read(struct pci_dev *dev, unsigned off, unsigned size)
 {
 	struct pt_dev *pt = dev->ctx;
 	uint32_t v = 0;
+	unsigned lo, hi;
 	for (unsigned i = 0; i < size; i++) {
 		uint8_t byte = pt->virt_cfg[off + i];
 		if (pt->passthru[off + i] && vfio_dev_cfg_read(pt->vdev, off + i, &byte, 1) != 0)
 			byte = 0xff;
 		v |= (uint32_t)byte << (8 * i);
+	}
+	if (msi_part(pt, off, size, &lo, &hi)) {
+		uint32_t m = hi - lo == 4 ? 0xffffffffu : ((1u << (8 * (hi - lo))) - 1u);
+		v = (v & ~(m << (8 * (lo - off)))) | msi_state_read(&pt->msi_state, lo - pt->msi_cap, hi - lo) << (8 * (lo - off));
 	}
 	return v;
 }
@@ -489,8 +441,12 @@ static void pt_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uint3
 			bar_written(pt, i);
 	if (pt->msix_cap && range_overlaps(off, size, pt->msix_cap + 2, 2))
 		msix_control_changed(pt);
-	if (pt->msi_cap && range_overlaps(off, size, pt->msi_cap + 2, 22))
-		msi_changed(pt);
+	unsigned lo, hi;
+	if (msi_part(pt, off, size, &lo, &hi)) {
+		int err = msi_state_write(&pt->msi_state, lo - pt->msi_cap, hi - lo, val >> (8 * (lo - off)));
+		if (err)
+			fprintf(stderr, "vfs-vmm: %s: cannot enable MSI: %s\n", vfio_dev_bdf(pt->vdev), strerror(-err));
+	}
 }
 
 static const struct pci_dev_ops pt_pci_ops = { pt_cfg_read, pt_cfg_write };
@@ -557,7 +513,7 @@ static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 				return -ENOTSUP;
 			}
 			/* Every entry masked at reset (§6.8.2.9). */
-			msix_state_init(&pt->msix_state, pt->msix_n, &msix_glue_ops, pt);
+			msix_state_init(&pt->msix_state, pt->msix_n, &glue_route_ops, &pt->msix_src);
 			pt->msix_table_bar = t & PCI_MSIX_BIR;
 			pt->msix_table_off = t & ~PCI_MSIX_BIR;
 			pt->msix_pba_bar = p & PCI_MSIX_BIR;
@@ -572,18 +528,10 @@ static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 				return refuse(pt, why, why_len, "MSI", at, len);
 			pt->msi_cap = at;
 			pt->msi_n = 1u << ((ctl >> 1) & 7);
-			if (pt->msi_n > 32)
-				pt->msi_n = 32;
-			memcpy(pt->virt_cfg + at, phys + at, len);
-			cfg_set(pt, at + 2, 2, ctl & ~(PCI_MSI_CTRL_EN | PCI_MSI_CTRL_MME));
-			mask_set(pt, at + 2, 2, PCI_MSI_CTRL_EN | PCI_MSI_CTRL_MME);
-			mask_set(pt, at + 4, 4, 0xfffffffc);
-			unsigned d = at + ((ctl & PCI_MSI_CTRL_64) ? 12 : 8);
-			if (ctl & PCI_MSI_CTRL_64)
-				mask_set(pt, at + 8, 4, 0xffffffff);
-			mask_set(pt, d, 2, 0xffff);
-			if (ctl & PCI_MSI_CTRL_PVM)
-				mask_set(pt, d + 4, 4, 0xffffffff);
+			if (pt->msi_n > MSI_STATE_MAX)
+				pt->msi_n = MSI_STATE_MAX;
+			memcpy(pt->virt_cfg + at, phys + at, 2);   /* the rest is msi_state's */
+			msi_state_init(&pt->msi_state, ctl, pt->msi_n, &glue_route_ops, &pt->msi_src);
 		} else if (c.id == PCI_CAP_ID_PCIE && !pcie_seen) {
 			/* Version 1 ends at 0x24, version 2 at 0x3c (PCIe 5.0
 			 * §7.5.3): live up to the next capability at most. */
@@ -700,8 +648,10 @@ int pt_dev_create(struct glue *g, struct pci_bus *bus, struct vfio_dev *vdev,
 	pt->pci = (struct pci_dev){ &pt_pci_ops, pt };
 	for (unsigned i = 0; i < MAX_VEC; i++)
 		pt->msix[i].host_efd = -1;
-	for (unsigned i = 0; i < 32; i++)
+	for (unsigned i = 0; i < MSI_STATE_MAX; i++)
 		pt->msi[i].host_efd = -1;
+	pt->msix_src = (struct pt_src){ pt, pt->msix, VFIO_PCI_MSIX_IRQ_INDEX, "MSI-X" };
+	pt->msi_src = (struct pt_src){ pt, pt->msi, VFIO_PCI_MSI_IRQ_INDEX, "MSI" };
 	for (unsigned i = 0; i < 6; i++) {
 		pt->bars[i].trap_id = -1;
 		pt->bars[i].pt = pt;
@@ -757,8 +707,8 @@ void pt_dev_destroy(struct pt_dev *pt)
 		pci_bus_remove(pt->bus, pt->devfn);
 	if (pt->msix_cap)
 		msix_state_off(&pt->msix_state);
-	if (pt->msi_on)
-		vecs_disable(pt, pt->msi, pt->msi_n, VFIO_PCI_MSI_IRQ_INDEX);
+	if (pt->msi_cap)
+		msi_state_off(&pt->msi_state);
 	for (unsigned i = 0; i < 6; i++) {
 		struct pt_bar *b = &pt->bars[i];
 		bar_unplace(pt, b);
