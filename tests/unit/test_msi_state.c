@@ -490,6 +490,73 @@ static void refused_enable(const struct impl *im)
 static void refused_on_irte_routes(void **state) { (void)state; refused_enable(&impls[0]); }
 static void refused_on_glue_routes(void **state) { (void)state; refused_enable(&impls[1]); }
 
+/* MSI (64-bit, per-vector masking, MMC 4 messages) over the same routes:
+ * multi-message data, mask bits starting set, pending bits, MME clamped to
+ * what the route serves; the guest sees the same on both. */
+#define MSI_CTRL_OFF PCI_MSI_CTRL
+#define MSI_MASK_OFF PCI_MSI_MASK_64
+#define MSI_PEND_OFF (PCI_MSI_MASK_64 + 4)
+
+static void msi_on(const struct impl *im)
+{
+	struct msi_state ms;
+	const uint16_t phys_ctrl = (2u << 1) | PCI_MSI_CTRL_64 | PCI_MSI_CTRL_PVM;
+	start(im);
+	assert_int_equal(msi_state_init(&ms, phys_ctrl, 4, im->ops, NULL), 0);
+	assert_int_equal(ms.len, 24);
+	assert_int_equal(msi_state_read(&ms, MSI_CTRL_OFF, 2), phys_ctrl);   /* off, MME 0 */
+	assert_int_equal(msi_state_read(&ms, MSI_MASK_OFF, 4), 0xf);        /* served vectors masked */
+	/* programmed while off: no route call */
+	assert_int_equal(msi_state_write(&ms, PCI_MSI_ADDR_LO, 4, MSG_ADDR(1) | 3), 0);
+	assert_int_equal(msi_state_write(&ms, PCI_MSI_DATA_64, 2, 0x41), 0);
+	assert_int_equal(msi_state_read(&ms, PCI_MSI_ADDR_LO, 4), MSG_ADDR(1));
+	assert_int_equal(ms.route_calls, 0);
+	/* enable with 4 messages: 4 adds, then the function */
+	assert_int_equal(msi_state_write(&ms, MSI_CTRL_OFF, 2, PCI_MSI_CTRL_EN | 2u << 4), 0);
+	assert_int_equal(ms.route_calls, 4);
+	assert_int_equal(msi_state_read(&ms, MSI_CTRL_OFF, 2), phys_ctrl | PCI_MSI_CTRL_EN | 2u << 4);
+	/* masked: pends */
+	got_vector = -1;
+	im->send(0);
+	assert_int_equal(got_vector, -1);
+	assert_int_equal(msi_state_read(&ms, MSI_PEND_OFF, 4), 1);
+	/* unmask all: the pending one arrives, as message 0 (data 0x41 with
+	 * its low two bits 0) */
+	assert_int_equal(msi_state_write(&ms, MSI_MASK_OFF, 4, 0), 0);
+	assert_int_equal(ms.route_calls, 8);
+	assert_int_equal(got_vector, 0x40);
+	assert_int_equal(got_apic, 1);
+	assert_int_equal(msi_state_read(&ms, MSI_PEND_OFF, 4), 0);
+	im->send(3);
+	assert_int_equal(got_vector, 0x43);
+	/* mask bits beyond the served vectors are not writable; MME above
+	 * MMC is clamped; neither changes a route */
+	assert_int_equal(msi_state_write(&ms, MSI_MASK_OFF, 4, 0xfffffff0u), 0);
+	assert_int_equal(msi_state_write(&ms, MSI_CTRL_OFF, 1, PCI_MSI_CTRL_EN | 7u << 4), 0);
+	assert_int_equal(msi_state_read(&ms, MSI_MASK_OFF, 4), 0);
+	assert_int_equal((msi_state_read(&ms, MSI_CTRL_OFF, 2) & PCI_MSI_CTRL_MME) >> 4, 2);
+	assert_int_equal(ms.route_calls, 8);
+	/* off: 4 dels, nothing arrives */
+	assert_int_equal(msi_state_write(&ms, MSI_CTRL_OFF, 2, 0), 0);
+	assert_int_equal(ms.route_calls, 12);
+	got_vector = -1;
+	im->send(1);
+	assert_int_equal(got_vector, -1);
+	for (unsigned k = 0; k < N; k++)
+		assert_false(im->open(k));
+	/* a route serving one vector (bare metal): MME stays 0, one mask bit */
+	assert_int_equal(msi_state_init(&ms, phys_ctrl, 1, im->ops, NULL), 0);
+	assert_int_equal(msi_state_read(&ms, MSI_MASK_OFF, 4), 1);
+	assert_int_equal(msi_state_write(&ms, MSI_CTRL_OFF, 2, PCI_MSI_CTRL_EN | 2u << 4), 0);
+	assert_int_equal(msi_state_read(&ms, MSI_CTRL_OFF, 2), phys_ctrl | PCI_MSI_CTRL_EN);
+	assert_int_equal(ms.route_calls, 1);
+	msi_state_off(&ms);
+	stop();
+}
+
+static void msi_on_irte_routes(void **state) { (void)state; msi_on(&impls[0]); }
+static void msi_on_glue_routes(void **state) { (void)state; msi_on(&impls[1]); }
+
 /* The guest's view: Table Size read-only, reserved bits dropped, past the
  * table a masked empty entry, bad arguments refused. */
 static void guest_view(void **state)
@@ -526,6 +593,8 @@ int main(void)
 		cmocka_unit_test(order_on_glue_routes),
 		cmocka_unit_test(refused_on_irte_routes),
 		cmocka_unit_test(refused_on_glue_routes),
+		cmocka_unit_test(msi_on_irte_routes),
+		cmocka_unit_test(msi_on_glue_routes),
 		cmocka_unit_test(guest_view),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
