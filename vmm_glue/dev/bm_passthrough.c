@@ -245,10 +245,6 @@ void bmpt_dma_fini(struct bmpt_dma *d)
 
 /* --- the device's configuration space, as the guest sees it -------------- */
 
-/* Command bits the guest owns (PCI Local Bus 3.0 §6.2.2): memory space,
- * bus master, INTx disable; the rest of the header is pci/pci_regs.h's. */
-#define PCI_COMMAND_GUEST (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)
-
 /* Logs name the function: bus:dev.fn. */
 #define BDF_FMT "%02x:%02x.%u"
 #define BDF(dev) (dev)->c.rid >> 8, ((dev)->c.rid >> 3) & 31, (dev)->c.rid & 7
@@ -266,6 +262,11 @@ static void phys_write(const struct bmpt_dev *dev, unsigned off, unsigned size, 
 static uint32_t cfg_acc_read(void *ctx, unsigned off, unsigned size)
 {
 	return phys_read(ctx, off, size);
+}
+
+static void cfg_acc_write(void *ctx, unsigned off, unsigned size, uint32_t val)
+{
+	phys_write(ctx, off, size, val);
 }
 
 /* The capability with this ID through the shared walker (pci/pci_cap:
@@ -358,11 +359,6 @@ static const struct msi_route_ops msi_irte_ops = {
 	.enable = msi_route_enable,
 };
 
-static bool in_cap(const struct bmpt_dev *dev, unsigned off)
-{
-	return dev->msi && off >= dev->msi && off < dev->msi + dev->msi_len;
-}
-
 /* Virtual capability (msi_state): the device's MMC, 64-bit and PVM bits;
  * disabled, MME 0, an empty message, vector 0 masked.  The device's MSI
  * goes off. */
@@ -375,34 +371,12 @@ static int msi_init_virtual(struct bmpt_dev *dev)
 	if (rc)
 		return rc;
 	dev->msi_len = dev->msi_state.len;
-	for (unsigned i = 0; i < 2; i++)
-		dev->virt_cap_hdr[i] = (uint8_t)phys_read(dev, dev->msi + i, 1);
+	pt_config_set_msi(&dev->cfgv, dev->msi, &dev->msi_state);
 	phys_write(dev, dev->msi + BMPT_MSI_CTRL, 2, ctrl & (uint16_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME));
 	return 0;
 }
 
 /* --- MSI-X: the capability and the table ------------------------------------ */
-
-static bool in_msix_cap(const struct bmpt_dev *dev, unsigned off)
-{
-	return dev->msix && off >= dev->msix && off < dev->msix + BMPT_MSIX_CAP_LEN;
-}
-
-/* Message Control's writable bits (§6.8.2.3): MSI-X Enable 15 and Function
- * Mask 14, both in the high byte; Table Size 10:0 is read-only. */
-static uint8_t msix_cap_writable(unsigned i)
-{
-	return i == BMPT_MSIX_CTRL + 1 ? (uint8_t)((BMPT_MSIX_CTRL_EN | BMPT_MSIX_CTRL_FMASK) >> 8) : 0;
-}
-
-/* The virtual capability's Message Control is the state machine's (an
- * enable it refused reads back as 0). */
-static void msix_cap_sync(struct bmpt_dev *dev)
-{
-	uint16_t ctrl = msix_state_ctrl(&dev->msix_state);
-	dev->virt_msix_cap[BMPT_MSIX_CTRL] = (uint8_t)ctrl;
-	dev->virt_msix_cap[BMPT_MSIX_CTRL + 1] = (uint8_t)(ctrl >> 8);
-}
 
 static uint64_t phys_entry(const struct bmpt_dev *dev, unsigned k)
 {
@@ -628,12 +602,10 @@ static int msix_probe(struct bmpt_dev *dev)
 	dev->msix_bar_size[1] = pba_bar_size;
 	dev->msix_size = size;
 	dev->msix_phys_size = n;
-	for (unsigned i = 0; i < BMPT_MSIX_CAP_LEN; i++)
-		dev->virt_msix_cap[i] = (uint8_t)phys_read(dev, x + i, 1);
 	rc = msix_state_init(&dev->msix_state, size, &msix_irte_ops, dev);
 	if (rc)
 		return rc;
-	msix_cap_sync(dev);
+	pt_config_set_msix(&dev->cfgv, x, &dev->msix_state);
 	port_log("bmpt: " BDF_FMT " MSI-X: %u entries (the guest sees %u), table BAR%u+0x%x = 0x%llx, PBA BAR%u+0x%x",
 		 BDF(dev), n, size, table & BMPT_MSIX_BIR, table & ~BMPT_MSIX_BIR, (unsigned long long)dev->msix_table,
 		 pba & BMPT_MSIX_BIR, pba & ~BMPT_MSIX_BIR);
@@ -731,7 +703,10 @@ static int check_access(const struct bmpt_dev *dev, uint64_t gpa, unsigned size,
 	return 0;
 }
 
-/* An 8-byte access is two dword accesses (ECAM is dword-granular). */
+/* An 8-byte access is two dword accesses (ECAM is dword-granular).  The
+ * 256 bytes are the config virtualizer's (vmm_glue/dev/pt_config: every
+ * byte live but the MSI and MSI-X registers); the extended space reads
+ * through. */
 int bmpt_cfg_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 {
 	struct bmpt_dev *dev = ctx;
@@ -746,34 +721,24 @@ int bmpt_cfg_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 		*val = lo | hi << 32;
 		return rc;
 	}
-	uint64_t v = 0;
-	for (unsigned i = 0; i < size; i++) {
-		unsigned b = off + i;
-		uint32_t byte;
-		if (in_cap(dev, b))
-			byte = b - dev->msi < 2 ? dev->virt_cap_hdr[b - dev->msi] : msi_state_read(&dev->msi_state, b - dev->msi, 1);
-		else if (in_msix_cap(dev, b))
-			byte = dev->virt_msix_cap[b - dev->msix];
-		else
-			byte = phys_read(dev, b, 1);
-		v |= (uint64_t)(byte & 0xff) << (8 * i);
+	if (off < PCI_CFG_SIZE) {
+		*val = pt_config_read(&dev->cfgv, off, size);
+		return 0;
 	}
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size; i++)
+		v |= (uint64_t)(phys_read(dev, off + i, 1) & 0xff) << (8 * i);
 	*val = v;
 	return 0;
 }
 
-/* Command: the guest owns memory space, bus master and INTx disable;
- * nothing else of config space is written.  True when memory space went
- * from off to on. */
-static bool command_write(struct bmpt_dev *dev, unsigned b, uint8_t byte)
+static bool overlaps(unsigned off, unsigned size, unsigned at, unsigned len)
 {
-	uint32_t sh = 8 * (b - PCI_COMMAND);
-	uint32_t own = (PCI_COMMAND_GUEST >> sh) & 0xff;
-	uint32_t cur = phys_read(dev, b, 1), next = (cur & ~own) | (byte & own);
-	phys_write(dev, b, 1, next);
-	return b == PCI_COMMAND && !(cur & PCI_COMMAND_MEMORY) && (next & PCI_COMMAND_MEMORY);
+	return at && off < at + len && at < off + size;
 }
 
+/* Only COMMAND's guest bits and the MSI / MSI-X registers take a write;
+ * memory space turned back on rewrites the physical table (msix_resync). */
 int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 {
 	struct bmpt_dev *dev = ctx;
@@ -784,35 +749,12 @@ int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 		int rc = bmpt_cfg_write(dev, gpa, 4, val & 0xffffffffu);
 		return rc ? rc : bmpt_cfg_write(dev, gpa + 4, 4, val >> 32);
 	}
-	bool msi_touched = false, msix_touched = false, memory_on = false;
-	for (unsigned i = 0; i < size; i++) {
-		unsigned b = off + i;
-		uint8_t byte = (uint8_t)(val >> (8 * i));
-		if (in_cap(dev, b)) {
-			msi_touched = true;
-		} else if (in_msix_cap(dev, b)) {
-			unsigned c = b - dev->msix;
-			uint8_t w = msix_cap_writable(c);
-			dev->virt_msix_cap[c] = (uint8_t)((dev->virt_msix_cap[c] & ~w) | (byte & w));
-			msix_touched = true;
-		} else if (b == PCI_COMMAND || b == PCI_COMMAND + 1) {
-			memory_on |= command_write(dev, b, byte);
-		}
-	}
-	if (msi_touched) {
-		/* the bytes inside the capability, in one write */
-		unsigned lo = off > dev->msi ? off : dev->msi;
-		unsigned hi = off + size < dev->msi + dev->msi_len ? off + size : dev->msi + dev->msi_len;
-		dev->cap_writes++;
-		msi_state_write(&dev->msi_state, lo - dev->msi, hi - lo, (uint32_t)(val >> (8 * (lo - off))));
-	}
-	if (msix_touched) {
-		dev->cap_writes++;
-		msix_state_ctrl_write(&dev->msix_state, (uint16_t)(dev->virt_msix_cap[BMPT_MSIX_CTRL] |
-								    dev->virt_msix_cap[BMPT_MSIX_CTRL + 1] << 8));
-		msix_cap_sync(dev);
-	}
-	if (memory_on && dev->msix_routes)
+	if (off >= PCI_CFG_SIZE)
+		return 0;
+	dev->cap_writes += overlaps(off, size, dev->msi, dev->msi_len);
+	dev->cap_writes += overlaps(off, size, dev->msix, BMPT_MSIX_CAP_LEN);
+	unsigned touched = pt_config_write(&dev->cfgv, off, size, (uint32_t)val);
+	if ((touched & PT_CFG_W_MEMORY_ON) && dev->msix_routes)
 		msix_resync(dev);
 	return 0;
 }
@@ -893,6 +835,8 @@ int bmpt_dev_init(struct bmpt_dev *dev, struct core_vm *vm, const struct bmpt_de
 	    (cfg->table && (!cfg->guest || !cfg->vcpus)))
 		return -PORT_EINVAL;
 	*dev = (struct bmpt_dev){ .c = *cfg };
+	const struct pt_config_phys phys = { cfg_acc_read, cfg_acc_write, dev };
+	pt_config_init(&dev->cfgv, &phys, PT_CFG_LIVE_RD);
 	dev->msi = find_cap(dev, PCI_CAP_ID_MSI);
 	dev->msix = find_cap(dev, PCI_CAP_ID_MSIX);
 	if (!dev->msi && !dev->msix) {

@@ -54,6 +54,7 @@
 #include "pci/pci_regs.h"
 #include "vmm_glue/core/core_vm.h"
 #include "vmm_glue/dev/msi_state.h"
+#include "vmm_glue/dev/pt_config.h"
 
 enum bmpt_mode {
 	BMPT_SHARED = 1, /* domain tables = EPT tables */
@@ -173,9 +174,8 @@ struct bmpt_dev {
 	unsigned msi;                /* MSI capability offset; 0 when none */
 	unsigned msi_len;            /* its length: 10, 14, 20 or 24 */
 	bool msi_64, msi_pvm;
-	/* virtual context: ID and next pointer as the device has them, the
-	 * rest (and the decoded message, msi_state.vec[0]) the state machine's */
-	uint8_t virt_cap_hdr[2];
+	/* virtual context: the capability's registers and the decoded message
+	 * (msi_state.vec[0]) are the state machine's */
 	struct msi_state msi_state;
 	/* shadow + physical context (route.msgs[0].host_vector etc.) */
 	struct ir_route route;
@@ -191,9 +191,8 @@ struct bmpt_dev {
 	/* The BARs holding the table and the PBA (base, probed size): the only
 	 * device MMIO the trapped pages pass through to. */
 	uint64_t msix_bar_base[2], msix_bar_size[2];
-	uint8_t virt_msix_cap[BMPT_MSIX_CAP_LEN]; /* the capability as the guest sees it
-						   * (Message Control: msix_state's) */
-	struct msix_state msix_state;  /* virtual table + policy (msi_state.h) */
+	struct msix_state msix_state;  /* virtual table + Message Control (msi_state.h) */
+	struct pt_config cfgv;         /* the config virtualizer: all live but MSI / MSI-X */
 	unsigned msix_routes;        /* entries [0, msix_routes) have an open route */
 	struct bmpt_msix_entry msix_entries[BMPT_MSIX_MAX];
 	/* what the traps saw */

@@ -21,6 +21,7 @@
 
 #include "pci/pci_cap.h"
 #include "vmm_glue/dev/msi_state.h"
+#include "vmm_glue/dev/pt_config.h"
 
 #define MAX_VEC MSIX_STATE_MAX
 
@@ -63,9 +64,9 @@ struct pt_dev {
 	struct vfio_dev *vdev;
 	struct pci_dev pci;
 	unsigned devfn;
-	uint8_t virt_cfg[256];
-	uint8_t wmask[256];      /* bits the guest may write into the shadow */
-	uint8_t passthru[256];   /* 1: read/write this byte on the device */
+	/* the config virtualizer: virt (the guest's header and kept
+	 * capabilities), wmask, live (the PCI Express registers) */
+	struct pt_config cfgv;
 	struct pt_bar bars[6];
 	/* MSI-X */
 	unsigned msix_cap, msix_n, msix_table_bar, msix_pba_bar;
@@ -81,17 +82,17 @@ struct pt_dev {
 
 static uint32_t cfg_get(const struct pt_dev *pt, unsigned off, unsigned size)
 {
-	return (uint32_t)glue_get_le(pt->virt_cfg + off, size);
+	return (uint32_t)glue_get_le(pt->cfgv.virt + off, size);
 }
 
 static void cfg_set(struct pt_dev *pt, unsigned off, unsigned size, uint32_t v)
 {
-	glue_put_le(pt->virt_cfg + off, size, v);
+	glue_put_le(pt->cfgv.virt + off, size, v);
 }
 
 static void mask_set(struct pt_dev *pt, unsigned off, unsigned size, uint32_t m)
 {
-	glue_put_le(pt->wmask + off, size, m);
+	glue_put_le(pt->cfgv.wmask + off, size, m);
 }
 
 /* --- guest RAM for DMA ---------------------------------------------------- */
@@ -198,27 +199,6 @@ static const struct msi_route_ops glue_route_ops = {
 	.enable = route_enable,
 	.pending = route_pending,
 };
-
-/* Message Control is the state machine's; an enable it refused reads 0. */
-static void msix_control_changed(struct pt_dev *pt)
-{
-	int err = msix_state_ctrl_write(&pt->msix_state, (uint16_t)cfg_get(pt, pt->msix_cap + 2, 2));
-	if (err)
-		fprintf(stderr, "vfs-vmm: %s: cannot enable MSI-X: %s\n", vfio_dev_bdf(pt->vdev), strerror(-err));
-	cfg_set(pt, pt->msix_cap + 2, 2, msix_state_ctrl(&pt->msix_state));
-}
-
-/* Bytes [lo, hi) of an access at off that fall in the MSI capability's
- * registers (Message Control on); false when none. */
-static bool msi_part(const struct pt_dev *pt, unsigned off, unsigned size, unsigned *lo, unsigned *hi)
-{
-	unsigned a = pt->msi_cap + PCI_MSI_CTRL, b = pt->msi_cap + pt->msi_state.len;
-	if (!pt->msi_cap || off + size <= a || off >= b)
-		return false;
-	*lo = off > a ? off : a;
-	*hi = off + size < b ? off + size : b;
-	return true;
-}
 
 /* --- BARs ------------------------------------------------------------------------ */
 
@@ -393,60 +373,37 @@ static void bar_written(struct pt_dev *pt, unsigned idx)
 static uint32_t pt_cfg_read(struct pci_dev *dev, unsigned off, unsigned size)
 {
 	struct pt_dev *pt = dev->ctx;
-	uint32_t v = 0;
-	unsigned lo, hi;
-	for (unsigned i = 0; i < size; i++) {
-		uint8_t byte = pt->virt_cfg[off + i];
-		if (pt->passthru[off + i] && vfio_dev_cfg_read(pt->vdev, off + i, &byte, 1) != 0)
-			byte = 0xff;
-		v |= (uint32_t)byte << (8 * i);
-	}
-	if (msi_part(pt, off, size, &lo, &hi)) {
-		uint32_t m = hi - lo == 4 ? 0xffffffffu : ((1u << (8 * (hi - lo))) - 1u);
-		v = (v & ~(m << (8 * (lo - off)))) | msi_state_read(&pt->msi_state, lo - pt->msi_cap, hi - lo) << (8 * (lo - off));
-	}
-	return v;
+	return pt_config_read(&pt->cfgv, off, size);
 }
 
+/* The virtualizer takes the write; a BAR the guest moved is re-placed. */
 static void pt_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uint32_t val)
 {
 	struct pt_dev *pt = dev->ctx;
-	/* The header (COMMAND above all) is never written through, whatever
-	 * the capability layout marked live. */
-	bool all_passthru = off >= PCI_HEADER_SIZE;
-	for (unsigned i = 0; i < size; i++)
-		all_passthru &= pt->passthru[off + i] != 0;
-	if (all_passthru) {
-		uint8_t buf[4];
-		glue_put_le(buf, size, val);
-		vfio_dev_cfg_write(pt->vdev, off, buf, size);
-		return;
-	}
-	for (unsigned i = 0; i < size; i++) {
-		unsigned o = off + i;
-		uint8_t m = pt->wmask[o], b = (uint8_t)(val >> (8 * i));
-		pt->virt_cfg[o] = (uint8_t)((pt->virt_cfg[o] & ~m) | (b & m));
-	}
-	/* Side effects, by register. */
-	if (range_overlaps(off, size, PCI_COMMAND, 2)) {
-		uint16_t cmd = (uint16_t)cfg_get(pt, PCI_COMMAND, 2), phys;
-		if (vfio_dev_cfg_read(pt->vdev, PCI_COMMAND, &phys, 2) == 0) {
-			phys = (uint16_t)((phys & ~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)) |
-					  (cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)));
-			vfio_dev_cfg_write(pt->vdev, PCI_COMMAND, &phys, 2);
-		}
-	}
-	for (unsigned i = 0; i < 6; i++)
-		if (range_overlaps(off, size, PCI_BAR0 + 4 * i, 4))
+	pt->cfgv.last_error = 0;
+	unsigned touched = pt_config_write(&pt->cfgv, off, size, val);
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+		if (touched & PT_CFG_W_BAR(i))
 			bar_written(pt, i);
-	if (pt->msix_cap && range_overlaps(off, size, pt->msix_cap + 2, 2))
-		msix_control_changed(pt);
-	unsigned lo, hi;
-	if (msi_part(pt, off, size, &lo, &hi)) {
-		int err = msi_state_write(&pt->msi_state, lo - pt->msi_cap, hi - lo, val >> (8 * (lo - off)));
-		if (err)
-			fprintf(stderr, "vfs-vmm: %s: cannot enable MSI: %s\n", vfio_dev_bdf(pt->vdev), strerror(-err));
-	}
+	if (pt->cfgv.last_error)
+		fprintf(stderr, "vfs-vmm: %s: cannot enable %s: %s\n", vfio_dev_bdf(pt->vdev),
+			touched & PT_CFG_W_MSIX ? "MSI-X" : "MSI", strerror(-pt->cfgv.last_error));
+}
+
+/* The device's config space through VFIO; a failed read reads as ones. */
+static uint32_t vfio_cfg_read(void *ctx, unsigned off, unsigned size)
+{
+	uint8_t buf[4] = { 0xff, 0xff, 0xff, 0xff };
+	if (vfio_dev_cfg_read(ctx, off, buf, size) != 0)
+		memset(buf, 0xff, sizeof(buf));
+	return (uint32_t)glue_get_le(buf, size);
+}
+
+static void vfio_cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
+{
+	uint8_t buf[4];
+	glue_put_le(buf, size, val);
+	vfio_dev_cfg_write(ctx, off, buf, size);
 }
 
 static const struct pci_dev_ops pt_pci_ops = { pt_cfg_read, pt_cfg_write };
@@ -492,7 +449,7 @@ static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 	bool pcie_seen = false;
 	for (pci_cap_iter_init(&it, &acc, false); n < PCI_CAP_MAX_ENTRIES && pci_cap_next(&it, &caps[n]);)
 		n++;
-	pt->virt_cfg[PCI_CAP_PTR] = 0;
+	pt->cfgv.virt[PCI_CAP_PTR] = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct pci_cap c = caps[i];
 		unsigned at = c.off, len, room = cap_room(caps, n, at);
@@ -514,14 +471,14 @@ static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 			}
 			/* Every entry masked at reset (§6.8.2.9). */
 			msix_state_init(&pt->msix_state, pt->msix_n, &glue_route_ops, &pt->msix_src);
+			pt_config_set_msix(&pt->cfgv, at, &pt->msix_state);
 			pt->msix_table_bar = t & PCI_MSIX_BIR;
 			pt->msix_table_off = t & ~PCI_MSIX_BIR;
 			pt->msix_pba_bar = p & PCI_MSIX_BIR;
 			pt->msix_pba_off = p & ~PCI_MSIX_BIR;
-			memcpy(pt->virt_cfg + at, phys + at, len);
-			/* The guest starts with MSI-X off and unmasked (§6.8.2.3). */
-			cfg_set(pt, at + 2, 2, ctl & PCI_MSIX_CTRL_SIZE);
-			mask_set(pt, at + 2, 2, PCI_MSIX_CTRL_EN | PCI_MSIX_CTRL_FMASK);
+			memcpy(pt->cfgv.virt + at, phys + at, len);
+			/* Message Control is msix_state's: MSI-X off, Function
+			 * Mask clear (§6.8.2.3). */
 		} else if (c.id == PCI_CAP_ID_MSI && !pt->msi_cap) {
 			len = pci_msi_cap_len(ctl);
 			if (len > room)
@@ -530,24 +487,25 @@ static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 			pt->msi_n = 1u << ((ctl >> 1) & 7);
 			if (pt->msi_n > MSI_STATE_MAX)
 				pt->msi_n = MSI_STATE_MAX;
-			memcpy(pt->virt_cfg + at, phys + at, 2);   /* the rest is msi_state's */
+			memcpy(pt->cfgv.virt + at, phys + at, 2);   /* the rest is msi_state's */
 			msi_state_init(&pt->msi_state, ctl, pt->msi_n, &glue_route_ops, &pt->msi_src);
+			pt_config_set_msi(&pt->cfgv, at, &pt->msi_state);
 		} else if (c.id == PCI_CAP_ID_PCIE && !pcie_seen) {
 			/* Version 1 ends at 0x24, version 2 at 0x3c (PCIe 5.0
 			 * §7.5.3): live up to the next capability at most. */
 			len = room < PCI_EXP_CAP_LEN ? room : PCI_EXP_CAP_LEN;
 			pcie_seen = true;
-			memcpy(pt->virt_cfg + at, phys + at, len);
-			memset(pt->passthru + at + 2, 1, len - 2); /* live registers */
+			memcpy(pt->cfgv.virt + at, phys + at, len);
+			memset(pt->cfgv.live + at + 2, PT_CFG_LIVE_RD | PT_CFG_LIVE_WR, len - 2); /* live registers */
 		} else {
 			continue;
 		}
-		pt->virt_cfg[kept_prev == PCI_CAP_PTR ? PCI_CAP_PTR : kept_prev + 1] = (uint8_t)at;
-		pt->virt_cfg[at + 1] = 0;
+		pt->cfgv.virt[kept_prev == PCI_CAP_PTR ? PCI_CAP_PTR : kept_prev + 1] = (uint8_t)at;
+		pt->cfgv.virt[at + 1] = 0;
 		kept_prev = at;
 	}
-	if (pt->virt_cfg[PCI_CAP_PTR])
-		pt->virt_cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	if (pt->cfgv.virt[PCI_CAP_PTR])
+		pt->cfgv.virt[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
 	return 0;
 }
 
@@ -646,6 +604,8 @@ int pt_dev_create(struct glue *g, struct pci_bus *bus, struct vfio_dev *vdev,
 	pt->bus = bus;
 	pt->vdev = vdev;
 	pt->pci = (struct pci_dev){ &pt_pci_ops, pt };
+	const struct pt_config_phys cfg_phys = { vfio_cfg_read, vfio_cfg_write, vdev };
+	pt_config_init(&pt->cfgv, &cfg_phys, 0);
 	for (unsigned i = 0; i < MAX_VEC; i++)
 		pt->msix[i].host_efd = -1;
 	for (unsigned i = 0; i < MSI_STATE_MAX; i++)
@@ -667,13 +627,13 @@ int pt_dev_create(struct glue *g, struct pci_bus *bus, struct vfio_dev *vdev,
 		return err;
 	}
 	/* Header: identity from the device (VFIO fills in a VF's IDs). */
-	memcpy(pt->virt_cfg, phys, 0x40);
+	memcpy(pt->cfgv.virt, phys, 0x40);
 	cfg_set(pt, PCI_COMMAND, 2, 0);
 	cfg_set(pt, PCI_STATUS, 2, 0);
-	pt->virt_cfg[PCI_HEADER_TYPE] = 0;      /* type 0, single function */
-	memset(pt->virt_cfg + PCI_BAR0, 0, 24);
+	pt->cfgv.virt[PCI_HEADER_TYPE] = 0;      /* type 0, single function */
+	memset(pt->cfgv.virt + PCI_BAR0, 0, 24);
 	cfg_set(pt, PCI_ROM_ADDRESS, 4, 0);          /* no expansion ROM */
-	pt->virt_cfg[PCI_INTERRUPT_LINE] = 0;
+	pt->cfgv.virt[PCI_INTERRUPT_LINE] = 0;
 	mask_set(pt, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE |
 		 PCI_COMMAND_PARITY | PCI_COMMAND_SERR);
 	mask_set(pt, PCI_CACHE_LINE_SIZE, 2, 0xffff);    /* cache line size, latency timer */
