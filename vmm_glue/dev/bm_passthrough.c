@@ -1,7 +1,9 @@
 /*
  * bm_passthrough.c — a guest's VT-d domain derived from its EPT, and its
  * trapped MSI capability and MSI-X table entries turned into IRTEs (see
- * bm_passthrough.h).
+ * bm_passthrough.h): an adapter over the shared config virtualizer
+ * (pt_config, every byte live but MSI / MSI-X) and MSI/MSI-X state machine
+ * (msi_state), whose routes here are IRTEs and the device's physical table.
  *
  * Sharing the EPT with VT-d (bmpt_dma_init), from the formats:
  *   EPT entry (SDM Vol. 3C §28.2.2, Tables 28-1..28-6): R 0, W 1, X 2,

@@ -1,11 +1,14 @@
 /*
- * passthrough.c — the passthrough PCI device.
+ * passthrough.c — the passthrough PCI device on the hosted core: an adapter
+ * over the shared config virtualizer (pt_config: a virtual header, the kept
+ * capabilities, the PCIe registers live) and MSI/MSI-X state machine
+ * (msi_state), whose routes here are eventfds VFIO signals + glue routes.
  * Register facts: PCI Local Bus 3.0 §6.1 (type 0 header), §6.2.5 (BARs),
  * §6.7 (capability list), §6.8.1 (MSI), §6.8.2 (MSI-X: capability, table,
  * PBA); PCI Express Base 4.0 §7.5.3 (PCI Express capability).
  *
- * Contexts: `virt_*` is what the guest programmed (config shadow, BAR GPAs,
- * the MSI-X table it wrote); `route` (glue_msi_route) is the shadow the core
+ * Contexts: `cfgv.virt`, `virt_gpa`, msi_state / msix_state are what the
+ * guest programmed or sees; `route` (glue_msi_route) is the shadow the core
  * installs; `host_efd` and the region mmaps are physical.
  */
 #include "vmm_glue/dev/passthrough.h"
