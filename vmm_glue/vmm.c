@@ -15,12 +15,12 @@
 
 #include "vfio/vfio.h"
 #include "vmm_glue/boot_linux.h"
-#include "vmm_glue/kvm_core.h"
-#include "vmm_glue/passthrough.h"
-#include "vmm_glue/pci_bus.h"
-#include "vmm_glue/serial.h"
-#include "vmm_glue/tap.h"
-#include "vmm_glue/virtio_net.h"
+#include "vmm_glue/kvm/kvm_core.h"
+#include "vmm_glue/dev/passthrough.h"
+#include "vmm_glue/dev/pci_bus.h"
+#include "vmm_glue/dev/serial.h"
+#include "vmm_glue/dev/tap.h"
+#include "vmm_glue/dev/virtio_net.h"
 
 static struct kvm_vm *_Atomic running_vm;
 static atomic_bool stop_requested;

@@ -1,5 +1,5 @@
 /* libFuzzer target for the bare-metal passthrough glue's config-space and
- * MSI-X table traps (vmm_glue/vmx/bm_passthrough.c), on the host as
+ * MSI-X table traps (vmm_glue/dev/bm_passthrough.c), on the host as
  * tests/unit/test_vmx_bmpt.c runs it: the VMX core's calls stood in for,
  * the device's config space and BARs modelled here, the IR table real.
  * The input is a device and a guest:
@@ -27,7 +27,7 @@
 #include "pci/pci_regs.h"
 #include "port.h"
 #include "port/host/port_host.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 
 #define CFG_GPA 0xb0018000ull
 #define CMD_ALLOWED (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)

@@ -1,5 +1,5 @@
 /* libFuzzer target for the hosted passthrough device's config space and
- * BAR traps (vmm_glue/passthrough.c over tests/unit/model/pt_model: VFIO
+ * BAR traps (vmm_glue/dev/passthrough.c over tests/unit/model/pt_model: VFIO
  * and the core stood in for).  The input is a device and a guest:
  *
  *   [0, 256)     the device's config space (capability layouts of any

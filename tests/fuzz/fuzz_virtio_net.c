@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the emulated vNIC's queue handling: a hostile driver
- * sets up the two virtio-net queues (vmm_glue/virtio_pci.c common config,
- * vmm_glue/virtqueue.c) at addresses, sizes and features from the input,
+ * sets up the two virtio-net queues (vmm_glue/dev/virtio_pci.c common config,
+ * vmm_glue/dev/virtqueue.c) at addresses, sizes and features from the input,
  * fills guest RAM (descriptors, rings, buffers) with the input's bytes, and
  * the device's transmit and receive passes (virtio_net.c do_tx / do_rx, run
  * here without the device thread so each input is deterministic) take what
@@ -13,14 +13,14 @@
  * backend got and the guest was given must agree with the device's counts
  * and the limits of virtio 1.2 §5.1.6.
  */
-#include "vmm_glue/virtio_net.c"   /* do_tx, do_rx and struct virtio_net */
+#include "vmm_glue/dev/virtio_net.c"   /* do_tx, do_rx and struct virtio_net */
 
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
-#include "vmm_glue/pci_bus.h"
+#include "vmm_glue/dev/pci_bus.h"
 
 #define RAM0_GPA  0x0000ull
 #define RAM1_GPA  0x2000ull    /* hole 0x1000 .. 0x2000 */

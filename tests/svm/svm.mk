@@ -10,7 +10,7 @@
 
 SVM_BUILD := $(BUILD)/svm
 SVM_SRCS := $(sort $(wildcard vmm_glue/core/*.c vmm_glue/svm/*.c vmm_glue/svm/*.S tests/svm/*.c)) \
-	vmm_glue/vmx/bm_passthrough.c tests/vmx/guest_edu.c
+	$(DEV_BM_SRCS) tests/vmx/guest_edu.c
 SVM_OBJS = $(patsubst %,$(SVM_BUILD)/obj/%.o,$(SVM_SRCS))
 
 .PHONY: test-svm svm-elf

@@ -48,7 +48,7 @@
 #include "tests/svm/svm_test.h"
 #include "tests/vmx/guest_edu.h"
 #include "vmm_glue/svm/svm.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 
 #define PAGE_SZ 4096ull
 #define SZ_1G (1ull << 30)
@@ -489,12 +489,12 @@ static void test_edu_guest(unsigned run_no, bool mirror)
 
 	/* (a) the config page, the virtual MSI, the physical one remappable. */
 	struct msi_compat mc = { 0 };
-	int dec = msi_compat_decode(&r.dev.virt_msi, &mc);
+	int dec = msi_compat_decode(&r.dev.msi_state.vec[0].virt_msi, &mc);
 	uint16_t phys_ctrl = pci_read16(edu.pci, (uint16_t)(edu.msi_cap + BMPT_MSI_CTRL));
 	uint32_t phys_addr = pci_read32(edu.pci, (uint16_t)(edu.msi_cap + BMPT_MSI_ADDR_LO));
 	tap_ok(ran && r.reported[E_CFG_ID] == EDU_CFG_ID_VAL && r.reported[E_MSI_CAP] == edu.msi_cap &&
 	       r.reported[E_BAR0] == edu.mmio && r.reported[E_MMIO_ID] == EDU_ID_VAL && dec == 0 &&
-	       mc.vector == EDU_VEC && mc.dest_id == EDU_APIC && !r.dev.virt_masked && r.dev.route_open &&
+	       mc.vector == EDU_VEC && mc.dest_id == EDU_APIC && !r.dev.msi_state.vec[0].virt_masked && r.dev.route_open &&
 	       r.dev.last_update == 0 && (phys_ctrl & BMPT_MSI_CTRL_EN) && (phys_addr & MSI_ADDR_IF),
 	       "run %u (%s): the guest read ID 0x%08llx through its trapped config page, MSI at 0x%llx, BAR0 0x%llx "
 	       "(GPA = HPA), ID 0x%08llx through BAR0; its virtual MSI vector 0x%x to APIC %u; the edu's own MSI "

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "vmm_glue/glue.h"
-#include "vmm_glue/pci_bus.h"
-#include "vmm_glue/serial.h"
+#include "vmm_glue/dev/pci_bus.h"
+#include "vmm_glue/dev/serial.h"
 
 /* --- a fake core: a trap table and the level of each GSI ---------------------- */
 

@@ -16,8 +16,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm_glue/kvm_core.h"
-#include "vmm_glue/serial.h"
+#include "vmm_glue/kvm/kvm_core.h"
+#include "vmm_glue/dev/serial.h"
 
 static const uint8_t guest_code[] = {
 	0xbc, 0x00, 0x00, 0x09, 0x00,       /* mov $0x90000, %esp */

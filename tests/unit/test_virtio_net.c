@@ -1,5 +1,5 @@
 /*
- * The emulated vNIC (vmm_glue/virtio_net.c on virtio_pci.c and
+ * The emulated vNIC (vmm_glue/dev/virtio_net.c on virtio_pci.c and
  * virtqueue.c) driven the way a guest drives it: config cycles through
  * ports 0xCF8/0xCFC of the PCI bus, MMIO to the BARs, rings and buffers in
  * guest RAM, interrupts seen as the MSI routes the core would inject.  The
@@ -27,9 +27,9 @@
 
 #include "pci/pci_cap.h"
 #include "vmm_glue/glue.h"
-#include "vmm_glue/pci_bus.h"
-#include "vmm_glue/virtio_net.h"
-#include "vmm_glue/virtio_pci.h"
+#include "vmm_glue/dev/pci_bus.h"
+#include "vmm_glue/dev/virtio_net.h"
+#include "vmm_glue/dev/virtio_pci.h"
 
 /* --- a fake VMX core ------------------------------------------------------ */
 

@@ -1,5 +1,5 @@
 /*
- * vmm_glue/tap.c: the vNIC's backend, in a network namespace of the test's
+ * vmm_glue/dev/tap.c: the vNIC's backend, in a network namespace of the test's
  * own (unshare(CLONE_NEWNET)), so the host's interfaces are never touched.
  * Needs CAP_SYS_ADMIN and /dev/net/tun; without them each test is skipped
  * (and says so), never passed.
@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 
-#include "vmm_glue/tap.h"
+#include "vmm_glue/dev/tap.h"
 
 static bool own_netns;
 

@@ -19,7 +19,7 @@
 #include "irq_remap/msi.h"
 #include "port.h"
 #include "port/host/port_host.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/vmx/vmx.h"
 #include "vtd_model.h"
 
@@ -325,11 +325,11 @@ static void virtual_capability_without_remapping(void **state)
 	wr(0x64, 4, 0xfee02003);
 	wr(0x68, 2, 0x0042);
 	assert_int_equal(rd(0x64, 4), 0xfee02000);
-	assert_true(dev.virt_masked);               /* vector 0 still masked */
+	assert_true(dev.msi_state.vec[0].virt_masked);               /* vector 0 still masked */
 	wr(0x6c, 4, 0);
-	assert_false(dev.virt_masked);
-	assert_int_equal(dev.virt_msi.addr_lo, 0xfee02000);
-	assert_int_equal(dev.virt_msi.data, 0x42);
+	assert_false(dev.msi_state.vec[0].virt_masked);
+	assert_int_equal(dev.msi_state.vec[0].virt_msi.addr_lo, 0xfee02000);
+	assert_int_equal(dev.msi_state.vec[0].virt_msi.data, 0x42);
 	/* An 8-byte read is two dwords. */
 	assert_int_equal(rd(0x60, 8), (uint64_t)0xfee02000 << 32 | 0x01030005);
 	/* No interrupt remapping: the device is never touched. */
@@ -878,7 +878,7 @@ static void msix_mask_transitions_keep_the_irte_order(void **state)
 	assert_true(phys_masked(0));
 	assert_true(phys_enabled());
 	assert_false(phys_fmask());
-	assert_true(dev.msix_entries[0].virt_masked);
+	assert_true(dev.msix_state.vec[0].virt_masked);
 	assert_int_equal(grd(ENTRY(0, 12), 4), 0);   /* the guest's own mask bit untouched */
 	fire(0);
 	assert_int_equal(delivered, 1);
@@ -1087,9 +1087,9 @@ static void msix_without_remapping_records_only(void **state)
 	assert_false(phys_enabled());
 	guest_entry(1, 0, 0x51, false, false, false);
 	guest_msix_ctrl(BMPT_MSIX_CTRL_EN);
-	assert_false(dev.msix_entries[1].virt_masked);
-	assert_int_equal(dev.msix_entries[1].virt_msi.data, 0x51);
-	assert_true(dev.msix_entries[0].virt_masked);
+	assert_false(dev.msix_state.vec[1].virt_masked);
+	assert_int_equal(dev.msix_state.vec[1].virt_msi.data, 0x51);
+	assert_true(dev.msix_state.vec[0].virt_masked);
 	for (unsigned i = 0; i < nev; i++)
 		assert_false(evs[i].bar);
 	assert_false(phys_enabled());

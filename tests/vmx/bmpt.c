@@ -1,7 +1,7 @@
 /*
  * bmpt.c — the VMX image's passthrough half (tests/vmx/main.c runs it when
  * the platform has a VT-d unit): the bare-metal passthrough glue
- * (vmm_glue/vmx/bm_passthrough) against QEMU's intel-iommu, without
+ * (vmm_glue/dev/bm_passthrough) against QEMU's intel-iommu, without
  * launching a guest: TCG has no VMX, so
  * the image builds the guest's EPT (GPA != HPA) as the core would, derives
  * the VT-d domain from it, and then acts as the guest — it programs the edu
@@ -49,7 +49,7 @@
 #include "pci/pci_cap.h"
 #include "port.h"
 #include "tests/vmx/vmx_test.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/vmx/vmx.h"
 
 #define PAGE_SZ 4096ull

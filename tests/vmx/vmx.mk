@@ -9,7 +9,7 @@
 #   make vmx-iso        just build build/vmx/vmx.iso
 #
 # The core is freestanding (FS_CFLAGS) and built only here: the top-level
-# Makefile compiles vmm_glue/*.c (not subfolders) as hosted code.  The image
+# Makefile compiles vmm_glue/*.c, kvm/ and dev/ (but bm_*.c) as hosted code.  The image
 # is the test (tests/vmx/*.c, *.S) + the core + the multiboot2 entry
 # (baremetal/boot_multiboot2.*) + every baremetal/ PVH platform
 # object, linked by baremetal/linker.ld (the multiboot2 header first, and
@@ -18,7 +18,7 @@
 # a full one takes Bochs ~5 s more to boot.
 
 VMX_BUILD := $(BUILD)/vmx
-VMX_CORE_SRCS := $(sort $(wildcard vmm_glue/core/*.c vmm_glue/vmx/*.c vmm_glue/vmx/*.S))
+VMX_CORE_SRCS := $(sort $(wildcard vmm_glue/core/*.c vmm_glue/vmx/*.c vmm_glue/vmx/*.S) $(DEV_BM_SRCS))
 # (baremetal/igb.c, an MSI-X source, is not in BM_SRCS: only this image uses it.)
 VMX_TEST_SRCS := $(sort $(wildcard tests/vmx/*.c tests/vmx/*.S)) baremetal/boot_multiboot2.S baremetal/boot_multiboot2.c \
 	baremetal/igb.c
@@ -84,7 +84,7 @@ $(CORE_UNIT_BINS): HOST_LIBS += $(CORE_SAN_OBJS)
 # libraries: its object goes before them on the command line (the pattern
 # rule would put it after, in HOST_LIBS, where the archives are already
 # scanned).  The core's EPT-side calls are stood in for by the test itself.
-BMPT_SAN_OBJ := $(BUILD)/san/vmm_glue/vmx/bm_passthrough.o
+BMPT_SAN_OBJ := $(BUILD)/san/vmm_glue/dev/bm_passthrough.o
 $(BUILD)/unit/test_vmx_bmpt: tests/unit/test_vmx_bmpt.c $(BMPT_SAN_OBJ) $(UNIT_SUPPORT:%.c=$(BUILD)/san/%.o) \
 		$(LIB_FS_SAN) $(LIB_HOST_SAN)
 	@mkdir -p $(@D)

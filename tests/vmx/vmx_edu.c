@@ -15,7 +15,7 @@
  *     does when the domain shares the EPT (bm_passthrough.h) — and refuses
  *     an address the EPT does not map or lacks the permission for;
  *   - its completion interrupt is the virtual MSI the guest programmed
- *     (dev.virt_msi, decoded with irq_remap/msi.h) injected with
+ *     (dev.msi_state.vec[0].virt_msi, decoded with irq_remap/msi.h) injected with
  *     vmx_vcpu_inject_irq — standing in for what VT-d does: IRTE -> host
  *     vector -> bmpt_dev_host_irq -> the same injection.
  *
@@ -39,7 +39,7 @@
 #include "irq_remap/msi.h"
 #include "port.h"
 #include "tests/vmx/guest_edu.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmx.h"
 
@@ -162,7 +162,7 @@ static void m_raise(struct edu_model *m, uint32_t bits)
 {
 	m->irq_status |= bits;
 	struct msi_compat mc;
-	if (!(m->command & 0x0004u) || m->dev->virt_masked || msi_compat_decode(&m->dev->virt_msi, &mc) ||
+	if (!(m->command & 0x0004u) || m->dev->msi_state.vec[0].virt_masked || msi_compat_decode(&m->dev->msi_state.vec[0].virt_msi, &mc) ||
 	    mc.delivery != MSI_DLM_FIXED || mc.dest_logical || mc.dest_id != EDU_APIC || mc.vector < 32) {
 		m->msis_dropped++;
 		return;
@@ -403,14 +403,14 @@ static void edu_model_run(struct vmx_cpu *cpu, unsigned run_no)
 
 	/* (1) the config page: ID, capability walk, BAR, Command, virtual MSI. */
 	struct msi_compat mc = { 0 };
-	int dec = msi_compat_decode(&r.dev.virt_msi, &mc);
+	int dec = msi_compat_decode(&r.dev.msi_state.vec[0].virt_msi, &mc);
 	bool all = r.done && (r.reported_mask & ((1u << E_COUNT) - 1)) == (1u << E_COUNT) - 1;
 	tap_ok(run == VMX_STOP_HANDLER && all && r.reported[E_CFG_ID] == EDU_CFG_ID_VAL &&
 	       r.reported[E_MSI_CAP] == M_CAP_MSI && r.dev.msi == M_CAP_MSI && r.reported[E_BAR0] == EDU_BAR_GPA &&
 	       (r.reported[E_COMMAND] & 0x6u) == 0x6u && (m.command & 0x6u) == 0x6u &&
 	       m.command_writes > cmd_writes_at_init && r.reported[E_MMIO_ID] == EDU_ID_VAL &&
 	       dec == 0 && mc.vector == EDU_VEC && mc.dest_id == EDU_APIC && !mc.dest_logical &&
-	       mc.delivery == MSI_DLM_FIXED && !mc.level && !r.dev.virt_masked && r.dev.cap_writes == 5 &&
+	       mc.delivery == MSI_DLM_FIXED && !mc.level && !r.dev.msi_state.vec[0].virt_masked && r.dev.cap_writes == 5 &&
 	       !(phys_msi_ctrl_init & BMPT_MSI_CTRL_EN) &&
 	       !((uint16_t)m_cfg_read(&m, M_CAP_MSI + 2, 2) & BMPT_MSI_CTRL_EN),
 	       "edu guest run %u: through its trapped config page (GPA 0x%llx) the launched guest read ID 0x%08llx, walked "
@@ -420,7 +420,7 @@ static void edu_model_run(struct vmx_cpu *cpu, unsigned run_no)
 	       "the device's own MSI left off (no VT-d)",
 	       run_no, (unsigned long long)EDU_CFG_GPA, (unsigned long long)r.reported[E_CFG_ID],
 	       (unsigned long long)r.reported[E_MSI_CAP], (unsigned long long)r.reported[E_BAR0], m.command,
-	       (unsigned long long)r.reported[E_MMIO_ID], r.dev.virt_msi.addr_lo, r.dev.virt_msi.data, mc.vector,
+	       (unsigned long long)r.reported[E_MMIO_ID], r.dev.msi_state.vec[0].virt_msi.addr_lo, r.dev.msi_state.vec[0].virt_msi.data, mc.vector,
 	       mc.dest_id, (unsigned long long)r.dev.cap_writes);
 
 	/* (2) DMA with guest-physical addresses, translated through the EPT. */
@@ -528,13 +528,13 @@ void vmx_edu_vtd_tests(void)
 		 "domain: %s", rc, run, r.host_irqs, r.host_irqs_foreign, r.v.injected, dma.why);
 
 	struct msi_compat mc = { 0 };
-	int dec = msi_compat_decode(&r.dev.virt_msi, &mc);
+	int dec = msi_compat_decode(&r.dev.msi_state.vec[0].virt_msi, &mc);
 	uint16_t phys_ctrl = rc ? 0 : pci_read16(edu.pci, (uint16_t)(edu.msi_cap + BMPT_MSI_CTRL));
 	uint32_t phys_addr = rc ? 0 : pci_read32(edu.pci, (uint16_t)(edu.msi_cap + BMPT_MSI_ADDR_LO));
 	tap_ok(run == VMX_STOP_HANDLER && r.done && r.reported[E_CFG_ID] == EDU_CFG_ID_VAL &&
 	       r.reported[E_MSI_CAP] == edu.msi_cap && r.reported[E_BAR0] == edu.mmio &&
 	       r.reported[E_MMIO_ID] == EDU_ID_VAL && dec == 0 && mc.vector == EDU_VEC && mc.dest_id == EDU_APIC &&
-	       !r.dev.virt_masked && r.dev.route_open && r.dev.last_update == 0 && (phys_ctrl & BMPT_MSI_CTRL_EN) &&
+	       !r.dev.msi_state.vec[0].virt_masked && r.dev.route_open && r.dev.last_update == 0 && (phys_ctrl & BMPT_MSI_CTRL_EN) &&
 	       (phys_addr & MSI_ADDR_IF),
 	       "edu guest, real edu: ID 0x%08llx through the trapped config page, MSI at 0x%llx, BAR0 0x%llx (GPA = "
 	       "HPA), ID 0x%08llx through BAR0; virtual MSI vector 0x%x to APIC %u, the device's MSI remappable "

@@ -18,7 +18,7 @@
 #include "tests/vmx/vmx_test.h"
 #include "irq_remap/msi.h"
 #include "irq_remap/posted.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
 #include "vmm_glue/vmx/vmx.h"
@@ -373,16 +373,16 @@ static void test_guest64(void)
 	       v.exits[EXIT_EPT_VIOLATION], (unsigned long long)g.reported[K_MMIO_XOR],
 	       (unsigned long long)g.reported[K_MMIO_ID], (unsigned long long)g.reported[K_MMIO_Q]);
 	struct msi_compat mc = { 0 };
-	int dec = msi_compat_decode(&msi_dev.virt_msi, &mc);
-	tap_ok(msi_dev.cap_writes == 4 && msi_dev.virt_msi.addr_lo == MSI_GUEST_ADDR && msi_dev.virt_msi.addr_hi == 0 &&
-	       msi_dev.virt_msi.data == MSI_GUEST_VECTOR && !msi_dev.virt_masked && dec == 0 && mc.dest_id == 1 &&
+	int dec = msi_compat_decode(&msi_dev.msi_state.vec[0].virt_msi, &mc);
+	tap_ok(msi_dev.cap_writes == 4 && msi_dev.msi_state.vec[0].virt_msi.addr_lo == MSI_GUEST_ADDR && msi_dev.msi_state.vec[0].virt_msi.addr_hi == 0 &&
+	       msi_dev.msi_state.vec[0].virt_msi.data == MSI_GUEST_VECTOR && !msi_dev.msi_state.vec[0].virt_masked && dec == 0 && mc.dest_id == 1 &&
 	       mc.vector == MSI_GUEST_VECTOR && mc.delivery == MSI_DLM_FIXED &&
 	       g.reported[K_MSI_READBACK] == MSI_GUEST_ADDR && fake_cfg_writes == cfg_writes_at_init &&
 	       fake_cfg_read(NULL, MSI_CAP_OFF + 4, 4) == 0,
 	       "passthrough MSI trap: the guest's 4 stores to its MSI capability (GPA 0x%llx) went through EPT "
 	       "violations to bm_passthrough: virtual MSI 0x%08x/0x%x = vector 0x%x to APIC %u, enabled; the guest "
 	       "reads back 0x%llx; no VT-d here, so the device is left alone (%u config writes since init)",
-	       (unsigned long long)(MSI_CFG_GPA + MSI_CAP_OFF), msi_dev.virt_msi.addr_lo, msi_dev.virt_msi.data,
+	       (unsigned long long)(MSI_CFG_GPA + MSI_CAP_OFF), msi_dev.msi_state.vec[0].virt_msi.addr_lo, msi_dev.msi_state.vec[0].virt_msi.data,
 	       mc.vector, mc.dest_id, (unsigned long long)g.reported[K_MSI_READBACK],
 	       fake_cfg_writes - cfg_writes_at_init);
 	tap_ok(v.exits[EXIT_EPT_MISCONFIG] == 1 && g.misconf_count == 1 &&

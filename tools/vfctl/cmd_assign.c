@@ -18,7 +18,7 @@
 #include "sriov/linux/pci_bind.h"
 #include "tools/vfctl/vfctl.h"
 #include "vfio/vfio.h"
-#include "vmm_glue/kvm_core.h"
+#include "vmm_glue/kvm/kvm_core.h"
 #include "vmm_glue/vmm.h"
 
 /* The testbed's guest (tests/testbed): used when --kernel/--initrd are not given. */

@@ -15,7 +15,7 @@
 
 #include "sriov/linux/pci_acs.h"
 #include "sriov/linux/pci_bind.h"
-#include "vmm_glue/kvm_core.h"
+#include "vmm_glue/kvm/kvm_core.h"
 
 static const char usage[] =
 	"usage: vfctl doctor [--json]\n"

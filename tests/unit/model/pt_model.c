@@ -1,5 +1,5 @@
 /*
- * pt_model.c — stand-ins for VFIO and the core under vmm_glue/passthrough.c.
+ * pt_model.c — stand-ins for VFIO and the core under vmm_glue/dev/passthrough.c.
  * See pt_model.h.
  */
 #include "tests/unit/model/pt_model.h"

@@ -1,5 +1,5 @@
 /*
- * pt_model.h — the hosted passthrough device (vmm_glue/passthrough.c) on
+ * pt_model.h — the hosted passthrough device (vmm_glue/dev/passthrough.c) on
  * the host with stand-ins: a VFIO device whose config space and BAR regions
  * are arrays, and a core (glue.h) that records traps and lets a test play
  * the guest's config (0xCF8/0xCFC through vmm_glue/pci_bus) and MMIO
@@ -20,8 +20,8 @@
 
 #include "vfio/vfio.h"
 #include "vmm_glue/glue.h"
-#include "vmm_glue/passthrough.h"
-#include "vmm_glue/pci_bus.h"
+#include "vmm_glue/dev/passthrough.h"
+#include "vmm_glue/dev/pci_bus.h"
 
 #define PT_MODEL_BAR_MAX 0x4000u
 #define PT_MODEL_TRAPS 16

@@ -1,7 +1,7 @@
 /*
  * pci_bus.c — bus 0 behind configuration mechanism #1 and the host bridge.
  */
-#include "vmm_glue/pci_bus.h"
+#include "vmm_glue/dev/pci_bus.h"
 
 #include <errno.h>
 #include <stdlib.h>

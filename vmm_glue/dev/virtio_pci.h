@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 #include "vmm_glue/glue.h"
-#include "vmm_glue/pci_bus.h"
-#include "vmm_glue/virtqueue.h"
+#include "vmm_glue/dev/pci_bus.h"
+#include "vmm_glue/dev/virtqueue.h"
 
 /* §2.1 device status bits. */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1u

@@ -27,7 +27,8 @@
  *
  * The three contexts (DESIGN.md) of each interrupt source — the MSI
  * capability (one message) and every MSI-X table entry (one each):
- *   virtual   dev->virt_cap / dev->virt_msi, or msix_entries[k].virt: what
+ *   virtual   dev->msi_state (vec[0].virt_msi), or msix_state.virt[k] (the
+ *             shared MSI-X state machine, vmm_glue/dev/msi_state.h): what
  *             the guest wrote into its (virtual) MSI capability or MSI-X
  *             entry — compatibility format, guest vector;
  *   shadow    dev->route / msix_entries[k].route (irq_remap/ir_route.h):
@@ -52,6 +53,8 @@
 #include "irq_remap/ir_route.h"
 #include "pci/pci_regs.h"
 #include "vmm_glue/core/core_vm.h"
+#include "vmm_glue/dev/msi_state.h"
+#include "vmm_glue/dev/pt_config.h"
 
 enum bmpt_mode {
 	BMPT_SHARED = 1, /* domain tables = EPT tables */
@@ -156,13 +159,10 @@ struct bmpt_dev_cfg {
 /* The guest's table has at most this many entries (each is an ir_route). */
 #define BMPT_MSIX_MAX 32
 
-/* One MSI-X table entry: its own interrupt source. */
+/* One MSI-X table entry: its own interrupt source.  Its virtual context
+ * (the guest's dwords, the decoded message and effective mask) is
+ * msix_state.virt[k] / msix_state.vec[k]; this is its route. */
 struct bmpt_msix_entry {
-	/* virtual: the guest's entry, dwords as at BMPT_MSIX_ADDR_LO.. */
-	uint32_t virt[4];
-	struct msi_msg virt_msi;     /* compatibility format, guest vector */
-	bool virt_masked;            /* effective: entry mask, function mask or MSI-X off */
-	bool acted;                  /* the state above has been acted on */
 	/* shadow + physical (one message; route.msgs[0].host_vector) */
 	struct ir_route route;
 	int last_update;             /* ir_route_update's result, 0 if none yet */
@@ -174,10 +174,9 @@ struct bmpt_dev {
 	unsigned msi;                /* MSI capability offset; 0 when none */
 	unsigned msi_len;            /* its length: 10, 14, 20 or 24 */
 	bool msi_64, msi_pvm;
-	/* virtual context */
-	uint8_t virt_cap[BMPT_MSI_CAP_MAX]; /* the capability as the guest sees it */
-	struct msi_msg virt_msi;     /* compatibility format, guest vector */
-	bool virt_masked;            /* MSI disabled, or vector 0 masked */
+	/* virtual context: the capability's registers and the decoded message
+	 * (msi_state.vec[0]) are the state machine's */
+	struct msi_state msi_state;
 	/* shadow + physical context (route.msgs[0].host_vector etc.) */
 	struct ir_route route;
 	bool route_open;
@@ -192,14 +191,13 @@ struct bmpt_dev {
 	/* The BARs holding the table and the PBA (base, probed size): the only
 	 * device MMIO the trapped pages pass through to. */
 	uint64_t msix_bar_base[2], msix_bar_size[2];
-	uint8_t virt_msix_cap[BMPT_MSIX_CAP_LEN]; /* the capability as the guest sees it */
+	struct msix_state msix_state;  /* virtual table + Message Control (msi_state.h) */
+	struct pt_config cfgv;         /* the config virtualizer: all live but MSI / MSI-X */
 	unsigned msix_routes;        /* entries [0, msix_routes) have an open route */
 	struct bmpt_msix_entry msix_entries[BMPT_MSIX_MAX];
 	/* what the traps saw */
 	uint64_t cap_writes;         /* guest writes inside the MSI or MSI-X capability */
-	uint64_t updates;            /* virtual MSI changes acted on */
 	uint64_t msix_writes;        /* guest writes to its MSI-X table entries */
-	uint64_t msix_updates;       /* virtual MSI-X entry changes acted on */
 	uint64_t injected;           /* guest vectors injected from host vectors (all sources) */
 };
 

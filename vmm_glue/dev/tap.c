@@ -1,7 +1,7 @@
 /*
  * tap.c — open a tap interface for the vNIC (see tap.h).
  */
-#include "vmm_glue/tap.h"
+#include "vmm_glue/dev/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /*
  * serial.c — 16550A UART emulation (16550D data sheet register map).
  */
-#include "vmm_glue/serial.h"
+#include "vmm_glue/dev/serial.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -3,7 +3,7 @@
  * Facts: include/uapi/linux/kvm.h and Documentation/virt/kvm/api.rst
  * (KVM_CREATE_IRQCHIP, KVM_SET_GSI_ROUTING, KVM_IRQFD, KVM_RUN exits).
  */
-#include "vmm_glue/kvm_core.h"
+#include "vmm_glue/kvm/kvm_core.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,14 +1,17 @@
 /*
- * passthrough.c — the passthrough PCI device.
+ * passthrough.c — the passthrough PCI device on the hosted core: an adapter
+ * over the shared config virtualizer (pt_config: a virtual header, the kept
+ * capabilities, the PCIe registers live) and MSI/MSI-X state machine
+ * (msi_state), whose routes here are eventfds VFIO signals + glue routes.
  * Register facts: PCI Local Bus 3.0 §6.1 (type 0 header), §6.2.5 (BARs),
  * §6.7 (capability list), §6.8.1 (MSI), §6.8.2 (MSI-X: capability, table,
  * PBA); PCI Express Base 4.0 §7.5.3 (PCI Express capability).
  *
- * Contexts: `virt_*` is what the guest programmed (config shadow, BAR GPAs,
- * the MSI-X table it wrote); `route` (glue_msi_route) is the shadow the core
+ * Contexts: `cfgv.virt`, `virt_gpa`, msi_state / msix_state are what the
+ * guest programmed or sees; `route` (glue_msi_route) is the shadow the core
  * installs; `host_efd` and the region mmaps are physical.
  */
-#include "vmm_glue/passthrough.h"
+#include "vmm_glue/dev/passthrough.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,8 +23,10 @@
 #include <linux/vfio.h>
 
 #include "pci/pci_cap.h"
+#include "vmm_glue/dev/msi_state.h"
+#include "vmm_glue/dev/pt_config.h"
 
-#define MAX_VEC 64
+#define MAX_VEC MSIX_STATE_MAX
 
 struct pt_dev;
 
@@ -48,40 +53,49 @@ struct pt_vec {
 	struct glue_msi_route *route;   /* shadow */
 };
 
+/* One interrupt source (MSI or MSI-X) as the route interface sees it. */
+struct pt_src {
+	struct pt_dev *pt;
+	struct pt_vec *vecs;
+	unsigned index;          /* VFIO_PCI_MSI_IRQ_INDEX or VFIO_PCI_MSIX_IRQ_INDEX */
+	const char *what;
+};
+
 struct pt_dev {
 	struct glue *glue;
 	struct pci_bus *bus;
 	struct vfio_dev *vdev;
 	struct pci_dev pci;
 	unsigned devfn;
-	uint8_t virt_cfg[256];
-	uint8_t wmask[256];      /* bits the guest may write into the shadow */
-	uint8_t passthru[256];   /* 1: read/write this byte on the device */
+	/* the config virtualizer: virt (the guest's header and kept
+	 * capabilities), wmask, live (the PCI Express registers) */
+	struct pt_config cfgv;
 	struct pt_bar bars[6];
 	/* MSI-X */
 	unsigned msix_cap, msix_n, msix_table_bar, msix_pba_bar;
 	uint32_t msix_table_off, msix_pba_off;
-	bool msix_on;
-	struct pt_vec msix[MAX_VEC];
+	struct msix_state msix_state;   /* virtual table + policy (msi_state.h) */
+	struct pt_vec msix[MAX_VEC];    /* shadow + physical: host_efd and route only */
 	/* MSI */
 	unsigned msi_cap, msi_n;
-	bool msi_on;
-	struct pt_vec msi[32];
+	struct msi_state msi_state;     /* virtual capability + policy (msi_state.h) */
+	struct pt_vec msi[MSI_STATE_MAX]; /* shadow + physical */
+	struct pt_src msix_src, msi_src;
 };
 
 static uint32_t cfg_get(const struct pt_dev *pt, unsigned off, unsigned size)
 {
-	return (uint32_t)glue_get_le(pt->virt_cfg + off, size);
+	return (uint32_t)glue_get_le(pt->cfgv.virt + off, size);
 }
 
 static void cfg_set(struct pt_dev *pt, unsigned off, unsigned size, uint32_t v)
 {
-	glue_put_le(pt->virt_cfg + off, size, v);
+	glue_put_le(pt->cfgv.virt + off, size, v);
 }
 
 static void mask_set(struct pt_dev *pt, unsigned off, unsigned size, uint32_t m)
 {
-	glue_put_le(pt->wmask + off, size, m);
+	glue_put_le(pt->cfgv.wmask + off, size, m);
 }
 
 /* --- guest RAM for DMA ---------------------------------------------------- */
@@ -126,109 +140,68 @@ static void vec_release(struct pt_dev *pt, struct pt_vec *v)
 	v->host_efd = -1;
 }
 
-/* Make the shadow follow the virtual state of one vector. */
-static void vec_sync(struct pt_dev *pt, struct pt_vec *v, bool active)
+/* The route interface (msi_state.h) on the glue contract, for MSI and
+ * MSI-X alike: vector k's route is an eventfd VFIO signals plus the core's
+ * GSI route (an irqfd while unmasked). */
+static int route_add(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
 {
-	if (!v->route)
-		return;
-	if (glue_msi_route_update(pt->glue, v->route, v->virt_addr, v->virt_data, !active) != 0)
-		fprintf(stderr, "vfs-vmm: %s: cannot update an interrupt route\n", vfio_dev_bdf(pt->vdev));
-}
-
-/* Enable an IRQ index: an eventfd per vector, VFIO told, a route each. */
-static int vecs_enable(struct pt_dev *pt, struct pt_vec *vecs, unsigned n, unsigned index)
-{
-	int fds[MAX_VEC] = { 0 };
-	int err = 0;
-	for (unsigned i = 0; i < n; i++)
-		vecs[i].host_efd = -1;
-	for (unsigned i = 0; i < n && !err; i++) {
-		vecs[i].host_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		fds[i] = vecs[i].host_efd;
-		if (fds[i] < 0)
-			err = -errno;
-	}
-	for (unsigned i = 0; i < n && !err; i++)
-		err = glue_msi_route_add(pt->glue, vecs[i].host_efd, vecs[i].virt_addr,
-					 vecs[i].virt_data, true, &vecs[i].route);
-	if (!err)
-		err = vfio_dev_irq_set_eventfds(pt->vdev, index, 0, n, fds);
+	struct pt_src *src = ctx;
+	struct pt_vec *v = &src->vecs[k];
+	v->host_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->host_efd < 0)
+		return -errno;
+	int err = glue_msi_route_add(src->pt->glue, v->host_efd,
+				     (uint64_t)virt_msi->addr_hi << 32 | virt_msi->addr_lo, virt_msi->data, masked,
+				     &v->route);
 	if (err)
-		for (unsigned i = 0; i < n; i++)
-			vec_release(pt, &vecs[i]);
+		vec_release(src->pt, v);
 	return err;
 }
 
-static void vecs_disable(struct pt_dev *pt, struct pt_vec *vecs, unsigned n, unsigned index)
+static int route_update(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
 {
-	vfio_dev_irq_disable(pt->vdev, index);
-	for (unsigned i = 0; i < n; i++)
-		vec_release(pt, &vecs[i]);
+	struct pt_src *src = ctx;
+	int err = glue_msi_route_update(src->pt->glue, src->vecs[k].route,
+					(uint64_t)virt_msi->addr_hi << 32 | virt_msi->addr_lo, virt_msi->data, masked);
+	if (err)
+		fprintf(stderr, "vfs-vmm: %s: cannot update the route of %s vector %u\n", vfio_dev_bdf(src->pt->vdev),
+			src->what, k);
+	return err;
 }
 
-static bool msix_vec_active(const struct pt_dev *pt, unsigned i)
+static void route_del(void *ctx, unsigned k)
 {
-	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msix_cap + 2, 2);
-	return pt->msix_on && !(ctl & PCI_MSIX_CTRL_FMASK) && !(pt->msix[i].virt_ctrl & PCI_MSIX_ENTRY_VCTRL_MASK);
+	struct pt_src *src = ctx;
+	vec_release(src->pt, &src->vecs[k]);
 }
 
-static void msix_control_changed(struct pt_dev *pt)
+/* VFIO's IRQ index: every vector's eventfd at once (on), or none (off). */
+static int route_enable(void *ctx, unsigned n, bool on)
 {
-	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msix_cap + 2, 2);
-	bool want = ctl & PCI_MSIX_CTRL_EN;
-	if (want && !pt->msix_on) {
-		int err = vecs_enable(pt, pt->msix, pt->msix_n, VFIO_PCI_MSIX_IRQ_INDEX);
-		if (err) {
-			fprintf(stderr, "vfs-vmm: %s: cannot enable MSI-X: %s\n",
-				vfio_dev_bdf(pt->vdev), strerror(-err));
-			cfg_set(pt, pt->msix_cap + 2, 2, ctl & ~PCI_MSIX_CTRL_EN);
-			return;
-		}
-		pt->msix_on = true;
-	} else if (!want && pt->msix_on) {
-		vecs_disable(pt, pt->msix, pt->msix_n, VFIO_PCI_MSIX_IRQ_INDEX);
-		pt->msix_on = false;
+	struct pt_src *src = ctx;
+	int fds[MAX_VEC];
+	if (!on) {
+		vfio_dev_irq_disable(src->pt->vdev, src->index);
+		return 0;
 	}
-	for (unsigned i = 0; i < pt->msix_n && pt->msix_on; i++)
-		vec_sync(pt, &pt->msix[i], msix_vec_active(pt, i));
+	for (unsigned k = 0; k < n; k++)
+		fds[k] = src->vecs[k].host_efd;
+	return vfio_dev_irq_set_eventfds(src->pt->vdev, src->index, 0, n, fds);
 }
 
-/* MSI: message address at cap+4, upper at cap+8 when 64-bit; data next;
- * mask bits after the data when per-vector masking (PCI 3.0 §6.8.1). */
-static unsigned msi_data_off(const struct pt_dev *pt)
+static bool route_pending(void *ctx, unsigned k)
 {
-	return pt->msi_cap + ((cfg_get(pt, pt->msi_cap + 2, 2) & PCI_MSI_CTRL_64) ? 12 : 8);
+	struct pt_src *src = ctx;
+	return src->vecs[k].host_efd >= 0 && glue_eventfd_pending(src->vecs[k].host_efd);
 }
 
-static void msi_changed(struct pt_dev *pt)
-{
-	uint16_t ctl = (uint16_t)cfg_get(pt, pt->msi_cap + 2, 2);
-	bool want = ctl & PCI_MSI_CTRL_EN;
-	unsigned n = 1u << ((ctl & PCI_MSI_CTRL_MME) >> 4);
-	if (n > pt->msi_n)
-		n = pt->msi_n;
-	uint64_t addr = cfg_get(pt, pt->msi_cap + 4, 4);
-	if (ctl & PCI_MSI_CTRL_64)
-		addr |= (uint64_t)cfg_get(pt, pt->msi_cap + 8, 4) << 32;
-	uint32_t data = cfg_get(pt, msi_data_off(pt), 2);
-	uint32_t mask = (ctl & PCI_MSI_CTRL_PVM) ? cfg_get(pt, msi_data_off(pt) + 4, 4) : 0;
-	if (want && !pt->msi_on) {
-		if (vecs_enable(pt, pt->msi, n, VFIO_PCI_MSI_IRQ_INDEX) != 0) {
-			cfg_set(pt, pt->msi_cap + 2, 2, ctl & ~PCI_MSI_CTRL_EN);
-			return;
-		}
-		pt->msi_on = true;
-	} else if (!want && pt->msi_on) {
-		vecs_disable(pt, pt->msi, pt->msi_n, VFIO_PCI_MSI_IRQ_INDEX);
-		pt->msi_on = false;
-	}
-	for (unsigned i = 0; i < n && pt->msi_on; i++) {
-		/* Multiple messages: the vector number replaces the low data bits. */
-		pt->msi[i].virt_addr = addr;
-		pt->msi[i].virt_data = (data & ~(n - 1)) | i;
-		vec_sync(pt, &pt->msi[i], !(mask & (1u << i)));
-	}
-}
+static const struct msi_route_ops glue_route_ops = {
+	.add = route_add,
+	.update = route_update,
+	.del = route_del,
+	.enable = route_enable,
+	.pending = route_pending,
+};
 
 /* --- BARs ------------------------------------------------------------------------ */
 
@@ -314,20 +287,19 @@ static int bar_place(struct pt_dev *pt, unsigned idx, uint64_t gpa)
 	return 0;
 }
 
+/* The guest's table through the trap: any size, DWORD pieces merged (the
+ * state machine takes DWORDs), consecutive DWORDs of one entry (a QWORD)
+ * handed over as one write. */
 static void msix_table_access(struct pt_dev *pt, uint64_t off, uint8_t *data, unsigned size, bool wr)
 {
+	struct msix_state *st = &pt->msix_state;
+	uint32_t dwords[2];
+	unsigned nd = 0, first_k = 0, first_dw = 0;
 	for (unsigned done = 0; done < size; done += 4) {
 		uint64_t o = off + done;
 		unsigned n = size - done < 4 ? size - done : 4;
-		unsigned vec = (unsigned)(o / PCI_MSIX_ENTRY_SIZE), field = (unsigned)(o % PCI_MSIX_ENTRY_SIZE) & ~3u;
-		if (vec >= pt->msix_n) {
-			if (!wr)
-				memset(data + done, 0, n);
-			continue;
-		}
-		struct pt_vec *v = &pt->msix[vec];
-		uint32_t cur = field == 0 ? (uint32_t)v->virt_addr : field == 4 ? (uint32_t)(v->virt_addr >> 32)
-			     : field == 8 ? v->virt_data : v->virt_ctrl;
+		unsigned k = (unsigned)(o / PCI_MSIX_ENTRY_SIZE), dw = (unsigned)(o % PCI_MSIX_ENTRY_SIZE) / 4;
+		uint32_t cur = msix_state_read(st, k, dw);
 		if (!wr) {
 			glue_put_le(data + done, n, cur >> (8 * (o & 3)));
 			continue;
@@ -337,33 +309,28 @@ static void msix_table_access(struct pt_dev *pt, uint64_t off, uint8_t *data, un
 			uint32_t m = (n == 1 ? 0xffu : 0xffffu) << (8 * (o & 3));
 			val = (cur & ~m) | ((val << (8 * (o & 3))) & m);
 		}
-		if (field == 0)
-			v->virt_addr = (v->virt_addr & ~0xffffffffull) | val;
-		else if (field == 4)
-			v->virt_addr = (v->virt_addr & 0xffffffffull) | (uint64_t)val << 32;
-		else if (field == 8)
-			v->virt_data = val;
-		else
-			v->virt_ctrl = val & PCI_MSIX_ENTRY_VCTRL_MASK;
-		if (pt->msix_on)
-			vec_sync(pt, v, msix_vec_active(pt, vec));
+		if (nd == 1 && k == first_k && dw == first_dw + 1) {
+			dwords[nd++] = val;
+			continue;
+		}
+		if (nd)
+			msix_state_write(st, first_k, first_dw, dwords, nd);
+		first_k = k, first_dw = dw, dwords[0] = val, nd = 1;
 	}
+	if (nd)
+		msix_state_write(st, first_k, first_dw, dwords, nd);
 }
 
 static void msix_pba_read(struct pt_dev *pt, uint64_t off, uint8_t *data, unsigned size)
 {
 	for (unsigned i = 0; i < size; i++) {
 		uint8_t byte = 0;
-		for (unsigned bit = 0; bit < 8; bit++) {
-			unsigned vec = (unsigned)(off + i) * 8 + bit;
-			if (vec < pt->msix_n && pt->msix_on && !msix_vec_active(pt, vec) &&
-			    pt->msix[vec].host_efd >= 0 && glue_eventfd_pending(pt->msix[vec].host_efd))
+		for (unsigned bit = 0; bit < 8; bit++)
+			if (msix_state_pending(&pt->msix_state, (unsigned)(off + i) * 8 + bit))
 				byte |= (uint8_t)(1u << bit);
-		}
 		data[i] = byte;
 	}
 }
-
 static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr)
 {
 	struct pt_bar *b = ctx;
@@ -409,51 +376,37 @@ static void bar_written(struct pt_dev *pt, unsigned idx)
 static uint32_t pt_cfg_read(struct pci_dev *dev, unsigned off, unsigned size)
 {
 	struct pt_dev *pt = dev->ctx;
-	uint32_t v = 0;
-	for (unsigned i = 0; i < size; i++) {
-		uint8_t byte = pt->virt_cfg[off + i];
-		if (pt->passthru[off + i] && vfio_dev_cfg_read(pt->vdev, off + i, &byte, 1) != 0)
-			byte = 0xff;
-		v |= (uint32_t)byte << (8 * i);
-	}
-	return v;
+	return pt_config_read(&pt->cfgv, off, size);
 }
 
+/* The virtualizer takes the write; a BAR the guest moved is re-placed. */
 static void pt_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uint32_t val)
 {
 	struct pt_dev *pt = dev->ctx;
-	/* The header (COMMAND above all) is never written through, whatever
-	 * the capability layout marked live. */
-	bool all_passthru = off >= PCI_HEADER_SIZE;
-	for (unsigned i = 0; i < size; i++)
-		all_passthru &= pt->passthru[off + i] != 0;
-	if (all_passthru) {
-		uint8_t buf[4];
-		glue_put_le(buf, size, val);
-		vfio_dev_cfg_write(pt->vdev, off, buf, size);
-		return;
-	}
-	for (unsigned i = 0; i < size; i++) {
-		unsigned o = off + i;
-		uint8_t m = pt->wmask[o], b = (uint8_t)(val >> (8 * i));
-		pt->virt_cfg[o] = (uint8_t)((pt->virt_cfg[o] & ~m) | (b & m));
-	}
-	/* Side effects, by register. */
-	if (range_overlaps(off, size, PCI_COMMAND, 2)) {
-		uint16_t cmd = (uint16_t)cfg_get(pt, PCI_COMMAND, 2), phys;
-		if (vfio_dev_cfg_read(pt->vdev, PCI_COMMAND, &phys, 2) == 0) {
-			phys = (uint16_t)((phys & ~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)) |
-					  (cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)));
-			vfio_dev_cfg_write(pt->vdev, PCI_COMMAND, &phys, 2);
-		}
-	}
-	for (unsigned i = 0; i < 6; i++)
-		if (range_overlaps(off, size, PCI_BAR0 + 4 * i, 4))
+	pt->cfgv.last_error = 0;
+	unsigned touched = pt_config_write(&pt->cfgv, off, size, val);
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+		if (touched & PT_CFG_W_BAR(i))
 			bar_written(pt, i);
-	if (pt->msix_cap && range_overlaps(off, size, pt->msix_cap + 2, 2))
-		msix_control_changed(pt);
-	if (pt->msi_cap && range_overlaps(off, size, pt->msi_cap + 2, 22))
-		msi_changed(pt);
+	if (pt->cfgv.last_error)
+		fprintf(stderr, "vfs-vmm: %s: cannot enable %s: %s\n", vfio_dev_bdf(pt->vdev),
+			touched & PT_CFG_W_MSIX ? "MSI-X" : "MSI", strerror(-pt->cfgv.last_error));
+}
+
+/* The device's config space through VFIO; a failed read reads as ones. */
+static uint32_t vfio_cfg_read(void *ctx, unsigned off, unsigned size)
+{
+	uint8_t buf[4] = { 0xff, 0xff, 0xff, 0xff };
+	if (vfio_dev_cfg_read(ctx, off, buf, size) != 0)
+		memset(buf, 0xff, sizeof(buf));
+	return (uint32_t)glue_get_le(buf, size);
+}
+
+static void vfio_cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
+{
+	uint8_t buf[4];
+	glue_put_le(buf, size, val);
+	vfio_dev_cfg_write(ctx, off, buf, size);
 }
 
 static const struct pci_dev_ops pt_pci_ops = { pt_cfg_read, pt_cfg_write };
@@ -499,7 +452,7 @@ static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 	bool pcie_seen = false;
 	for (pci_cap_iter_init(&it, &acc, false); n < PCI_CAP_MAX_ENTRIES && pci_cap_next(&it, &caps[n]);)
 		n++;
-	pt->virt_cfg[PCI_CAP_PTR] = 0;
+	pt->cfgv.virt[PCI_CAP_PTR] = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct pci_cap c = caps[i];
 		unsigned at = c.off, len, room = cap_room(caps, n, at);
@@ -519,48 +472,43 @@ static int build_caps(struct pt_dev *pt, const uint8_t *phys, char *why, size_t 
 						 vfio_dev_bdf(pt->vdev), pt->msix_n, MAX_VEC);
 				return -ENOTSUP;
 			}
+			/* Every entry masked at reset (§6.8.2.9). */
+			msix_state_init(&pt->msix_state, pt->msix_n, &glue_route_ops, &pt->msix_src);
+			pt_config_set_msix(&pt->cfgv, at, &pt->msix_state);
 			pt->msix_table_bar = t & PCI_MSIX_BIR;
 			pt->msix_table_off = t & ~PCI_MSIX_BIR;
 			pt->msix_pba_bar = p & PCI_MSIX_BIR;
 			pt->msix_pba_off = p & ~PCI_MSIX_BIR;
-			memcpy(pt->virt_cfg + at, phys + at, len);
-			/* The guest starts with MSI-X off and unmasked (§6.8.2.3). */
-			cfg_set(pt, at + 2, 2, ctl & PCI_MSIX_CTRL_SIZE);
-			mask_set(pt, at + 2, 2, PCI_MSIX_CTRL_EN | PCI_MSIX_CTRL_FMASK);
+			memcpy(pt->cfgv.virt + at, phys + at, len);
+			/* Message Control is msix_state's: MSI-X off, Function
+			 * Mask clear (§6.8.2.3). */
 		} else if (c.id == PCI_CAP_ID_MSI && !pt->msi_cap) {
 			len = pci_msi_cap_len(ctl);
 			if (len > room)
 				return refuse(pt, why, why_len, "MSI", at, len);
 			pt->msi_cap = at;
 			pt->msi_n = 1u << ((ctl >> 1) & 7);
-			if (pt->msi_n > 32)
-				pt->msi_n = 32;
-			memcpy(pt->virt_cfg + at, phys + at, len);
-			cfg_set(pt, at + 2, 2, ctl & ~(PCI_MSI_CTRL_EN | PCI_MSI_CTRL_MME));
-			mask_set(pt, at + 2, 2, PCI_MSI_CTRL_EN | PCI_MSI_CTRL_MME);
-			mask_set(pt, at + 4, 4, 0xfffffffc);
-			unsigned d = at + ((ctl & PCI_MSI_CTRL_64) ? 12 : 8);
-			if (ctl & PCI_MSI_CTRL_64)
-				mask_set(pt, at + 8, 4, 0xffffffff);
-			mask_set(pt, d, 2, 0xffff);
-			if (ctl & PCI_MSI_CTRL_PVM)
-				mask_set(pt, d + 4, 4, 0xffffffff);
+			if (pt->msi_n > MSI_STATE_MAX)
+				pt->msi_n = MSI_STATE_MAX;
+			memcpy(pt->cfgv.virt + at, phys + at, 2);   /* the rest is msi_state's */
+			msi_state_init(&pt->msi_state, ctl, pt->msi_n, &glue_route_ops, &pt->msi_src);
+			pt_config_set_msi(&pt->cfgv, at, &pt->msi_state);
 		} else if (c.id == PCI_CAP_ID_PCIE && !pcie_seen) {
 			/* Version 1 ends at 0x24, version 2 at 0x3c (PCIe 5.0
 			 * §7.5.3): live up to the next capability at most. */
 			len = room < PCI_EXP_CAP_LEN ? room : PCI_EXP_CAP_LEN;
 			pcie_seen = true;
-			memcpy(pt->virt_cfg + at, phys + at, len);
-			memset(pt->passthru + at + 2, 1, len - 2); /* live registers */
+			memcpy(pt->cfgv.virt + at, phys + at, len);
+			memset(pt->cfgv.live + at + 2, PT_CFG_LIVE_RD | PT_CFG_LIVE_WR, len - 2); /* live registers */
 		} else {
 			continue;
 		}
-		pt->virt_cfg[kept_prev == PCI_CAP_PTR ? PCI_CAP_PTR : kept_prev + 1] = (uint8_t)at;
-		pt->virt_cfg[at + 1] = 0;
+		pt->cfgv.virt[kept_prev == PCI_CAP_PTR ? PCI_CAP_PTR : kept_prev + 1] = (uint8_t)at;
+		pt->cfgv.virt[at + 1] = 0;
 		kept_prev = at;
 	}
-	if (pt->virt_cfg[PCI_CAP_PTR])
-		pt->virt_cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	if (pt->cfgv.virt[PCI_CAP_PTR])
+		pt->cfgv.virt[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
 	return 0;
 }
 
@@ -659,17 +607,19 @@ int pt_dev_create(struct glue *g, struct pci_bus *bus, struct vfio_dev *vdev,
 	pt->bus = bus;
 	pt->vdev = vdev;
 	pt->pci = (struct pci_dev){ &pt_pci_ops, pt };
+	const struct pt_config_phys cfg_phys = { vfio_cfg_read, vfio_cfg_write, vdev };
+	pt_config_init(&pt->cfgv, &cfg_phys, 0);
 	for (unsigned i = 0; i < MAX_VEC; i++)
 		pt->msix[i].host_efd = -1;
-	for (unsigned i = 0; i < 32; i++)
+	for (unsigned i = 0; i < MSI_STATE_MAX; i++)
 		pt->msi[i].host_efd = -1;
+	pt->msix_src = (struct pt_src){ pt, pt->msix, VFIO_PCI_MSIX_IRQ_INDEX, "MSI-X" };
+	pt->msi_src = (struct pt_src){ pt, pt->msi, VFIO_PCI_MSI_IRQ_INDEX, "MSI" };
 	for (unsigned i = 0; i < 6; i++) {
 		pt->bars[i].trap_id = -1;
 		pt->bars[i].pt = pt;
 		pt->bars[i].idx = i;
 	}
-	for (unsigned i = 0; i < MAX_VEC; i++)
-		pt->msix[i].virt_ctrl = PCI_MSIX_ENTRY_VCTRL_MASK; /* masked at reset (§6.8.2.9) */
 
 	uint8_t phys[256];
 	int err = vfio_dev_cfg_read(vdev, 0, phys, sizeof(phys));
@@ -680,13 +630,13 @@ int pt_dev_create(struct glue *g, struct pci_bus *bus, struct vfio_dev *vdev,
 		return err;
 	}
 	/* Header: identity from the device (VFIO fills in a VF's IDs). */
-	memcpy(pt->virt_cfg, phys, 0x40);
+	memcpy(pt->cfgv.virt, phys, 0x40);
 	cfg_set(pt, PCI_COMMAND, 2, 0);
 	cfg_set(pt, PCI_STATUS, 2, 0);
-	pt->virt_cfg[PCI_HEADER_TYPE] = 0;      /* type 0, single function */
-	memset(pt->virt_cfg + PCI_BAR0, 0, 24);
+	pt->cfgv.virt[PCI_HEADER_TYPE] = 0;      /* type 0, single function */
+	memset(pt->cfgv.virt + PCI_BAR0, 0, 24);
 	cfg_set(pt, PCI_ROM_ADDRESS, 4, 0);          /* no expansion ROM */
-	pt->virt_cfg[PCI_INTERRUPT_LINE] = 0;
+	pt->cfgv.virt[PCI_INTERRUPT_LINE] = 0;
 	mask_set(pt, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE |
 		 PCI_COMMAND_PARITY | PCI_COMMAND_SERR);
 	mask_set(pt, PCI_CACHE_LINE_SIZE, 2, 0xffff);    /* cache line size, latency timer */
@@ -718,10 +668,10 @@ void pt_dev_destroy(struct pt_dev *pt)
 		return;
 	if (pt->devfn)
 		pci_bus_remove(pt->bus, pt->devfn);
-	if (pt->msix_on)
-		vecs_disable(pt, pt->msix, pt->msix_n, VFIO_PCI_MSIX_IRQ_INDEX);
-	if (pt->msi_on)
-		vecs_disable(pt, pt->msi, pt->msi_n, VFIO_PCI_MSI_IRQ_INDEX);
+	if (pt->msix_cap)
+		msix_state_off(&pt->msix_state);
+	if (pt->msi_cap)
+		msi_state_off(&pt->msi_state);
 	for (unsigned i = 0; i < 6; i++) {
 		struct pt_bar *b = &pt->bars[i];
 		bar_unplace(pt, b);

@@ -20,8 +20,8 @@
 #include <stdint.h>
 
 #include "vmm_glue/glue.h"
-#include "vmm_glue/pci_bus.h"
-#include "vmm_glue/virtio_pci.h"
+#include "vmm_glue/dev/pci_bus.h"
+#include "vmm_glue/dev/virtio_pci.h"
 
 /* §5.1.2 virtqueues. */
 #define VIRTIO_NET_RXQ 0u

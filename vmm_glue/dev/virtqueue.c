@@ -7,7 +7,7 @@
  * each address/length pair is translated through the RAM regions with an
  * overflow-safe check.  x86 is little-endian, as the virtio 1.x layout is.
  */
-#include "vmm_glue/virtqueue.h"
+#include "vmm_glue/dev/virtqueue.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,7 +1,9 @@
 /*
  * bm_passthrough.c — a guest's VT-d domain derived from its EPT, and its
  * trapped MSI capability and MSI-X table entries turned into IRTEs (see
- * bm_passthrough.h).
+ * bm_passthrough.h): an adapter over the shared config virtualizer
+ * (pt_config, every byte live but MSI / MSI-X) and MSI/MSI-X state machine
+ * (msi_state), whose routes here are IRTEs and the device's physical table.
  *
  * Sharing the EPT with VT-d (bmpt_dma_init), from the formats:
  *   EPT entry (SDM Vol. 3C §28.2.2, Tables 28-1..28-6): R 0, W 1, X 2,
@@ -30,7 +32,7 @@
  *     invalidation.
  * Otherwise (or when asked) the domain mirrors the EPT leaf by leaf.
  */
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 
 #include "iommu/vtd_context.h"
 #include "iommu/vtd_regs.h"
@@ -245,10 +247,6 @@ void bmpt_dma_fini(struct bmpt_dma *d)
 
 /* --- the device's configuration space, as the guest sees it -------------- */
 
-/* Command bits the guest owns (PCI Local Bus 3.0 §6.2.2): memory space,
- * bus master, INTx disable; the rest of the header is pci/pci_regs.h's. */
-#define PCI_COMMAND_GUEST (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)
-
 /* Logs name the function: bus:dev.fn. */
 #define BDF_FMT "%02x:%02x.%u"
 #define BDF(dev) (dev)->c.rid >> 8, ((dev)->c.rid >> 3) & 31, (dev)->c.rid & 7
@@ -266,6 +264,11 @@ static void phys_write(const struct bmpt_dev *dev, unsigned off, unsigned size, 
 static uint32_t cfg_acc_read(void *ctx, unsigned off, unsigned size)
 {
 	return phys_read(ctx, off, size);
+}
+
+static void cfg_acc_write(void *ctx, unsigned off, unsigned size, uint32_t val)
+{
+	phys_write(ctx, off, size, val);
 }
 
 /* The capability with this ID through the shared walker (pci/pci_cap:
@@ -304,37 +307,8 @@ static int caps_fit(const struct bmpt_dev *dev)
 
 /* --- MSI: the capability ---------------------------------------------------- */
 
-static uint32_t cap_rd(const struct bmpt_dev *dev, unsigned off, unsigned size)
-{
-	uint32_t v = 0;
-	for (unsigned i = 0; i < size; i++)
-		v |= (uint32_t)dev->virt_cap[off + i] << (8 * i);
-	return v;
-}
-
-/* Where the data register and the mask bits sit (PCI 3.0 §6.8.1.4-6.8.1.8). */
-static unsigned data_off(const struct bmpt_dev *dev) { return dev->msi_64 ? 12 : 8; }
-static unsigned mask_off(const struct bmpt_dev *dev) { return dev->msi_64 ? 16 : 12; }
-
-/* Bits of the virtual capability the guest may change: enable (MME stays 0:
- * one message), address (dword aligned), upper address, data, vector 0's
- * mask bit. */
-static uint8_t cap_writable(const struct bmpt_dev *dev, unsigned i)
-{
-	if (i == BMPT_MSI_CTRL)
-		return (uint8_t)BMPT_MSI_CTRL_EN;
-	if (i == BMPT_MSI_ADDR_LO)
-		return 0xfc;
-	if (i > BMPT_MSI_ADDR_LO && i < BMPT_MSI_ADDR_LO + 4)
-		return 0xff;
-	if (dev->msi_64 && i >= 8 && i < 12)
-		return 0xff;
-	if (i == data_off(dev) || i == data_off(dev) + 1)
-		return 0xff;
-	if (dev->msi_pvm && i == mask_off(dev))
-		return 0x01;
-	return 0;
-}
+/* Where the data register sits (PCI 3.0 §6.8.1.4-6.8.1.6). */
+static unsigned data_off(const struct bmpt_dev *dev) { return dev->msi_64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32; }
 
 /* The shadow state into the device: the remappable message first, then the
  * enable bit the route allows (ir_route.h: IRTEs are in place before the
@@ -353,79 +327,58 @@ static void shadow_to_device(struct bmpt_dev *dev)
 	phys_write(dev, m + BMPT_MSI_CTRL, 2, ctrl | BMPT_MSI_CTRL_EN);
 }
 
-/* The guest changed its capability: decode the virtual message and, when it
- * or the mask changed, re-route (IRTE first) and reprogram the device. */
-static void virt_msi_changed(struct bmpt_dev *dev)
+/* The route interface (msi_state.h) for MSI on an IRTE: one message (the
+ * state machine never routes more: max_vectors 1).  The device's MSI
+ * Enable is its only mask: off, IRTE, message, on if the route allows.
+ * Without interrupt remapping the virtual state alone is kept. */
+static int msi_route_update(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
 {
-	struct msi_msg virt_msi = {
-		.addr_lo = cap_rd(dev, BMPT_MSI_ADDR_LO, 4),
-		.addr_hi = dev->msi_64 ? cap_rd(dev, 8, 4) : 0,
-		.data = cap_rd(dev, data_off(dev), 2),
-	};
-	bool virt_masked = !(cap_rd(dev, BMPT_MSI_CTRL, 2) & BMPT_MSI_CTRL_EN) ||
-			   (dev->msi_pvm && (dev->virt_cap[mask_off(dev)] & 1));
-	if (dev->updates && virt_msi.addr_lo == dev->virt_msi.addr_lo && virt_msi.addr_hi == dev->virt_msi.addr_hi &&
-	    virt_msi.data == dev->virt_msi.data && virt_masked == dev->virt_masked)
-		return;
-	dev->virt_msi = virt_msi;
-	dev->virt_masked = virt_masked;
-	dev->updates++;
-	if (!dev->route_open)
-		return;   /* no interrupt remapping here: the virtual state only */
-	dev->last_update = ir_route_update(&dev->route, &virt_msi, virt_masked);
+	struct bmpt_dev *dev = ctx;
+	if (!dev->route_open || k != 0)
+		return 0;
+	dev->last_update = ir_route_update(&dev->route, virt_msi, masked);
 	shadow_to_device(dev);
+	return 0;
 }
 
-static bool in_cap(const struct bmpt_dev *dev, unsigned off)
+static void msi_route_del(void *ctx, unsigned k)
 {
-	return dev->msi && off >= dev->msi && off < dev->msi + dev->msi_len;
+	struct bmpt_dev *dev = ctx;
+	msi_route_update(dev, k, &dev->msi_state.vec[0].virt_msi, true);
 }
 
-/* Virtual capability: ID, next pointer and the read-only control bits (MMC,
- * 64-bit, PVM) as the device has them; disabled, MME 0, empty message;
- * every vector masked when the device can mask.  The device's MSI goes off. */
-static void msi_init_virtual(struct bmpt_dev *dev)
+/* Enable went on with the message (above), and off with the del. */
+static int msi_route_enable(void *ctx, unsigned n, bool on)
+{
+	(void)ctx, (void)n, (void)on;
+	return 0;
+}
+
+static const struct msi_route_ops msi_irte_ops = {
+	.add = msi_route_update,
+	.update = msi_route_update,
+	.del = msi_route_del,
+	.enable = msi_route_enable,
+};
+
+/* Virtual capability (msi_state): the device's MMC, 64-bit and PVM bits;
+ * disabled, MME 0, an empty message, vector 0 masked.  The device's MSI
+ * goes off. */
+static int msi_init_virtual(struct bmpt_dev *dev)
 {
 	uint16_t ctrl = (uint16_t)phys_read(dev, dev->msi + BMPT_MSI_CTRL, 2);
 	dev->msi_64 = ctrl & BMPT_MSI_CTRL_64;
 	dev->msi_pvm = ctrl & BMPT_MSI_CTRL_PVM;
-	dev->msi_len = (dev->msi_64 ? 14u : 10u) + (dev->msi_pvm ? 10u : 0u);
-	if (dev->msi_len > BMPT_MSI_CAP_MAX)
-		dev->msi_len = BMPT_MSI_CAP_MAX;
-	for (unsigned i = 0; i < 4; i++)
-		dev->virt_cap[i] = (uint8_t)phys_read(dev, dev->msi + i, 1);
-	dev->virt_cap[BMPT_MSI_CTRL] &= (uint8_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME);
-	if (dev->msi_pvm)
-		dev->virt_cap[mask_off(dev)] = 1;
-	dev->virt_masked = true;
+	int rc = msi_state_init(&dev->msi_state, ctrl, 1, &msi_irte_ops, dev);
+	if (rc)
+		return rc;
+	dev->msi_len = dev->msi_state.len;
+	pt_config_set_msi(&dev->cfgv, dev->msi, &dev->msi_state);
 	phys_write(dev, dev->msi + BMPT_MSI_CTRL, 2, ctrl & (uint16_t)~(BMPT_MSI_CTRL_EN | BMPT_MSI_CTRL_MME));
+	return 0;
 }
 
 /* --- MSI-X: the capability and the table ------------------------------------ */
-
-static bool in_msix_cap(const struct bmpt_dev *dev, unsigned off)
-{
-	return dev->msix && off >= dev->msix && off < dev->msix + BMPT_MSIX_CAP_LEN;
-}
-
-static uint16_t msix_virt_ctrl(const struct bmpt_dev *dev)
-{
-	return (uint16_t)(dev->virt_msix_cap[BMPT_MSIX_CTRL] | dev->virt_msix_cap[BMPT_MSIX_CTRL + 1] << 8);
-}
-
-/* Message Control's writable bits (§6.8.2.3): MSI-X Enable 15 and Function
- * Mask 14, both in the high byte; Table Size 10:0 is read-only. */
-static uint8_t msix_cap_writable(unsigned i)
-{
-	return i == BMPT_MSIX_CTRL + 1 ? (uint8_t)((BMPT_MSIX_CTRL_EN | BMPT_MSIX_CTRL_FMASK) >> 8) : 0;
-}
-
-/* Every entry is masked while MSI-X is off or Function Mask is set (§6.8.2.3). */
-static bool msix_fn_masked(const struct bmpt_dev *dev)
-{
-	uint16_t ctrl = msix_virt_ctrl(dev);
-	return !(ctrl & BMPT_MSIX_CTRL_EN) || (ctrl & BMPT_MSIX_CTRL_FMASK);
-}
 
 static uint64_t phys_entry(const struct bmpt_dev *dev, unsigned k)
 {
@@ -474,41 +427,50 @@ static void msix_phys_off(const struct bmpt_dev *dev)
 		phys_entry_mask(dev, k, true);
 }
 
-/* The guest changed entry k or the function-level mask: decode and, when
- * the message or the effective mask changed, mask the physical entry, then
- * re-route (the IRTE), then the message and the unmask the route allows. */
-static void msix_entry_changed(struct bmpt_dev *dev, unsigned k)
+/* The route interface (msi_state.h) on IRTEs: entry k's physical entry
+ * masked, then its IRTE (ir_route_update), then the remappable message and
+ * the unmask the route allows.  Without interrupt remapping (no route for
+ * k) the virtual state alone is kept. */
+static int msix_route_update(void *ctx, unsigned k, const struct msi_msg *virt_msi, bool masked)
 {
-	struct bmpt_msix_entry *e = &dev->msix_entries[k];
-	struct msi_msg m = { .addr_lo = e->virt[0], .addr_hi = e->virt[1], .data = e->virt[2] };
-	bool masked = (e->virt[3] & BMPT_MSIX_VCTRL_MASK) || msix_fn_masked(dev);
-	if (e->acted && m.addr_lo == e->virt_msi.addr_lo && m.addr_hi == e->virt_msi.addr_hi &&
-	    m.data == e->virt_msi.data && masked == e->virt_masked)
-		return;
-	e->virt_msi = m;
-	e->virt_masked = masked;
-	e->acted = true;
-	dev->msix_updates++;
+	struct bmpt_dev *dev = ctx;
 	if (k >= dev->msix_routes)
-		return;   /* no interrupt remapping here: the virtual state only */
+		return 0;
+	struct bmpt_msix_entry *e = &dev->msix_entries[k];
 	phys_entry_mask(dev, k, true);
-	e->last_update = ir_route_update(&e->route, &m, masked);
+	e->last_update = ir_route_update(&e->route, virt_msi, masked);
 	if (e->last_update)
 		port_log("bmpt: " BDF_FMT " MSI-X entry %u stays masked: the guest's message 0x%08x/0x%x was refused (%d)",
-			 BDF(dev), k, m.addr_lo, m.data, e->last_update);
+			 BDF(dev), k, virt_msi->addr_lo, virt_msi->data, e->last_update);
 	shadow_to_entry(dev, k);
+	return 0;
 }
 
-/* The guest changed Message Control: every entry's effective mask may have
- * changed; then the physical MSI-X Enable follows (entries masked before it
- * goes off, their IRTEs in place before it goes on). */
-static void msix_ctrl_changed(struct bmpt_dev *dev)
+/* The route stays open (its IRTE allocated for the device's life): deleting
+ * it masks the entry and the IRTE. */
+static void msix_route_del(void *ctx, unsigned k)
 {
-	for (unsigned k = 0; k < dev->msix_size; k++)
-		msix_entry_changed(dev, k);
-	if (dev->msix_routes)
-		msix_phys_enable(dev, msix_virt_ctrl(dev) & BMPT_MSIX_CTRL_EN);
+	struct bmpt_dev *dev = ctx;
+	msix_route_update(dev, k, &dev->msix_state.vec[k].virt_msi, true);
 }
+
+/* Physical MSI-X Enable follows the guest's, after the entries (on) or
+ * after they are masked (off). */
+static int msix_route_enable(void *ctx, unsigned n, bool on)
+{
+	struct bmpt_dev *dev = ctx;
+	(void)n;
+	if (dev->msix_routes)
+		msix_phys_enable(dev, on);
+	return 0;
+}
+
+static const struct msi_route_ops msix_irte_ops = {
+	.add = msix_route_update,
+	.update = msix_route_update,
+	.del = msix_route_del,
+	.enable = msix_route_enable,
+};
 
 /* Memory space came back on: physical table writes made while it was off
  * went nowhere (§6.2.2), so every entry is masked and written again. */
@@ -642,12 +604,10 @@ static int msix_probe(struct bmpt_dev *dev)
 	dev->msix_bar_size[1] = pba_bar_size;
 	dev->msix_size = size;
 	dev->msix_phys_size = n;
-	for (unsigned i = 0; i < BMPT_MSIX_CAP_LEN; i++)
-		dev->virt_msix_cap[i] = (uint8_t)phys_read(dev, x + i, 1);
-	dev->virt_msix_cap[BMPT_MSIX_CTRL] = (uint8_t)(size - 1);
-	dev->virt_msix_cap[BMPT_MSIX_CTRL + 1] = (uint8_t)((size - 1) >> 8);
-	for (unsigned k = 0; k < size; k++)
-		dev->msix_entries[k].virt[3] = BMPT_MSIX_VCTRL_MASK;
+	rc = msix_state_init(&dev->msix_state, size, &msix_irte_ops, dev);
+	if (rc)
+		return rc;
+	pt_config_set_msix(&dev->cfgv, x, &dev->msix_state);
 	port_log("bmpt: " BDF_FMT " MSI-X: %u entries (the guest sees %u), table BAR%u+0x%x = 0x%llx, PBA BAR%u+0x%x",
 		 BDF(dev), n, size, table & BMPT_MSIX_BIR, table & ~BMPT_MSIX_BIR, (unsigned long long)dev->msix_table,
 		 pba & BMPT_MSIX_BIR, pba & ~BMPT_MSIX_BIR);
@@ -690,19 +650,6 @@ static int msix_entry_at(const struct bmpt_dev *dev, uint64_t gpa, unsigned *dw)
 	return (int)(o / BMPT_MSIX_ENTRY);
 }
 
-/* A DWORD of the guest's table; past its Table Size, a masked empty entry. */
-static uint32_t msix_virt_dword(const struct bmpt_dev *dev, unsigned k, unsigned dw)
-{
-	if (k >= dev->msix_size)
-		return dw == 3 ? BMPT_MSIX_VCTRL_MASK : 0;
-	return dev->msix_entries[k].virt[dw];
-}
-
-/* Bits of an entry the guest may set (§6.8.2.6-6.8.2.9): address 31:2
- * (DWORD aligned), upper address, data, vector control's mask bit (31:1
- * reserved). */
-static const uint32_t msix_writable[4] = { 0xfffffffcu, 0xffffffffu, 0xffffffffu, BMPT_MSIX_VCTRL_MASK };
-
 int bmpt_msix_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 {
 	struct bmpt_dev *dev = ctx;
@@ -716,9 +663,9 @@ int bmpt_msix_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 		*val = size == 8 ? port_mmio_read64(gpa) : port_mmio_read32(gpa);
 		return 0;
 	}
-	uint64_t v = msix_virt_dword(dev, (unsigned)k, dw);
+	uint64_t v = msix_state_read(&dev->msix_state, (unsigned)k, dw);
 	if (size == 8)
-		v |= (uint64_t)msix_virt_dword(dev, (unsigned)k, dw + 1) << 32;
+		v |= (uint64_t)msix_state_read(&dev->msix_state, (unsigned)k, dw + 1) << 32;
 	*val = v;
 	return 0;
 }
@@ -741,13 +688,9 @@ int bmpt_msix_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 	}
 	if ((unsigned)k >= dev->msix_size)
 		return 0;   /* past the guest's Table Size: dropped */
-	struct bmpt_msix_entry *e = &dev->msix_entries[k];
-	for (unsigned i = 0; i < size / 4; i++) {
-		uint32_t w = msix_writable[dw + i];
-		e->virt[dw + i] = (e->virt[dw + i] & ~w) | ((uint32_t)(val >> (32 * i)) & w);
-	}
+	const uint32_t dwords[2] = { (uint32_t)val, (uint32_t)(val >> 32) };
 	dev->msix_writes++;
-	msix_entry_changed(dev, (unsigned)k);
+	msix_state_write(&dev->msix_state, (unsigned)k, dw, dwords, size / 4);
 	return 0;
 }
 
@@ -762,7 +705,10 @@ static int check_access(const struct bmpt_dev *dev, uint64_t gpa, unsigned size,
 	return 0;
 }
 
-/* An 8-byte access is two dword accesses (ECAM is dword-granular). */
+/* An 8-byte access is two dword accesses (ECAM is dword-granular).  The
+ * 256 bytes are the config virtualizer's (vmm_glue/dev/pt_config: every
+ * byte live but the MSI and MSI-X registers); the extended space reads
+ * through. */
 int bmpt_cfg_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 {
 	struct bmpt_dev *dev = ctx;
@@ -777,34 +723,24 @@ int bmpt_cfg_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 		*val = lo | hi << 32;
 		return rc;
 	}
-	uint64_t v = 0;
-	for (unsigned i = 0; i < size; i++) {
-		unsigned b = off + i;
-		uint32_t byte;
-		if (in_cap(dev, b))
-			byte = dev->virt_cap[b - dev->msi];
-		else if (in_msix_cap(dev, b))
-			byte = dev->virt_msix_cap[b - dev->msix];
-		else
-			byte = phys_read(dev, b, 1);
-		v |= (uint64_t)(byte & 0xff) << (8 * i);
+	if (off < PCI_CFG_SIZE) {
+		*val = pt_config_read(&dev->cfgv, off, size);
+		return 0;
 	}
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size; i++)
+		v |= (uint64_t)(phys_read(dev, off + i, 1) & 0xff) << (8 * i);
 	*val = v;
 	return 0;
 }
 
-/* Command: the guest owns memory space, bus master and INTx disable;
- * nothing else of config space is written.  True when memory space went
- * from off to on. */
-static bool command_write(struct bmpt_dev *dev, unsigned b, uint8_t byte)
+static bool overlaps(unsigned off, unsigned size, unsigned at, unsigned len)
 {
-	uint32_t sh = 8 * (b - PCI_COMMAND);
-	uint32_t own = (PCI_COMMAND_GUEST >> sh) & 0xff;
-	uint32_t cur = phys_read(dev, b, 1), next = (cur & ~own) | (byte & own);
-	phys_write(dev, b, 1, next);
-	return b == PCI_COMMAND && !(cur & PCI_COMMAND_MEMORY) && (next & PCI_COMMAND_MEMORY);
+	return at && off < at + len && at < off + size;
 }
 
+/* Only COMMAND's guest bits and the MSI / MSI-X registers take a write;
+ * memory space turned back on rewrites the physical table (msix_resync). */
 int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 {
 	struct bmpt_dev *dev = ctx;
@@ -815,33 +751,12 @@ int bmpt_cfg_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 		int rc = bmpt_cfg_write(dev, gpa, 4, val & 0xffffffffu);
 		return rc ? rc : bmpt_cfg_write(dev, gpa + 4, 4, val >> 32);
 	}
-	bool msi_touched = false, msix_touched = false, memory_on = false;
-	for (unsigned i = 0; i < size; i++) {
-		unsigned b = off + i;
-		uint8_t byte = (uint8_t)(val >> (8 * i));
-		if (in_cap(dev, b)) {
-			unsigned c = b - dev->msi;
-			uint8_t w = cap_writable(dev, c);
-			dev->virt_cap[c] = (uint8_t)((dev->virt_cap[c] & ~w) | (byte & w));
-			msi_touched = true;
-		} else if (in_msix_cap(dev, b)) {
-			unsigned c = b - dev->msix;
-			uint8_t w = msix_cap_writable(c);
-			dev->virt_msix_cap[c] = (uint8_t)((dev->virt_msix_cap[c] & ~w) | (byte & w));
-			msix_touched = true;
-		} else if (b == PCI_COMMAND || b == PCI_COMMAND + 1) {
-			memory_on |= command_write(dev, b, byte);
-		}
-	}
-	if (msi_touched) {
-		dev->cap_writes++;
-		virt_msi_changed(dev);
-	}
-	if (msix_touched) {
-		dev->cap_writes++;
-		msix_ctrl_changed(dev);
-	}
-	if (memory_on && dev->msix_routes)
+	if (off >= PCI_CFG_SIZE)
+		return 0;
+	dev->cap_writes += overlaps(off, size, dev->msi, dev->msi_len);
+	dev->cap_writes += overlaps(off, size, dev->msix, BMPT_MSIX_CAP_LEN);
+	unsigned touched = pt_config_write(&dev->cfgv, off, size, (uint32_t)val);
+	if ((touched & PT_CFG_W_MEMORY_ON) && dev->msix_routes)
 		msix_resync(dev);
 	return 0;
 }
@@ -922,6 +837,8 @@ int bmpt_dev_init(struct bmpt_dev *dev, struct core_vm *vm, const struct bmpt_de
 	    (cfg->table && (!cfg->guest || !cfg->vcpus)))
 		return -PORT_EINVAL;
 	*dev = (struct bmpt_dev){ .c = *cfg };
+	const struct pt_config_phys phys = { cfg_acc_read, cfg_acc_write, dev };
+	pt_config_init(&dev->cfgv, &phys, PT_CFG_LIVE_RD);
 	dev->msi = find_cap(dev, PCI_CAP_ID_MSI);
 	dev->msix = find_cap(dev, PCI_CAP_ID_MSIX);
 	if (!dev->msi && !dev->msix) {
@@ -944,8 +861,10 @@ int bmpt_dev_init(struct bmpt_dev *dev, struct core_vm *vm, const struct bmpt_de
 	if (rc)
 		return rc;
 	/* The device starts with MSI and MSI-X off, every MSI-X entry masked. */
-	if (dev->msi)
-		msi_init_virtual(dev);
+	if (dev->msi && (rc = msi_init_virtual(dev)) != 0) {
+		close_routes(dev);
+		return rc;
+	}
 	if (dev->msix)
 		msix_phys_off(dev);
 	rc = trap(dev, vm, cfg->virt_cfg_gpa, PAGE, bmpt_cfg_read, bmpt_cfg_write);

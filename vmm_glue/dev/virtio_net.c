@@ -2,7 +2,7 @@
  * virtio_net.c — the virtio network device (virtio 1.2 §5.1) and its
  * frame-moving thread.  See virtio_net.h.
  */
-#include "vmm_glue/virtio_net.h"
+#include "vmm_glue/dev/virtio_net.h"
 
 #include <errno.h>
 #include <fcntl.h>

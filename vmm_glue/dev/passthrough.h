@@ -14,7 +14,7 @@
 
 #include "vfio/vfio.h"
 #include "vmm_glue/glue.h"
-#include "vmm_glue/pci_bus.h"
+#include "vmm_glue/dev/pci_bus.h"
 
 struct pt_dev;
 

@@ -9,7 +9,7 @@
  * the guest programmed (virtual); `route` is the shadow the core installs;
  * `efd` is the physical eventfd behind each vector.
  */
-#include "vmm_glue/virtio_pci.h"
+#include "vmm_glue/dev/virtio_pci.h"
 
 #include <errno.h>
 #include <pthread.h>
