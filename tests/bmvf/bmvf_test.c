@@ -40,7 +40,7 @@
 #include "tests/bmvf/igbvf.h"
 #include "tests/vmx/guest_edu.h"
 #include "vmm_glue/svm/svm.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 
 #define PAGE_SZ 4096ull
 #define SZ_1G (1ull << 30)
@@ -677,13 +677,13 @@ static void test_guest(bool mirror)
 	struct irte hw = table.entries[idx];
 	uint32_t pa = (uint32_t)msix_phys(0, 0), pd = (uint32_t)msix_phys(0, 8);
 	struct msi_compat mc = { 0 };
-	int dec = msi_compat_decode(&e0->virt_msi, &mc);
+	int dec = msi_compat_decode(&r->dev.msix_state.vec[0].virt_msi, &mc);
 	unsigned vec = (unsigned)((hw.lo & IRTE_LO_VECTOR_MASK) >> IRTE_LO_VECTOR_SHIFT);
 	tap_ok(ran && dec == 0 && mc.vector == VEC_RX && (pa & MSI_ADDR_IF) && (hw.lo & IRTE_LO_P) && vec == HOST_VEC0 &&
 	       (hw.hi & 0xffffu) == vf_rid[0] && ((hw.hi >> 18) & 3u) == 1,
 	       "MSI-X entry 0: virtual 0x%08x/0x%08x (vector 0x%x, APIC %u); shadow: IRTE %u = 0x%016llx_%016llx "
 	       "(SID 0x%04x verified) and the VF's table holds 0x%08x/0x%08x (remappable); physical: host vector 0x%x",
-	       e0->virt[0], e0->virt[2], mc.vector, mc.dest_id, idx, (unsigned long long)hw.hi,
+	       r->dev.msix_state.virt[0][0], r->dev.msix_state.virt[0][2], mc.vector, mc.dest_id, idx, (unsigned long long)hw.hi,
 	       (unsigned long long)hw.lo, (unsigned)(hw.hi & 0xffff), pa, pd, vec);
 	/* (d) frames at the peer. */
 	uint32_t s0 = 0;
