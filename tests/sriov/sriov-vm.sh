@@ -268,7 +268,7 @@ expect "apply: num_vfs above TotalVFs is rejected before any change (exit 2)" 2 
 run vfctl apply $T/bad2.json
 expect "apply: a bad MAC is rejected naming where it is" 2 "pfs\\[0\\].vfs\\[0\\] has a \"mac\" that is not a MAC address"
 run vfctl apply $T/bad3.json
-expect "apply: broken JSON is rejected with its line" 2 "line 1 is not valid JSON"
+expect "apply: broken JSON is rejected with its line and column" 2 "bad3.json:1:[0-9]+: not valid JSON"
 unchanged "the rejected files changed nothing"
 
 # Back to the list --json state: 2 VFs, vf 0 as set, vf 2 gone.

@@ -2,6 +2,7 @@
  * cmd_doctor.c — `vfctl doctor`: is this host ready for VF passthrough?
  * Each check prints ok / warn / FAIL and, when not ok, its fix.
  */
+#include "tools/vfctl/vjson.h"
 #include "tools/vfctl/vfctl.h"
 
 #include <dirent.h>
@@ -35,7 +36,7 @@ enum level { OK, WARN, FAIL };
 
 struct report {
 	bool json;
-	struct json_out j;
+	json_t *checks;
 	int fails, warns;
 };
 
@@ -46,12 +47,9 @@ static void result(struct report *r, const char *name, enum level lv, const char
 	r->fails += lv == FAIL;
 	r->warns += lv == WARN;
 	if (r->json) {
-		json_obj_open(&r->j, NULL);
-		json_str(&r->j, "check", name);
-		json_str(&r->j, "status", lv == OK ? "ok" : lv == WARN ? "warn" : "fail");
-		json_str(&r->j, "detail", detail);
-		json_str(&r->j, "fix", lv == OK ? NULL : fix);
-		json_obj_close(&r->j);
+		json_array_append_new(r->checks, json_pack("{s:s, s:s, s:o, s:o}", "check", name,
+			"status", lv == OK ? "ok" : lv == WARN ? "warn" : "fail", "detail", vjson_str_or_null(detail),
+			"fix", vjson_str_or_null(lv == OK ? NULL : fix)));
 		return;
 	}
 	printf("%-4s %-9s %s\n", word[lv], name, detail);
@@ -242,11 +240,8 @@ static int run(int argc, char **argv)
 		else
 			return vfctl_usage_error(&vfctl_cmd_doctor, "unexpected argument '%s'.", argv[i]);
 	}
-	if (r.json) {
-		json_begin(&r.j, stdout);
-		json_obj_open(&r.j, NULL);
-		json_arr_open(&r.j, "checks");
-	}
+	if (r.json)
+		r.checks = json_array();
 	check_iommu(&r);
 	check_intremap(&r);
 	check_vfio(&r);
@@ -255,11 +250,8 @@ static int run(int argc, char **argv)
 	check_memlock(&r);
 	check_acs(&r);
 	if (r.json) {
-		json_arr_close(&r.j);
-		json_int(&r.j, "failed", r.fails);
-		json_int(&r.j, "warnings", r.warns);
-		json_obj_close(&r.j);
-		json_end(&r.j);
+		vjson_print(stdout, json_pack("{s:o, s:i, s:i}", "checks", r.checks, "failed", r.fails,
+					      "warnings", r.warns));
 	} else {
 		printf("%s: %d failed, %d warning%s.\n", r.fails ? "not ready" : "ready", r.fails, r.warns,
 		       r.warns == 1 ? "" : "s");

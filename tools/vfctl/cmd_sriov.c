@@ -2,6 +2,7 @@
  * cmd_sriov.c — `vfctl sriov enable|disable|show|autoprobe`: NumVFs and the
  * SR-IOV capability of a PF.
  */
+#include "tools/vfctl/vjson.h"
 #include "tools/vfctl/vfctl.h"
 
 #include <errno.h>
@@ -214,36 +215,30 @@ static int show(const char *pf_text, bool json)
 					   "its VFs until its firmware is fixed.", pf, n, cap.total_vfs,
 					   bars[n].size, bars[n].base, bars[n].is_64bit ? "64-bit" : "32-bit");
 	}
-	struct json_out j;
+	json_t *root = NULL, *jvfs = NULL;
 	if (json) {
-		json_begin(&j, stdout);
-		json_obj_open(&j, NULL);
-		json_str(&j, "bdf", pf);
-		json_int(&j, "cap_offset", cap.pos);
-		json_int(&j, "total_vfs", cap.total_vfs);
-		json_int(&j, "initial_vfs", cap.initial_vfs);
-		json_int(&j, "num_vfs", cap.num_vfs);
-		json_int(&j, "vf_offset", cap.vf_offset);
-		json_int(&j, "vf_stride", cap.vf_stride);
-		json_int(&j, "vf_device_id", cap.vf_device_id);
-		json_int(&j, "supported_page_sizes", cap.supported_pgsz);
-		json_int(&j, "system_page_size", (long long)sriov_cap_page_size(&cap));
-		json_bool(&j, "vf_enable", cap.vf_enable);
-		json_bool(&j, "ari_hierarchy", cap.ari_hierarchy);
-		json_arr_open(&j, "vf_bars");
-		for (unsigned n = 0; n < SRIOV_NUM_BARS; n++) {
-			if (!bars[n].size)
-				continue;
-			json_obj_open(&j, NULL);
-			json_int(&j, "bar", n);
-			json_int(&j, "base", (long long)bars[n].base);
-			json_int(&j, "size", (long long)bars[n].size);
-			json_bool(&j, "64bit", bars[n].is_64bit);
-			json_bool(&j, "prefetchable", bars[n].prefetchable);
-			json_obj_close(&j);
-		}
-		json_arr_close(&j);
-		json_arr_open(&j, "vfs");
+		json_t *jbars = json_array();
+		root = json_object();
+		json_object_set_new(root, "bdf", json_string(pf));
+		json_object_set_new(root, "cap_offset", json_integer(cap.pos));
+		json_object_set_new(root, "total_vfs", json_integer(cap.total_vfs));
+		json_object_set_new(root, "initial_vfs", json_integer(cap.initial_vfs));
+		json_object_set_new(root, "num_vfs", json_integer(cap.num_vfs));
+		json_object_set_new(root, "vf_offset", json_integer(cap.vf_offset));
+		json_object_set_new(root, "vf_stride", json_integer(cap.vf_stride));
+		json_object_set_new(root, "vf_device_id", json_integer(cap.vf_device_id));
+		json_object_set_new(root, "supported_page_sizes", json_integer(cap.supported_pgsz));
+		json_object_set_new(root, "system_page_size", json_integer((json_int_t)sriov_cap_page_size(&cap)));
+		json_object_set_new(root, "vf_enable", json_boolean(cap.vf_enable));
+		json_object_set_new(root, "ari_hierarchy", json_boolean(cap.ari_hierarchy));
+		for (unsigned n = 0; n < SRIOV_NUM_BARS; n++)
+			if (bars[n].size)
+				json_array_append_new(jbars, json_pack("{s:i, s:I, s:I, s:b, s:b}", "bar", (int)n,
+					"base", (json_int_t)bars[n].base, "size", (json_int_t)bars[n].size,
+					"64bit", bars[n].is_64bit, "prefetchable", bars[n].prefetchable));
+		json_object_set_new(root, "vf_bars", jbars);
+		jvfs = json_array();
+		json_object_set_new(root, "vfs", jvfs);
 	} else {
 		printf("%s  SR-IOV capability at 0x%03x (version %u)\n", pf, cap.pos, cap.version);
 		printf("  TotalVFs %u, InitialVFs %u, NumVFs %u, VF Enable %s, ARI hierarchy %s\n",
@@ -286,24 +281,19 @@ static int show(const char *pf_text, bool json)
 		}
 		mismatches += !bars_ok;
 		if (json) {
-			json_obj_open(&j, NULL);
-			json_int(&j, "index", i);
 			char r[16];
 			sriov_fmt(r, sizeof(r), "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1F, rid & 7);
-			json_str(&j, "rid", r);
-			json_str(&j, "kernel_bdf", have ? vf.bdf : NULL);
-			json_bool(&j, "matches_kernel", rid_ok && bars_ok);
-			json_obj_close(&j);
+			json_array_append_new(jvfs, json_pack("{s:i, s:s, s:o, s:b}", "index", (int)i, "rid", r,
+				"kernel_bdf", have ? json_string(vf.bdf) : json_null(),
+				"matches_kernel", rid_ok && bars_ok));
 		} else {
 			printf("  %-4u %02x:%02x.%x        %-14s %s\n", i, rid >> 8, (rid >> 3) & 0x1F, rid & 7,
 			       vf.bdf, barsum);
 		}
 	}
 	if (json) {
-		json_arr_close(&j);
-		json_int(&j, "mismatches", mismatches);
-		json_obj_close(&j);
-		json_end(&j);
+		json_object_set_new(root, "mismatches", json_integer(mismatches));
+		vjson_print(stdout, root);
 	} else if (cap.num_vfs) {
 		printf("  %s\n", mismatches ? "MISMATCH: the kernel placed some VFs differently than computed."
 					    : "Every VF's routing ID and BARs match the kernel's.");
