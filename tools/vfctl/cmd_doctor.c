@@ -234,12 +234,14 @@ static int run(int argc, char **argv)
 {
 	struct report r;
 	memset(&r, 0, sizeof(r));
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			r.json = true;
-		else
-			return vfctl_usage_error(&vfctl_cmd_doctor, "unexpected argument '%s'.", argv[i]);
-	}
+	const struct vfctl_flag flags[] = { { "json", 'j', &r.json }, { NULL, 0, NULL } };
+	char **args;
+	int nargs;
+	int prc = vfctl_parse_flags(&vfctl_cmd_doctor, argc, argv, flags, &args, &nargs);
+	if (prc)
+		return prc;
+	if (nargs)
+		return vfctl_usage_error(&vfctl_cmd_doctor, "unexpected argument '%s'.", args[0]);
 	if (r.json)
 		r.checks = json_array();
 	check_iommu(&r);

@@ -107,12 +107,14 @@ static void text_vf(const struct sriov_vf_info *vf, const struct sriov_vf_state 
 static int run(int argc, char **argv)
 {
 	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else
-			return vfctl_usage_error(&vfctl_cmd_list, "unexpected argument '%s'.", argv[i]);
-	}
+	const struct vfctl_flag flags[] = { { "json", 'j', &json }, { NULL, 0, NULL } };
+	char **args;
+	int nargs;
+	int prc = vfctl_parse_flags(&vfctl_cmd_list, argc, argv, flags, &args, &nargs);
+	if (prc)
+		return prc;
+	if (nargs)
+		return vfctl_usage_error(&vfctl_cmd_list, "unexpected argument '%s'.", args[0]);
 	struct sriov_pf_info *pfs = NULL;
 	size_t npf = 0;
 	int err = sriov_pf_list(&pfs, &npf);

@@ -52,10 +52,10 @@ static int check_vfs_free(const char *pf, bool force)
 		pid_t pid;
 		/* A running guest is never pulled from under, --force or not. */
 		if (assign_registry_lookup(vfs[i].bdf, guest, sizeof(guest), &pid) == 0)
-			rc = vfctl_error("VF %s of %s is held by guest '%s' (pid %ld); stop the guest "
+			rc = vfctl_busy("VF %s of %s is held by guest '%s' (pid %ld); stop the guest "
 					 "before changing the VF count.", vfs[i].bdf, pf, guest, (long)pid);
 		else if (!force && strcmp(vfs[i].driver, "vfio-pci") == 0)
-			rc = vfctl_error("VF %s of %s is bound to vfio-pci; 'vfctl release %s' first, or "
+			rc = vfctl_busy("VF %s of %s is bound to vfio-pci; 'vfctl release %s' first, or "
 					 "add --force to remove it anyway.", vfs[i].bdf, pf, vfs[i].bdf);
 	}
 	free(vfs);
@@ -85,7 +85,7 @@ int vfctl_set_numvfs(const char *pf, long n, bool force)
 		fprintf(stderr, "vfctl: warning: %s reports inconsistent SR-IOV counts (%s); disabling "
 			"its VFs.\n", pf, info.problem);
 	if (n > info.total_vfs)
-		return vfctl_error("%s supports at most %d VFs (TotalVFs); ask for %d or fewer.", pf,
+		return vfctl_bad_input("%s supports at most %d VFs (TotalVFs); ask for %d or fewer.", pf,
 				   info.total_vfs, info.total_vfs);
 	if (info.num_vfs == n && !err) {
 		printf("%s already has %ld VFs; nothing changed.\n", pf, n);
@@ -99,13 +99,13 @@ int vfctl_set_numvfs(const char *pf, long n, bool force)
 		return rc;
 	err = sriov_set_numvfs(pf, (int)n);
 	if (err == -ERANGE)
-		return vfctl_error("%s supports at most %d VFs (TotalVFs); ask for %d or fewer.", pf,
+		return vfctl_bad_input("%s supports at most %d VFs (TotalVFs); ask for %d or fewer.", pf,
 				   info.total_vfs, info.total_vfs);
 	if (err == -ENOENT)
 		return vfctl_error("%s has no driver bound, and only its driver can create VFs; load it "
 				   "and try again.", pf);
 	if (err == -EBUSY)
-		return vfctl_error("%s is busy: VFs are in use (%s); release them and try again.", pf,
+		return vfctl_busy("%s is busy: VFs are in use (%s); release them and try again.", pf,
 				   vfctl_strerror(err));
 	if (err == -EACCES || (err == -EPERM && geteuid() != 0))
 		return vfctl_error("not allowed to change sriov_numvfs of %s; run vfctl as root.", pf);
@@ -322,20 +322,12 @@ static int run(int argc, char **argv)
 {
 	const struct vfctl_cmd *me = &vfctl_cmd_sriov;
 	bool force = false, json = false;
-	char *pos[4];
-	int npos = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--force"))
-			force = true;
-		else if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return vfctl_usage_error(me, "unknown option '%s'.", argv[i]);
-		else if (npos < 4)
-			pos[npos++] = argv[i];
-		else
-			return vfctl_usage_error(me, "too many arguments.");
-	}
+	const struct vfctl_flag flags[] = { { "force", 'f', &force }, { "json", 'j', &json }, { NULL, 0, NULL } };
+	char **pos;
+	int npos;
+	int rc = vfctl_parse_flags(me, argc, argv, flags, &pos, &npos);
+	if (rc)
+		return rc;
 	if (npos == 0)
 		return vfctl_usage_error(me, "say what to do: enable, disable, show or autoprobe.");
 	const char *verb = pos[0];

@@ -51,10 +51,10 @@ static int resolve_target(const char *pf_text, const char *idx_text, struct vf_t
 	if (t->index < 0)
 		return vfctl_usage_error(&vfctl_cmd_vf, "'%s' is not a VF index (0, 1, …).", idx_text);
 	if (t->info.num_vfs == 0)
-		return vfctl_error("%s has no VFs; create them first with 'vfctl sriov enable %s N'.", t->pf,
+		return vfctl_nodev("%s has no VFs; create them first with 'vfctl sriov enable %s N'.", t->pf,
 				   t->pf);
 	if (t->index >= t->info.num_vfs)
-		return vfctl_error("%s has %d VFs (index 0 to %d); there is no VF %ld (use an index from "
+		return vfctl_nodev("%s has %d VFs (index 0 to %d); there is no VF %ld (use an index from "
 				   "'vfctl list', or create more with 'vfctl sriov enable %s N').", t->pf,
 				   t->info.num_vfs, t->info.num_vfs - 1, t->index, t->pf);
 	if (!t->info.netdev[0])
@@ -198,11 +198,17 @@ static int do_set(int argc, char **argv)
 
 static int do_show(int argc, char **argv)
 {
-	bool json = argc == 4 && !strcmp(argv[3], "--json");
-	if (argc != 3 && !json)
+	bool json = false;
+	const struct vfctl_flag flags[] = { { "json", 'j', &json }, { NULL, 0, NULL } };
+	char **pos;
+	int npos;
+	int rc = vfctl_parse_flags(&vfctl_cmd_vf, argc, argv, flags, &pos, &npos);
+	if (rc)
+		return rc;
+	if (npos != 2)
 		return vfctl_usage_error(&vfctl_cmd_vf, "show takes a PF and a VF index.");
 	struct vf_target t;
-	int rc = resolve_target(argv[1], argv[2], &t);
+	rc = resolve_target(pos[0], pos[1], &t);
 	if (rc)
 		return rc;
 	struct sriov_vf_state st;

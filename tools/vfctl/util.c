@@ -22,6 +22,41 @@ int vfctl_error(const char *fmt, ...)
 	return VFCTL_FAILED;
 }
 
+static int say(int rc, const char *fmt, va_list ap)
+{
+	fputs("vfctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return rc;
+}
+
+int vfctl_busy(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = say(VFCTL_BUSY, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int vfctl_bad_input(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = say(VFCTL_USAGE, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int vfctl_nodev(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = say(VFCTL_NODEV, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 int vfctl_usage_error(const struct vfctl_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -52,7 +87,7 @@ int vfctl_resolve_dev(const char *text, char bdf[PCI_BDF_LEN])
 {
 	if (pci_bdf_parse(text, bdf) == 0) {
 		if (!pci_dev_exists(bdf))
-			return vfctl_error("there is no PCI device %s; 'vfctl list' shows the SR-IOV devices "
+			return vfctl_nodev("there is no PCI device %s; 'vfctl list' shows the SR-IOV devices "
 					   "and 'lspci -D' every device.", bdf);
 		return VFCTL_OK;
 	}
@@ -71,13 +106,13 @@ int vfctl_resolve_pf(const char *text, char bdf[PCI_BDF_LEN])
 	if (!sriov_is_pf(bdf)) {
 		char pf[PCI_BDF_LEN];
 		if (sriov_vf_parent(bdf, pf, NULL) == 0)
-			return vfctl_error("%s is a virtual function, not a physical function; its PF is %s.",
+			return vfctl_nodev("%s is a virtual function, not a physical function; its PF is %s.",
 					   bdf, pf);
 		uint16_t v = 0, d = 0;
 		char name[SRIOV_NAME_LEN] = "";
 		if (pci_dev_ids(bdf, &v, &d, NULL) == 0)
 			pci_dev_name(v, d, name, sizeof(name));
-		return vfctl_error("%s (%s) has no SR-IOV capability, so it cannot have virtual functions; "
+		return vfctl_nodev("%s (%s) has no SR-IOV capability, so it cannot have virtual functions; "
 				   "pick a PF from 'vfctl list'.", bdf, name);
 	}
 	return VFCTL_OK;
@@ -90,7 +125,7 @@ int vfctl_resolve_vf(const char *text, char vf[PCI_BDF_LEN], char pf[PCI_BDF_LEN
 		return rc;
 	int err = sriov_vf_parent(vf, pf, index);
 	if (err)
-		return vfctl_error("%s is not an SR-IOV virtual function; 'vfctl list' shows the VFs.", vf);
+		return vfctl_nodev("%s is not an SR-IOV virtual function; 'vfctl list' shows the VFs.", vf);
 	return VFCTL_OK;
 }
 

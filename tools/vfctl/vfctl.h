@@ -21,7 +21,19 @@
 
 #include "sriov/linux/sriov_sysfs.h"
 
-enum { VFCTL_OK = 0, VFCTL_FAILED = 1, VFCTL_USAGE = 2 };
+/* Exit status: the one table every subcommand uses (docs/vfctl.1, EXIT
+ * STATUS; `vfctl --help`).  A subcommand's run returns one of these. */
+enum {
+	VFCTL_OK = 0,     /* done (or nothing to change) */
+	VFCTL_FAILED = 1, /* the operation failed: the kernel, a driver or the
+			   * host refused; or doctor found a failing check */
+	VFCTL_USAGE = 2,  /* bad usage or input: options, arguments, a config
+			   * file; nothing was looked at or changed */
+	VFCTL_BUSY = 3,   /* the device is busy or in use: held by a guest or a
+			   * process, its interface up, bound to vfio-pci */
+	VFCTL_NODEV = 4,  /* no such device, or not the kind asked for (not a
+			   * PF with SR-IOV, not a VF) */
+};
 
 struct vfctl_cmd {
 	const char *name;
@@ -49,6 +61,11 @@ extern const struct vfctl_cmd vfctl_cmd_status;
 
 /* "vfctl: <sentence>\n" on stderr; returns VFCTL_FAILED. */
 int vfctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, returning VFCTL_BUSY, VFCTL_NODEV, or VFCTL_USAGE (a value the
+ * user gave that the device cannot take: no "Try --help" line). */
+int vfctl_busy(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vfctl_bad_input(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vfctl_nodev(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "vfctl NAME: <sentence>\n" + "Try 'vfctl NAME --help'." on stderr;
  * returns VFCTL_USAGE. */
 int vfctl_usage_error(const struct vfctl_cmd *cmd, const char *fmt, ...)
@@ -111,6 +128,21 @@ int vfctl_rmrr_check(const char *bdf, char *why, size_t len);
  * leading ':' reports a missing value as ':'): the usage error for what
  * getopt_long returned ('?' or ':'), naming the option as the user typed it. */
 int vfctl_opt_error(const struct vfctl_cmd *cmd, int c, char **argv);
+
+/* The on/off options of a subcommand that takes no option values: each a
+ * long name, a short letter, and the flag it sets. */
+struct vfctl_flag {
+	const char *name;
+	char letter;
+	bool *set;
+};
+/* Parse argv (argv[0] the subcommand) with getopt_long: "--json", "-j",
+ * bundled "-fj", "--" ends the options, options anywhere among the
+ * arguments.  On success *args and *nargs are the remaining arguments, in order.
+ * A bad option is the usage error (VFCTL_USAGE).  `flags` ends with a
+ * {NULL} entry; at most 8. */
+int vfctl_parse_flags(const struct vfctl_cmd *cmd, int argc, char **argv, const struct vfctl_flag *flags,
+		      char ***args, int *nargs);
 
 /* --- the old JSON reader (json.c) ----------------------------------------
  * Only the old tools/vfctl/cmd_bench.c still reads JSON with it; every other
