@@ -167,6 +167,11 @@ expect "vfctl vf show --json reads back mac, vlan, qos, trust" 0 \
 printf '%s' "$out" | tr -d ' \n' | grep -q '"vlan":100,"qos":2,"vlan_proto":"802.1Q","spoofchk":false,"trust":true' \
   && tap_ok "vfctl vf show --json: vlan 100, qos 2, 802.1Q, spoofchk false, trust true" \
   || tap_fail "vfctl vf show --json: vlan 100, qos 2, 802.1Q, spoofchk false, trust true" "$out"
+printf '%s' "$out" | tr -d ' \n' | grep -Eq '"stats":\{"rx_packets":[0-9]+,"tx_packets":[0-9]+,"rx_bytes":[0-9]+,"tx_bytes":[0-9]+,"broadcast":[0-9]+,"multicast":[0-9]+\}' \
+  && tap_ok "vfctl vf show --json has the VF's counters (stats)" \
+  || tap_fail "vfctl vf show --json has the VF's counters (stats)" "$out"
+run vfctl vf show -j -- $PF 0
+expect "vf show takes -j and -- (getopt_long)" 0 '"mac": "52:54:00:aa:bb:01",'
 
 # Link state: igb may or may not implement it; either way the user sees the truth.
 before1=$(ipvf 1)
@@ -249,6 +254,13 @@ cat >$T/want.json <<EOF
 EOF
 run vfctl apply $T/want.json --dry-run
 expect "apply --dry-run lists the changes" 0 "would change $PF: num_vfs 2 -> 3"
+case "$out" in *"would set $PF vf 1: mac "*" -> 52:54:00:aa:bb:12"*"would set $PF vf 1: vlan 0 qos 0 proto 802.1Q -> 200 qos 1 proto 802.1Q"*"would set $PF vf 1: trust off -> on"*"would bind $PF vf 2: driver none -> vfio-pci"*)
+  tap_ok "apply --dry-run prints old -> new for every change" ;;
+  *) tap_fail "apply --dry-run prints old -> new for every change" "$out" ;; esac
+run vfctl apply $T/want.json --dry-run --json
+case "$out" in *'"dry_run": true'*'"setting": "num_vfs"'*'"old": "2"'*'"new": "3"'*'"setting": "mac"'*'"new": "52:54:00:aa:bb:12"'*'"setting": "driver"'*'"old": null'*'"new": "vfio-pci"'*)
+  tap_ok "apply --dry-run --json prints the plan as JSON (pf, vf, setting, old, new)" ;;
+  *) tap_fail "apply --dry-run --json prints the plan as JSON (pf, vf, setting, old, new)" "exit $st" "$out" ;; esac
 tap_check "... and makes none (still 2 VFs)" test "$(numvfs)" = 2
 run vfctl apply $T/want.json
 expect "apply sets 3 VFs, vf 1's MAC/VLAN/trust and binds vf 2 to vfio-pci" 0 "changes applied from"

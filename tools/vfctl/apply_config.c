@@ -34,6 +34,7 @@ static const struct key pf_keys[] = {
 	{ "num_vfs", K_UINT, 65535, "that is not a VF count (0-65535)" },
 	{ "drivers_autoprobe", K_BOOL, 0, NULL },
 	{ "problem", K_STR, 0, NULL },
+	{ "vfs_missing", K_UINT, 65535, "outside 0-65535" },
 	{ "vfs", K_ARR, 0, NULL },
 	{ NULL, 0, 0, NULL },
 };

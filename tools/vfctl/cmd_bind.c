@@ -24,7 +24,8 @@ static const char usage[] =
 	"    another device in the group is bound to a host driver (it is named);\n"
 	"  - DEV's network interface is up with addresses or routes (--force to\n"
 	"    take it anyway);\n"
-	"  - a guest holds DEV (/run/vfstack/assign).\n"
+	"  - a guest holds DEV (/run/vfstack/assign), or a process holds it open\n"
+	"    through /dev/vfio (even with --force; exit 3).\n"
 	"If DRIVER does not take the device, it is put back on its old driver.\n"
 	"'vfctl release DEV' gives it back to its host driver.\n";
 
@@ -52,6 +53,9 @@ int vfctl_bind_dev(const char *dev, const char *driver, bool force)
 	if (assign_registry_lookup(dev, guest, sizeof(guest), &pid) == 0)
 		return vfctl_busy("%s is held by guest '%s' (pid %ld); stop the guest before rebinding it.",
 				   dev, guest, (long)pid);
+	int rc = vfctl_vfio_holder_check(dev, "rebinding it");
+	if (rc)
+		return rc;
 	struct pci_group_check g;
 	if (is_user_driver(driver)) {
 		int err = pci_group_check(dev, dev, &g);

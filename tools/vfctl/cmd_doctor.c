@@ -128,9 +128,12 @@ static void check_vfio(struct report *r)
 	if (!missing[0] && pci_driver_loaded("vfio-pci"))
 		result(r, "vfio", OK, "vfio, vfio_iommu_type1 and vfio-pci are loaded", NULL);
 	else {
-		char d[192];
-		sriov_fmt(d, sizeof(d), "not loaded: %s", missing[0] ? missing : "vfio-pci driver");
-		result(r, "vfio", FAIL, d, "modprobe vfio-pci vfio_iommu_type1 (the VMM needs both)");
+		char d[256], fix[160];
+		sriov_fmt(d, sizeof(d), "not loaded: %s, so no VF can be handed to a guest or a DPDK "
+			  "application", missing[0] ? missing : "the vfio-pci driver");
+		/* modprobe loads only its first argument unless -a. */
+		sriov_fmt(fix, sizeof(fix), "modprobe -a vfio vfio_iommu_type1 vfio_pci");
+		result(r, "vfio", FAIL, d, fix);
 	}
 }
 
@@ -144,11 +147,12 @@ static void check_kvm(struct report *r)
 		sriov_fmt(d, sizeof(d), "%s opens read-write", dev);
 		result(r, "kvm", OK, d, NULL);
 	} else if (errno == ENOENT) {
-		sriov_fmt(d, sizeof(d), "%s does not exist", dev);
+		sriov_fmt(d, sizeof(d), "%s does not exist, so 'vfctl assign' cannot run a guest", dev);
 		result(r, "kvm", FAIL, d,
-		       "enable VT-x/AMD-V in the firmware and modprobe kvm-intel (or kvm-amd)");
+		       "enable VT-x/AMD-V in the firmware and run 'modprobe -a kvm kvm_intel' (or kvm_amd)");
 	} else {
-		sriov_fmt(d, sizeof(d), "%s exists but does not open (%s)", dev, strerror(errno));
+		sriov_fmt(d, sizeof(d), "%s exists but does not open (%s), so 'vfctl assign' cannot run a "
+			  "guest", dev, strerror(errno));
 		result(r, "kvm", FAIL, d, "run as root or add the user to the kvm group");
 	}
 }

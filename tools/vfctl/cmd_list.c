@@ -134,6 +134,13 @@ static int run(int argc, char **argv)
 		struct sriov_vf_state *st = NULL;
 		size_t nvf = 0, nst = 0;
 		sriov_vf_list(pf->bdf, &vfs, &nvf);
+		/* A VF list sysfs truncates: fewer virtfnN links than NumVFs. */
+		int missing = pf->num_vfs > (int)nvf ? pf->num_vfs - (int)nvf : 0;
+		if (missing)
+			rc = vfctl_error("%s reports %d VFs (NumVFs) but sysfs links only %zu of them "
+					 "(virtfnN); the missing ones cannot be listed or used — run 'vfctl "
+					 "sriov disable %s' and enable them again, or reload its driver.",
+					 pf->bdf, pf->num_vfs, nvf, pf->bdf);
 		if (pf->netdev[0])
 			sriov_nl_get_vfs(pf->netdev, &st, &nst);
 		if (json) {
@@ -146,6 +153,7 @@ static int run(int argc, char **argv)
 			json_object_set_new(o, "num_vfs", json_integer(pf->num_vfs));
 			json_object_set_new(o, "drivers_autoprobe", vjson_tristate(pf->drivers_autoprobe));
 			json_object_set_new(o, "problem", vjson_str_or_null(pf->problem));
+			json_object_set_new(o, "vfs_missing", json_integer(missing));
 			for (size_t v = 0; v < nvf; v++)
 				json_array_append_new(jvfs, json_vf(&vfs[v], nl_find(st, nst, vfs[v].index)));
 			json_object_set_new(o, "vfs", jvfs);
@@ -156,6 +164,8 @@ static int run(int argc, char **argv)
 			       pf->driver[0] ? pf->driver : "none", pf->netdev[0] ? pf->netdev : "-",
 			       pf->num_vfs, pf->total_vfs, pf->problem[0] ? ", clamped: sysfs is inconsistent" : "",
 			       pf->drivers_autoprobe == 0 ? ", autoprobe off" : "");
+			if (missing)
+				printf("  %d VF%s missing from sysfs (no virtfn link)\n", missing, missing == 1 ? "" : "s");
 			if (nvf)
 				printf("     %-5s %-12s  %-9s %-5s %-9s %-17s %-12s %-5s %-8s %-7s %s\n", "VF",
 				       "BDF", "DRIVER", "GROUP", "NETDEV", "MAC", "VLAN", "TRUST", "SPOOFCHK",

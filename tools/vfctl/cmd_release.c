@@ -16,8 +16,10 @@ static const char usage[] =
 	"Give DEV back to the host: clear its driver_override, unbind it from\n"
 	"vfio-pci (or pci-stub) and let the kernel probe it again, so its host\n"
 	"driver (igbvf for an igb VF) takes it.  With DRIVER, insist on that one.\n"
-	"Refused while a guest holds DEV.  If no driver takes it, or DRIVER does\n"
-	"not, it is put back where it was.\n";
+	"Refused, changing nothing, as 'vfctl bind' refuses: DRIVER not a driver\n"
+	"name or not loaded; a guest holds DEV (/run/vfstack/assign); a process\n"
+	"holds it open through /dev/vfio (exit 3).  If no driver takes it, or\n"
+	"DRIVER does not, it is put back where it was.\n";
 
 /* No driver claimed the device: put it back where it was rather than leave
  * it driverless, and say why that may be. */
@@ -48,6 +50,9 @@ int vfctl_release_dev(const char *dev, const char *want)
 	if (assign_registry_lookup(dev, guest, sizeof(guest), &pid) == 0)
 		return vfctl_busy("%s is held by guest '%s' (pid %ld); stop the guest first.", dev, guest,
 				   (long)pid);
+	int rc = vfctl_vfio_holder_check(dev, "releasing it");
+	if (rc)
+		return rc;
 	char cur[SRIOV_DRV_LEN];
 	pci_current_driver(dev, cur, sizeof(cur));
 	if (cur[0] && strcmp(cur, "vfio-pci") && strcmp(cur, "pci-stub") && (!want || !strcmp(cur, want))) {

@@ -3,6 +3,8 @@
  */
 #include "tools/vfctl/vfctl.h"
 #include "sriov/linux/sysfs_parse.h"
+#include "sriov/linux/vf_holder.h"
+#include "sriov/linux/pci_bind.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -127,6 +129,24 @@ int vfctl_resolve_vf(const char *text, char vf[PCI_BDF_LEN], char pf[PCI_BDF_LEN
 	if (err)
 		return vfctl_nodev("%s is not an SR-IOV virtual function; 'vfctl list' shows the VFs.", vf);
 	return VFCTL_OK;
+}
+
+int vfctl_vfio_holder_check(const char *dev, const char *doing)
+{
+	char drv[SRIOV_DRV_LEN] = "";
+	pci_current_driver(dev, drv, sizeof(drv));
+	if (strcmp(drv, "vfio-pci"))
+		return VFCTL_OK; /* a host driver's device is reached through the driver */
+	char nodes[2][VF_HOLDER_NODE_LEN];
+	int nn = vf_vfio_nodes(dev, nodes);
+	struct vf_holder h[1];
+	size_t n = 0;
+	bool partial = false;
+	if (nn <= 0 || vf_holders_find(nodes, nn, h, 1, &n, &partial) || n == 0)
+		return VFCTL_OK;
+	return vfctl_busy("%s is held open by process %ld (%s) through %s; stop it before %s (even "
+			  "--force does not take a device in use).", dev, (long)h[0].pid,
+			  h[0].comm[0] ? h[0].comm : "?", h[0].node, doing);
 }
 
 const char *vfctl_driver_name_problem(const char *name)

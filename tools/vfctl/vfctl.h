@@ -96,6 +96,11 @@ int vfctl_set_numvfs(const char *pf, long n, bool force);
  * `vfctl release` does. */
 int vfctl_release_dev(const char *dev, const char *want);
 
+/* A device some process holds open through VFIO (/dev/vfio/GROUP or its
+ * /dev/vfio/devices node): the error sentence naming the process and
+ * VFCTL_BUSY; VFCTL_OK when none does (or none is visible). */
+int vfctl_vfio_holder_check(const char *dev, const char *doing);
+
 /* Whether a driver name from the command line or a config file may be used
  * (sysfs_driver_name_check, the one validator): NULL when it may, else the
  * phrase saying what a driver name is, for the caller's sentence. */
