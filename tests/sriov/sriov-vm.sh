@@ -254,9 +254,11 @@ cat >$T/want.json <<EOF
 EOF
 run vfctl apply $T/want.json --dry-run
 expect "apply --dry-run lists the changes" 0 "would change $PF: num_vfs 2 -> 3"
-case "$out" in *"would set $PF vf 1: mac "*" -> 52:54:00:aa:bb:12"*"would set $PF vf 1: vlan 0 qos 0 proto 802.1Q -> 200 qos 1 proto 802.1Q"*"would set $PF vf 1: trust off -> on"*"would bind $PF vf 2: driver none -> vfio-pci"*)
-  tap_ok "apply --dry-run prints old -> new for every change" ;;
-  *) tap_fail "apply --dry-run prints old -> new for every change" "$out" ;; esac
+# The count changes, so vf 1 is recreated: its old settings go with it.
+case "$out" in *"would set $PF vf 1: mac (new VF) -> 52:54:00:aa:bb:12"*"would set $PF vf 1: vlan (new VF) -> 200 qos 1 proto 802.1Q"*"would set $PF vf 1: trust (new VF) -> on"*"would bind $PF vf 2: driver none -> vfio-pci"*)
+  tap_ok "apply --dry-run prints old -> new for every change (a recreated VF's old is '(new VF)')" ;;
+  *) tap_fail "apply --dry-run prints old -> new for every change (a recreated VF's old is '(new VF)')" "$out" ;; esac
+tap_diag "$out"
 run vfctl apply $T/want.json --dry-run --json
 case "$out" in *'"dry_run": true'*'"setting": "num_vfs"'*'"old": "2"'*'"new": "3"'*'"setting": "mac"'*'"new": "52:54:00:aa:bb:12"'*'"setting": "driver"'*'"old": null'*'"new": "vfio-pci"'*)
   tap_ok "apply --dry-run --json prints the plan as JSON (pf, vf, setting, old, new)" ;;
@@ -264,12 +266,19 @@ case "$out" in *'"dry_run": true'*'"setting": "num_vfs"'*'"old": "2"'*'"new": "3
 tap_check "... and makes none (still 2 VFs)" test "$(numvfs)" = 2
 run vfctl apply $T/want.json
 expect "apply sets 3 VFs, vf 1's MAC/VLAN/trust and binds vf 2 to vfio-pci" 0 "changes applied from"
+tap_diag "$out"
 tap_check "sysfs: 3 VFs, vf 2 (0000:00:12.4) on vfio-pci" \
   test "$(numvfs) $(tb_driver 0000:00:12.4)" = "3 vfio-pci"
 case "$(ipvf 1)" in *"link/ether 52:54:00:aa:bb:12"*"vlan 200, qos 1"*"trust on"*) tap_ok "iproute2 reads back vf 1 as applied" ;;
   *) tap_fail "iproute2 reads back vf 1 as applied" "$(ipvf 1)" ;; esac
 run vfctl apply $T/want.json
 expect "applying the same file again changes nothing (idempotent)" 0 "nothing to change"
+sed -e 's/52:54:00:aa:bb:12/52:54:00:aa:bb:13/' -e 's/"vlan": 200/"vlan": 201/' $T/want.json >$T/want2.json
+run vfctl apply --dry-run $T/want2.json
+case "$out" in *"would set $PF vf 1: mac 52:54:00:aa:bb:12 -> 52:54:00:aa:bb:13"*"would set $PF vf 1: vlan 200 qos 1 proto 802.1Q -> 201 qos 1 proto 802.1Q"*)
+  tap_ok "apply --dry-run on an existing VF prints its current value -> the new one" ;;
+  *) tap_fail "apply --dry-run on an existing VF prints its current value -> the new one" "exit $st" "$out" "$err" ;; esac
+tap_diag "$out"
 
 printf '{ "pfs": [ { "bdf": "%s", "num_vfs": 9 } ] }\n' $PF >$T/bad1.json
 printf '{ "pfs": [ { "bdf": "%s", "vfs": [ { "index": 0, "mac": "nonsense" } ] } ] }\n' $PF >$T/bad2.json
