@@ -34,18 +34,6 @@ static int read_link_base(const char *path, char *out, size_t len)
 	return 0;
 }
 
-static int write_attr(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t n = strlen(val);
-	ssize_t w = write(fd, val, n);
-	int err = w < 0 ? -errno : ((size_t)w == n ? 0 : -EIO);
-	close(fd);
-	return err;
-}
-
 int vfio_group_of(const char *bdf, int *group)
 {
 	char path[PATH_MAX], name[64];
@@ -114,85 +102,6 @@ int vfio_group_viable(int group, char *why, size_t why_len)
 	}
 	closedir(d);
 	return err;
-}
-
-static bool bound_to(const char *bdf, const char *driver)
-{
-	char now[64];
-	if (vfio_current_driver(bdf, now, sizeof(now)) != 0)
-		return false;
-	return !strcmp(now, driver);
-}
-
-static int unbind(const char *bdf)
-{
-	char path[PATH_MAX], now[64];
-	int err = vfio_current_driver(bdf, now, sizeof(now));
-	if (err || !now[0])
-		return err;
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver/unbind", vfio_sysfs_root, bdf);
-	return write_attr(path, bdf);
-}
-
-static int set_override(const char *bdf, const char *driver)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver_override", vfio_sysfs_root, bdf);
-	/* An empty override is written as a lone newline (sysfs-bus-pci). */
-	return write_attr(path, driver[0] ? driver : "\n");
-}
-
-static int probe(const char *bdf)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/bus/pci/drivers_probe", vfio_sysfs_root);
-	return write_attr(path, bdf);
-}
-
-int vfio_restore_driver(const char *bdf, const char *driver)
-{
-	int err = set_override(bdf, "");
-	if (err)
-		return err;
-	if (driver[0] && bound_to(bdf, driver))
-		return 0;
-	err = unbind(bdf);
-	if (err)
-		return err;
-	if (!driver[0]) {
-		probe(bdf); /* "no driver" may be the answer: not an error */
-		return 0;
-	}
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/bus/pci/drivers/%s/bind", vfio_sysfs_root, driver);
-	err = write_attr(path, bdf);
-	if (err && !bound_to(bdf, driver))
-		probe(bdf);
-	return bound_to(bdf, driver) ? 0 : (err ? err : -EIO);
-}
-
-int vfio_bind_driver(const char *bdf, const char *driver)
-{
-	char before[64];
-	int err = vfio_current_driver(bdf, before, sizeof(before));
-	if (err)
-		return err;
-	if (!strcmp(before, driver))
-		return 0;
-	err = set_override(bdf, driver);
-	if (err)
-		return err;
-	err = unbind(bdf);
-	if (!err)
-		err = probe(bdf);
-	if (!err && !bound_to(bdf, driver))
-		err = -EIO;
-	if (err) {
-		int saved = err;
-		vfio_restore_driver(bdf, before);
-		return saved;
-	}
-	return 0;
 }
 
 uint64_t vfio_memlock_shortfall(uint64_t want, uint64_t limit, bool cap_ipc_lock)

@@ -39,13 +39,11 @@ int vfio_group_viable(int group, char *why, size_t why_len);
 /* The driver a device is bound to now ("" when none). */
 int vfio_current_driver(const char *bdf, char *drv, size_t len);
 
-/* Bind a device to `driver` (driver_override + unbind + drivers_probe).
- * On failure the device is put back on the driver it had. */
-int vfio_bind_driver(const char *bdf, const char *driver);
-
-/* Give a device back to `driver` ("" = let the kernel pick), clearing the
- * override.  Used on release. */
-int vfio_restore_driver(const char *bdf, const char *driver);
+/* Binding a device to a driver (vfio-pci and back) is not here: the one
+ * sysfs driver-binding module is sriov/linux/pci_bind.h (pci_bind_driver,
+ * pci_release_driver), which checks every driver name with
+ * sysfs_driver_name_check and rolls a failed bind back.  vfio/ only reads
+ * the group and the current driver. */
 
 /* --- memlock --------------------------------------------------------------- */
 

@@ -59,7 +59,7 @@ drv_during=$(tb_driver "$vf0")
 
 # Error: the VF is already assigned (while g1 holds it).
 out=$(timeout 30 vfctl assign "$vf0" --guest g2 --no-fallback 2>&1); st=$?
-if [ $st = 1 ] && echo "$out" | grep -q "already assigned to guest 'g1'" && [ "$(tb_driver "$vf0")" = vfio-pci ] &&
+if [ $st = 3 ] && echo "$out" | grep -q "already assigned to guest 'g1'" && [ "$(tb_driver "$vf0")" = vfio-pci ] &&
    grep -q '^guest=g1' "/run/vfstack/assign/$vf0"; then
   tap_ok "assigning a VF already assigned fails with a clear message, nothing changed"
   tap_diag "$out"

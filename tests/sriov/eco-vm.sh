@@ -29,7 +29,7 @@ expect "export libvirt --guest: a whole <domain> with the name escaped" 0 "<name
 printf '%s\n' "$out" >$T/domain.xml; emit XML domain $T/domain.xml
 tap_diag "\$ vfctl export libvirt $VF0 --guest 'web1&co' --mem=256 --cpus 2" "$out"
 run vfctl export libvirt $EDU
-expect "export libvirt of a device that is no VF fails naming it" 1 "$EDU is not an SR-IOV virtual function"
+expect "export libvirt of a device that is no VF fails naming it (exit 4)" 4 "$EDU is not an SR-IOV virtual function"
 run vfctl export libvirt $VF0 --guest a/b
 expect "export libvirt --guest with '/' is a usage error" 2 "'a/b' is not a guest name"
 run vfctl export libvirt $VF0 --frob
@@ -49,7 +49,7 @@ tap_check "export k8s has 2 resources (igbvf, vfio-pci): got $n" test "$n" = 2
 case "$out" in *'"sriov_'"$PFIF"'_vfio_pci"'*'"pfNames"'*) tap_ok "export k8s names the vfio-pci pool after $PFIF and selects by pfNames" ;;
   *) tap_fail "export k8s names the vfio-pci pool after $PFIF and selects by pfNames" "$out" ;; esac
 run vfctl export k8s $EDU
-expect "export k8s of a device without SR-IOV fails naming it" 1 "$EDU .*has no SR-IOV capability"
+expect "export k8s of a device without SR-IOV fails naming it (exit 4)" 4 "$EDU .*has no SR-IOV capability"
 
 # --- stats ----------------------------------------------------------------------------------
 ip link set "$vif" up && ip addr add 192.168.78.1/24 dev "$vif"

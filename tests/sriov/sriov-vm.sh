@@ -103,19 +103,19 @@ tb_wait_for 10 tb_netdev $VF0 && tb_wait_for 10 tb_netdev $VF1
 # --- errors: each gives its sentence and changes nothing ---------------------------------
 snap
 run vfctl sriov enable $PF 8
-expect "N > TotalVFs: 'sriov enable $PF 8' fails naming the limit" 1 "$PF supports at most 7 VFs \\(TotalVFs\\); ask for 7 or fewer"
+expect "N > TotalVFs: 'sriov enable $PF 8' fails naming the limit" 2 "$PF supports at most 7 VFs \\(TotalVFs\\); ask for 7 or fewer"
 unchanged "N > TotalVFs changed nothing (still 2 VFs, same drivers)"
 
 run vfctl sriov enable $NODEV 2
-expect "a BDF that does not exist: 'sriov enable $NODEV' fails naming it" 1 "there is no PCI device $NODEV"
+expect "a BDF that does not exist: 'sriov enable $NODEV' fails naming it" 4 "there is no PCI device $NODEV"
 run vfctl bind $NODEV vfio-pci
-expect "a BDF that does not exist: 'bind $NODEV vfio-pci' fails naming it" 1 "there is no PCI device $NODEV"
+expect "a BDF that does not exist: 'bind $NODEV vfio-pci' fails naming it" 4 "there is no PCI device $NODEV"
 unchanged "the nonexistent BDF changed nothing"
 
 run vfctl sriov enable $EDU 2
-expect "no SR-IOV: 'sriov enable' on the edu device fails saying so" 1 "$EDU .*has no SR-IOV capability"
+expect "no SR-IOV: 'sriov enable' on the edu device fails saying so" 4 "$EDU .*has no SR-IOV capability"
 run vfctl vf set $EDU 0 mac 52:54:00:aa:bb:09
-expect "no SR-IOV: 'vf set' on the edu device fails saying so" 1 "$EDU .*has no SR-IOV capability"
+expect "no SR-IOV: 'vf set' on the edu device fails saying so" 4 "$EDU .*has no SR-IOV capability"
 unchanged "the device without SR-IOV changed nothing"
 
 run vfctl bind $VF0 vfio-pci
@@ -123,14 +123,14 @@ expect "vfio-pci not loaded: 'bind' fails and says to modprobe it" 1 "driver vfi
 unchanged "vfio-pci not loaded: $VF0 stays on igbvf"
 
 run vfctl vf set $PF 5 mac 52:54:00:aa:bb:09
-expect "a VF index past NumVFs fails naming the valid range" 1 "$PF has 2 VFs \\(index 0 to 1\\); there is no VF 5"
+expect "a VF index past NumVFs fails naming the valid range" 4 "$PF has 2 VFs \\(index 0 to 1\\); there is no VF 5"
 run vfctl bind $VF0 nosuchdrv
 expect "a driver that does not exist: 'bind $VF0 nosuchdrv' says to modprobe it" 1 "driver nosuchdrv is not loaded, so it cannot take $VF0"
 run vfctl release $VF1
 expect "releasing a VF that was never bound changes nothing and says so" 0 "$VF1 is on its host driver igbvf; nothing to release"
 printf '{ "pfs": [ { "bdf": "%s", "num_vfs": 1 }, { "bdf": "%s", "num_vfs": 3 } ] }\n' $PF $NODEV >$T/missing-pf.json
 run vfctl apply $T/missing-pf.json
-expect "apply of a file naming a missing PF fails naming it, before changing the first PF" 1 "there is no PCI device $NODEV"
+expect "apply of a file naming a missing PF fails naming it, before changing the first PF" 4 "there is no PCI device $NODEV"
 printf '{ "pfs": [ { "bdf": "%s", "vfs": [ { "index": 0, "min_tx_rate": 500, "max_tx_rate": 100 } ] } ] }\n' $PF >$T/minmax.json
 run vfctl apply $T/minmax.json
 expect "apply: min_tx_rate above max_tx_rate is rejected naming the entry (exit 2)" 2 'pfs\[0\].vfs\[0\] has a "min_tx_rate" above its "max_tx_rate"'
@@ -167,6 +167,11 @@ expect "vfctl vf show --json reads back mac, vlan, qos, trust" 0 \
 printf '%s' "$out" | tr -d ' \n' | grep -q '"vlan":100,"qos":2,"vlan_proto":"802.1Q","spoofchk":false,"trust":true' \
   && tap_ok "vfctl vf show --json: vlan 100, qos 2, 802.1Q, spoofchk false, trust true" \
   || tap_fail "vfctl vf show --json: vlan 100, qos 2, 802.1Q, spoofchk false, trust true" "$out"
+printf '%s' "$out" | tr -d ' \n' | grep -Eq '"stats":\{"rx_packets":[0-9]+,"tx_packets":[0-9]+,"rx_bytes":[0-9]+,"tx_bytes":[0-9]+,"broadcast":[0-9]+,"multicast":[0-9]+\}' \
+  && tap_ok "vfctl vf show --json has the VF's counters (stats)" \
+  || tap_fail "vfctl vf show --json has the VF's counters (stats)" "$out"
+run vfctl vf show -j -- $PF 0
+expect "vf show takes -j and -- (getopt_long)" 0 '"mac": "52:54:00:aa:bb:01",'
 
 # Link state: igb may or may not implement it; either way the user sees the truth.
 before1=$(ipvf 1)
@@ -211,7 +216,7 @@ tap_check "sysfs: $VF0 is on vfio-pci and /dev/vfio/$g0 exists" \
 run vfctl list
 expect "vfctl list shows vf 0 on vfio-pci with its MAC and VLAN" 0 "vf 0  $VF0  vfio-pci +$g0 +- +52:54:00:aa:bb:01 100/qos2"
 run vfctl sriov disable $PF
-expect "sriov disable is refused while a VF is on vfio-pci" 1 "VF $VF0 of $PF is bound to vfio-pci; 'vfctl release $VF0' first"
+expect "sriov disable is refused while a VF is on vfio-pci" 3 "VF $VF0 of $PF is bound to vfio-pci; 'vfctl release $VF0' first"
 tap_check "... and the 2 VFs are still there" test "$(numvfs)" = 2
 
 run vfctl release $VF0
@@ -227,7 +232,7 @@ tap_check "the VF's igbvf interface ${vif:-?} has the MAC the PF set (52:54:00:a
 ip link set "$vif" up && ip addr add 192.168.77.1/24 dev "$vif"
 snap
 run vfctl bind $VF0 vfio-pci
-expect "bind refuses a VF whose interface is up with an address" 1 "$VF0's interface $vif is in use \\(it is up with address 192.168.77.1\\)"
+expect "bind refuses a VF whose interface is up with an address" 3 "$VF0's interface $vif is in use \\(it is up with address 192.168.77.1\\)"
 unchanged "the refused bind changed nothing"
 run vfctl bind $VF0 vfio-pci --force
 expect "bind --force takes it anyway" 0 "$VF0: bound to vfio-pci"
@@ -249,15 +254,31 @@ cat >$T/want.json <<EOF
 EOF
 run vfctl apply $T/want.json --dry-run
 expect "apply --dry-run lists the changes" 0 "would change $PF: num_vfs 2 -> 3"
+# The count changes, so vf 1 is recreated: its old settings go with it.
+case "$out" in *"would set $PF vf 1: mac (new VF) -> 52:54:00:aa:bb:12"*"would set $PF vf 1: vlan (new VF) -> 200 qos 1 proto 802.1Q"*"would set $PF vf 1: trust (new VF) -> on"*"would bind $PF vf 2: driver none -> vfio-pci"*)
+  tap_ok "apply --dry-run prints old -> new for every change (a recreated VF's old is '(new VF)')" ;;
+  *) tap_fail "apply --dry-run prints old -> new for every change (a recreated VF's old is '(new VF)')" "$out" ;; esac
+tap_diag "$out"
+run vfctl apply $T/want.json --dry-run --json
+case "$out" in *'"dry_run": true'*'"setting": "num_vfs"'*'"old": "2"'*'"new": "3"'*'"setting": "mac"'*'"new": "52:54:00:aa:bb:12"'*'"setting": "driver"'*'"old": null'*'"new": "vfio-pci"'*)
+  tap_ok "apply --dry-run --json prints the plan as JSON (pf, vf, setting, old, new)" ;;
+  *) tap_fail "apply --dry-run --json prints the plan as JSON (pf, vf, setting, old, new)" "exit $st" "$out" ;; esac
 tap_check "... and makes none (still 2 VFs)" test "$(numvfs)" = 2
 run vfctl apply $T/want.json
 expect "apply sets 3 VFs, vf 1's MAC/VLAN/trust and binds vf 2 to vfio-pci" 0 "changes applied from"
+tap_diag "$out"
 tap_check "sysfs: 3 VFs, vf 2 (0000:00:12.4) on vfio-pci" \
   test "$(numvfs) $(tb_driver 0000:00:12.4)" = "3 vfio-pci"
 case "$(ipvf 1)" in *"link/ether 52:54:00:aa:bb:12"*"vlan 200, qos 1"*"trust on"*) tap_ok "iproute2 reads back vf 1 as applied" ;;
   *) tap_fail "iproute2 reads back vf 1 as applied" "$(ipvf 1)" ;; esac
 run vfctl apply $T/want.json
 expect "applying the same file again changes nothing (idempotent)" 0 "nothing to change"
+sed -e 's/52:54:00:aa:bb:12/52:54:00:aa:bb:13/' -e 's/"vlan": 200/"vlan": 201/' $T/want.json >$T/want2.json
+run vfctl apply --dry-run $T/want2.json
+case "$out" in *"would set $PF vf 1: mac 52:54:00:aa:bb:12 -> 52:54:00:aa:bb:13"*"would set $PF vf 1: vlan 200 qos 1 proto 802.1Q -> 201 qos 1 proto 802.1Q"*)
+  tap_ok "apply --dry-run on an existing VF prints its current value -> the new one" ;;
+  *) tap_fail "apply --dry-run on an existing VF prints its current value -> the new one" "exit $st" "$out" "$err" ;; esac
+tap_diag "$out"
 
 printf '{ "pfs": [ { "bdf": "%s", "num_vfs": 9 } ] }\n' $PF >$T/bad1.json
 printf '{ "pfs": [ { "bdf": "%s", "vfs": [ { "index": 0, "mac": "nonsense" } ] } ] }\n' $PF >$T/bad2.json
@@ -268,12 +289,12 @@ expect "apply: num_vfs above TotalVFs is rejected before any change (exit 2)" 2 
 run vfctl apply $T/bad2.json
 expect "apply: a bad MAC is rejected naming where it is" 2 "pfs\\[0\\].vfs\\[0\\] has a \"mac\" that is not a MAC address"
 run vfctl apply $T/bad3.json
-expect "apply: broken JSON is rejected with its line" 2 "line 1 is not valid JSON"
+expect "apply: broken JSON is rejected with its line and column" 2 "bad3.json:1:[0-9]+: not valid JSON"
 unchanged "the rejected files changed nothing"
 
 # Back to the list --json state: 2 VFs, vf 0 as set, vf 2 gone.
 run vfctl apply $T/list.json
-expect "apply refuses to shrink the VF count while vf 2 is on vfio-pci" 1 \
+expect "apply refuses to shrink the VF count while vf 2 is on vfio-pci (exit 3, in use)" 3 \
   "VF 0000:00:12.4 of $PF is bound to vfio-pci"
 run vfctl apply $T/list.json --force
 expect "apply --force of the saved list --json restores it" 0 "changes applied from"
@@ -294,9 +315,9 @@ run vfctl list
 expect "vfctl list shows guest web1 holding vf 1 (live registry record)" 0 "vf 1  $VF1 .* web1\$"
 snap
 run vfctl bind $VF1 vfio-pci --force
-expect "bind refuses a VF held by a guest, even with --force" 1 "$VF1 is held by guest 'web1' \\(pid $holder\\)"
+expect "bind refuses a VF held by a guest, even with --force" 3 "$VF1 is held by guest 'web1' \\(pid $holder\\)"
 run vfctl sriov disable $PF --force
-expect "sriov disable refuses while a guest holds a VF, even with --force" 1 "VF $VF1 of $PF is held by guest 'web1'"
+expect "sriov disable refuses while a guest holds a VF, even with --force" 3 "VF $VF1 of $PF is held by guest 'web1'"
 unchanged "the guest-held VF was left alone"
 kill $holder; wait $holder 2>/dev/null
 run vfctl list

@@ -254,6 +254,27 @@ static void iommu_group_viability(void **state)
 	/* Already there: nothing to do. */
 	assert_int_equal(pci_bind_driver("0000:00:12.2", "vfio-pci", prev, sizeof(prev)), 0);
 	assert_string_equal(prev, "vfio-pci");
+	/* A bind the driver does not take is rolled back (moved here from
+	 * vfio/'s own binding code, removed: pci_bind is the one module).  The
+	 * fake kernel never moves the device: -EIO, igbvf asked to let go and
+	 * then to take it back, and no override left behind. */
+	put("bus/pci/drivers/igbvf/unbind", "");
+	put("bus/pci/drivers_probe", "");
+	assert_int_equal(pci_bind_driver("0000:00:12.0", "vfio-pci", prev, sizeof(prev)), -EIO);
+	assert_string_equal(prev, "igbvf");
+	char buf[64];
+	assert_int_equal(pci_dev_attr_read("0000:00:12.0", "driver_override", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	char unbind[PATH_MAX];
+	sriov_fmt(unbind, sizeof(unbind), "%s/bus/pci/drivers/igbvf/unbind", root);
+	FILE *f = fopen(unbind, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "0000:00:12.0");
+	assert_int_equal(pci_current_driver("0000:00:12.0", drv, sizeof(drv)), 0);
+	assert_string_equal(drv, "igbvf");
+	put("bus/pci/devices/0000:00:12.0/driver_override", "(null)\n");
 }
 
 /* A PCI Express function under devices/PATH (its sysfs directory, which

@@ -187,17 +187,6 @@ static void touch(const char *fmt, const char *a)
 	close(fd);
 }
 
-static void slurp(const char *fmt, const char *a, char *out, size_t len)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), fmt, root, a);
-	FILE *f = fopen(p, "r");
-	assert_non_null(f);
-	size_t n = fread(out, 1, len - 1, f);
-	out[n] = '\0';
-	fclose(f);
-}
-
 static int fake_sysfs(void **state)
 {
 	(void)state;
@@ -262,24 +251,6 @@ static void group_viability_names_the_blocker(void **state)
 	assert_string_equal(drv, "vfio-pci");
 }
 
-static void a_bind_that_does_not_take_is_rolled_back(void **state)
-{
-	(void)state;
-	/* The fake kernel never moves the device: binding must fail with -EIO,
-	 * clear the override it set and ask igbvf to take the device back. */
-	assert_int_equal(vfio_bind_driver("0000:00:12.0", "vfio-pci"), -EIO);
-	char buf[64];
-	slurp("%s/bus/pci/devices/%s/driver_override", "0000:00:12.0", buf, sizeof(buf));
-	assert_string_equal(buf, "\n");
-	slurp("%s/bus/pci/drivers/igbvf/%s", "unbind", buf, sizeof(buf));
-	assert_string_equal(buf, "0000:00:12.0");
-	char drv[32];
-	assert_int_equal(vfio_current_driver("0000:00:12.0", drv, sizeof(drv)), 0);
-	assert_string_equal(drv, "igbvf");
-	/* Already on the driver asked for: nothing to do. */
-	assert_int_equal(vfio_bind_driver("0000:00:12.0", "igbvf"), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,7 +259,6 @@ int main(void)
 		cmocka_unit_test(region_info_sparse_areas_and_msix_mappable),
 		cmocka_unit_test(memlock_shortfall_says_how_much),
 		cmocka_unit_test_setup_teardown(group_viability_names_the_blocker, fake_sysfs, fake_sysfs_rm),
-		cmocka_unit_test_setup_teardown(a_bind_that_does_not_take_is_rolled_back, fake_sysfs, fake_sysfs_rm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

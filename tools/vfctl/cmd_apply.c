@@ -1,11 +1,14 @@
 /*
  * cmd_apply.c — `vfctl apply FILE`: make the host match a declarative config
  * (the format `vfctl list --json` prints), changing only what differs.
+ * The file is read and checked by apply_config.c; what is here needs the host.
  */
+#include "tools/vfctl/vjson.h"
+#include "tools/vfctl/apply_config.h"
 #include "tools/vfctl/vfctl.h"
 
 #include <errno.h>
-#include <math.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,37 +17,43 @@
 #include "sriov/linux/sriov_netlink.h"
 
 static const char usage[] =
-	"usage: vfctl apply FILE [--dry-run] [--force]\n"
+	"usage: vfctl apply [--dry-run] [--json] [--force] FILE\n"
 	"\n"
 	"Make the host match FILE (JSON; '-' reads stdin), changing only what\n"
 	"differs, so applying the same file twice changes nothing the second time.\n"
 	"The format is what 'vfctl list --json' prints; keys that describe rather\n"
-	"than configure (name, total_vfs, netdev, iommu_group, guest, stats, a VF's\n"
-	"bdf) are ignored.  Per PF (named by \"bdf\", or by \"netdev\"):\n"
+	"than configure (name, driver and total_vfs of a PF, problem, a VF's bdf,\n"
+	"netdev, iommu_group, guest, guest_pid, stats) are type-checked and ignored.\n"
+	"Per PF (named by \"bdf\", or by \"netdev\"):\n"
 	"  \"num_vfs\": N                  VF count (goes through 0 when it changes)\n"
 	"  \"drivers_autoprobe\": BOOL     host driver for new VFs\n"
 	"  \"vfs\": [ { \"index\": I, ... } ] per VF, any of:\n"
 	"      \"mac\", \"vlan\", \"qos\", \"vlan_proto\" (\"802.1Q\"|\"802.1ad\"), \"spoofchk\",\n"
 	"      \"trust\", \"state\" (\"auto\"|\"enable\"|\"disable\"), \"min_tx_rate\",\n"
 	"      \"max_tx_rate\", \"driver\" (e.g. \"vfio-pci\", or the host driver)\n"
-	"A null value means \"leave as it is\".\n"
+	"A null value means \"leave as it is\".  The file is strict JSON (RFC 8259):\n"
+	"an unknown or repeated key, a value of the wrong type or out of range, or a\n"
+	"number like 012 is an error naming FILE:LINE:COLUMN and the key.\n"
 	"\n"
 	"The whole file is checked before anything changes; a bad file exits 2.\n"
-	"  --dry-run  print what would change, change nothing\n"
-	"  --force    as for 'vfctl sriov' and 'vfctl bind': change the VF count even\n"
-	"             when a VF is bound to vfio-pci, take a VF whose interface is up\n";
+	"  -n, --dry-run  print what would change (old -> new), change nothing\n"
+	"  -j, --json     print the changes (or, with --dry-run, the plan) as JSON\n"
+	"  -f, --force    as for 'vfctl sriov' and 'vfctl bind': change the VF count\n"
+	"                 even when a VF is bound to vfio-pci, take a VF whose\n"
+	"                 interface is up\n";
 
 struct ctx {
 	const char *file;
-	bool dry_run, force;
+	bool dry_run, force, json;
 	bool recreating; /* dry run: this PF's VFs would be recreated */
 	int changes;
-	FILE *out;       /* where change lines go (/dev/null in the check pass) */
+	bool quiet;      /* the check pass: count, print nothing */
+	json_t *plan;    /* --json: the changes */
 };
 
 /* --- reading the file ---------------------------------------------------- */
 
-static char *read_all(const char *path)
+static char *read_all(const char *path, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	if (!f)
@@ -69,142 +78,79 @@ static char *read_all(const char *path)
 	}
 	if (buf)
 		buf[n] = '\0';
+	*len = n;
 	if (f != stdin)
 		fclose(f);
 	return buf;
 }
 
-static int bad(const struct ctx *c, const char *where, const char *what)
+static int bad_file(const char *what)
 {
-	fprintf(stderr, "vfctl: %s: %s %s; fix the file and run 'vfctl apply' again (nothing was "
-			"changed).\n", c->file, where, what);
+	fprintf(stderr, "vfctl: %s; fix the file and run 'vfctl apply' again (nothing was changed).\n", what);
 	return VFCTL_USAGE;
-}
-
-/* An optional integer member in [0, max]: 1 present, 0 absent/null, <0 bad. */
-static int get_uint(const struct json_val *o, const char *key, long max, long *out)
-{
-	const struct json_val *v = json_get(o, key);
-	if (!v || v->type == JSON_NULL)
-		return 0;
-	if (v->type != JSON_NUM || v->num < 0 || v->num > (double)max || floor(v->num) != v->num)
-		return -1;
-	*out = (long)v->num;
-	return 1;
-}
-
-static int get_bool(const struct json_val *o, const char *key, int *out)
-{
-	const struct json_val *v = json_get(o, key);
-	if (!v || v->type == JSON_NULL)
-		return 0;
-	if (v->type != JSON_BOOL)
-		return -1;
-	*out = v->b;
-	return 1;
-}
-
-static int get_str(const struct json_val *o, const char *key, const char **out)
-{
-	const struct json_val *v = json_get(o, key);
-	if (!v || v->type == JSON_NULL)
-		return 0;
-	if (v->type != JSON_STR)
-		return -1;
-	*out = v->str;
-	return 1;
-}
-
-/* One VF's wanted settings, parsed and range-checked. */
-struct vf_want {
-	long index;
-	unsigned what; /* SRIOV_SET_* that the file specifies */
-	struct sriov_vf_state st;
-	bool has_vlan, has_qos, has_proto, has_min, has_max;
-	const char *driver;
-};
-
-static int parse_vf(const struct ctx *c, const char *where, const struct json_val *o,
-		    struct vf_want *w)
-{
-	memset(w, 0, sizeof(*w));
-	if (o->type != JSON_OBJ)
-		return bad(c, where, "is not an object");
-	if (get_uint(o, "index", 65535, &w->index) != 1)
-		return bad(c, where, "needs \"index\": the VF's number under its PF");
-	const char *s;
-	long v;
-	int b, r;
-	if ((r = get_str(o, "mac", &s)) < 0 || (r == 1 && sriov_mac_parse(s, w->st.mac)))
-		return bad(c, where, "has a \"mac\" that is not a MAC address like 52:54:00:12:34:01");
-	if (r == 1 && (w->st.mac[0] & 1))
-		return bad(c, where, "has a multicast \"mac\"; a VF needs a unicast one");
-	if (r == 1)
-		w->what |= SRIOV_SET_MAC;
-	if ((r = get_uint(o, "vlan", VFCTL_VLAN_MAX, &v)) < 0)
-		return bad(c, where, "has a \"vlan\" outside 0-4094 (4095 is reserved)");
-	if (r == 1)
-		w->st.vlan = (uint32_t)v, w->has_vlan = true;
-	if ((r = get_uint(o, "qos", 7, &v)) < 0)
-		return bad(c, where, "has a \"qos\" outside 0-7");
-	if (r == 1)
-		w->st.qos = (uint32_t)v, w->has_qos = true;
-	if ((r = get_str(o, "vlan_proto", &s)) < 0 ||
-	    (r == 1 && strcasecmp(s, "802.1Q") && strcasecmp(s, "802.1ad")))
-		return bad(c, where, "has a \"vlan_proto\" other than \"802.1Q\" or \"802.1ad\"");
-	if (r == 1) {
-		w->st.vlan_proto = strcasecmp(s, "802.1ad") ? SRIOV_VLAN_PROTO_8021Q : SRIOV_VLAN_PROTO_8021AD;
-		w->has_proto = true;
-	}
-	if (w->has_vlan || w->has_qos || w->has_proto)
-		w->what |= SRIOV_SET_VLAN;
-	if ((r = get_bool(o, "spoofchk", &b)) < 0)
-		return bad(c, where, "has a \"spoofchk\" that is not true/false");
-	if (r == 1)
-		w->st.spoofchk = b, w->what |= SRIOV_SET_SPOOFCHK;
-	if ((r = get_bool(o, "trust", &b)) < 0)
-		return bad(c, where, "has a \"trust\" that is not true/false");
-	if (r == 1)
-		w->st.trust = b, w->what |= SRIOV_SET_TRUST;
-	if ((r = get_str(o, "state", &s)) < 0 || (r == 1 && sriov_link_state_parse(s) < 0))
-		return bad(c, where, "has a \"state\" other than \"auto\", \"enable\" or \"disable\"");
-	if (r == 1)
-		w->st.link_state = sriov_link_state_parse(s), w->what |= SRIOV_SET_LINK_STATE;
-	if ((r = get_uint(o, "min_tx_rate", 4000000, &v)) < 0)
-		return bad(c, where, "has a bad \"min_tx_rate\" (Mbit/s)");
-	if (r == 1)
-		w->st.min_tx_rate = (uint32_t)v, w->has_min = true;
-	if ((r = get_uint(o, "max_tx_rate", 4000000, &v)) < 0)
-		return bad(c, where, "has a bad \"max_tx_rate\" (Mbit/s)");
-	if (r == 1)
-		w->st.max_tx_rate = (uint32_t)v, w->has_max = true;
-	if (w->has_min || w->has_max)
-		w->what |= SRIOV_SET_RATE;
-	if (w->has_min && w->has_max && w->st.max_tx_rate && w->st.min_tx_rate > w->st.max_tx_rate)
-		return bad(c, where, "has a \"min_tx_rate\" above its \"max_tx_rate\"");
-	if ((r = get_str(o, "driver", &w->driver)) < 0 || (r == 1 && vfctl_driver_name_problem(w->driver)))
-		return bad(c, where, "has a \"driver\" that is not a driver name (1 to 63 printable "
-			   "characters, no blank or '/', not '.' or '..')");
-	return VFCTL_OK;
 }
 
 /* --- applying ------------------------------------------------------------- */
 
-/* Count a change and print its line ("setting ..." or "would set ..."). */
-static void change(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void change(struct ctx *c, const char *fmt, ...)
+/* Count a change and print it: "would set PF vf 1: mac OLD -> NEW" (dry run)
+ * or "setting …", or add it to the JSON plan.  vf < 0: the PF itself. */
+static void change(struct ctx *c, const char *verb, const char *pf, long vf, const char *setting,
+		   const char *old, const char *new)
 {
-	va_list ap;
 	c->changes++;
-	va_start(ap, fmt);
-	vfprintf(c->out, fmt, ap);
-	va_end(ap);
-	fflush(c->out);
+	if (c->quiet)
+		return;
+	if (c->json) {
+		json_array_append_new(c->plan, json_pack("{s:s, s:o, s:s, s:o, s:o}", "pf", pf,
+			"vf", vf < 0 ? json_null() : json_integer(vf), "setting", setting,
+			"old", vjson_str_or_null(old), "new", vjson_str_or_null(new)));
+		return;
+	}
+	char label[64];
+	if (vf < 0)
+		snprintf(label, sizeof(label), "%s", pf);
+	else
+		snprintf(label, sizeof(label), "%s vf %ld", pf, vf);
+	printf("%s %s: %s %s -> %s\n", verb, label, setting, old && *old ? old : "none",
+	       new && *new ? new : "none");
+	fflush(stdout);
+}
+
+static const char *onoff(int v)
+{
+	return v < 0 ? "unknown" : v ? "on" : "off";
+}
+
+/* One setting of a VF state as text, for old -> new. */
+static void setting_text(unsigned bit, const struct sriov_vf_state *st, char *out, size_t len)
+{
+	switch (bit) {
+	case SRIOV_SET_MAC: {
+		char mac[18];
+		sriov_mac_format(st->mac, mac);
+		snprintf(out, len, "%s", mac);
+		break;
+	}
+	case SRIOV_SET_VLAN:
+		snprintf(out, len, "%u qos %u proto %s", st->vlan, st->qos,
+			 st->vlan_proto == SRIOV_VLAN_PROTO_8021AD ? "802.1ad" : "802.1Q");
+		break;
+	case SRIOV_SET_SPOOFCHK: snprintf(out, len, "%s", onoff(st->spoofchk)); break;
+	case SRIOV_SET_TRUST: snprintf(out, len, "%s", onoff(st->trust)); break;
+	case SRIOV_SET_LINK_STATE:
+		snprintf(out, len, "%s", st->link_state < 0 ? "unknown" : sriov_link_state_name(st->link_state));
+		break;
+	case SRIOV_SET_RATE:
+		snprintf(out, len, "min %u max %u Mbit/s", st->min_tx_rate, st->max_tx_rate);
+		break;
+	default:
+		snprintf(out, len, "?");
+	}
 }
 
 /* Fill the unspecified parts of a setting from the current state, and keep
  * only the settings that differ. */
-static unsigned diff(struct vf_want *w, const struct sriov_vf_state *cur)
+static unsigned diff(struct apply_vf *w, const struct sriov_vf_state *cur)
 {
 	unsigned d = 0;
 	if ((w->what & SRIOV_SET_MAC) && memcmp(w->st.mac, cur->mac, 6))
@@ -238,10 +184,8 @@ static unsigned diff(struct vf_want *w, const struct sriov_vf_state *cur)
 }
 
 static int apply_vf(struct ctx *c, const char *pf, const struct sriov_pf_info *info,
-		    struct vf_want *w)
+		    struct apply_vf *w)
 {
-	char label[64];
-	sriov_fmt(label, sizeof(label), "%s vf %ld", pf, w->index);
 	struct sriov_vf_info vf;
 	bool exists = !c->recreating && sriov_vf_get(pf, (int)w->index, &vf) == 0;
 	if (!c->dry_run && !exists)
@@ -256,15 +200,22 @@ static int apply_vf(struct ctx *c, const char *pf, const struct sriov_pf_info *i
 		if (exists) {
 			int err = sriov_nl_get_vf(info->netdev, (uint32_t)w->index, &cur);
 			if (err)
-				return vfctl_error("cannot read the settings of %s (%s).", label, vfctl_strerror(err));
+				return vfctl_error("cannot read the settings of %s vf %ld (%s).", pf, w->index,
+						   vfctl_strerror(err));
 		} else {
 			cur.spoofchk = cur.trust = cur.link_state = -1; /* VF does not exist yet */
 		}
 		unsigned d = diff(w, &cur);
-		for (unsigned bit = 1; bit <= SRIOV_SET_RATE; bit <<= 1)
-			if (d & bit)
-				change(c, "%s %s: %s\n", c->dry_run ? "would set" : "setting", label,
-				       sriov_set_name(bit));
+		for (unsigned bit = 1; bit <= SRIOV_SET_RATE; bit <<= 1) {
+			if (!(d & bit))
+				continue;
+			char old[64], new[64];
+			setting_text(bit, &cur, old, sizeof(old));
+			setting_text(bit, &w->st, new, sizeof(new));
+			if (!exists)
+				snprintf(old, sizeof(old), "(new VF)");
+			change(c, c->dry_run ? "would set" : "setting", pf, w->index, sriov_set_name(bit), old, new);
+		}
 		if (d && !c->dry_run) {
 			unsigned failed = 0;
 			int err = sriov_nl_set_vf(info->netdev, (uint32_t)w->index, d, &w->st, &failed);
@@ -274,12 +225,12 @@ static int apply_vf(struct ctx *c, const char *pf, const struct sriov_pf_info *i
 						   sriov_set_name(failed), w->index, vfctl_strerror(err));
 		}
 	}
-	if (w->driver) {
+	if (w->has_driver) {
 		char cur_drv[SRIOV_DRV_LEN] = "";
 		if (exists)
 			pci_current_driver(vf.bdf, cur_drv, sizeof(cur_drv));
 		if (strcmp(cur_drv, w->driver)) {
-			change(c, "%s %s: driver %s\n", c->dry_run ? "would bind" : "binding", label, w->driver);
+			change(c, c->dry_run ? "would bind" : "binding", pf, w->index, "driver", cur_drv, w->driver);
 			if (!c->dry_run) {
 				bool user_now = !strcmp(cur_drv, "vfio-pci") || !strcmp(cur_drv, "pci-stub");
 				bool user_want = !strcmp(w->driver, "vfio-pci") || !strcmp(w->driver, "pci-stub");
@@ -293,16 +244,10 @@ static int apply_vf(struct ctx *c, const char *pf, const struct sriov_pf_info *i
 	return VFCTL_OK;
 }
 
-static int apply_pf(struct ctx *c, const struct json_val *p, size_t pi)
+static int apply_pf(struct ctx *c, struct apply_pf *p)
 {
-	char where[64], pf[PCI_BDF_LEN];
-	sriov_fmt(where, sizeof(where), "pfs[%zu]", pi);
-	if (p->type != JSON_OBJ)
-		return bad(c, where, "is not an object");
-	const char *name = NULL;
-	if (get_str(p, "bdf", &name) != 1 && get_str(p, "netdev", &name) != 1)
-		return bad(c, where, "needs \"bdf\" (or \"netdev\") naming the PF");
-	int rc = vfctl_resolve_pf(name, pf);
+	char pf[PCI_BDF_LEN];
+	int rc = vfctl_resolve_pf(p->name, pf);
 	if (rc)
 		return rc;
 	struct sriov_pf_info info;
@@ -311,115 +256,106 @@ static int apply_pf(struct ctx *c, const struct json_val *p, size_t pi)
 		return vfctl_pf_problem(&info);
 	if (err)
 		return vfctl_error("cannot read the SR-IOV state of %s (%s).", pf, vfctl_strerror(err));
-	long num = info.num_vfs;
-	int r = get_uint(p, "num_vfs", 65535, &num);
-	if (r < 0)
-		return bad(c, where, "has a \"num_vfs\" that is not a count");
+	long num = p->has_num ? p->num_vfs : info.num_vfs;
 	if (num > info.total_vfs) {
-		char w2[96];
-		sriov_fmt(w2, sizeof(w2), "asks for %ld VFs on %s, which supports at most", num, pf);
-		fprintf(stderr, "vfctl: %s: %s %s %d (TotalVFs); nothing was changed.\n", c->file, where, w2,
-			info.total_vfs);
+		fprintf(stderr, "vfctl: %s: %s asks for %ld VFs on %s, which supports at most %d (TotalVFs); "
+				"nothing was changed.\n", p->num_pos, p->where, num, pf, info.total_vfs);
 		return VFCTL_USAGE;
 	}
-	int ap;
-	if ((r = get_bool(p, "drivers_autoprobe", &ap)) < 0)
-		return bad(c, where, "has a \"drivers_autoprobe\" that is not true/false");
-	const struct json_val *vfs = json_get(p, "vfs");
-	if (vfs && vfs->type != JSON_ARR && vfs->type != JSON_NULL)
-		return bad(c, where, "has \"vfs\" that is not a list");
-	size_t nvf = vfs && vfs->type == JSON_ARR ? vfs->n : 0;
-	struct vf_want *wants = calloc(nvf ? nvf : 1, sizeof(*wants));
-	if (!wants)
-		return vfctl_error("out of memory reading %s.", c->file);
-	for (size_t i = 0; i < nvf; i++) {
-		char w2[96];
-		sriov_fmt(w2, sizeof(w2), "%s.vfs[%zu]", where, i);
-		rc = parse_vf(c, w2, &vfs->items[i], &wants[i]);
-		if (!rc && wants[i].index >= num)
-			rc = bad(c, w2, "names a VF index at or past \"num_vfs\"");
-		if (rc) {
-			free(wants);
-			return rc;
+	for (size_t i = 0; i < p->nvf; i++)
+		if (p->vfs[i].index >= num) {
+			fprintf(stderr, "vfctl: %s: %s names VF %ld, at or past \"num_vfs\" (%ld) of %s; fix the "
+					"file and run 'vfctl apply' again (nothing was changed).\n",
+				p->vfs[i].pos, p->vfs[i].where, p->vfs[i].index, num, pf);
+			return VFCTL_USAGE;
 		}
-	}
 	/* Everything in this PF's entry checked: now change things. */
-	if (r == 1 && ap != info.drivers_autoprobe && info.drivers_autoprobe >= 0) {
-		change(c, "%s %s: drivers_autoprobe %s\n", c->dry_run ? "would set" : "setting", pf, ap ? "on" : "off");
-		if (!c->dry_run && (err = sriov_set_autoprobe(pf, ap)))
+	if (p->autoprobe >= 0 && p->autoprobe != info.drivers_autoprobe && info.drivers_autoprobe >= 0) {
+		change(c, c->dry_run ? "would set" : "setting", pf, -1, "drivers_autoprobe",
+		       onoff(info.drivers_autoprobe), onoff(p->autoprobe));
+		if (!c->dry_run && (err = sriov_set_autoprobe(pf, p->autoprobe)))
 			rc = vfctl_error("cannot set sriov_drivers_autoprobe of %s (%s).", pf, vfctl_strerror(err));
 	}
 	c->recreating = false;
 	if (!rc && num != info.num_vfs) {
-		change(c, "%s %s: num_vfs %d -> %ld\n", c->dry_run ? "would change" : "changing", pf,
-		       info.num_vfs, num);
+		char old[24], new[24];
+		snprintf(old, sizeof(old), "%d", info.num_vfs);
+		snprintf(new, sizeof(new), "%ld", num);
+		change(c, c->dry_run ? "would change" : "changing", pf, -1, "num_vfs", old, new);
 		c->recreating = c->dry_run;
 		if (!c->dry_run) {
 			rc = vfctl_set_numvfs(pf, num, c->force);
 			sriov_pf_get(pf, &info);
 		}
 	}
-	for (size_t i = 0; !rc && i < nvf; i++)
-		rc = apply_vf(c, pf, &info, &wants[i]);
-	free(wants);
+	for (size_t i = 0; !rc && i < p->nvf; i++)
+		rc = apply_vf(c, pf, &info, &p->vfs[i]);
 	return rc;
 }
 
 static int run(int argc, char **argv)
 {
 	const struct vfctl_cmd *me = &vfctl_cmd_apply;
-	struct ctx c = { NULL, false, false, false, 0, stdout };
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run"))
-			c.dry_run = true;
-		else if (!strcmp(argv[i], "--force"))
-			c.force = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return vfctl_usage_error(me, "unknown option '%s'.", argv[i]);
-		else if (!c.file)
-			c.file = argv[i];
-		else
-			return vfctl_usage_error(me, "apply takes one file.");
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctx c = { 0 };
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, ":njf", opts, NULL)) != -1) {
+		switch (o) {
+		case 'n': c.dry_run = true; break;
+		case 'j': c.json = true; break;
+		case 'f': c.force = true; break;
+		default: return vfctl_opt_error(me, o, argv);
+		}
 	}
-	if (!c.file)
+	if (optind >= argc)
 		return vfctl_usage_error(me, "name the config file (or - for stdin).");
-	char *text = read_all(c.file);
+	if (argc - optind > 1)
+		return vfctl_usage_error(me, "apply takes one file, not '%s' too.", argv[optind + 1]);
+	c.file = argv[optind];
+	size_t len = 0;
+	char *text = read_all(c.file, &len);
 	if (!text)
 		return vfctl_error("cannot read %s (%s).", c.file, strerror(errno));
-	int line = 0;
-	const char *why = NULL;
-	struct json_val *root = json_parse(text, &line, &why);
+	struct apply_config cfg;
+	char why[1024];
+	int err = apply_config_parse(text, len, c.file, &cfg, why, sizeof(why));
 	free(text);
-	if (!root) {
-		fprintf(stderr, "vfctl: %s line %d is not valid JSON (%s); fix it and run 'vfctl apply' again "
-				"(nothing was changed).\n", c.file, line, why);
-		return VFCTL_USAGE;
-	}
-	const struct json_val *pfs = json_get(root, "pfs");
+	if (err == -ENOMEM)
+		return vfctl_error("out of memory reading %s.", c.file);
+	if (err)
+		return bad_file(why);
+	/* First pass: a dry run checks every PF entry against the host before
+	 * anything changes. */
 	int rc = VFCTL_OK;
-	if (!pfs || pfs->type != JSON_ARR)
-		rc = bad(&c, "the top level", "needs a \"pfs\" list, as 'vfctl list --json' prints");
-	/* First pass: a dry run checks every PF entry before anything changes. */
 	bool was_dry = c.dry_run;
-	c.dry_run = true;
-	c.out = fopen("/dev/null", "we");
-	if (!c.out)
-		rc = vfctl_error("cannot open /dev/null (%s).", strerror(errno));
-	for (size_t i = 0; !rc && i < pfs->n; i++)
-		rc = apply_pf(&c, &pfs->items[i], i);
-	if (c.out)
-		fclose(c.out);
-	c.out = stdout;
+	c.dry_run = c.quiet = true;
+	for (size_t i = 0; !rc && i < cfg.npf; i++)
+		rc = apply_pf(&c, &cfg.pfs[i]);
 	int planned = c.changes;
 	c.dry_run = was_dry;
+	c.quiet = false;
 	c.changes = 0;
-	for (size_t i = 0; !rc && i < pfs->n && (planned || was_dry); i++)
-		rc = apply_pf(&c, &pfs->items[i], i);
-	json_free(root);
-	if (!rc && c.changes == 0)
+	c.plan = c.json ? json_array() : NULL;
+	for (size_t i = 0; !rc && i < cfg.npf && (planned || was_dry); i++)
+		rc = apply_pf(&c, &cfg.pfs[i]);
+	apply_config_free(&cfg);
+	if (c.json) {
+		if (!rc || c.changes)
+			vjson_print(stdout, json_pack("{s:s, s:b, s:o}", "file", c.file, "dry_run", was_dry,
+						      "changes", c.plan));
+		else
+			json_decref(c.plan);
+	} else if (!rc && c.changes == 0) {
 		printf("nothing to change: the host already matches %s.\n", c.file);
-	else if (!rc && !was_dry)
+	} else if (!rc && !was_dry) {
 		printf("%d change%s applied from %s.\n", c.changes, c.changes == 1 ? "" : "s", c.file);
+	}
 	return rc;
 }
 

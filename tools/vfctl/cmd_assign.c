@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,47 +173,54 @@ static int assign_main(int argc, char **argv)
 	bool vnic = false, no_fallback = false, force_rmrr = false;
 	uint64_t mem = 256ull << 20;
 	long cpus = 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-') {
-			if (dev)
-				return vfctl_usage_error(self, "give one VF, not '%s' too", a);
-			dev = a;
-			continue;
-		}
-		if (!strcmp(a, "--vnic")) {
-			vnic = true;
-			continue;
-		}
-		if (!strcmp(a, "--no-fallback")) {
-			no_fallback = true;
-			continue;
-		}
-		if (!strcmp(a, "--force-rmrr")) {
-			force_rmrr = true;
-			continue;
-		}
-		if (i + 1 >= argc)
-			return vfctl_usage_error(self, "%s needs a value", a);
-		const char *v = argv[++i];
-		if (!strcmp(a, "--guest")) guest = v;
-		else if (!strcmp(a, "--kernel")) kernel = v;
-		else if (!strcmp(a, "--initrd")) initrd = v;
-		else if (!strcmp(a, "--cmdline")) extra = v;
-		else if (!strcmp(a, "--console")) console = v;
-		else if (!strcmp(a, "--tap")) tap = v;
-		else if (!strcmp(a, "--mem")) {
-			mem = parse_size(v);
+	enum { O_VNIC = 256, O_NO_FALLBACK, O_FORCE_RMRR, O_GUEST, O_KERNEL, O_INITRD, O_CMDLINE,
+	       O_CONSOLE, O_TAP, O_MEM, O_CPUS };
+	static const struct option opts[] = {
+		{ "vnic", no_argument, NULL, O_VNIC },
+		{ "no-fallback", no_argument, NULL, O_NO_FALLBACK },
+		{ "force-rmrr", no_argument, NULL, O_FORCE_RMRR },
+		{ "guest", required_argument, NULL, O_GUEST },
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "initrd", required_argument, NULL, O_INITRD },
+		{ "cmdline", required_argument, NULL, O_CMDLINE },
+		{ "console", required_argument, NULL, O_CONSOLE },
+		{ "tap", required_argument, NULL, O_TAP },
+		{ "mem", required_argument, NULL, O_MEM },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ NULL, 0, NULL, 0 },
+	};
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case O_VNIC: vnic = true; break;
+		case O_NO_FALLBACK: no_fallback = true; break;
+		case O_FORCE_RMRR: force_rmrr = true; break;
+		case O_GUEST: guest = optarg; break;
+		case O_KERNEL: kernel = optarg; break;
+		case O_INITRD: initrd = optarg; break;
+		case O_CMDLINE: extra = optarg; break;
+		case O_CONSOLE: console = optarg; break;
+		case O_TAP: tap = optarg; break;
+		case O_MEM:
+			mem = parse_size(optarg);
 			if (!mem)
-				return vfctl_usage_error(self, "--mem %s is not a size (try 256M or 1G)", v);
-		} else if (!strcmp(a, "--cpus")) {
-			cpus = vfctl_parse_uint(v, 16);
+				return vfctl_usage_error(self, "--mem %s is not a size (try 256M or 1G)", optarg);
+			break;
+		case O_CPUS:
+			cpus = vfctl_parse_uint(optarg, 16);
 			if (cpus < 1)
-				return vfctl_usage_error(self, "--cpus %s is not a number from 1 to 16", v);
-		} else {
-			return vfctl_usage_error(self, "unknown option '%s'", a);
+				return vfctl_usage_error(self, "--cpus %s is not a number from 1 to 16", optarg);
+			break;
+		default:
+			return vfctl_opt_error(self, c, argv);
 		}
 	}
+	if (optind < argc)
+		dev = argv[optind];
+	if (optind + 1 < argc)
+		return vfctl_usage_error(self, "give one VF, not '%s' too", argv[optind + 1]);
 	if (!dev && !vnic)
 		return vfctl_usage_error(self, "which VF? give its BDF or interface name (or --vnic "
 					 "for the emulated NIC alone)");
@@ -268,11 +276,11 @@ static int assign_main(int argc, char **argv)
 		else
 			snprintf(what_busy, sizeof(what_busy), "%s", busy);
 		if (no_fallback && pf[0])
-			return vfctl_error("%s; stop a guest that holds one, 'vfctl release' one, or create "
+			return vfctl_busy("%s; stop a guest that holds one, 'vfctl release' one, or create "
 					   "more VFs ('vfctl sriov enable %s N') first (--no-fallback refused "
 					   "the emulated NIC).", what_busy, pf);
 		if (no_fallback)
-			return vfctl_error("%s; stop that guest or 'vfctl release %s' first (--no-fallback "
+			return vfctl_busy("%s; stop that guest or 'vfctl release %s' first (--no-fallback "
 					   "refused the emulated NIC).", what_busy, dev);
 		fprintf(stderr, "vfctl: %s; giving guest '%s' the emulated vNIC (tap %s) instead "
 			"(--no-fallback refuses).\n", what_busy, guest, tap_name);

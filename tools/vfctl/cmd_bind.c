@@ -11,7 +11,7 @@
 #include "sriov/linux/pci_bind.h"
 
 static const char usage[] =
-	"usage: vfctl bind DEV DRIVER [--force]\n"
+	"usage: vfctl bind [-f|--force] DEV DRIVER\n"
 	"\n"
 	"Bind DEV (a VF's PCI address, or any PCI device) to DRIVER, normally\n"
 	"vfio-pci so a guest or a DPDK application can own it.  Uses\n"
@@ -24,7 +24,8 @@ static const char usage[] =
 	"    another device in the group is bound to a host driver (it is named);\n"
 	"  - DEV's network interface is up with addresses or routes (--force to\n"
 	"    take it anyway);\n"
-	"  - a guest holds DEV (/run/vfstack/assign).\n"
+	"  - a guest holds DEV (/run/vfstack/assign), or a process holds it open\n"
+	"    through /dev/vfio (even with --force; exit 3).\n"
 	"If DRIVER does not take the device, it is put back on its old driver.\n"
 	"'vfctl release DEV' gives it back to its host driver.\n";
 
@@ -50,8 +51,11 @@ int vfctl_bind_dev(const char *dev, const char *driver, bool force)
 	char guest[ASSIGN_GUEST_LEN];
 	pid_t pid;
 	if (assign_registry_lookup(dev, guest, sizeof(guest), &pid) == 0)
-		return vfctl_error("%s is held by guest '%s' (pid %ld); stop the guest before rebinding it.",
+		return vfctl_busy("%s is held by guest '%s' (pid %ld); stop the guest before rebinding it.",
 				   dev, guest, (long)pid);
+	int rc = vfctl_vfio_holder_check(dev, "rebinding it");
+	if (rc)
+		return rc;
 	struct pci_group_check g;
 	if (is_user_driver(driver)) {
 		int err = pci_group_check(dev, dev, &g);
@@ -70,7 +74,7 @@ int vfctl_bind_dev(const char *dev, const char *driver, bool force)
 	pci_dev_netdev(dev, ifname, sizeof(ifname));
 	if (ifname[0] && netdev_in_use(ifname, why, sizeof(why))) {
 		if (!force)
-			return vfctl_error("%s's interface %s is in use (%s); take it down with 'ip link set %s "
+			return vfctl_busy("%s's interface %s is in use (%s); take it down with 'ip link set %s "
 					   "down' or add --force.", dev, ifname, why, ifname);
 		fprintf(stderr, "vfctl: warning: taking %s although %s is in use (%s).\n", dev, ifname, why);
 	}
@@ -96,18 +100,12 @@ static int run(int argc, char **argv)
 {
 	const struct vfctl_cmd *me = &vfctl_cmd_bind;
 	bool force = false;
-	const char *pos[2];
-	int npos = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--force"))
-			force = true;
-		else if (argv[i][0] == '-')
-			return vfctl_usage_error(me, "unknown option '%s'.", argv[i]);
-		else if (npos < 2)
-			pos[npos++] = argv[i];
-		else
-			return vfctl_usage_error(me, "too many arguments.");
-	}
+	const struct vfctl_flag flags[] = { { "force", 'f', &force }, { NULL, 0, NULL } };
+	char **pos;
+	int npos;
+	int rc = vfctl_parse_flags(me, argc, argv, flags, &pos, &npos);
+	if (rc)
+		return rc;
 	if (npos != 2)
 		return vfctl_usage_error(me, "bind takes a device and a driver (like: vfctl bind 0000:00:12.0 vfio-pci).");
 	const char *driver = pos[1];
@@ -115,7 +113,7 @@ static int run(int argc, char **argv)
 	if (bad)
 		return vfctl_usage_error(me, "'%s' is not a driver name (%s).", driver, bad);
 	char dev[PCI_BDF_LEN];
-	int rc = vfctl_resolve_dev(pos[0], dev);
+	rc = vfctl_resolve_dev(pos[0], dev);
 	if (rc)
 		return rc;
 	return vfctl_bind_dev(dev, driver, force);

@@ -2,6 +2,7 @@
  * cmd_doctor.c — `vfctl doctor`: is this host ready for VF passthrough?
  * Each check prints ok / warn / FAIL and, when not ok, its fix.
  */
+#include "tools/vfctl/vjson.h"
 #include "tools/vfctl/vfctl.h"
 
 #include <dirent.h>
@@ -35,7 +36,7 @@ enum level { OK, WARN, FAIL };
 
 struct report {
 	bool json;
-	struct json_out j;
+	json_t *checks;
 	int fails, warns;
 };
 
@@ -46,12 +47,9 @@ static void result(struct report *r, const char *name, enum level lv, const char
 	r->fails += lv == FAIL;
 	r->warns += lv == WARN;
 	if (r->json) {
-		json_obj_open(&r->j, NULL);
-		json_str(&r->j, "check", name);
-		json_str(&r->j, "status", lv == OK ? "ok" : lv == WARN ? "warn" : "fail");
-		json_str(&r->j, "detail", detail);
-		json_str(&r->j, "fix", lv == OK ? NULL : fix);
-		json_obj_close(&r->j);
+		json_array_append_new(r->checks, json_pack("{s:s, s:s, s:o, s:o}", "check", name,
+			"status", lv == OK ? "ok" : lv == WARN ? "warn" : "fail", "detail", vjson_str_or_null(detail),
+			"fix", vjson_str_or_null(lv == OK ? NULL : fix)));
 		return;
 	}
 	printf("%-4s %-9s %s\n", word[lv], name, detail);
@@ -130,9 +128,12 @@ static void check_vfio(struct report *r)
 	if (!missing[0] && pci_driver_loaded("vfio-pci"))
 		result(r, "vfio", OK, "vfio, vfio_iommu_type1 and vfio-pci are loaded", NULL);
 	else {
-		char d[192];
-		sriov_fmt(d, sizeof(d), "not loaded: %s", missing[0] ? missing : "vfio-pci driver");
-		result(r, "vfio", FAIL, d, "modprobe vfio-pci vfio_iommu_type1 (the VMM needs both)");
+		char d[256], fix[160];
+		sriov_fmt(d, sizeof(d), "not loaded: %s, so no VF can be handed to a guest or a DPDK "
+			  "application", missing[0] ? missing : "the vfio-pci driver");
+		/* modprobe loads only its first argument unless -a. */
+		sriov_fmt(fix, sizeof(fix), "modprobe -a vfio vfio_iommu_type1 vfio_pci");
+		result(r, "vfio", FAIL, d, fix);
 	}
 }
 
@@ -146,11 +147,12 @@ static void check_kvm(struct report *r)
 		sriov_fmt(d, sizeof(d), "%s opens read-write", dev);
 		result(r, "kvm", OK, d, NULL);
 	} else if (errno == ENOENT) {
-		sriov_fmt(d, sizeof(d), "%s does not exist", dev);
+		sriov_fmt(d, sizeof(d), "%s does not exist, so 'vfctl assign' cannot run a guest", dev);
 		result(r, "kvm", FAIL, d,
-		       "enable VT-x/AMD-V in the firmware and modprobe kvm-intel (or kvm-amd)");
+		       "enable VT-x/AMD-V in the firmware and run 'modprobe -a kvm kvm_intel' (or kvm_amd)");
 	} else {
-		sriov_fmt(d, sizeof(d), "%s exists but does not open (%s)", dev, strerror(errno));
+		sriov_fmt(d, sizeof(d), "%s exists but does not open (%s), so 'vfctl assign' cannot run a "
+			  "guest", dev, strerror(errno));
 		result(r, "kvm", FAIL, d, "run as root or add the user to the kvm group");
 	}
 }
@@ -236,17 +238,16 @@ static int run(int argc, char **argv)
 {
 	struct report r;
 	memset(&r, 0, sizeof(r));
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			r.json = true;
-		else
-			return vfctl_usage_error(&vfctl_cmd_doctor, "unexpected argument '%s'.", argv[i]);
-	}
-	if (r.json) {
-		json_begin(&r.j, stdout);
-		json_obj_open(&r.j, NULL);
-		json_arr_open(&r.j, "checks");
-	}
+	const struct vfctl_flag flags[] = { { "json", 'j', &r.json }, { NULL, 0, NULL } };
+	char **args;
+	int nargs;
+	int prc = vfctl_parse_flags(&vfctl_cmd_doctor, argc, argv, flags, &args, &nargs);
+	if (prc)
+		return prc;
+	if (nargs)
+		return vfctl_usage_error(&vfctl_cmd_doctor, "unexpected argument '%s'.", args[0]);
+	if (r.json)
+		r.checks = json_array();
 	check_iommu(&r);
 	check_intremap(&r);
 	check_vfio(&r);
@@ -255,11 +256,8 @@ static int run(int argc, char **argv)
 	check_memlock(&r);
 	check_acs(&r);
 	if (r.json) {
-		json_arr_close(&r.j);
-		json_int(&r.j, "failed", r.fails);
-		json_int(&r.j, "warnings", r.warns);
-		json_obj_close(&r.j);
-		json_end(&r.j);
+		vjson_print(stdout, json_pack("{s:o, s:i, s:i}", "checks", r.checks, "failed", r.fails,
+					      "warnings", r.warns));
 	} else {
 		printf("%s: %d failed, %d warning%s.\n", r.fails ? "not ready" : "ready", r.fails, r.warns,
 		       r.warns == 1 ? "" : "s");

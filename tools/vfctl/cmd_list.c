@@ -1,8 +1,10 @@
 /*
  * cmd_list.c — `vfctl list [--json]`: every PF and, under it, its VFs.
  */
+#include "tools/vfctl/vjson.h"
 #include "tools/vfctl/vfctl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,60 +43,40 @@ static const char *proto_name(uint16_t proto)
 	return proto == SRIOV_VLAN_PROTO_8021AD ? "802.1ad" : "802.1Q";
 }
 
-static void json_tristate(struct json_out *j, const char *key, int v)
+/* One VF as list --json prints it: every key always present (null when
+ * unknown), in this order. */
+static json_t *json_vf(const struct sriov_vf_info *vf, const struct sriov_vf_state *st)
 {
-	if (v < 0)
-		json_null(j, key);
-	else
-		json_bool(j, key, v != 0);
-}
-
-static void json_vf(struct json_out *j, const struct sriov_vf_info *vf,
-		    const struct sriov_vf_state *st)
-{
-	char mac[18], guest[ASSIGN_GUEST_LEN];
-	pid_t pid;
-	json_obj_open(j, NULL);
-	json_int(j, "index", vf->index);
-	json_str(j, "bdf", vf->bdf);
-	json_str(j, "driver", vf->driver[0] ? vf->driver : NULL);
-	if (vf->iommu_group >= 0)
-		json_int(j, "iommu_group", vf->iommu_group);
-	else
-		json_null(j, "iommu_group");
-	json_str(j, "netdev", vf->netdev[0] ? vf->netdev : NULL);
-	if (st) {
+	char mac[18] = "", guest[ASSIGN_GUEST_LEN] = "";
+	pid_t pid = -1;
+	json_t *o = json_object();
+	json_object_set_new(o, "index", json_integer(vf->index));
+	json_object_set_new(o, "bdf", json_string(vf->bdf));
+	json_object_set_new(o, "driver", vjson_str_or_null(vf->driver));
+	json_object_set_new(o, "iommu_group", vjson_int_or_null(vf->iommu_group));
+	json_object_set_new(o, "netdev", vjson_str_or_null(vf->netdev));
+	if (st)
 		sriov_mac_format(st->mac, mac);
-		json_str(j, "mac", mac);
-		json_int(j, "vlan", st->vlan);
-		json_int(j, "qos", st->qos);
-		json_str(j, "vlan_proto", proto_name(st->vlan_proto));
-		json_tristate(j, "spoofchk", st->spoofchk);
-		json_tristate(j, "trust", st->trust);
-		if (st->link_state >= 0)
-			json_str(j, "state", sriov_link_state_name(st->link_state));
-		else
-			json_null(j, "state");
-		json_int(j, "min_tx_rate", st->min_tx_rate);
-		json_int(j, "max_tx_rate", st->max_tx_rate);
-	}
-	if (assign_registry_lookup(vf->bdf, guest, sizeof(guest), &pid) == 0) {
-		json_str(j, "guest", guest);
-		json_int(j, "guest_pid", pid);
-	} else {
-		json_null(j, "guest");
-	}
-	if (st && st->has_stats) {
-		json_obj_open(j, "stats");
-		json_int(j, "rx_packets", (long long)st->rx_packets);
-		json_int(j, "tx_packets", (long long)st->tx_packets);
-		json_int(j, "rx_bytes", (long long)st->rx_bytes);
-		json_int(j, "tx_bytes", (long long)st->tx_bytes);
-		json_int(j, "broadcast", (long long)st->broadcast);
-		json_int(j, "multicast", (long long)st->multicast);
-		json_obj_close(j);
-	}
-	json_obj_close(j);
+	json_object_set_new(o, "mac", vjson_str_or_null(mac));
+	json_object_set_new(o, "vlan", st ? json_integer(st->vlan) : json_null());
+	json_object_set_new(o, "qos", st ? json_integer(st->qos) : json_null());
+	json_object_set_new(o, "vlan_proto", st ? json_string(proto_name(st->vlan_proto)) : json_null());
+	json_object_set_new(o, "spoofchk", vjson_tristate(st ? st->spoofchk : -1));
+	json_object_set_new(o, "trust", vjson_tristate(st ? st->trust : -1));
+	json_object_set_new(o, "state", st && st->link_state >= 0 ? json_string(sriov_link_state_name(st->link_state))
+								 : json_null());
+	json_object_set_new(o, "min_tx_rate", st ? json_integer(st->min_tx_rate) : json_null());
+	json_object_set_new(o, "max_tx_rate", st ? json_integer(st->max_tx_rate) : json_null());
+	bool held = assign_registry_lookup(vf->bdf, guest, sizeof(guest), &pid) == 0;
+	json_object_set_new(o, "guest", held ? vjson_str_or_null(guest) : json_null());
+	json_object_set_new(o, "guest_pid", held ? json_integer(pid) : json_null());
+	json_object_set_new(o, "stats", st && st->has_stats
+		? json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "rx_packets", (json_int_t)st->rx_packets,
+			    "tx_packets", (json_int_t)st->tx_packets, "rx_bytes", (json_int_t)st->rx_bytes,
+			    "tx_bytes", (json_int_t)st->tx_bytes, "broadcast", (json_int_t)st->broadcast,
+			    "multicast", (json_int_t)st->multicast)
+		: json_null());
+	return o;
 }
 
 static const char *onoff(int v)
@@ -125,24 +107,22 @@ static void text_vf(const struct sriov_vf_info *vf, const struct sriov_vf_state 
 static int run(int argc, char **argv)
 {
 	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else
-			return vfctl_usage_error(&vfctl_cmd_list, "unexpected argument '%s'.", argv[i]);
-	}
+	const struct vfctl_flag flags[] = { { "json", 'j', &json }, { NULL, 0, NULL } };
+	char **args;
+	int nargs;
+	int prc = vfctl_parse_flags(&vfctl_cmd_list, argc, argv, flags, &args, &nargs);
+	if (prc)
+		return prc;
+	if (nargs)
+		return vfctl_usage_error(&vfctl_cmd_list, "unexpected argument '%s'.", args[0]);
 	struct sriov_pf_info *pfs = NULL;
 	size_t npf = 0;
 	int err = sriov_pf_list(&pfs, &npf);
 	if (err)
 		return vfctl_error("cannot read %s/bus/pci/devices (%s); is sysfs mounted?",
 				   sriov_sysfs_root(), vfctl_strerror(err));
-	struct json_out j;
-	if (json) {
-		json_begin(&j, stdout);
-		json_obj_open(&j, NULL);
-		json_arr_open(&j, "pfs");
-	} else if (npf == 0) {
+	json_t *jpfs = json ? json_array() : NULL;
+	if (!json && npf == 0) {
 		printf("No SR-IOV physical functions on this host ('vfctl doctor' checks the setup).\n");
 	}
 	int rc = VFCTL_OK;
@@ -154,31 +134,38 @@ static int run(int argc, char **argv)
 		struct sriov_vf_state *st = NULL;
 		size_t nvf = 0, nst = 0;
 		sriov_vf_list(pf->bdf, &vfs, &nvf);
+		/* A VF list sysfs truncates: fewer virtfnN links than NumVFs. */
+		int missing = pf->num_vfs > (int)nvf ? pf->num_vfs - (int)nvf : 0;
+		if (missing)
+			rc = vfctl_error("%s reports %d VFs (NumVFs) but sysfs links only %zu of them "
+					 "(virtfnN); the missing ones cannot be listed or used — run 'vfctl "
+					 "sriov disable %s' and enable them again, or reload its driver.",
+					 pf->bdf, pf->num_vfs, nvf, pf->bdf);
 		if (pf->netdev[0])
 			sriov_nl_get_vfs(pf->netdev, &st, &nst);
 		if (json) {
-			json_obj_open(&j, NULL);
-			json_str(&j, "bdf", pf->bdf);
-			json_str(&j, "name", pf->name);
-			json_str(&j, "driver", pf->driver[0] ? pf->driver : NULL);
-			json_str(&j, "netdev", pf->netdev[0] ? pf->netdev : NULL);
-			json_int(&j, "total_vfs", pf->total_vfs);
-			json_int(&j, "num_vfs", pf->num_vfs);
-			if (pf->drivers_autoprobe >= 0)
-				json_bool(&j, "drivers_autoprobe", pf->drivers_autoprobe);
-			if (pf->problem[0]) /* only then: a consistent PF's JSON is unchanged */
-				json_str(&j, "problem", pf->problem);
-			json_arr_open(&j, "vfs");
+			json_t *o = json_object(), *jvfs = json_array();
+			json_object_set_new(o, "bdf", json_string(pf->bdf));
+			json_object_set_new(o, "name", vjson_str_or_null(pf->name));
+			json_object_set_new(o, "driver", vjson_str_or_null(pf->driver));
+			json_object_set_new(o, "netdev", vjson_str_or_null(pf->netdev));
+			json_object_set_new(o, "total_vfs", json_integer(pf->total_vfs));
+			json_object_set_new(o, "num_vfs", json_integer(pf->num_vfs));
+			json_object_set_new(o, "drivers_autoprobe", vjson_tristate(pf->drivers_autoprobe));
+			json_object_set_new(o, "problem", vjson_str_or_null(pf->problem));
+			json_object_set_new(o, "vfs_missing", json_integer(missing));
 			for (size_t v = 0; v < nvf; v++)
-				json_vf(&j, &vfs[v], nl_find(st, nst, vfs[v].index));
-			json_arr_close(&j);
-			json_obj_close(&j);
+				json_array_append_new(jvfs, json_vf(&vfs[v], nl_find(st, nst, vfs[v].index)));
+			json_object_set_new(o, "vfs", jvfs);
+			json_array_append_new(jpfs, o);
 		} else {
 			printf("%s  %s\n", pf->bdf, pf->name);
 			printf("  driver %s, netdev %s, VFs %d/%d (NumVFs/TotalVFs%s)%s\n",
 			       pf->driver[0] ? pf->driver : "none", pf->netdev[0] ? pf->netdev : "-",
 			       pf->num_vfs, pf->total_vfs, pf->problem[0] ? ", clamped: sysfs is inconsistent" : "",
 			       pf->drivers_autoprobe == 0 ? ", autoprobe off" : "");
+			if (missing)
+				printf("  %d VF%s missing from sysfs (no virtfn link)\n", missing, missing == 1 ? "" : "s");
 			if (nvf)
 				printf("     %-5s %-12s  %-9s %-5s %-9s %-17s %-12s %-5s %-8s %-7s %s\n", "VF",
 				       "BDF", "DRIVER", "GROUP", "NETDEV", "MAC", "VLAN", "TRUST", "SPOOFCHK",
@@ -189,11 +176,8 @@ static int run(int argc, char **argv)
 		free(vfs);
 		free(st);
 	}
-	if (json) {
-		json_arr_close(&j);
-		json_obj_close(&j);
-		json_end(&j);
-	}
+	if (json && vjson_print(stdout, json_pack("{s:o}", "pfs", jpfs)))
+		rc = vfctl_error("cannot write the JSON listing (%s).", vfctl_strerror(ENOMEM));
 	free(pfs);
 	return rc;
 }

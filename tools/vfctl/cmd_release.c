@@ -16,8 +16,10 @@ static const char usage[] =
 	"Give DEV back to the host: clear its driver_override, unbind it from\n"
 	"vfio-pci (or pci-stub) and let the kernel probe it again, so its host\n"
 	"driver (igbvf for an igb VF) takes it.  With DRIVER, insist on that one.\n"
-	"Refused while a guest holds DEV.  If no driver takes it, or DRIVER does\n"
-	"not, it is put back where it was.\n";
+	"Refused, changing nothing, as 'vfctl bind' refuses: DRIVER not a driver\n"
+	"name or not loaded; a guest holds DEV (/run/vfstack/assign); a process\n"
+	"holds it open through /dev/vfio (exit 3).  If no driver takes it, or\n"
+	"DRIVER does not, it is put back where it was.\n";
 
 /* No driver claimed the device: put it back where it was rather than leave
  * it driverless, and say why that may be. */
@@ -46,8 +48,11 @@ int vfctl_release_dev(const char *dev, const char *want)
 	char guest[ASSIGN_GUEST_LEN];
 	pid_t pid;
 	if (assign_registry_lookup(dev, guest, sizeof(guest), &pid) == 0)
-		return vfctl_error("%s is held by guest '%s' (pid %ld); stop the guest first.", dev, guest,
+		return vfctl_busy("%s is held by guest '%s' (pid %ld); stop the guest first.", dev, guest,
 				   (long)pid);
+	int rc = vfctl_vfio_holder_check(dev, "releasing it");
+	if (rc)
+		return rc;
 	char cur[SRIOV_DRV_LEN];
 	pci_current_driver(dev, cur, sizeof(cur));
 	if (cur[0] && strcmp(cur, "vfio-pci") && strcmp(cur, "pci-stub") && (!want || !strcmp(cur, want))) {
@@ -78,18 +83,22 @@ int vfctl_release_dev(const char *dev, const char *want)
 static int run(int argc, char **argv)
 {
 	const struct vfctl_cmd *me = &vfctl_cmd_release;
-	if (argc < 2 || argc > 3)
-		return vfctl_usage_error(me, "release takes a device and optionally the host driver.");
-	if (argv[1][0] == '-' || (argc == 3 && argv[2][0] == '-'))
-		return vfctl_usage_error(me, "unknown option '%s'.", argv[argv[1][0] == '-' ? 1 : 2]);
-	const char *bad = argc == 3 ? vfctl_driver_name_problem(argv[2]) : NULL;
-	if (bad)
-		return vfctl_usage_error(me, "'%s' is not a driver name (%s).", argv[2], bad);
-	char dev[PCI_BDF_LEN];
-	int rc = vfctl_resolve_dev(argv[1], dev);
+	const struct vfctl_flag flags[] = { { NULL, 0, NULL } };
+	char **pos;
+	int npos;
+	int rc = vfctl_parse_flags(me, argc, argv, flags, &pos, &npos);
 	if (rc)
 		return rc;
-	return vfctl_release_dev(dev, argc == 3 ? argv[2] : NULL);
+	if (npos < 1 || npos > 2)
+		return vfctl_usage_error(me, "release takes a device and optionally the host driver.");
+	const char *bad = npos == 2 ? vfctl_driver_name_problem(pos[1]) : NULL;
+	if (bad)
+		return vfctl_usage_error(me, "'%s' is not a driver name (%s).", pos[1], bad);
+	char dev[PCI_BDF_LEN];
+	rc = vfctl_resolve_dev(pos[0], dev);
+	if (rc)
+		return rc;
+	return vfctl_release_dev(dev, npos == 2 ? pos[1] : NULL);
 }
 
 const struct vfctl_cmd vfctl_cmd_release = { "release", "give a VF back to its host driver", usage, run };

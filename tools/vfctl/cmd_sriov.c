@@ -2,6 +2,7 @@
  * cmd_sriov.c — `vfctl sriov enable|disable|show|autoprobe`: NumVFs and the
  * SR-IOV capability of a PF.
  */
+#include "tools/vfctl/vjson.h"
 #include "tools/vfctl/vfctl.h"
 
 #include <errno.h>
@@ -51,10 +52,10 @@ static int check_vfs_free(const char *pf, bool force)
 		pid_t pid;
 		/* A running guest is never pulled from under, --force or not. */
 		if (assign_registry_lookup(vfs[i].bdf, guest, sizeof(guest), &pid) == 0)
-			rc = vfctl_error("VF %s of %s is held by guest '%s' (pid %ld); stop the guest "
+			rc = vfctl_busy("VF %s of %s is held by guest '%s' (pid %ld); stop the guest "
 					 "before changing the VF count.", vfs[i].bdf, pf, guest, (long)pid);
 		else if (!force && strcmp(vfs[i].driver, "vfio-pci") == 0)
-			rc = vfctl_error("VF %s of %s is bound to vfio-pci; 'vfctl release %s' first, or "
+			rc = vfctl_busy("VF %s of %s is bound to vfio-pci; 'vfctl release %s' first, or "
 					 "add --force to remove it anyway.", vfs[i].bdf, pf, vfs[i].bdf);
 	}
 	free(vfs);
@@ -84,7 +85,7 @@ int vfctl_set_numvfs(const char *pf, long n, bool force)
 		fprintf(stderr, "vfctl: warning: %s reports inconsistent SR-IOV counts (%s); disabling "
 			"its VFs.\n", pf, info.problem);
 	if (n > info.total_vfs)
-		return vfctl_error("%s supports at most %d VFs (TotalVFs); ask for %d or fewer.", pf,
+		return vfctl_bad_input("%s supports at most %d VFs (TotalVFs); ask for %d or fewer.", pf,
 				   info.total_vfs, info.total_vfs);
 	if (info.num_vfs == n && !err) {
 		printf("%s already has %ld VFs; nothing changed.\n", pf, n);
@@ -98,13 +99,13 @@ int vfctl_set_numvfs(const char *pf, long n, bool force)
 		return rc;
 	err = sriov_set_numvfs(pf, (int)n);
 	if (err == -ERANGE)
-		return vfctl_error("%s supports at most %d VFs (TotalVFs); ask for %d or fewer.", pf,
+		return vfctl_bad_input("%s supports at most %d VFs (TotalVFs); ask for %d or fewer.", pf,
 				   info.total_vfs, info.total_vfs);
 	if (err == -ENOENT)
 		return vfctl_error("%s has no driver bound, and only its driver can create VFs; load it "
 				   "and try again.", pf);
 	if (err == -EBUSY)
-		return vfctl_error("%s is busy: VFs are in use (%s); release them and try again.", pf,
+		return vfctl_busy("%s is busy: VFs are in use (%s); release them and try again.", pf,
 				   vfctl_strerror(err));
 	if (err == -EACCES || (err == -EPERM && geteuid() != 0))
 		return vfctl_error("not allowed to change sriov_numvfs of %s; run vfctl as root.", pf);
@@ -214,36 +215,30 @@ static int show(const char *pf_text, bool json)
 					   "its VFs until its firmware is fixed.", pf, n, cap.total_vfs,
 					   bars[n].size, bars[n].base, bars[n].is_64bit ? "64-bit" : "32-bit");
 	}
-	struct json_out j;
+	json_t *root = NULL, *jvfs = NULL;
 	if (json) {
-		json_begin(&j, stdout);
-		json_obj_open(&j, NULL);
-		json_str(&j, "bdf", pf);
-		json_int(&j, "cap_offset", cap.pos);
-		json_int(&j, "total_vfs", cap.total_vfs);
-		json_int(&j, "initial_vfs", cap.initial_vfs);
-		json_int(&j, "num_vfs", cap.num_vfs);
-		json_int(&j, "vf_offset", cap.vf_offset);
-		json_int(&j, "vf_stride", cap.vf_stride);
-		json_int(&j, "vf_device_id", cap.vf_device_id);
-		json_int(&j, "supported_page_sizes", cap.supported_pgsz);
-		json_int(&j, "system_page_size", (long long)sriov_cap_page_size(&cap));
-		json_bool(&j, "vf_enable", cap.vf_enable);
-		json_bool(&j, "ari_hierarchy", cap.ari_hierarchy);
-		json_arr_open(&j, "vf_bars");
-		for (unsigned n = 0; n < SRIOV_NUM_BARS; n++) {
-			if (!bars[n].size)
-				continue;
-			json_obj_open(&j, NULL);
-			json_int(&j, "bar", n);
-			json_int(&j, "base", (long long)bars[n].base);
-			json_int(&j, "size", (long long)bars[n].size);
-			json_bool(&j, "64bit", bars[n].is_64bit);
-			json_bool(&j, "prefetchable", bars[n].prefetchable);
-			json_obj_close(&j);
-		}
-		json_arr_close(&j);
-		json_arr_open(&j, "vfs");
+		json_t *jbars = json_array();
+		root = json_object();
+		json_object_set_new(root, "bdf", json_string(pf));
+		json_object_set_new(root, "cap_offset", json_integer(cap.pos));
+		json_object_set_new(root, "total_vfs", json_integer(cap.total_vfs));
+		json_object_set_new(root, "initial_vfs", json_integer(cap.initial_vfs));
+		json_object_set_new(root, "num_vfs", json_integer(cap.num_vfs));
+		json_object_set_new(root, "vf_offset", json_integer(cap.vf_offset));
+		json_object_set_new(root, "vf_stride", json_integer(cap.vf_stride));
+		json_object_set_new(root, "vf_device_id", json_integer(cap.vf_device_id));
+		json_object_set_new(root, "supported_page_sizes", json_integer(cap.supported_pgsz));
+		json_object_set_new(root, "system_page_size", json_integer((json_int_t)sriov_cap_page_size(&cap)));
+		json_object_set_new(root, "vf_enable", json_boolean(cap.vf_enable));
+		json_object_set_new(root, "ari_hierarchy", json_boolean(cap.ari_hierarchy));
+		for (unsigned n = 0; n < SRIOV_NUM_BARS; n++)
+			if (bars[n].size)
+				json_array_append_new(jbars, json_pack("{s:i, s:I, s:I, s:b, s:b}", "bar", (int)n,
+					"base", (json_int_t)bars[n].base, "size", (json_int_t)bars[n].size,
+					"64bit", bars[n].is_64bit, "prefetchable", bars[n].prefetchable));
+		json_object_set_new(root, "vf_bars", jbars);
+		jvfs = json_array();
+		json_object_set_new(root, "vfs", jvfs);
 	} else {
 		printf("%s  SR-IOV capability at 0x%03x (version %u)\n", pf, cap.pos, cap.version);
 		printf("  TotalVFs %u, InitialVFs %u, NumVFs %u, VF Enable %s, ARI hierarchy %s\n",
@@ -286,24 +281,19 @@ static int show(const char *pf_text, bool json)
 		}
 		mismatches += !bars_ok;
 		if (json) {
-			json_obj_open(&j, NULL);
-			json_int(&j, "index", i);
 			char r[16];
 			sriov_fmt(r, sizeof(r), "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1F, rid & 7);
-			json_str(&j, "rid", r);
-			json_str(&j, "kernel_bdf", have ? vf.bdf : NULL);
-			json_bool(&j, "matches_kernel", rid_ok && bars_ok);
-			json_obj_close(&j);
+			json_array_append_new(jvfs, json_pack("{s:i, s:s, s:o, s:b}", "index", (int)i, "rid", r,
+				"kernel_bdf", have ? json_string(vf.bdf) : json_null(),
+				"matches_kernel", rid_ok && bars_ok));
 		} else {
 			printf("  %-4u %02x:%02x.%x        %-14s %s\n", i, rid >> 8, (rid >> 3) & 0x1F, rid & 7,
 			       vf.bdf, barsum);
 		}
 	}
 	if (json) {
-		json_arr_close(&j);
-		json_int(&j, "mismatches", mismatches);
-		json_obj_close(&j);
-		json_end(&j);
+		json_object_set_new(root, "mismatches", json_integer(mismatches));
+		vjson_print(stdout, root);
 	} else if (cap.num_vfs) {
 		printf("  %s\n", mismatches ? "MISMATCH: the kernel placed some VFs differently than computed."
 					    : "Every VF's routing ID and BARs match the kernel's.");
@@ -332,20 +322,12 @@ static int run(int argc, char **argv)
 {
 	const struct vfctl_cmd *me = &vfctl_cmd_sriov;
 	bool force = false, json = false;
-	char *pos[4];
-	int npos = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--force"))
-			force = true;
-		else if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return vfctl_usage_error(me, "unknown option '%s'.", argv[i]);
-		else if (npos < 4)
-			pos[npos++] = argv[i];
-		else
-			return vfctl_usage_error(me, "too many arguments.");
-	}
+	const struct vfctl_flag flags[] = { { "force", 'f', &force }, { "json", 'j', &json }, { NULL, 0, NULL } };
+	char **pos;
+	int npos;
+	int rc = vfctl_parse_flags(me, argc, argv, flags, &pos, &npos);
+	if (rc)
+		return rc;
 	if (npos == 0)
 		return vfctl_usage_error(me, "say what to do: enable, disable, show or autoprobe.");
 	const char *verb = pos[0];

@@ -96,7 +96,7 @@ static int run(int argc, char **argv)
 		return rc;
 	if (n == 0) {
 		free(sel);
-		return vfctl_error("there are no VFs on this host; create some with 'vfctl sriov enable PF N'.");
+		return vfctl_nodev("there are no VFs on this host; create some with 'vfctl sriov enable PF N'.");
 	}
 	struct sample cur = { 0 }, prev = { 0 };
 	bool quiet = prom && !json;

@@ -1,6 +1,7 @@
 /*
  * cmd_vf.c — `vfctl vf set|show`: the settings a PF enforces on one VF.
  */
+#include "tools/vfctl/vjson.h"
 #include "tools/vfctl/vfctl.h"
 
 #include <errno.h>
@@ -50,10 +51,10 @@ static int resolve_target(const char *pf_text, const char *idx_text, struct vf_t
 	if (t->index < 0)
 		return vfctl_usage_error(&vfctl_cmd_vf, "'%s' is not a VF index (0, 1, …).", idx_text);
 	if (t->info.num_vfs == 0)
-		return vfctl_error("%s has no VFs; create them first with 'vfctl sriov enable %s N'.", t->pf,
+		return vfctl_nodev("%s has no VFs; create them first with 'vfctl sriov enable %s N'.", t->pf,
 				   t->pf);
 	if (t->index >= t->info.num_vfs)
-		return vfctl_error("%s has %d VFs (index 0 to %d); there is no VF %ld (use an index from "
+		return vfctl_nodev("%s has %d VFs (index 0 to %d); there is no VF %ld (use an index from "
 				   "'vfctl list', or create more with 'vfctl sriov enable %s N').", t->pf,
 				   t->info.num_vfs, t->info.num_vfs - 1, t->index, t->pf);
 	if (!t->info.netdev[0])
@@ -197,11 +198,17 @@ static int do_set(int argc, char **argv)
 
 static int do_show(int argc, char **argv)
 {
-	bool json = argc == 4 && !strcmp(argv[3], "--json");
-	if (argc != 3 && !json)
+	bool json = false;
+	const struct vfctl_flag flags[] = { { "json", 'j', &json }, { NULL, 0, NULL } };
+	char **pos;
+	int npos;
+	int rc = vfctl_parse_flags(&vfctl_cmd_vf, argc, argv, flags, &pos, &npos);
+	if (rc)
+		return rc;
+	if (npos != 2)
 		return vfctl_usage_error(&vfctl_cmd_vf, "show takes a PF and a VF index.");
 	struct vf_target t;
-	int rc = resolve_target(argv[1], argv[2], &t);
+	rc = resolve_target(pos[0], pos[1], &t);
 	if (rc)
 		return rc;
 	struct sriov_vf_state st;
@@ -220,23 +227,26 @@ static int do_show(int argc, char **argv)
 		return VFCTL_OK;
 	}
 	char mac[18];
-	struct json_out j;
 	sriov_mac_format(st.mac, mac);
-	json_begin(&j, stdout);
-	json_obj_open(&j, NULL);
-	json_str(&j, "pf", t.pf);
-	json_int(&j, "index", t.index);
-	json_str(&j, "mac", mac);
-	json_int(&j, "vlan", st.vlan);
-	json_int(&j, "qos", st.qos);
-	json_str(&j, "vlan_proto", st.vlan_proto == SRIOV_VLAN_PROTO_8021AD ? "802.1ad" : "802.1Q");
-	if (st.spoofchk >= 0) json_bool(&j, "spoofchk", st.spoofchk); else json_null(&j, "spoofchk");
-	if (st.trust >= 0) json_bool(&j, "trust", st.trust); else json_null(&j, "trust");
-	json_str(&j, "state", st.link_state >= 0 ? sriov_link_state_name(st.link_state) : NULL);
-	json_int(&j, "min_tx_rate", st.min_tx_rate);
-	json_int(&j, "max_tx_rate", st.max_tx_rate);
-	json_obj_close(&j);
-	json_end(&j);
+	json_t *o = json_object();
+	json_object_set_new(o, "pf", json_string(t.pf));
+	json_object_set_new(o, "index", json_integer(t.index));
+	json_object_set_new(o, "mac", json_string(mac));
+	json_object_set_new(o, "vlan", json_integer(st.vlan));
+	json_object_set_new(o, "qos", json_integer(st.qos));
+	json_object_set_new(o, "vlan_proto", json_string(st.vlan_proto == SRIOV_VLAN_PROTO_8021AD ? "802.1ad" : "802.1Q"));
+	json_object_set_new(o, "spoofchk", vjson_tristate(st.spoofchk));
+	json_object_set_new(o, "trust", vjson_tristate(st.trust));
+	json_object_set_new(o, "state", st.link_state >= 0 ? json_string(sriov_link_state_name(st.link_state)) : json_null());
+	json_object_set_new(o, "min_tx_rate", json_integer(st.min_tx_rate));
+	json_object_set_new(o, "max_tx_rate", json_integer(st.max_tx_rate));
+	json_object_set_new(o, "stats", st.has_stats
+		? json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "rx_packets", (json_int_t)st.rx_packets,
+			    "tx_packets", (json_int_t)st.tx_packets, "rx_bytes", (json_int_t)st.rx_bytes,
+			    "tx_bytes", (json_int_t)st.tx_bytes, "broadcast", (json_int_t)st.broadcast,
+			    "multicast", (json_int_t)st.multicast)
+		: json_null());
+	vjson_print(stdout, o);
 	return VFCTL_OK;
 }
 

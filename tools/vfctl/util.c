@@ -3,6 +3,8 @@
  */
 #include "tools/vfctl/vfctl.h"
 #include "sriov/linux/sysfs_parse.h"
+#include "sriov/linux/vf_holder.h"
+#include "sriov/linux/pci_bind.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +22,41 @@ int vfctl_error(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return VFCTL_FAILED;
+}
+
+static int say(int rc, const char *fmt, va_list ap)
+{
+	fputs("vfctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return rc;
+}
+
+int vfctl_busy(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = say(VFCTL_BUSY, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int vfctl_bad_input(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = say(VFCTL_USAGE, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int vfctl_nodev(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = say(VFCTL_NODEV, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int vfctl_usage_error(const struct vfctl_cmd *cmd, const char *fmt, ...)
@@ -52,7 +89,7 @@ int vfctl_resolve_dev(const char *text, char bdf[PCI_BDF_LEN])
 {
 	if (pci_bdf_parse(text, bdf) == 0) {
 		if (!pci_dev_exists(bdf))
-			return vfctl_error("there is no PCI device %s; 'vfctl list' shows the SR-IOV devices "
+			return vfctl_nodev("there is no PCI device %s; 'vfctl list' shows the SR-IOV devices "
 					   "and 'lspci -D' every device.", bdf);
 		return VFCTL_OK;
 	}
@@ -71,13 +108,13 @@ int vfctl_resolve_pf(const char *text, char bdf[PCI_BDF_LEN])
 	if (!sriov_is_pf(bdf)) {
 		char pf[PCI_BDF_LEN];
 		if (sriov_vf_parent(bdf, pf, NULL) == 0)
-			return vfctl_error("%s is a virtual function, not a physical function; its PF is %s.",
+			return vfctl_nodev("%s is a virtual function, not a physical function; its PF is %s.",
 					   bdf, pf);
 		uint16_t v = 0, d = 0;
 		char name[SRIOV_NAME_LEN] = "";
 		if (pci_dev_ids(bdf, &v, &d, NULL) == 0)
 			pci_dev_name(v, d, name, sizeof(name));
-		return vfctl_error("%s (%s) has no SR-IOV capability, so it cannot have virtual functions; "
+		return vfctl_nodev("%s (%s) has no SR-IOV capability, so it cannot have virtual functions; "
 				   "pick a PF from 'vfctl list'.", bdf, name);
 	}
 	return VFCTL_OK;
@@ -90,8 +127,26 @@ int vfctl_resolve_vf(const char *text, char vf[PCI_BDF_LEN], char pf[PCI_BDF_LEN
 		return rc;
 	int err = sriov_vf_parent(vf, pf, index);
 	if (err)
-		return vfctl_error("%s is not an SR-IOV virtual function; 'vfctl list' shows the VFs.", vf);
+		return vfctl_nodev("%s is not an SR-IOV virtual function; 'vfctl list' shows the VFs.", vf);
 	return VFCTL_OK;
+}
+
+int vfctl_vfio_holder_check(const char *dev, const char *doing)
+{
+	char drv[SRIOV_DRV_LEN] = "";
+	pci_current_driver(dev, drv, sizeof(drv));
+	if (strcmp(drv, "vfio-pci"))
+		return VFCTL_OK; /* a host driver's device is reached through the driver */
+	char nodes[2][VF_HOLDER_NODE_LEN];
+	int nn = vf_vfio_nodes(dev, nodes);
+	struct vf_holder h[1];
+	size_t n = 0;
+	bool partial = false;
+	if (nn <= 0 || vf_holders_find(nodes, nn, h, 1, &n, &partial) || n == 0)
+		return VFCTL_OK;
+	return vfctl_busy("%s is held open by process %ld (%s) through %s; stop it before %s (even "
+			  "--force does not take a device in use).", dev, (long)h[0].pid,
+			  h[0].comm[0] ? h[0].comm : "?", h[0].node, doing);
 }
 
 const char *vfctl_driver_name_problem(const char *name)
@@ -141,113 +196,4 @@ const char *vfctl_strerror(int err)
 	if (err < 0)
 		err = -err;
 	return strerror(err);
-}
-
-/* --- JSON output ----------------------------------------------------------- */
-
-static void indent(struct json_out *j)
-{
-	for (int i = 0; i < j->depth; i++)
-		fputs("  ", j->f);
-}
-
-static void put_escaped(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\r': fputs("\\r", f); break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
-
-/* Start a member or array element: comma, newline, indentation, key. */
-static void member(struct json_out *j, const char *key)
-{
-	if (j->depth > 0) {
-		if (j->need_comma[j->depth])
-			fputc(',', j->f);
-		fputc('\n', j->f);
-		indent(j);
-	}
-	j->need_comma[j->depth] = true;
-	if (key) {
-		put_escaped(j->f, key);
-		fputs(": ", j->f);
-	}
-}
-
-void json_begin(struct json_out *j, FILE *f)
-{
-	memset(j, 0, sizeof(*j));
-	j->f = f;
-}
-
-static void open_(struct json_out *j, const char *key, char c)
-{
-	member(j, key);
-	fputc(c, j->f);
-	if (j->depth < 31)
-		j->depth++;
-	j->need_comma[j->depth] = false;
-}
-
-static void close_(struct json_out *j, char c)
-{
-	bool had = j->need_comma[j->depth];
-	if (j->depth > 0)
-		j->depth--;
-	if (had) {
-		fputc('\n', j->f);
-		indent(j);
-	}
-	fputc(c, j->f);
-}
-
-void json_obj_open(struct json_out *j, const char *key) { open_(j, key, '{'); }
-void json_obj_close(struct json_out *j) { close_(j, '}'); }
-void json_arr_open(struct json_out *j, const char *key) { open_(j, key, '['); }
-void json_arr_close(struct json_out *j) { close_(j, ']'); }
-
-void json_str(struct json_out *j, const char *key, const char *val)
-{
-	member(j, key);
-	if (val)
-		put_escaped(j->f, val);
-	else
-		fputs("null", j->f);
-}
-
-void json_int(struct json_out *j, const char *key, long long val)
-{
-	member(j, key);
-	fprintf(j->f, "%lld", val);
-}
-
-void json_bool(struct json_out *j, const char *key, bool val)
-{
-	member(j, key);
-	fputs(val ? "true" : "false", j->f);
-}
-
-void json_null(struct json_out *j, const char *key)
-{
-	member(j, key);
-	fputs("null", j->f);
-}
-
-void json_end(struct json_out *j)
-{
-	fputc('\n', j->f);
-	fflush(j->f);
 }

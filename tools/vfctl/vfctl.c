@@ -32,7 +32,8 @@ static void print_overview(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\n'vfctl COMMAND --help' describes one command.  Exit status: 0 ok,\n"
-		   "1 the operation failed (nothing was changed unless it says so), 2 usage.\n");
+		   "1 the operation failed (nothing was changed unless it says so), 2 bad\n"
+		   "usage or input, 3 the device is busy or in use, 4 no such device.\n");
 }
 
 static const struct vfctl_cmd *find(const char *name)

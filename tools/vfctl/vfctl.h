@@ -21,7 +21,19 @@
 
 #include "sriov/linux/sriov_sysfs.h"
 
-enum { VFCTL_OK = 0, VFCTL_FAILED = 1, VFCTL_USAGE = 2 };
+/* Exit status: the one table every subcommand uses (docs/vfctl.1, EXIT
+ * STATUS; `vfctl --help`).  A subcommand's run returns one of these. */
+enum {
+	VFCTL_OK = 0,     /* done (or nothing to change) */
+	VFCTL_FAILED = 1, /* the operation failed: the kernel, a driver or the
+			   * host refused; or doctor found a failing check */
+	VFCTL_USAGE = 2,  /* bad usage or input: options, arguments, a config
+			   * file; nothing was looked at or changed */
+	VFCTL_BUSY = 3,   /* the device is busy or in use: held by a guest or a
+			   * process, its interface up, bound to vfio-pci */
+	VFCTL_NODEV = 4,  /* no such device, or not the kind asked for (not a
+			   * PF with SR-IOV, not a VF) */
+};
 
 struct vfctl_cmd {
 	const char *name;
@@ -49,6 +61,11 @@ extern const struct vfctl_cmd vfctl_cmd_status;
 
 /* "vfctl: <sentence>\n" on stderr; returns VFCTL_FAILED. */
 int vfctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, returning VFCTL_BUSY, VFCTL_NODEV, or VFCTL_USAGE (a value the
+ * user gave that the device cannot take: no "Try --help" line). */
+int vfctl_busy(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vfctl_bad_input(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vfctl_nodev(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "vfctl NAME: <sentence>\n" + "Try 'vfctl NAME --help'." on stderr;
  * returns VFCTL_USAGE. */
 int vfctl_usage_error(const struct vfctl_cmd *cmd, const char *fmt, ...)
@@ -79,6 +96,11 @@ int vfctl_set_numvfs(const char *pf, long n, bool force);
  * `vfctl release` does. */
 int vfctl_release_dev(const char *dev, const char *want);
 
+/* A device some process holds open through VFIO (/dev/vfio/GROUP or its
+ * /dev/vfio/devices node): the error sentence naming the process and
+ * VFCTL_BUSY; VFCTL_OK when none does (or none is visible). */
+int vfctl_vfio_holder_check(const char *dev, const char *doing);
+
 /* Whether a driver name from the command line or a config file may be used
  * (sysfs_driver_name_check, the one validator): NULL when it may, else the
  * phrase saying what a driver name is, for the caller's sentence. */
@@ -106,30 +128,34 @@ const char *vfctl_strerror(int err);
  * the DMAR cannot be read or parsed. */
 int vfctl_rmrr_check(const char *bdf, char *why, size_t len);
 
-/* --- JSON output ---------------------------------------------------------
- * A streaming writer: begin/end objects and arrays, keys and values; commas
- * and indentation are handled here. */
-struct json_out {
-	FILE *f;
-	int depth;
-	bool need_comma[32];
-	bool after_key;
-};
-/* jansson (linked for export/stats/status) exports json_null(); a function
- * of that name here would interpose on it, in libjansson too. */
-#define json_null vfctl_json_null
-void json_begin(struct json_out *j, FILE *f);
-void json_obj_open(struct json_out *j, const char *key);   /* key NULL inside arrays */
-void json_obj_close(struct json_out *j);
-void json_arr_open(struct json_out *j, const char *key);
-void json_arr_close(struct json_out *j);
-void json_str(struct json_out *j, const char *key, const char *val); /* NULL -> null */
-void json_int(struct json_out *j, const char *key, long long val);
-void json_bool(struct json_out *j, const char *key, bool val);
-void json_null(struct json_out *j, const char *key);
-void json_end(struct json_out *j); /* final newline */
+/* --- getopt_long (opts.c) --------------------------------------------------
+ * For a subcommand parsing with getopt_long(argc, argv, ":...", ...) (the
+ * leading ':' reports a missing value as ':'): the usage error for what
+ * getopt_long returned ('?' or ':'), naming the option as the user typed it. */
+int vfctl_opt_error(const struct vfctl_cmd *cmd, int c, char **argv);
 
-/* --- JSON input (for `apply`) --------------------------------------------- */
+/* The on/off options of a subcommand that takes no option values: each a
+ * long name, a short letter, and the flag it sets. */
+struct vfctl_flag {
+	const char *name;
+	char letter;
+	bool *set;
+};
+/* Parse argv (argv[0] the subcommand) with getopt_long: "--json", "-j",
+ * bundled "-fj", "--" ends the options, options anywhere among the
+ * arguments.  On success *args and *nargs are the remaining arguments, in order.
+ * A bad option is the usage error (VFCTL_USAGE).  `flags` ends with a
+ * {NULL} entry; at most 8. */
+int vfctl_parse_flags(const struct vfctl_cmd *cmd, int argc, char **argv, const struct vfctl_flag *flags,
+		      char ***args, int *nargs);
+
+/* --- the old JSON reader (json.c) ----------------------------------------
+ * Only the old tools/vfctl/cmd_bench.c still reads JSON with it; every other
+ * reader and every --json writer is jansson (apply_config.h, vjson.h).  Its
+ * JSON_NULL… clash with jansson's json_type, so a file that includes
+ * <jansson.h> (through vjson.h, first) does not see it.  json.c and this
+ * block go when the bench moves to jansson. */
+#ifndef JANSSON_H
 enum json_type { JSON_NULL, JSON_BOOL, JSON_NUM, JSON_STR, JSON_ARR, JSON_OBJ };
 struct json_val {
 	enum json_type type;
@@ -140,16 +166,9 @@ struct json_val {
 	struct json_val *items; /* array items, or object values */
 	char **keys;            /* object keys */
 };
-/* Parse text; on error returns NULL and sets *err_line and err (a phrase). */
 struct json_val *json_parse(const char *text, int *err_line, const char **err);
 void json_free(struct json_val *v);
-/* Member of an object, or NULL. */
 const struct json_val *json_get(const struct json_val *obj, const char *key);
-
-/* --- getopt_long (opts.c) --------------------------------------------------
- * For a subcommand parsing with getopt_long(argc, argv, ":...", ...) (the
- * leading ':' reports a missing value as ':'): the usage error for what
- * getopt_long returned ('?' or ':'), naming the option as the user typed it. */
-int vfctl_opt_error(const struct vfctl_cmd *cmd, int c, char **argv);
+#endif
 
 #endif /* VFS_VFCTL_H */
