@@ -9,7 +9,29 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 say() { echo "BMLINUX $*" > /dev/kmsg; }
 say init-ran pid=$$
+# The assigned VF (00:01.0, 8086:10ca): igbvf, an address, ping the
+# hypervisor's responder (10.0.0.1).  bmlinux.badmap: the core left the
+# guest's RAM out of the VF's VT-d domain; a few pings, then reboot.
+vf_up() {
+	insmod /igbvf.ko && say igbvf-loaded
+	d=/sys/bus/pci/devices/0000:00:01.0
+	[ -e $d/driver ] && say vf-driver=$(basename $(readlink $d/driver))
+	ip link set eth0 up && ip addr add 10.0.0.2/24 dev eth0
+	for i in $(seq 1 300); do
+		[ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" = 1 ] && break
+		sleep 0.1
+	done
+	say link carrier=$(cat /sys/class/net/eth0/carrier 2>/dev/null) mac=$(cat /sys/class/net/eth0/address 2>/dev/null)
+}
+vf_irqs() {
+	grep eth0 /proc/interrupts | while read n c rest; do say irq $n $c ${rest##* }; done
+}
 if grep -q bmlinux.reboot /proc/cmdline; then
+	if grep -q bmlinux.badmap /proc/cmdline; then
+		vf_up
+		ping -c 3 -w 4 10.0.0.1 > /tmp.ping 2>&1
+		say badmap-ping $(grep 'packets transmitted' /tmp.ping)
+	fi
 	say reboot
 	reboot -f
 	say reboot-returned
@@ -24,6 +46,11 @@ for d in /sys/bus/pci/devices/*; do
 	[ -e "$d/vendor" ] || continue
 	say pci ${d##*/} $(cat $d/vendor) $(cat $d/device) $(cat $d/class)
 done
+vf_up
+vf_irqs
+ping -A -c 600 -w 120 10.0.0.1 > /tmp.ping 2>&1
+say ping $(grep 'packets transmitted' /tmp.ping)
+vf_irqs
 set -- $(grep 'LOC:' /proc/interrupts)
 say timer-irqs=$2
 say poweroff
