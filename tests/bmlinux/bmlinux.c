@@ -59,7 +59,7 @@
 #define MAX_PORTS 24
 #define BLOB_HDR 32
 #define HOST_LAPIC 0xfee00000ull
-#define BM_LINUX_TESTS 18
+#define BM_LINUX_TESTS 19
 
 static struct svm_cpu cpu;
 static struct svm_vm vm;
@@ -82,6 +82,8 @@ static struct {
 	unsigned long long irq_sum[2], ping_tx, ping_rx;
 	char mac[24], ping_line[100], drv[24];
 	uint64_t t_link;
+	bool barmove;
+	unsigned long long bm_old, bm_new, bm_gone, bm_back;
 } seen;
 
 static struct {
@@ -127,6 +129,21 @@ static unsigned long long num(const char *s)
 	while (*s >= '0' && *s <= '9')
 		n = n * 10 + (unsigned)(*s++ - '0');
 	return n;
+}
+
+static unsigned long long hexnum(const char *s)
+{
+	unsigned long long n = 0;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	for (;; s++) {
+		unsigned d = *s >= '0' && *s <= '9' ? (unsigned)(*s - '0')
+			     : *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10)
+			     : *s >= 'A' && *s <= 'F' ? (unsigned)(*s - 'A' + 10) : 16u;
+		if (d > 15)
+			return n;
+		n = n * 16 + d;
+	}
 }
 
 /* "12.34" -> 1234 (hundredths); *end past it. */
@@ -205,6 +222,15 @@ static void on_line(void *ctx, const char *line)
 			seen.pci_vf++;
 		else
 			seen.pci_other++;
+	} else if (starts(m, "barmove ")) {
+		const char *o = find(m, "old="), *n = find(m, "new="), *g = find(m, "gone="), *b = find(m, "back=");
+		seen.barmove = o && n && g && b;
+		if (seen.barmove) {
+			seen.bm_old = hexnum(o + 4);
+			seen.bm_new = hexnum(n + 4);
+			seen.bm_gone = hexnum(g + 5);
+			seen.bm_back = hexnum(b + 5);
+		}
 	} else if (starts(m, "igbvf-loaded")) {
 		seen.igbvf_loaded = true;
 	} else if (starts(m, "vf-driver=")) {
@@ -699,6 +725,13 @@ static void vf_checks(const struct bmlvf_stats *st, const struct vbars *b, uint6
 	       "included), %u refused; %u config reads, %u writes",
 	       (unsigned long long)b0->mapped, (unsigned long long)0xe8000000ull, (unsigned long long)b3->mapped,
 	       b->writes, b->moves, b->refused, pcih.fn_reads, pcih.fn_writes);
+	tap_ok(seen.barmove && st->bar0_elsewhere == BMLVF_WIN + 0x100000 && seen.bm_old != 0xffffffffull &&
+	       seen.bm_new == 0x5a5a5a00ull && seen.bm_gone == 0xffffffffull && seen.bm_back == seen.bm_new,
+	       "the guest moved BAR0 (sysfs config) to 0x%llx and back: the core remapped it (%u NPT mappings of BAR0); "
+	       "the VF's RDBAL written there read back 0x%llx (0x%llx before, at the first place), the old place read "
+	       "0x%llx meanwhile (the window's trap), 0x%llx at the first place once back",
+	       (unsigned long long)st->bar0_elsewhere, st->bar0_maps, seen.bm_new, seen.bm_old, seen.bm_gone,
+	       seen.bm_back);
 	bool mac_ok = starts(seen.mac, mac);
 	tap_ok(seen.igbvf_loaded && seen.vf_driver && mac_ok && st->vf0_resets >= 1 && st->mbx_msgs >= 1,
 	       "igbvf bound to 0000:00:01.0 (driver %s) and took MAC %s from our PF (VF_RESET answered %u times, %u "
@@ -830,7 +863,8 @@ void test_main(void)
 	 * guest's RAM: igbvf's rings are in that RAM, its DMA must fault. */
 	const struct vtd_fault *ff = &bmlvf.first_fault;
 	tap_ok(vfrc == 0 && seen.igbvf_loaded && bmlvf.faults_vf0 >= 1 && ff->sid == bmlvf.vf_rid[0] && !ff->irq &&
-	       ff->addr < GUEST_RAM && bmlvf_dma.mode == BMPT_MIRROR && seen.badmap_ping_said && seen.ping_rx == 0,
+	       ff->addr < GUEST_RAM && bmlvf_dma.mode == BMPT_MIRROR && seen.badmap_ping_said && seen.ping_tx >= 1 &&
+	       seen.ping_rx == 0,
 	       "a deliberate bad mapping (second guest: the VF's domain mirrors the NPT without the guest's RAM): QEMU's "
 	       "VT-d recorded %u faults for SID 0x%04x, the first reason 0x%x (%s), %s at GPA 0x%llx; the guest's ping: "
 	       "%s", bmlvf.faults_vf0, ff->sid, ff->reason, vtd_fault_reason_name(ff->reason), ff->write ? "write" : "read",

@@ -121,7 +121,10 @@ static void bar_moved(void *ctx, unsigned n, uint64_t from, uint64_t to)
 			bmpt_dma_sync(&bmlvf_dma, from, size);
 	}
 	if (to) {
-		core_vm_map(vm, to, vf_bar(0, 0), size, EPT_R | EPT_W, EPT_MT_UC);
+		if (core_vm_map(vm, to, vf_bar(0, 0), size, EPT_R | EPT_W, EPT_MT_UC) == 0)
+			bmlvf.bar0_maps++;
+		if (to != BMLVF_BAR0_GPA)
+			bmlvf.bar0_elsewhere = to;
 		if (dma_up)
 			bmpt_dma_sync(&bmlvf_dma, to, size);
 	}
@@ -425,6 +428,7 @@ int bmlvf_assign(struct core_vm *vm, struct pci_host *h, bool badmap)
 	bmlvf_collect_faults();   /* anything older is not this guest's */
 	bmlvf.faults_vf0 = bmlvf.faults_other = 0;
 	bmlvf.first_fault = (struct vtd_fault){ 0 };
+	bmlvf.bar0_elsewhere = 0;
 	return rc;
 }
 

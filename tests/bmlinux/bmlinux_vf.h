@@ -39,6 +39,10 @@ struct bmlvf_stats {
 	unsigned faults_vf0, faults_other;
 	struct vtd_fault first_fault;
 	bool link_pf, responder_up;
+	/* BAR0 moves the NPT followed: mappings made, the last one away from
+	 * its first placement */
+	uint32_t bar0_maps;
+	uint64_t bar0_elsewhere;
 	uint16_t vf_rid[2];
 };
 

@@ -23,6 +23,23 @@ vf_up() {
 	done
 	say link carrier=$(cat /sys/class/net/eth0/carrier 2>/dev/null) mac=$(cat /sys/class/net/eth0/address 2>/dev/null)
 }
+# Move the VF's BAR0 as a guest may (through sysfs config, before a driver
+# has it; memory decode on meanwhile): 0xc0000000 -> 0xc0100000 and back.  RX queue 0's RDBAL (0x2800,
+# a plain read/write register) written at the new place reads back there
+# and at the first place once back; the old place reads all-ones meanwhile.
+bar_move() {
+	c=/sys/bus/pci/devices/0000:00:01.0/config
+	printf '\002\000' | dd of=$c bs=2 seek=2 conv=notrunc 2>/dev/null   # command: memory decode on
+	old=$(devmem 0xc0002800 32)
+	printf '\014\000\020\300' | dd of=$c bs=4 seek=4 conv=notrunc 2>/dev/null
+	devmem 0xc0102800 32 0x5a5a5a00
+	new=$(devmem 0xc0102800 32)
+	gone=$(devmem 0xc0002800 32)
+	printf '\014\000\000\300' | dd of=$c bs=4 seek=4 conv=notrunc 2>/dev/null
+	back=$(devmem 0xc0002800 32)
+	printf '\000\000' | dd of=$c bs=2 seek=2 conv=notrunc 2>/dev/null   # off again, as the driver found it
+	say barmove old=$old new=$new gone=$gone back=$back
+}
 vf_irqs() {
 	grep eth0 /proc/interrupts | while read n c rest; do say irq $n $c ${rest##* }; done
 }
@@ -46,6 +63,7 @@ for d in /sys/bus/pci/devices/*; do
 	[ -e "$d/vendor" ] || continue
 	say pci ${d##*/} $(cat $d/vendor) $(cat $d/device) $(cat $d/class)
 done
+bar_move
 vf_up
 vf_irqs
 ping -A -c 600 -w 120 10.0.0.1 > /tmp.ping 2>&1
