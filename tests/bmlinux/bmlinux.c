@@ -755,9 +755,13 @@ static void vf_checks(const struct bmlvf_stats *st, const struct vbars *b, uint6
 	tap_ok(vfrc == 0 && seen.ping_said && st->faults_vf0 == 0 && st->faults_other == 0,
 	       "no VT-d fault recorded during the run (%u for the VF, %u other): every DMA went through our tables",
 	       st->faults_vf0, st->faults_other);
-	tap_diag("figures (wall, TCG, noisy): boot to link up %llu ms; frames exchanged %u; guest MSI-X interrupts %llu; "
-		 "VT-d faults %u", seen.t_link ? (unsigned long long)((seen.t_link - seen.t_start) / 1000000) : 0ull,
-		 frames, seen.irq_sum[1], st->faults_vf0 + st->faults_other);
+	/* One line for scripts/demo.sh's table. */
+	tap_diag("bm-linux summary: boot_to_link_ms=%llu boot_to_init_ms=%llu frames=%u pings=%llu/%llu guest_msix=%llu "
+		 "host_vectors=%llu faults=%u",
+		 seen.t_link ? (unsigned long long)((seen.t_link - seen.t_start) / 1000000) : 0ull,
+		 seen.init_ran ? (unsigned long long)((seen.t_init - seen.t_start) / 1000000) : 0ull, frames,
+		 seen.ping_rx, seen.ping_tx, seen.irq_sum[1], (unsigned long long)st->host_irqs,
+		 st->faults_vf0 + st->faults_other);
 }
 
 void test_main(void)
@@ -869,5 +873,6 @@ void test_main(void)
 	       "VT-d recorded %u faults for SID 0x%04x, the first reason 0x%x (%s), %s at GPA 0x%llx; the guest's ping: "
 	       "%s", bmlvf.faults_vf0, ff->sid, ff->reason, vtd_fault_reason_name(ff->reason), ff->write ? "write" : "read",
 	       (unsigned long long)ff->addr, seen.ping_line[0] ? seen.ping_line : "-");
+	tap_diag("bm-linux summary-badmap: faults=%u reason=0x%x", bmlvf.faults_vf0, ff->reason);
 	tap_done();
 }
