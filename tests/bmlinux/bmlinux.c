@@ -20,11 +20,19 @@
  *                  an unknown port reads all-ones, an unknown MSR #GPs;
  *                  a GPA outside RAM and the APIC reads all-ones
  *
+ *   assigned VF    VF 0 of QEMU's igb at 00:01.0 behind the host bridge,
+ *                  virtual BARs, DMA through our VT-d domain, MSI-X through
+ *                  our IRTEs into the vlapic; our PF driver on the mailbox;
+ *                  VF 1 the hypervisor's ARP/ICMP responder (bmlinux_vf.c)
+ *
  * Checks (events seen, never times): the kernel's banner on the guest's
  * serial, its e820 as given, /init ran, 1 CPU in /proc/cpuinfo, the timer
  * ticks (sleep 1 returns, uptime advances, LOC interrupts), the host bridge
- * in sysfs, ACPI S5 stops the core cleanly; a second guest on the same
- * core reboots through the FADT's reset register.  Boot-to-init time and exits by
+ * and the VF in sysfs, ACPI S5 stops the core cleanly; the VF: its BARs in
+ * the guest's window and moved, igbvf bound with our PF's MAC, link up, 600
+ * pings answered (frames counted at the responder), MSI-X counts, no VT-d
+ * fault; a second guest on the same core, its VF's domain without its RAM,
+ * records a VT-d fault and reboots through the FADT's reset register.  Boot-to-init time and exits by
  * reason are printed as figures.
  */
 #include <stdbool.h>
@@ -746,7 +754,9 @@ static void vf_checks(const struct bmlvf_stats *st, const struct vbars *b, uint6
 	       "requests, %u ICMP echo requests, %u other), %u out: %u frames exchanged",
 	       seen.ping_line[0] ? seen.ping_line : "-", st->rx_frames, st->arp_req, st->icmp_req, st->other,
 	       st->tx_frames, frames);
-	tap_ok(seen.irq_lines[1] >= 2 && seen.irq_sum[1] > seen.irq_sum[0] && seen.irq_sum[1] >= seen.ping_rx &&
+	/* Counted up across the ping (a quarter of the replies at least: NAPI
+	 * and the vlapic's IRR may merge some), each one from a host vector. */
+	tap_ok(seen.irq_lines[1] >= 2 && seen.ping_rx > 0 && seen.irq_sum[1] >= seen.irq_sum[0] + seen.ping_rx / 4 &&
 	       st->raised >= seen.irq_sum[1] && injected >= st->raised && st->foreign == 0,
 	       "MSI-X: the guest's /proc/interrupts counts %llu on %u eth0 vectors after the ping (%llu before); %llu "
 	       "host vectors through our IRTEs, %llu injected, %llu raised in the vlapic, %llu not the VF's",
