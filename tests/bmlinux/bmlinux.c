@@ -91,7 +91,7 @@ static struct {
 	char mac[24], ping_line[100], drv[24];
 	uint64_t t_link;
 	bool barmove;
-	unsigned long long bm_old, bm_new, bm_gone, bm_back;
+	unsigned long long bm_old, bm_new, bm_gone, bm_back, bm_tnew, bm_tgone, bm_tback;
 } seen;
 
 static struct {
@@ -231,13 +231,17 @@ static void on_line(void *ctx, const char *line)
 		else
 			seen.pci_other++;
 	} else if (starts(m, "barmove ")) {
-		const char *o = find(m, "old="), *n = find(m, "new="), *g = find(m, "gone="), *b = find(m, "back=");
-		seen.barmove = o && n && g && b;
+		const char *o = find(m, "old="), *n = find(m, " new="), *g = find(m, " gone="), *b = find(m, " back=");
+		const char *tn = find(m, "tnew="), *tg = find(m, "tgone="), *tb = find(m, "tback=");
+		seen.barmove = o && n && g && b && tn && tg && tb;
 		if (seen.barmove) {
 			seen.bm_old = hexnum(o + 4);
-			seen.bm_new = hexnum(n + 4);
-			seen.bm_gone = hexnum(g + 5);
-			seen.bm_back = hexnum(b + 5);
+			seen.bm_new = hexnum(n + 5);
+			seen.bm_gone = hexnum(g + 6);
+			seen.bm_back = hexnum(b + 6);
+			seen.bm_tnew = hexnum(tn + 5);
+			seen.bm_tgone = hexnum(tg + 6);
+			seen.bm_tback = hexnum(tb + 6);
 		}
 	} else if (starts(m, "igbvf-loaded")) {
 		seen.igbvf_loaded = true;
@@ -734,12 +738,15 @@ static void vf_checks(const struct bmlvf_stats *st, const struct vbars *b, uint6
 	       (unsigned long long)b0->mapped, (unsigned long long)0xe8000000ull, (unsigned long long)b3->mapped,
 	       b->writes, b->moves, b->refused, pcih.fn_reads, pcih.fn_writes);
 	tap_ok(seen.barmove && st->bar0_elsewhere == BMLVF_WIN + 0x100000 && seen.bm_old != 0xffffffffull &&
-	       seen.bm_new == 0x5a5a5a00ull && seen.bm_gone == 0xffffffffull && seen.bm_back == seen.bm_new,
+	       seen.bm_new == 0x5a5a5a00ull && seen.bm_gone == 0xffffffffull && seen.bm_back == seen.bm_new &&
+	       seen.bm_tnew == 1 && seen.bm_tgone == 0xffffffffull && seen.bm_tback == 1,
 	       "the guest moved BAR0 (sysfs config) to 0x%llx and back: the core remapped it (%u NPT mappings of BAR0); "
 	       "the VF's RDBAL written there read back 0x%llx (0x%llx before, at the first place), the old place read "
-	       "0x%llx meanwhile (the window's trap), 0x%llx at the first place once back",
+	       "0x%llx meanwhile (the window's trap), 0x%llx at the first place once back; BAR3 moved to 0xc0204000 and "
+	       "back: MSI-X entry 0's vector control read 0x%llx (masked) through the table's trap there, 0x%llx at "
+	       "the old place, 0x%llx once back",
 	       (unsigned long long)st->bar0_elsewhere, st->bar0_maps, seen.bm_new, seen.bm_old, seen.bm_gone,
-	       seen.bm_back);
+	       seen.bm_back, seen.bm_tnew, seen.bm_tgone, seen.bm_tback);
 	bool mac_ok = starts(seen.mac, mac);
 	tap_ok(seen.igbvf_loaded && seen.vf_driver && mac_ok && st->vf0_resets >= 1 && st->mbx_msgs >= 1,
 	       "igbvf bound to 0000:00:01.0 (driver %s) and took MAC %s from our PF (VF_RESET answered %u times, %u "

@@ -37,8 +37,15 @@ bar_move() {
 	gone=$(devmem 0xc0002800 32)
 	printf '\014\000\000\300' | dd of=$c bs=4 seek=4 conv=notrunc 2>/dev/null
 	back=$(devmem 0xc0002800 32)
+	# BAR3 (0x1c) to 0xc0204000 and back: MSI-X entry 0's vector control
+	# (+0xc, masked at reset) read through the table's trap at the new place.
+	printf '\014\100\040\300' | dd of=$c bs=4 seek=7 conv=notrunc 2>/dev/null
+	tnew=$(devmem 0xc020400c 32)
+	tgone=$(devmem 0xc000400c 32)
+	printf '\014\100\000\300' | dd of=$c bs=4 seek=7 conv=notrunc 2>/dev/null
+	tback=$(devmem 0xc000400c 32)
 	printf '\000\000' | dd of=$c bs=2 seek=2 conv=notrunc 2>/dev/null   # off again, as the driver found it
-	say barmove old=$old new=$new gone=$gone back=$back
+	say barmove old=$old new=$new gone=$gone back=$back tnew=$tnew tgone=$tgone tback=$tback
 }
 vf_irqs() {
 	grep eth0 /proc/interrupts | while read n c rest; do say irq $n $c ${rest##* }; done
