@@ -20,11 +20,19 @@
  *                  an unknown port reads all-ones, an unknown MSR #GPs;
  *                  a GPA outside RAM and the APIC reads all-ones
  *
+ *   assigned VF    VF 0 of QEMU's igb at 00:01.0 behind the host bridge,
+ *                  virtual BARs, DMA through our VT-d domain, MSI-X through
+ *                  our IRTEs into the vlapic; our PF driver on the mailbox;
+ *                  VF 1 the hypervisor's ARP/ICMP responder (bmlinux_vf.c)
+ *
  * Checks (events seen, never times): the kernel's banner on the guest's
  * serial, its e820 as given, /init ran, 1 CPU in /proc/cpuinfo, the timer
  * ticks (sleep 1 returns, uptime advances, LOC interrupts), the host bridge
- * in sysfs, ACPI S5 stops the core cleanly; a second guest on the same
- * core reboots through the FADT's reset register.  Boot-to-init time and exits by
+ * and the VF in sysfs, ACPI S5 stops the core cleanly; the VF: its BARs in
+ * the guest's window and moved, igbvf bound with our PF's MAC, link up, 600
+ * pings answered (frames counted at the responder), MSI-X counts, no VT-d
+ * fault; a second guest on the same core, its VF's domain without its RAM,
+ * records a VT-d fault and reboots through the FADT's reset register.  Boot-to-init time and exits by
  * reason are printed as figures.
  */
 #include <stdbool.h>
@@ -44,6 +52,7 @@
 #include "vmm_glue/core/uart.h"
 #include "vmm_glue/core/vlapic.h"
 #include "vmm_glue/svm/svm.h"
+#include "tests/bmlinux/bmlinux_vf.h"
 
 #define GUEST_RAM (256ull << 20)
 #define ACPI_GPA 0xe0000u
@@ -58,7 +67,7 @@
 #define MAX_PORTS 24
 #define BLOB_HDR 32
 #define HOST_LAPIC 0xfee00000ull
-#define BM_LINUX_TESTS 11
+#define BM_LINUX_TESTS 19
 
 static struct svm_cpu cpu;
 static struct svm_vm vm;
@@ -75,6 +84,14 @@ static struct {
 	uint64_t t_start, t_banner, t_init;
 	unsigned lines, trouble;
 	char first_trouble[120];
+	/* the assigned VF */
+	bool igbvf_loaded, vf_driver, carrier, ping_said, badmap_ping_said, kernel_link_up;
+	unsigned pci_vf, irq_lines[2];
+	unsigned long long irq_sum[2], ping_tx, ping_rx;
+	char mac[24], ping_line[100], drv[24];
+	uint64_t t_link;
+	bool barmove;
+	unsigned long long bm_old, bm_new, bm_gone, bm_back, bm_tnew, bm_tgone, bm_tback;
 } seen;
 
 static struct {
@@ -120,6 +137,21 @@ static unsigned long long num(const char *s)
 	while (*s >= '0' && *s <= '9')
 		n = n * 10 + (unsigned)(*s++ - '0');
 	return n;
+}
+
+static unsigned long long hexnum(const char *s)
+{
+	unsigned long long n = 0;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	for (;; s++) {
+		unsigned d = *s >= '0' && *s <= '9' ? (unsigned)(*s - '0')
+			     : *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10)
+			     : *s >= 'A' && *s <= 'F' ? (unsigned)(*s - 'A' + 10) : 16u;
+		if (d > 15)
+			return n;
+		n = n * 16 + d;
+	}
 }
 
 /* "12.34" -> 1234 (hundredths); *end past it. */
@@ -169,6 +201,8 @@ static void on_line(void *ctx, const char *line)
 				console_snprintf(seen.first_trouble, sizeof(seen.first_trouble), "%s", line);
 			break;
 		}
+	if (find(line, "eth0") && find(line, "Link is Up"))
+		seen.kernel_link_up = true;
 	if (!(m = find(line, "BMLINUX ")))
 		return;
 	m += 8;
@@ -192,8 +226,54 @@ static void on_line(void *ctx, const char *line)
 	} else if (starts(m, "pci ")) {
 		if (find(m, "0000:00:00.0 0x8086 0x29c0 0x060000"))
 			seen.pci_bridge++;
+		else if (find(m, "0000:00:01.0 0x8086 0x10ca 0x020000"))
+			seen.pci_vf++;
 		else
 			seen.pci_other++;
+	} else if (starts(m, "barmove ")) {
+		const char *o = find(m, "old="), *n = find(m, " new="), *g = find(m, " gone="), *b = find(m, " back=");
+		const char *tn = find(m, "tnew="), *tg = find(m, "tgone="), *tb = find(m, "tback=");
+		seen.barmove = o && n && g && b && tn && tg && tb;
+		if (seen.barmove) {
+			seen.bm_old = hexnum(o + 4);
+			seen.bm_new = hexnum(n + 5);
+			seen.bm_gone = hexnum(g + 6);
+			seen.bm_back = hexnum(b + 6);
+			seen.bm_tnew = hexnum(tn + 5);
+			seen.bm_tgone = hexnum(tg + 6);
+			seen.bm_tback = hexnum(tb + 6);
+		}
+	} else if (starts(m, "igbvf-loaded")) {
+		seen.igbvf_loaded = true;
+	} else if (starts(m, "vf-driver=")) {
+		console_snprintf(seen.drv, sizeof(seen.drv), "%s", m + 10);
+		seen.vf_driver = starts(m + 10, "igbvf");
+	} else if (starts(m, "link carrier=")) {
+		seen.carrier = m[13] == '1';
+		if (seen.carrier && !seen.t_link)
+			seen.t_link = clock_ns();
+		const char *a = find(m, "mac=");
+		if (a)
+			console_snprintf(seen.mac, sizeof(seen.mac), "%s", a + 4);
+	} else if (starts(m, "irq ")) {
+		/* "irq N: COUNT eth0-...": before the ping [0], after it [1] */
+		const char *c = find(m + 4, " ");
+		unsigned ph = seen.ping_said ? 1 : 0;
+		if (c) {
+			seen.irq_sum[ph] += num(c + 1);
+			seen.irq_lines[ph]++;
+		}
+	} else if (starts(m, "ping ") || starts(m, "badmap-ping ")) {
+		bool bad = m[0] == 'b';
+		const char *p = m + (bad ? 12 : 5);
+		console_snprintf(seen.ping_line, sizeof(seen.ping_line), "%s", p);
+		seen.ping_tx = num(p);
+		const char *r = find(p, ", ");
+		seen.ping_rx = r ? num(r + 2) : 0;
+		if (bad)
+			seen.badmap_ping_said = true;
+		else
+			seen.ping_said = true;
 	} else if (starts(m, "timer-irqs=")) {
 		seen.loc_irqs = num(m + 11);
 	} else if (starts(m, "reboot")) {
@@ -207,6 +287,7 @@ static void on_line(void *ctx, const char *line)
 
 static void sync_irqs(struct core_vcpu *v)
 {
+	bmlvf_poll(&lapic, false);
 	vlapic_tick(&lapic, rdtsc());
 	vlapic_deliver(&lapic, v);
 }
@@ -413,6 +494,7 @@ static int g_hlt(struct core_vcpu *v)
 	ev.hlt_waits++;
 	uint64_t end = clock_ns() + HLT_SLICE_NS;
 	for (;;) {
+		bmlvf_poll(&lapic, true);
 		vlapic_tick(&lapic, rdtsc());
 		if (vlapic_has_irq(&lapic) || v->pending_irq >= 0 || clock_ns() >= end)
 			break;
@@ -425,6 +507,7 @@ static int g_hlt(struct core_vcpu *v)
 static int g_extint(struct core_vcpu *v, int vector)
 {
 	(void)vector;
+	bmlvf_poll(&lapic, true);   /* the PF's mailbox: on the 1 ms host tick at least */
 	sync_irqs(v);
 	if (ev.s5 || ev.reset)
 		return CORE_STOP_HANDLER;
@@ -561,7 +644,7 @@ static int load_guest(uint8_t *ram, const struct lb_image *base, const char *ext
 /* One guest from its 64-bit entry to its stop, on a fresh VM and vCPU
  * over the same RAM (`hpa`); the models and counters start empty.
  * Returns svm_vcpu_run's result (or a set-up error, negative). */
-static int run_guest(uint64_t hpa, const struct lb_entry *entry, uint64_t *t_end)
+static int run_guest(uint64_t hpa, const struct lb_entry *entry, uint64_t *t_end, bool vf, bool badmap)
 {
 	__builtin_memset(&seen, 0, sizeof(seen));
 	__builtin_memset(&ev, 0, sizeof(ev));
@@ -584,13 +667,20 @@ static int run_guest(uint64_t hpa, const struct lb_entry *entry, uint64_t *t_end
 	vlapic_init(&lapic);
 	uart_init(&com1, on_line, NULL);
 	pci_host_init(&pcih, 0x8086, 0x29c0);   /* the Q35 MCH's IDs */
+	/* The VF first: bm_passthrough's traps come and go before the others. */
+	int vrc = rc || !vf ? 0 : bmlvf_assign(&vm.core, &pcih, badmap);
+	if (vrc)
+		tap_diag("VF assignment: %d", vrc);
 	struct core_mmio_ops aops = vlapic_mmio_ops, nops = none_ops;
 	aops.ctx = &lapic;
 	struct core_pio_ops uops = uart_pio_ops, pops = pci_host_pio_ops, acops = acpi_pio;
 	uops.ctx = &com1;
 	pops.ctx = &pcih;
 	rc = rc ? rc : core_vm_trap_mmio(&vm.core, VLAPIC_GPA, 0x1000, &aops);
-	rc = rc ? rc : core_vm_trap_mmio(&vm.core, GUEST_RAM, VLAPIC_GPA - GUEST_RAM, &nops);
+	rc = rc ? rc : core_vm_trap_mmio(&vm.core, GUEST_RAM, BMLVF_WIN - GUEST_RAM, &nops);
+	if (!vf || vrc)   /* no VF: the window is unassigned space too */
+		rc = rc ? rc : core_vm_trap_mmio(&vm.core, BMLVF_WIN, BMLVF_WIN_SIZE, &nops);
+	rc = rc ? rc : core_vm_trap_mmio(&vm.core, BMLVF_WIN + BMLVF_WIN_SIZE, VLAPIC_GPA - BMLVF_WIN - BMLVF_WIN_SIZE, &nops);
 	rc = rc ? rc : core_vm_trap_mmio(&vm.core, VLAPIC_GPA + 0x1000, (4ull << 30) - VLAPIC_GPA - 0x1000, &nops);
 	rc = rc ? rc : core_vm_trap_pio(&vm.core, 0x3f8, 8, &uops);
 	rc = rc ? rc : core_vm_trap_pio(&vm.core, PCI_HOST_PORT, PCI_HOST_PORTS, &pops);
@@ -621,9 +711,74 @@ static int run_guest(uint64_t hpa, const struct lb_entry *entry, uint64_t *t_end
 		 run == CORE_STOP_SHUTDOWN ? "shutdown" : "error", ev.timeout ? "; time limit" : "",
 		 ev.halted_if0 ? "; HLT with interrupts off" : "", ev.reset ? "; reset register" : "");
 	log_exits();
+	if (vf) {
+		bmlvf_collect_faults();
+		bmlvf_release(&vm.core);
+	}
 	svm_vcpu_destroy(&vcpu);
 	svm_vm_destroy(&vm);
 	return run;
+}
+
+/* The first guest's VF (issue 16 items 2-3): 6 checks on the guest's
+ * own output and the host's counts. */
+static void vf_checks(const struct bmlvf_stats *st, const struct vbars *b, uint64_t injected, int vfrc)
+{
+	static const uint8_t want_mac[6] = { 0x02, 0x56, 0x46, 0x00, 0x00, 0x20 };
+	char mac[24];
+	console_snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", want_mac[0], want_mac[1], want_mac[2],
+			 want_mac[3], want_mac[4], want_mac[5]);
+	const struct vbar *b0 = &b->bar[0], *b3 = &b->bar[3];
+	tap_ok(vfrc == 0 && seen.pci_vf == 1 && b0->mapped >= BMLVF_WIN && b3->mapped >= BMLVF_WIN &&
+	       b0->mapped < BMLVF_WIN + BMLVF_WIN_SIZE && b->writes >= 4 && b->moves >= 4 && pcih.fn_reads > 0,
+	       "the VF behind the guest's host bridge: sysfs shows 0000:00:01.0 8086:10ca class 020000 (IDs "
+	       "synthesized from the PF's SR-IOV capability); virtual BARs in the guest's window: BAR0 at GPA 0x%llx "
+	       "(HPA 0x%llx), BAR3 at 0x%llx (its MSI-X table trapped there); %u BAR writes, %u moves (sizing "
+	       "included), %u refused; %u config reads, %u writes",
+	       (unsigned long long)b0->mapped, (unsigned long long)0xe8000000ull, (unsigned long long)b3->mapped,
+	       b->writes, b->moves, b->refused, pcih.fn_reads, pcih.fn_writes);
+	tap_ok(seen.barmove && st->bar0_elsewhere == BMLVF_WIN + 0x100000 && seen.bm_old != 0xffffffffull &&
+	       seen.bm_new == 0x5a5a5a00ull && seen.bm_gone == 0xffffffffull && seen.bm_back == seen.bm_new &&
+	       seen.bm_tnew == 1 && seen.bm_tgone == 0xffffffffull && seen.bm_tback == 1,
+	       "the guest moved BAR0 (sysfs config) to 0x%llx and back: the core remapped it (%u NPT mappings of BAR0); "
+	       "the VF's RDBAL written there read back 0x%llx (0x%llx before, at the first place), the old place read "
+	       "0x%llx meanwhile (the window's trap), 0x%llx at the first place once back; BAR3 moved to 0xc0204000 and "
+	       "back: MSI-X entry 0's vector control read 0x%llx (masked) through the table's trap there, 0x%llx at "
+	       "the old place, 0x%llx once back",
+	       (unsigned long long)st->bar0_elsewhere, st->bar0_maps, seen.bm_new, seen.bm_old, seen.bm_gone,
+	       seen.bm_back, seen.bm_tnew, seen.bm_tgone, seen.bm_tback);
+	bool mac_ok = starts(seen.mac, mac);
+	tap_ok(seen.igbvf_loaded && seen.vf_driver && mac_ok && st->vf0_resets >= 1 && st->mbx_msgs >= 1,
+	       "igbvf bound to 0000:00:01.0 (driver %s) and took MAC %s from our PF (VF_RESET answered %u times, %u "
+	       "mailbox messages served), given %s", seen.drv[0] ? seen.drv : "-", seen.mac[0] ? seen.mac : "-",
+	       st->vf0_resets, st->mbx_msgs, mac);
+	tap_ok(seen.carrier && st->link_pf, "igbvf reports link up (carrier 1%s) on the PF's link",
+	       seen.kernel_link_up ? ", the kernel said \"Link is Up\"" : "");
+	uint32_t frames = st->rx_frames + st->tx_frames;
+	tap_ok(seen.ping_said && seen.ping_tx >= 500 && seen.ping_rx == seen.ping_tx && st->icmp_req >= seen.ping_tx &&
+	       st->icmp_rep == st->icmp_req && st->arp_rep >= 1 && frames >= 1000,
+	       "the guest pinged the hypervisor's responder (VF 1): %s; the responder counted %u frames in (%u ARP "
+	       "requests, %u ICMP echo requests, %u other), %u out: %u frames exchanged",
+	       seen.ping_line[0] ? seen.ping_line : "-", st->rx_frames, st->arp_req, st->icmp_req, st->other,
+	       st->tx_frames, frames);
+	/* Counted up across the ping (a quarter of the replies at least: NAPI
+	 * and the vlapic's IRR may merge some), each one from a host vector. */
+	tap_ok(seen.irq_lines[1] >= 2 && seen.ping_rx > 0 && seen.irq_sum[1] >= seen.irq_sum[0] + seen.ping_rx / 4 &&
+	       st->raised >= seen.irq_sum[1] && injected >= st->raised && st->foreign == 0,
+	       "MSI-X: the guest's /proc/interrupts counts %llu on %u eth0 vectors after the ping (%llu before); %llu "
+	       "host vectors through our IRTEs, %llu injected, %llu raised in the vlapic, %llu not the VF's",
+	       seen.irq_sum[1], seen.irq_lines[1], seen.irq_sum[0], (unsigned long long)st->host_irqs,
+	       (unsigned long long)injected, (unsigned long long)st->raised, (unsigned long long)st->foreign);
+	tap_ok(vfrc == 0 && seen.ping_said && st->faults_vf0 == 0 && st->faults_other == 0,
+	       "no VT-d fault recorded during the run (%u for the VF, %u other): every DMA went through our tables",
+	       st->faults_vf0, st->faults_other);
+	/* One line for scripts/demo.sh's table. */
+	tap_diag("bm-linux summary: boot_to_link_ms=%llu boot_to_init_ms=%llu frames=%u pings=%llu/%llu guest_msix=%llu "
+		 "host_vectors=%llu faults=%u",
+		 seen.t_link ? (unsigned long long)((seen.t_link - seen.t_start) / 1000000) : 0ull,
+		 seen.init_ran ? (unsigned long long)((seen.t_init - seen.t_start) / 1000000) : 0ull, frames,
+		 seen.ping_rx, seen.ping_tx, seen.irq_sum[1], (unsigned long long)st->host_irqs,
+		 st->faults_vf0 + st->faults_other);
 }
 
 void test_main(void)
@@ -642,6 +797,11 @@ void test_main(void)
 	int rc = svm_cpu_on(&cpu);
 	if (rc)
 		tap_bail("svm_cpu_on: %d", rc);
+	char why[96];
+	int vfrc = bmlvf_host_init(&cpu, why, sizeof(why));
+	tap_diag("the VF's host side: %d (%s); VF 0 %02x:%02x.%u for the guest, VF 1 %02x:%02x.%u the responder", vfrc,
+		 why, bmlvf.vf_rid[0] >> 8, (bmlvf.vf_rid[0] >> 3) & 31, bmlvf.vf_rid[0] & 7, bmlvf.vf_rid[1] >> 8,
+		 (bmlvf.vf_rid[1] >> 3) & 31, bmlvf.vf_rid[1] & 7);
 	uint64_t hpa = claim_guest_ram(bi->module_pa, bi->module_len);
 	if (!hpa)
 		tap_bail("no %llu MiB of host RAM for the guest", (unsigned long long)(GUEST_RAM >> 20));
@@ -668,7 +828,10 @@ void test_main(void)
 	tap_diag("guest command line: %s", cmdline);
 
 	uint64_t t_end;
-	int run = run_guest(hpa, &entry, &t_end);
+	int run = run_guest(hpa, &entry, &t_end, vfrc == 0, false);
+	struct bmlvf_stats st1 = bmlvf;
+	struct vbars bars1 = bmlvf_bars;
+	uint64_t injected1 = bmlvf_dev.injected;
 	if (run < 0 && !seen.t_start)
 		tap_bail("VM set-up: %d", run);
 	tap_diag("figures (wall, TCG, noisy): banner after %llu ms, /init after %llu ms, run %llu ms",
@@ -689,9 +852,9 @@ void test_main(void)
 	tap_ok(seen.sleep_ok && seen.slept_cs >= 100 && seen.slept_cs < 1000 && seen.loc_irqs > 0 && lapic.timer_fired > 0,
 	       "the timer ticks: sleep 1 returned (uptime %s: %llu.%02llu s), %llu local-timer interrupts in /proc/interrupts, %u "
 	       "TSC deadlines fired", seen.uptime[0] ? seen.uptime : "-", seen.slept_cs / 100, seen.slept_cs % 100, seen.loc_irqs, lapic.timer_fired);
-	tap_ok(seen.pci_bridge == 1 && seen.pci_other == 0,
-	       "PCI (CF8/CFC): sysfs shows the host bridge 0000:00:00.0 8086:29c0 class 060000 and nothing else "
-	       "(%u other)", seen.pci_other);
+	tap_ok(seen.pci_bridge == 1 && seen.pci_vf == 1 && seen.pci_other == 0,
+	       "PCI (CF8/CFC): sysfs shows the host bridge 0000:00:00.0 8086:29c0 class 060000, the assigned VF "
+	       "0000:00:01.0, and nothing else (%u other)", seen.pci_other);
 	tap_ok(seen.init_ran && seen.trouble == 0 && vcpu.core.exits[CORE_EXIT_BACKEND] == 0,
 	       "what the kernel probed and found missing failed cleanly: %u unknown port accesses (all-ones), %u "
 	       "MSRs refused (#GP), %u unassigned GPA accesses; no oops/BUG/WARNING/unchecked-MSR/panic line "
@@ -700,13 +863,15 @@ void test_main(void)
 	tap_ok(run == CORE_STOP_HANDLER && ev.s5 && seen.poweroff_said && !ev.timeout,
 	       "poweroff: the guest wrote SLP_TYP %u | SLP_EN (0x%x) to the FADT's sleep control register, the core "
 	       "stopped the guest cleanly (run %d)", ACPI_SLEEP_TYP(ev.sleep_val), ev.sleep_val, run);
+	vf_checks(&st1, &bars1, injected1, vfrc);
 
 	/* A second guest on the same core and RAM, told to reboot: the FADT's
 	 * reset register stops it.  loglevel=5: only the kernel's warnings
 	 * and /init's lines (written at the default level 4) reach COM1, which
 	 * saves most of the serial exits. */
-	lrc = load_guest(ram, &base, "bmlinux.reboot loglevel=5", &entry, &acpi_len, cmdline, sizeof(cmdline));
-	run = lrc ? lrc : run_guest(hpa, &entry, &t_end);
+	lrc = load_guest(ram, &base, "bmlinux.reboot bmlinux.badmap loglevel=5", &entry, &acpi_len, cmdline,
+			 sizeof(cmdline));
+	run = lrc ? lrc : run_guest(hpa, &entry, &t_end, vfrc == 0, true);
 	tap_diag("second guest (bmlinux.reboot): run %d, /init after %llu ms; %u exits", run,
 		 seen.init_ran ? (unsigned long long)((seen.t_init - seen.t_start) / 1000000) : 0ull,
 		 vcpu.core.exits[CORE_EXIT_IO] + vcpu.core.exits[CORE_EXIT_MSR] + vcpu.core.exits[CORE_EXIT_MMIO] +
@@ -715,5 +880,16 @@ void test_main(void)
 	tap_ok(run == CORE_STOP_HANDLER && ev.reset && seen.init_ran && seen.reboot_said && !ev.s5 && !ev.timeout,
 	       "reboot: a second guest on the same core reached /init, wrote 0x%x to the FADT's reset register (port "
 	       "0x%x) and the core stopped it cleanly (run %d)", RESET_VALUE, RESET_PORT, run);
+	/* The second guest's VF had a domain mirroring the NPT without the
+	 * guest's RAM: igbvf's rings are in that RAM, its DMA must fault. */
+	const struct vtd_fault *ff = &bmlvf.first_fault;
+	tap_ok(vfrc == 0 && seen.igbvf_loaded && bmlvf.faults_vf0 >= 1 && ff->sid == bmlvf.vf_rid[0] && !ff->irq &&
+	       ff->addr < GUEST_RAM && bmlvf_dma.mode == BMPT_MIRROR && seen.badmap_ping_said && seen.ping_tx >= 1 &&
+	       seen.ping_rx == 0,
+	       "a deliberate bad mapping (second guest: the VF's domain mirrors the NPT without the guest's RAM): QEMU's "
+	       "VT-d recorded %u faults for SID 0x%04x, the first reason 0x%x (%s), %s at GPA 0x%llx; the guest's ping: "
+	       "%s", bmlvf.faults_vf0, ff->sid, ff->reason, vtd_fault_reason_name(ff->reason), ff->write ? "write" : "read",
+	       (unsigned long long)ff->addr, seen.ping_line[0] ? seen.ping_line : "-");
+	tap_diag("bm-linux summary-badmap: faults=%u reason=0x%x", bmlvf.faults_vf0, ff->reason);
 	tap_done();
 }

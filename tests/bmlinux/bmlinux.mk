@@ -8,7 +8,8 @@
 #                          console is kept in build/bm-linux/console.log
 
 BML_BUILD := $(BUILD)/bm-linux
-BML_SRCS := $(sort $(wildcard vmm_glue/core/*.c vmm_glue/svm/*.c vmm_glue/svm/*.S tests/bmlinux/*.c))
+BML_SRCS := $(sort $(wildcard vmm_glue/core/*.c vmm_glue/svm/*.c vmm_glue/svm/*.S tests/bmlinux/*.c)) \
+	vmm_glue/vmx/bm_passthrough.c baremetal/igb.c baremetal/igb_pf.c
 BML_OBJS = $(patsubst %,$(BML_BUILD)/obj/%.o,$(BML_SRCS))
 
 .PHONY: test-bm-linux bm-linux-elf
@@ -31,7 +32,7 @@ $(BML_BUILD)/bm-linux.elf: $(BML_OBJS) $$(BM_OBJS) $(LIB_FS) baremetal/linker.ld
 $(BUILD)/testbed/image/vmlinuz:
 	@$(TB_ENV) tests/testbed/build-images
 
-$(BML_BUILD)/guest.blob: $(BUILD)/testbed/image/vmlinuz tests/bmlinux/build-blob tests/bmlinux/init.sh
+$(BML_BUILD)/guest.blob: $(BUILD)/testbed/image/vmlinuz $(BUILD)/testbed/image/guest.cpio.gz tests/bmlinux/build-blob tests/bmlinux/init.sh
 	@mkdir -p $(@D)
 	tests/bmlinux/build-blob $< $@
 
@@ -42,6 +43,6 @@ test-bm-linux: $(BML_BUILD)/bm-linux.elf $(BML_BUILD)/guest.blob
 # The guest platform's unit test (tests/unit/test_core_guest.c) links its
 # modules beside the neutral core (CORE_SAN_OBJS, tests/vmx/vmx.mk).
 BML_PLAT_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,vmm_glue/core/linux_boot.c vmm_glue/core/acpi_build.c \
-	vmm_glue/core/vlapic.c vmm_glue/core/uart.c vmm_glue/core/pci_host.c)
+	vmm_glue/core/vlapic.c vmm_glue/core/uart.c vmm_glue/core/pci_host.c vmm_glue/core/vbar.c)
 $(BUILD)/unit/test_core_guest: $(BML_PLAT_SAN_OBJS)
 $(BUILD)/unit/test_core_guest: HOST_LIBS += $(BML_PLAT_SAN_OBJS)

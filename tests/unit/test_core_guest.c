@@ -1,5 +1,5 @@
 /* The bare-metal core's guest platform on the host (vmm_glue/core/:
- * linux_boot, acpi_build, vlapic, uart, pci_host): the tables and the boot
+ * linux_boot, acpi_build, vlapic, uart, pci_host, vbar): the tables and the boot
  * data as a Linux guest reads them, the device models as Linux probes
  * them, and their bounds against a hostile guest.  make test-bm-linux boots
  * the real kernel on them. */
@@ -18,6 +18,7 @@
 #include "vmm_glue/core/linux_boot.h"
 #include "vmm_glue/core/pci_host.h"
 #include "vmm_glue/core/uart.h"
+#include "vmm_glue/core/vbar.h"
 #include "vmm_glue/core/vlapic.h"
 
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
@@ -326,11 +327,105 @@ static void test_pci_host(void **state)
 	assert_int_equal(cfg_rd(&h, 0x80000000u, 0xcfc, 4), 0x29c08086u);
 }
 
+/* --- the passthrough slot and virtual BARs ---------------------------------------- */
+
+static struct vbars tb;
+static struct { unsigned n; uint64_t from, to; unsigned calls; } mv;
+
+static void on_move(void *ctx, unsigned n, uint64_t from, uint64_t to)
+{
+	(void)ctx;
+	mv.n = n, mv.from = from, mv.to = to;
+	mv.calls++;
+}
+
+static uint32_t slot_rd(void *ctx, unsigned off, unsigned size)
+{
+	(void)ctx;
+	uint32_t v;
+	if (vbar_read(&tb, off, size, &v))
+		return v;
+	uint32_t d = off < 4 ? 0x10ca8086u >> (8 * off) : 0;
+	return size == 4 ? d : size == 2 ? (d & 0xffff) : (d & 0xff);
+}
+
+static uint32_t slot_last_off, slot_last_val;
+static void slot_wr(void *ctx, unsigned off, unsigned size, uint32_t val)
+{
+	(void)ctx;
+	if (!vbar_write(&tb, off, size, val))
+		slot_last_off = off, slot_last_val = val;
+}
+
+static void test_vbar_slot(void **state)
+{
+	(void)state;
+	struct pci_host h;
+	pci_host_init(&h, 0x8086, 0x29c0);
+	tb = (struct vbars){ .win_base = 0xc0000000ull, .win_size = 0x10000000ull, .moved = on_move };
+	mv.calls = 0;
+	assert_int_equal(vbar_add(&tb, 0, 0x4000, true, true, 0xc0000000ull), 0);
+	assert_int_equal(mv.calls, 1);   /* the first placement: a move from nowhere */
+	assert_int_equal(mv.to, 0xc0000000ull);
+	assert_int_equal(vbar_add(&tb, 5, 0x4000, true, true, 0xc0010000ull), -PORT_EINVAL);   /* no BAR6 */
+	assert_int_equal(vbar_add(&tb, 3, 0x3000, false, false, 0xc0010000ull), -PORT_EINVAL); /* not a power of 2 */
+	assert_int_equal(vbar_add(&tb, 3, 0x4000, true, true, 0xc0004000ull), 0);
+	const struct pci_host_fn fn = { slot_rd, slot_wr, NULL };
+	assert_int_equal(pci_host_attach(&h, 0, &fn), -PORT_EINVAL);   /* the bridge's slot */
+	assert_int_equal(pci_host_attach(&h, 0x08, &fn), 0);
+	assert_int_equal(cfg_rd(&h, 0x80000800u, 0xcfc, 4), 0x10ca8086u);
+	assert_int_equal(cfg_rd(&h, 0x80000800u, 0xcfe, 2), 0x10cau);
+	assert_int_equal(cfg_rd(&h, 0x80001000u, 0xcfc, 4), 0xffffffffu);   /* 00:02.0: nothing */
+	assert_int_equal(cfg_rd(&h, 0x80000810u, 0xcfc, 4), 0xc000000cu);   /* 64-bit, prefetchable */
+	assert_int_equal(cfg_rd(&h, 0x80000814u, 0xcfc, 4), 0);
+	/* Linux's sizing: all ones, read back ~(size - 1), restore; unmapped meanwhile. */
+	mv.calls = 0;
+	pci_host_pio_ops.out(&h, 0xcfc, 4, 0xffffffffu);   /* CONFIG_ADDRESS still 0x814 */
+	assert_int_equal(cfg_rd(&h, 0x80000810u, 0xcfc, 4), 0xc000000cu);   /* high all-ones: outside */
+	assert_int_equal(mv.calls, 1);
+	assert_int_equal(mv.to, 0);
+	pci_host_pio_ops.out(&h, 0xcf8, 4, 0x80000810u);
+	pci_host_pio_ops.out(&h, 0xcfc, 4, 0xffffffffu);
+	assert_int_equal(cfg_rd(&h, 0x80000810u, 0xcfc, 4), 0xffffc00cu);
+	assert_int_equal(cfg_rd(&h, 0x80000814u, 0xcfc, 4), 0xffffffffu);
+	pci_host_pio_ops.out(&h, 0xcf8, 4, 0x80000810u);
+	pci_host_pio_ops.out(&h, 0xcfc, 4, 0xc0000000u);
+	pci_host_pio_ops.out(&h, 0xcf8, 4, 0x80000814u);
+	pci_host_pio_ops.out(&h, 0xcfc, 4, 0);
+	assert_int_equal(mv.to, 0xc0000000ull);
+	assert_int_equal(tb.bar[0].mapped, 0xc0000000ull);
+	/* A move inside the window; an unaligned value is aligned; a hostile
+	 * one (outside the window, or straddling its end) maps nothing. */
+	pci_host_pio_ops.out(&h, 0xcf8, 4, 0x80000810u);
+	pci_host_pio_ops.out(&h, 0xcfc, 4, 0xc0101234u);
+	assert_int_equal(mv.from, 0xc0000000ull);
+	assert_int_equal(mv.to, 0xc0100000ull);
+	pci_host_pio_ops.out(&h, 0xcfc, 4, 0x80000000u);
+	assert_int_equal(mv.to, 0);
+	pci_host_pio_ops.out(&h, 0xcfc, 4, 0xcfffc000u);   /* last 16 KiB of the window: fits */
+	assert_int_equal(mv.to, 0xcfffc000ull);
+	pci_host_pio_ops.out(&h, 0xcfc, 4, 0xd0000000u);
+	assert_int_equal(mv.to, 0);
+	assert_true(tb.refused >= 2);
+	/* A byte write to the BAR's second byte. */
+	pci_host_pio_ops.out(&h, 0xcfc, 4, 0xc0000000u);
+	pci_host_pio_ops.out(&h, 0xcfd, 1, 0x80);
+	assert_int_equal(tb.bar[0].mapped, 0xc0008000ull);
+	/* Other registers go to the slot's own handler; the ROM reads 0. */
+	pci_host_pio_ops.out(&h, 0xcf8, 4, 0x80000804u);
+	pci_host_pio_ops.out(&h, 0xcfc, 2, 0x6);
+	assert_int_equal(slot_last_off, 4);
+	assert_int_equal(slot_last_val, 6);
+	assert_int_equal(cfg_rd(&h, 0x80000830u, 0xcfc, 4), 0);
+	/* Misaligned: all-ones, the write dropped. */
+	assert_int_equal(cfg_rd(&h, 0x80000810u, 0xcfd, 2), 0xffffffffu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_acpi_tables), cmocka_unit_test(test_linux_boot), cmocka_unit_test(test_vlapic),
-		cmocka_unit_test(test_uart), cmocka_unit_test(test_pci_host),
+		cmocka_unit_test(test_uart), cmocka_unit_test(test_pci_host), cmocka_unit_test(test_vbar_slot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
