@@ -19,7 +19,7 @@
 #include "vmm_glue/core/vbar.h"
 #include "vmm_glue/core/vlapic.h"
 #include "vmm_glue/svm/svm.h"
-#include "vmm_glue/vmx/bm_passthrough.h"
+#include "vmm_glue/dev/bm_passthrough.h"
 
 #define BMLVF_DEVFN 0x08u               /* 00:01.0 in the guest */
 #define BMLVF_WIN 0xc0000000ull         /* the guest's PCI window */
