@@ -9,7 +9,7 @@
 
 BML_BUILD := $(BUILD)/bm-linux
 BML_SRCS := $(sort $(wildcard vmm_glue/core/*.c vmm_glue/svm/*.c vmm_glue/svm/*.S tests/bmlinux/*.c)) \
-	$(DEV_BM_SRCS) baremetal/igb.c baremetal/igb_pf.c
+	$(DEV_BM_SRCS) baremetal/igb.c baremetal/igb_pf.c tests/bmvf/vf_host.c
 BML_OBJS = $(patsubst %,$(BML_BUILD)/obj/%.o,$(BML_SRCS))
 
 .PHONY: test-bm-linux bm-linux-elf
