@@ -39,6 +39,7 @@
 #include "sriov/sriov_cap.h"
 #include "tests/bmvf/igbvf.h"
 #include "tests/bmvf/vf_host.h"
+#include "tests/svm/svm_guest.h"
 #include "tests/vmx/guest_edu.h"
 #include "vmm_glue/svm/svm.h"
 #include "vmm_glue/dev/bm_passthrough.h"
@@ -58,8 +59,6 @@
 #define DECOY 0xdecafbaddecafbadull
 #define WAIT_NS (5ull * 1000 * 1000 * 1000)
 #define BMVF_TESTS 40
-
-extern uint64_t boot_pml4[512];
 
 static struct svm_cpu cpu;
 static const uint8_t vf_macs[VFH_NUM_VFS][6] = { { 0x02, 0x56, 0x46, 0x00, 0x00, 0x10 },
@@ -353,21 +352,9 @@ static void rig_fini(struct rig *r)
 
 static int rig_run(struct rig *r)
 {
-	struct svm_guest64 g = {
-		.rip = (uint64_t)(uintptr_t)guest_igbvf_entry,
-		.rsp = (uint64_t)(uintptr_t)(guest_igbvf_stack + sizeof(guest_igbvf_stack) - 8), .rflags = 0,
-		.cr3 = (uint64_t)(uintptr_t)boot_pml4,
-		.gdt_base = (uint64_t)(uintptr_t)guest_edu_gdt, .gdt_limit = GUEST_EDU_GDT_LIMIT,
-		.idt_base = 0, .idt_limit = 0xffff,
-		.tr_base = (uint64_t)(uintptr_t)guest_edu_tss,
-		.cs = GUEST_EDU_CS, .ds = GUEST_EDU_DS, .tr = GUEST_EDU_TR,
-	};
-	int rc = svm_vcpu_init(&r->v, &r->vm);
-	rc = rc ? rc : svm_vcpu_setup_long64(&r->v, &g);
-	if (rc)
-		return rc;
-	r->v.core.gpr[GPR_RDI] = (uint64_t)(uintptr_t)&prm;
-	return svm_vcpu_run(&r->v);
+	return svm_guest_run64(&r->v, &r->vm, (void (*)(void))guest_igbvf_entry,
+			       (uint64_t)(uintptr_t)(guest_igbvf_stack + sizeof(guest_igbvf_stack) - 8),
+			       (uint64_t)(uintptr_t)&prm);
 }
 
 /* Context entries present on the VFs' bus; IRTEs present in the table. */
