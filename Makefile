@@ -38,7 +38,7 @@ HOST_CFLAGS := $(WARN) $(INCLUDES) -D_GNU_SOURCE -O2 -g $(PKG_CFLAGS)
 HOST_LIBS := $(shell pkg-config --libs libnl-route-3.0 libpci jansson 2>/dev/null)
 
 # Device models both cores use (vmm_glue/dev/): freestanding, in both libraries.
-DEV_SHARED_SRCS := $(sort $(wildcard vmm_glue/dev/msi_state.c vmm_glue/dev/pt_config.c))
+DEV_SHARED_SRCS := $(sort $(wildcard vmm_glue/dev/msi_state.c vmm_glue/dev/pt_config.c vmm_glue/dev/uart16550.c))
 # The bzImage setup header / zero page both cores' Linux loaders write
 # (vmm_glue/boot_linux.c, vmm_glue/core/linux_boot.c): freestanding, in both libraries.
 CORE_SHARED_SRCS := vmm_glue/core/bzimage.c
