@@ -9,7 +9,8 @@
 #   freestanding:  iommu/*.c irq_remap/*.c pci/*.c sriov/*.c  (-ffreestanding, port/ only)
 #   hosted libs:   sriov/linux/*.c vfio/*.c vmm_glue/*.c vmm_glue/kvm/*.c
 #                  vmm_glue/dev/*.c but bm_*.c and the shared models (libc, libpci, libnl)
-#   device models shared by both cores (DEV_SHARED_SRCS) are freestanding
+#   device models shared by both cores (DEV_SHARED_SRCS) and
+#   vmm_glue/core/bzimage.c (CORE_SHARED_SRCS) are freestanding
 #   tools:         tools/NAME/*.c        -> build/bin/NAME
 #   unit tests:    tests/unit/test_*.c   -> build/unit/test_*  (cmocka, ASan+UBSan)
 #                  tests/unit/support/*.c are linked into every unit test
@@ -37,10 +38,13 @@ HOST_CFLAGS := $(WARN) $(INCLUDES) -D_GNU_SOURCE -O2 -g $(PKG_CFLAGS)
 HOST_LIBS := $(shell pkg-config --libs libnl-route-3.0 libpci jansson 2>/dev/null)
 
 # Device models both cores use (vmm_glue/dev/): freestanding, in both libraries.
-DEV_SHARED_SRCS := $(sort $(wildcard vmm_glue/dev/msi_state.c vmm_glue/dev/pt_config.c))
+DEV_SHARED_SRCS := $(sort $(wildcard vmm_glue/dev/msi_state.c vmm_glue/dev/pt_config.c vmm_glue/dev/uart16550.c))
+# The bzImage setup header / zero page both cores' Linux loaders write
+# (vmm_glue/boot_linux.c, vmm_glue/core/linux_boot.c): freestanding, in both libraries.
+CORE_SHARED_SRCS := vmm_glue/core/bzimage.c
 # The bare-metal core's device models (vmm_glue/dev/bm_*.c): in the images only.
 DEV_BM_SRCS := $(sort $(wildcard vmm_glue/dev/bm_*.c))
-FS_SRCS := $(sort $(wildcard iommu/*.c irq_remap/*.c pci/*.c sriov/*.c) $(DEV_SHARED_SRCS))
+FS_SRCS := $(sort $(wildcard iommu/*.c irq_remap/*.c pci/*.c sriov/*.c) $(DEV_SHARED_SRCS) $(CORE_SHARED_SRCS))
 HOSTED_SRCS := $(sort $(wildcard sriov/linux/*.c vfio/*.c vmm_glue/*.c vmm_glue/kvm/*.c) \
 	$(filter-out $(DEV_SHARED_SRCS) $(DEV_BM_SRCS),$(wildcard vmm_glue/dev/*.c)))
 TOOLS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard tools/*/*.c)))))
@@ -52,7 +56,8 @@ FS_OBJS := $(FS_SRCS:%.c=$(BUILD)/fs/%.o)
 # device models vmm_glue/dev/bm_*.c) is
 # freestanding too: the images link it (tests/vmx/vmx.mk, tests/svm/svm.mk);
 # here it is compiled the same way and held to the same contract.
-BMCORE_SRCS := $(sort $(wildcard vmm_glue/core/*.c vmm_glue/vmx/*.c vmm_glue/svm/*.c) $(DEV_BM_SRCS))
+BMCORE_SRCS := $(sort $(filter-out $(CORE_SHARED_SRCS),$(wildcard vmm_glue/core/*.c vmm_glue/vmx/*.c vmm_glue/svm/*.c)) \
+	$(DEV_BM_SRCS))
 BMCORE_ASM := $(sort $(wildcard vmm_glue/vmx/*.S vmm_glue/svm/*.S))
 BMCORE_OBJS := $(BMCORE_SRCS:%.c=$(BUILD)/fs/%.o) $(BMCORE_ASM:%.S=$(BUILD)/fs/%.o)
 FS_SAN_OBJS := $(FS_SRCS:%.c=$(BUILD)/san/%.o)

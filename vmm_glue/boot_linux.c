@@ -2,9 +2,13 @@
  * boot_linux.c — the Linux x86 boot protocol (Documentation/arch/x86/boot.rst,
  * "The real-mode kernel header" and "32-bit boot protocol"), the e820 map in
  * boot_params (arch/x86/include/uapi/asm/bootparam.h), and an MP table
- * (MultiProcessor Specification 1.4, chapter 4).
+ * (MultiProcessor Specification 1.4, chapter 4).  The setup header and the
+ * zero page are written by the freestanding vmm_glue/core/bzimage.c, which
+ * the bare-metal core's 64-bit loader shares.
  */
 #include "vmm_glue/boot_linux.h"
+
+#include "vmm_glue/core/bzimage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,48 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* boot_params / setup header offsets (boot.rst "The real-mode kernel header"). */
-#define BP_E820_ENTRIES   0x1e8   /* u8 */
-#define HDR_SETUP_SECTS   0x1f1   /* u8 */
-#define HDR_BOOT_FLAG     0x1fe   /* u16, 0xAA55 */
-#define HDR_JUMP          0x200   /* u16; byte 0x201 = header length - 0x202 */
-#define HDR_MAGIC         0x202   /* "HdrS" */
-#define HDR_VERSION       0x206   /* u16 */
-#define HDR_TYPE_OF_LOADER 0x210  /* u8 */
-#define HDR_LOADFLAGS     0x211   /* u8 */
-#define HDR_CODE32_START  0x214   /* u32 */
-#define HDR_RAMDISK_IMAGE 0x218   /* u32 */
-#define HDR_RAMDISK_SIZE  0x21c   /* u32 */
-#define HDR_HEAP_END_PTR  0x224   /* u16 */
-#define HDR_CMD_LINE_PTR  0x228   /* u32 */
-#define HDR_INITRD_MAX    0x22c   /* u32 */
-#define HDR_CMDLINE_SIZE  0x238   /* u32 */
-#define BP_E820_TABLE     0x2d0   /* 128 x {u64 addr, u64 size, u32 type} */
-#define BP_E820_MAX       128
-#define BOOT_PARAMS_SIZE  4096
-
-#define LOADED_HIGH       0x01    /* loadflags bit 0 */
-#define CAN_USE_HEAP      0x80    /* loadflags bit 7 */
-#define E820_RAM          1
-#define E820_RESERVED     2
-
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
 static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
-
-static void e820_add(uint8_t *bp, uint64_t addr, uint64_t size, uint32_t type)
-{
-	uint8_t n = bp[BP_E820_ENTRIES];
-	if (n >= BP_E820_MAX)
-		return;
-	uint8_t *e = bp + BP_E820_TABLE + 20 * n;
-	put64(e, addr);
-	put64(e + 8, size);
-	put32(e + 16, type);
-	bp[BP_E820_ENTRIES] = n + 1;
-}
 
 static uint8_t checksum(const uint8_t *p, size_t len)
 {
@@ -136,66 +101,48 @@ int boot_linux_load(uint8_t *ram, uint64_t ram_size, const struct boot_linux_ima
 {
 #define FAIL(e, ...) do { if (why_len) snprintf(why, why_len, __VA_ARGS__); return (e); } while (0)
 	const uint8_t *k = img->kernel;
-	if (img->kernel_len < 0x1000 || get16(k + HDR_BOOT_FLAG) != 0xaa55 ||
-	    memcmp(k + HDR_MAGIC, "HdrS", 4) != 0)
+	struct bz_header h;
+	if (!bz_header_read(k, img->kernel_len, &h))
 		FAIL(-ENOEXEC, "the kernel is not a bzImage (no HdrS header)");
-	uint16_t version = get16(k + HDR_VERSION);
-	if (version < 0x206)
+	if (h.version < 0x206)
 		FAIL(-ENOEXEC, "the kernel speaks boot protocol %u.%02u; 2.06 or later is needed",
-		     version >> 8, version & 0xff);
-	if (!(k[HDR_LOADFLAGS] & LOADED_HIGH))
+		     h.version >> 8, h.version & 0xff);
+	if (!(h.loadflags & BZ_LOADED_HIGH))
 		FAIL(-ENOEXEC, "the kernel is a zImage (not loaded high); a bzImage is needed");
-	unsigned setup_sects = k[HDR_SETUP_SECTS] ? k[HDR_SETUP_SECTS] : 4;
-	size_t setup_len = (setup_sects + 1) * 512u;
-	if (setup_len >= img->kernel_len)
+	if (h.setup_len >= img->kernel_len)
 		FAIL(-ENOEXEC, "the kernel image is truncated");
-	size_t pm_len = img->kernel_len - setup_len;
+	size_t pm_len = img->kernel_len - h.setup_len;
 	if (ram_size < (64u << 20) || BOOT_KERNEL_GPA + pm_len > ram_size)
 		FAIL(-E2BIG, "the kernel does not fit in %llu MiB of guest memory",
 		     (unsigned long long)(ram_size >> 20));
 	size_t cmd_len = strlen(img->cmdline ? img->cmdline : "");
-	uint32_t cmdline_max = get32(k + HDR_CMDLINE_SIZE);
-	if (cmd_len >= BOOT_CMDLINE_MAX || (cmdline_max && cmd_len > cmdline_max))
+	if (cmd_len >= BOOT_CMDLINE_MAX || (h.cmdline_max && cmd_len > h.cmdline_max))
 		FAIL(-E2BIG, "the kernel command line is too long (%zu bytes)", cmd_len);
 
 	memset(ram, 0, 0x100000);            /* low memory: BDA, boot data, BIOS area */
 	uint8_t *bp = ram + BOOT_PARAMS_GPA;
-	memset(bp, 0, BOOT_PARAMS_SIZE);
-	/* The setup header runs from 0x1f1 to 0x202 + the byte at 0x201. */
-	size_t hdr_end = 0x202 + k[HDR_JUMP + 1];
-	if (hdr_end > 0x280)
-		hdr_end = 0x280;
-	memcpy(bp + HDR_SETUP_SECTS, k + HDR_SETUP_SECTS, hdr_end - HDR_SETUP_SECTS);
-	bp[HDR_TYPE_OF_LOADER] = 0xff;       /* undefined boot loader */
-	bp[HDR_LOADFLAGS] = (uint8_t)(bp[HDR_LOADFLAGS] | CAN_USE_HEAP);
-	put16(bp + HDR_HEAP_END_PTR, 0xfe00);
-	put32(bp + HDR_CODE32_START, BOOT_KERNEL_GPA);
-	put32(bp + HDR_CMD_LINE_PTR, BOOT_CMDLINE_GPA);
+	memset(bp, 0, BZ_BOOT_PARAMS_SIZE);
+	bz_zero_page(bp, k, BOOT_KERNEL_GPA, BOOT_CMDLINE_GPA);
 	memcpy(ram + BOOT_CMDLINE_GPA, img->cmdline ? img->cmdline : "", cmd_len + 1);
-	memcpy(ram + BOOT_KERNEL_GPA, k + setup_len, pm_len);
+	memcpy(ram + BOOT_KERNEL_GPA, k + h.setup_len, pm_len);
 
 	uint32_t initrd_gpa = 0;
 	if (img->initrd && img->initrd_len) {
-		uint64_t top = ram_size;
-		uint64_t max = (uint64_t)get32(k + HDR_INITRD_MAX) + 1;
-		if (max > 1 && top > max)
-			top = max;
-		uint64_t at = (top - img->initrd_len) & ~0xfffull;
-		if (img->initrd_len > top || at < BOOT_KERNEL_GPA + pm_len + (16u << 20))
+		uint64_t at = bz_initrd_gpa(&h, ram_size, img->initrd_len);
+		if (at < BOOT_KERNEL_GPA + pm_len + (16u << 20))
 			FAIL(-E2BIG, "the initrd (%zu KiB) does not fit in guest memory above the kernel",
 			     img->initrd_len >> 10);
 		memcpy(ram + at, img->initrd, img->initrd_len);
 		initrd_gpa = (uint32_t)at;
-		put32(bp + HDR_RAMDISK_IMAGE, initrd_gpa);
-		put32(bp + HDR_RAMDISK_SIZE, (uint32_t)img->initrd_len);
+		bz_set_initrd(bp, initrd_gpa, (uint32_t)img->initrd_len);
 	}
 
 	/* e820 (the ACPI "address range descriptor" types): low RAM up to the
 	 * EBDA, the EBDA and BIOS area reserved, RAM from 1 MiB. */
-	e820_add(bp, 0, 0x9fc00, E820_RAM);
-	e820_add(bp, 0x9fc00, 0x400, E820_RESERVED);
-	e820_add(bp, 0xf0000, 0x10000, E820_RESERVED);
-	e820_add(bp, 0x100000, ram_size - 0x100000, E820_RAM);
+	bz_e820_add(bp, 0, 0x9fc00, BZ_E820_RAM);
+	bz_e820_add(bp, 0x9fc00, 0x400, BZ_E820_RESERVED);
+	bz_e820_add(bp, 0xf0000, 0x10000, BZ_E820_RESERVED);
+	bz_e820_add(bp, 0x100000, ram_size - 0x100000, BZ_E820_RAM);
 
 	/* BIOS data area: base memory size in KiB at 0x413 (639 KiB). */
 	put16(ram + 0x413, 639);

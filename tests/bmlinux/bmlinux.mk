@@ -9,7 +9,7 @@
 
 BML_BUILD := $(BUILD)/bm-linux
 BML_SRCS := $(sort $(wildcard vmm_glue/core/*.c vmm_glue/svm/*.c vmm_glue/svm/*.S tests/bmlinux/*.c)) \
-	$(DEV_BM_SRCS) baremetal/igb.c baremetal/igb_pf.c
+	$(DEV_BM_SRCS) baremetal/igb.c baremetal/igb_pf.c tests/bmvf/vf_host.c
 BML_OBJS = $(patsubst %,$(BML_BUILD)/obj/%.o,$(BML_SRCS))
 
 .PHONY: test-bm-linux bm-linux-elf
@@ -42,7 +42,7 @@ test-bm-linux: $(BML_BUILD)/bm-linux.elf $(BML_BUILD)/guest.blob
 
 # The guest platform's unit test (tests/unit/test_core_guest.c) links its
 # modules beside the neutral core (CORE_SAN_OBJS, tests/vmx/vmx.mk).
-BML_PLAT_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,vmm_glue/core/linux_boot.c vmm_glue/core/acpi_build.c \
-	vmm_glue/core/vlapic.c vmm_glue/core/uart.c vmm_glue/core/pci_host.c vmm_glue/core/vbar.c)
+BML_PLAT_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,vmm_glue/core/linux_boot.c vmm_glue/core/bzimage.c vmm_glue/core/acpi_build.c \
+	vmm_glue/core/vlapic.c vmm_glue/core/uart.c vmm_glue/dev/uart16550.c vmm_glue/core/pci_host.c vmm_glue/core/vbar.c)
 $(BUILD)/unit/test_core_guest: $(BML_PLAT_SAN_OBJS)
 $(BUILD)/unit/test_core_guest: HOST_LIBS += $(BML_PLAT_SAN_OBJS)

@@ -8,7 +8,7 @@
 
 BMVF_BUILD := $(BUILD)/bmvf
 BMVF_SRCS := $(sort $(wildcard vmm_glue/core/*.c vmm_glue/svm/*.c vmm_glue/svm/*.S tests/bmvf/*.c)) \
-	$(DEV_BM_SRCS) tests/vmx/guest_edu.c baremetal/igb.c baremetal/igb_pf.c
+	$(DEV_BM_SRCS) tests/vmx/guest_edu.c tests/svm/svm_guest.c baremetal/igb.c baremetal/igb_pf.c
 BMVF_OBJS = $(patsubst %,$(BMVF_BUILD)/obj/%.o,$(BMVF_SRCS))
 
 .PHONY: test-bm-vf bmvf-elf

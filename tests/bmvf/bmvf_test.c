@@ -38,20 +38,18 @@
 #include "port.h"
 #include "sriov/sriov_cap.h"
 #include "tests/bmvf/igbvf.h"
+#include "tests/bmvf/vf_host.h"
+#include "tests/svm/svm_guest.h"
 #include "tests/vmx/guest_edu.h"
 #include "vmm_glue/svm/svm.h"
 #include "vmm_glue/dev/bm_passthrough.h"
 
 #define PAGE_SZ 4096ull
 #define SZ_1G (1ull << 30)
-#define NUM_VFS 2u
-#define VF_BAR0_BASE 0xe8000000ull   /* physical: where the PF's VF BAR0 goes */
-#define VF_BAR3_BASE 0xe8100000ull   /* physical: VF BAR3 (MSI-X) */
 #define VF_CFG_GPA 0xb0110000ull     /* virtual: the guest's config page for VF 0 */
 #define VEC_RX 0x41u                 /* virtual: the guest's vectors */
 #define VEC_TX 0x42u
 #define VEC_MBX 0x43u
-#define HOST_VEC0 0x60u              /* physical: MSI-X entry k -> 0x60 + k */
 #define PF_HOST_VEC 0x68u            /* physical: the PF's mailbox interrupt (its MSI-X entry 0) */
 #define GUEST_APIC 0u
 #define FRAMES 64u
@@ -62,48 +60,9 @@
 #define WAIT_NS (5ull * 1000 * 1000 * 1000)
 #define BMVF_TESTS 40
 
-extern uint64_t boot_pml4[512];
-
 static struct svm_cpu cpu;
-static struct dmar_info dmar;
-static struct vtd_unit unit;
-static struct ir_table table;
-static struct igb pfdev;
-static uint64_t pf_bar0;
-static struct igb_pf pf;
-static struct sriov_cap scap;
-static struct sriov_vf_bar vbars[SRIOV_NUM_BARS];
-static uint16_t pf_rid, vf_rid[NUM_VFS];
-static const uint8_t vf_macs[NUM_VFS][6] = { { 0x02, 0x56, 0x46, 0x00, 0x00, 0x10 },
-					     { 0x02, 0x56, 0x46, 0x00, 0x00, 0x11 } };
-
-/* --- a VF's config space: the ECAM page with the SR-IOV view on top -------- */
-
-struct vf_cfg {
-	struct pci_dev dev;           /* only .cfg is used */
-	struct sriov_vf_view view;
-};
-static struct vf_cfg vcfg[NUM_VFS];
-
-static uint32_t vf_cfg_read(void *ctx, unsigned off, unsigned size)
-{
-	struct vf_cfg *c = ctx;
-	return sriov_vf_view_read(&c->view, (uint16_t)off, size, pci_cfg_read(&c->dev, off, size));
-}
-
-static void vf_cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
-{
-	struct vf_cfg *c = ctx;
-	if (!sriov_vf_view_write(&c->view, (uint16_t)off, size, val))
-		pci_cfg_write(&c->dev, off, size, val);
-}
-
-static uint32_t pf_cfg_read32(void *ctx, uint16_t off) { return pci_read32(ctx, off); }
-static void pf_cfg_write32(void *ctx, uint16_t off, uint32_t v) { pci_write32(ctx, off, v); }
-
-static uint64_t vf_bar(unsigned bar, unsigned vf) { return vbars[bar].base + vf * vbars[bar].size; }
-static uint32_t vf_rd(unsigned vf, uint32_t off) { return port_mmio_read32(vf_bar(0, vf) + off); }
-static void vf_wr(unsigned vf, uint32_t off, uint32_t v) { port_mmio_write32(vf_bar(0, vf) + off, v); }
+static const uint8_t vf_macs[VFH_NUM_VFS][6] = { { 0x02, 0x56, 0x46, 0x00, 0x00, 0x10 },
+						 { 0x02, 0x56, 0x46, 0x00, 0x00, 0x11 } };
 
 static uint64_t fnv(const void *p, uint64_t len)
 {
@@ -116,11 +75,7 @@ static uint64_t fnv(const void *p, uint64_t len)
 /* --- the peer: VF 1, driven by the host in a domain of its own ------------- */
 
 struct peer {
-	struct svm_vm vm;              /* only its NPT: the domain's tables */
-	struct bmpt_dma dma;
-	uint8_t *ring;                 /* TX ring +0, RX ring +0x800 */
-	uint8_t *txbuf, *rxbuf;        /* BMVF_NDESC x BMVF_BUF each */
-	unsigned rh, rt, th;
+	struct vfh_ring q;             /* BMVF_NDESC descriptors */
 	uint32_t rx_frames, rx_good, rx_bad, echoed;
 	uint8_t first[FRAME_LEN];      /* the first frame as it arrived */
 	bool up;
@@ -128,67 +83,12 @@ struct peer {
 static struct peer peer;
 static bool break_echo;          /* "break=echo" on the command line: the peer corrupts one echo */
 
-static volatile struct adv_desc *peer_tx(void) { return (volatile struct adv_desc *)peer.ring; }
-static volatile struct adv_desc *peer_rx(void) { return (volatile struct adv_desc *)(peer.ring + 0x800); }
-
-/* The host's own little igbvf: mailbox VF_RESET (the PF served in line). */
-static int peer_reset_handshake(void)
-{
-	vf_wr(1, VF_CTRL, VF_CTRL_RST);
-	igb_pf_mbx_poll(&pf);               /* the reset event */
-	vf_wr(1, VF_VMMB, VF_MB_VFU);
-	if (!(vf_rd(1, VF_VMMB) & VF_MB_VFU))
-		return -PORT_EBUSY;
-	vf_wr(1, VF_VMBMEM, MSG_VF_RESET);
-	vf_wr(1, VF_VMMB, VF_MB_REQ);
-	if (igb_pf_mbx_poll(&pf) != 1)
-		return -PORT_EIO;
-	uint32_t w0 = vf_rd(1, VF_VMBMEM);
-	vf_wr(1, VF_VMMB, VF_MB_ACK);
-	igb_pf_mbx_poll(&pf);
-	return w0 == (IGB_VF_RESET | IGB_MSG_ACK) ? 0 : -PORT_EIO;
-}
-
 static int peer_init(void)
 {
 	peer = (struct peer){ 0 };
-	peer.ring = mem_alloc_contig(PAGE_SZ, PAGE_SZ);
-	peer.txbuf = mem_alloc_contig(BMVF_NDESC * BMVF_BUF, PAGE_SZ);
-	peer.rxbuf = mem_alloc_contig(BMVF_NDESC * BMVF_BUF, PAGE_SZ);
-	if (!peer.ring || !peer.txbuf || !peer.rxbuf)
-		return -PORT_ENOMEM;
-	static const struct core_vm_ops none = { 0 };
-	int rc = svm_vm_init(&peer.vm, &cpu, &none, &peer);
-	/* Its domain: its own pages, identity; nothing else. */
-	uint64_t r = port_virt_to_phys(peer.ring), t = port_virt_to_phys(peer.txbuf), x = port_virt_to_phys(peer.rxbuf);
-	rc = rc ? rc : core_vm_map(&peer.vm.core, r, r, PAGE_SZ, EPT_R | EPT_W | EPT_RAM, EPT_MT_WB);
-	rc = rc ? rc : core_vm_map(&peer.vm.core, t, t, BMVF_NDESC * BMVF_BUF, EPT_R | EPT_W | EPT_RAM, EPT_MT_WB);
-	rc = rc ? rc : core_vm_map(&peer.vm.core, x, x, BMVF_NDESC * BMVF_BUF, EPT_R | EPT_W | EPT_RAM, EPT_MT_WB);
-	rc = rc ? rc : bmpt_dma_init(&peer.dma, &peer.vm.core, &unit, 0);
-	rc = rc ? rc : bmpt_dma_attach(&peer.dma, vf_rid[1]);
-	pci_command(&vcfg[1].dev, PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY, true);
-	rc = rc ? rc : peer_reset_handshake();
+	int rc = vfh_ring_init(&peer.q, BMVF_NDESC, &cpu, &peer);
 	if (rc)
 		return rc;
-	for (unsigned i = 0; i < PAGE_SZ; i++)
-		peer.ring[i] = 0;
-	volatile struct adv_desc *rx = peer_rx();
-	for (unsigned i = 0; i < BMVF_NDESC; i++)
-		rx[i] = (struct adv_desc){ .a = x + i * BMVF_BUF };
-	vf_wr(1, VF_TDBAL, (uint32_t)r);
-	vf_wr(1, VF_TDBAH, (uint32_t)(r >> 32));
-	vf_wr(1, VF_TDLEN, BMVF_NDESC * 16);
-	vf_wr(1, VF_TDH, 0);
-	vf_wr(1, VF_TDT, 0);
-	vf_wr(1, VF_TXDCTL, VF_QUEUE_ENABLE);
-	vf_wr(1, VF_RDBAL, (uint32_t)(r + 0x800));
-	vf_wr(1, VF_RDBAH, (uint32_t)((r + 0x800) >> 32));
-	vf_wr(1, VF_RDLEN, BMVF_NDESC * 16);
-	vf_wr(1, VF_SRRCTL, VF_SRRCTL_BSIZE_2K | VF_SRRCTL_ADV_ONEBUF);
-	vf_wr(1, VF_RDH, 0);
-	vf_wr(1, VF_RXDCTL, VF_QUEUE_ENABLE);
-	peer.rt = BMVF_NDESC - 1;
-	vf_wr(1, VF_RDT, peer.rt);
 	peer.up = true;
 	return 0;
 }
@@ -198,7 +98,7 @@ static bool peer_frame_ok(const uint8_t *f, uint32_t len, uint32_t *seq)
 	if (len < FRAME_LEN)
 		return false;
 	for (unsigned i = 0; i < 6; i++)
-		if (f[i] != vf_macs[1][i] || f[6 + i] != pf.vf[0].mac[i])
+		if (f[i] != vf_macs[1][i] || f[6 + i] != vfh.pf.vf[0].mac[i])
 			return false;
 	if (f[12] != (BMVF_ETHERTYPE >> 8) || f[13] != (BMVF_ETHERTYPE & 0xff))
 		return false;
@@ -211,56 +111,42 @@ static bool peer_frame_ok(const uint8_t *f, uint32_t len, uint32_t *seq)
 
 static void peer_send(const uint8_t *f, uint32_t len)
 {
-	volatile struct adv_desc *tx = peer_tx();
-	uint8_t *b = peer.txbuf + peer.th * BMVF_BUF;
-	for (uint32_t i = 0; i < len; i++)
-		b[i] = f[i];
-	tx[peer.th].a = port_virt_to_phys(b);
-	tx[peer.th].c = len | TXD_DTYP_DATA | TXD_DEXT | TXD_RS | TXD_IFCS | TXD_EOP;
-	tx[peer.th].d = len << TXD_PAYLEN_SHIFT;
-	peer.th = (peer.th + 1) % BMVF_NDESC;
-	vf_wr(1, VF_TDT, peer.th);
+	vfh_ring_send(&peer.q, f, len);
 }
 
-/* Echo every frame that arrived: MACs swapped, the rest as received. */
+/* Echo one frame that arrived: MACs swapped, the rest as received. */
+static void peer_frame(void *ctx, uint8_t *f, uint32_t len)
+{
+	(void)ctx;
+	uint32_t seq = 0;
+	peer.rx_frames++;
+	if (peer.rx_frames == 1)
+		for (unsigned i = 0; i < FRAME_LEN && i < len; i++)
+			peer.first[i] = f[i];
+	if (peer_frame_ok(f, len, &seq)) {
+		peer.rx_good++;
+		uint8_t out[FRAME_LEN];
+		for (unsigned i = 0; i < FRAME_LEN; i++)
+			out[i] = f[i];
+		for (unsigned i = 0; i < 6; i++) {
+			out[i] = f[6 + i];
+			out[6 + i] = f[i];
+		}
+		if (break_echo && peer.echoed == FRAMES / 2)
+			out[FRAME_LEN - 1] ^= 0x5a;   /* fault injected on purpose */
+		peer_send(out, FRAME_LEN);
+		peer.echoed++;
+	} else {
+		peer.rx_bad++;
+	}
+}
+
+/* Echo every frame that arrived. */
 static unsigned peer_echo(void)
 {
 	if (!peer.up)
 		return 0;
-	volatile struct adv_desc *rx = peer_rx();
-	unsigned n = 0;
-	while (rx[peer.rh].c & RXD_STAT_DD) {
-		uint8_t *f = peer.rxbuf + peer.rh * BMVF_BUF;
-		uint32_t len = rx[peer.rh].d & 0xffff, seq = 0;
-		peer.rx_frames++;
-		if (peer.rx_frames == 1)
-			for (unsigned i = 0; i < FRAME_LEN && i < len; i++)
-				peer.first[i] = f[i];
-		if (peer_frame_ok(f, len, &seq)) {
-			peer.rx_good++;
-			uint8_t out[FRAME_LEN];
-			for (unsigned i = 0; i < FRAME_LEN; i++)
-				out[i] = f[i];
-			for (unsigned i = 0; i < 6; i++) {
-				out[i] = f[6 + i];
-				out[6 + i] = f[i];
-			}
-			if (break_echo && peer.echoed == FRAMES / 2)
-				out[FRAME_LEN - 1] ^= 0x5a;   /* fault injected on purpose */
-			peer_send(out, FRAME_LEN);
-			peer.echoed++;
-		} else {
-			peer.rx_bad++;
-		}
-		uint64_t x = port_virt_to_phys(peer.rxbuf);
-		rx[peer.rh] = (struct adv_desc){ .a = x + peer.rh * BMVF_BUF };
-		rx[peer.rt] = (struct adv_desc){ .a = x + peer.rt * BMVF_BUF };
-		peer.rt = (peer.rt + 1) % BMVF_NDESC;
-		vf_wr(1, VF_RDT, peer.rt);
-		peer.rh = (peer.rh + 1) % BMVF_NDESC;
-		n++;
-	}
-	return n;
+	return vfh_ring_poll(&peer.q, ~0u, peer_frame, NULL);
 }
 
 /* --- the guest's host side ----------------------------------------------------- */
@@ -306,7 +192,7 @@ static uint32_t exits_total(const struct svm_vcpu *v);
 
 static int collect(struct vtd_fault *fs, unsigned max)
 {
-	return vtd_fault_collect(&unit, fs, max, NULL);
+	return vtd_fault_collect(&vfh.unit, fs, max, NULL);
 }
 
 static int rig_hypercall(struct core_vcpu *v)
@@ -341,14 +227,14 @@ static int rig_hypercall(struct core_vcpu *v)
 		for (unsigned i = 0; i < FRAME_LEN; i++)
 			f[i] = (uint8_t)(0xa5 ^ i);
 		for (unsigned i = 0; i < 6; i++) {
-			f[i] = pf.vf[0].mac[i];
+			f[i] = vfh.pf.vf[0].mac[i];
 			f[6 + i] = vf_macs[1][i];
 		}
 		peer_send(f, FRAME_LEN);
 		r->hole_faults = collect(fs, 4);
 		r->hole_f = r->hole_faults > 0 ? fs[0] : (struct vtd_fault){ 0 };
 		r->hole_hash_after = fnv(hole, PAGE_SZ);
-		r->foreign_hash_before = fnv(peer.txbuf, PAGE_SZ);
+		r->foreign_hash_before = fnv(peer.q.txbuf, PAGE_SZ);
 		r->peer_frames_before_foreign = peer.rx_frames;
 		return CORE_CONTINUE;
 	}
@@ -358,7 +244,7 @@ static int rig_hypercall(struct core_vcpu *v)
 		r->foreign_f = r->foreign_faults > 0 ? fs[0] : (struct vtd_fault){ 0 };
 		peer_echo();
 		r->peer_frames_after_foreign = peer.rx_frames;
-		r->foreign_hash_after = fnv(peer.txbuf, PAGE_SZ);
+		r->foreign_hash_after = fnv(peer.q.txbuf, PAGE_SZ);
 		return CORE_CONTINUE;
 	}
 	r->done = cmd == CMD_DONE;
@@ -394,7 +280,6 @@ static uint32_t exits_total(const struct svm_vcpu *v)
 	return n;
 }
 
-static const uint8_t host_vecs[3] = { HOST_VEC0, HOST_VEC0 + 1, HOST_VEC0 + 2 };
 static struct ir_vcpu ir_vcpu;
 static struct ir_guest irg;
 static struct core_vcpu *vcpus[1];
@@ -403,9 +288,9 @@ static struct core_vcpu *vcpus[1];
  * a table of its own), the context entry, bm_passthrough. */
 static int assign(struct rig *r, unsigned flags)
 {
-	int rc = bmpt_dma_init(&r->dma, &r->vm.core, &unit, flags);
+	int rc = bmpt_dma_init(&r->dma, &r->vm.core, &vfh.unit, flags);
 	r->dma_up = !rc;
-	rc = rc ? rc : bmpt_dma_attach(&r->dma, vf_rid[0]);
+	rc = rc ? rc : bmpt_dma_attach(&r->dma, vfh.vf_rid[0]);
 	r->attached = !rc;
 	if (rc)
 		return rc;
@@ -413,13 +298,8 @@ static int assign(struct rig *r, unsigned flags)
 	irg = (struct ir_guest){ .name = "igbvf", .vcpus = &ir_vcpu, .n_vcpus = 1 };
 	vcpus[0] = &r->v.core;
 	r->v.core.vm = &r->vm.core;
-	struct bmpt_dev_cfg dc = {
-		.rid = vf_rid[0], .cfg = { vf_cfg_read, vf_cfg_write, &vcfg[0] },
-		.virt_cfg_gpa = VF_CFG_GPA, .dma = &r->dma, .table = &table, .guest = &irg, .vcpus = vcpus,
-		.host_vector = 0x5f, .msix_host_vectors = host_vecs, .n_msix_host_vectors = 3,
-	};
-	dc.bar_size[0] = vbars[0].size;
-	dc.bar_size[3] = vbars[3].size;
+	struct bmpt_dev_cfg dc;
+	vfh_dev_cfg(&dc, VF_CFG_GPA, &r->dma, &irg, vcpus);
 	rc = bmpt_dev_init(&r->dev, &r->vm.core, &dc);
 	r->dev_up = !rc;
 	return rc;
@@ -437,9 +317,9 @@ static void release(struct rig *r)
 		core_vm_untrap_mmio(&r->vm.core, r->dev.msix_trap_gpa);
 	}
 	r->dev_up = false;
-	igb_pf_vf_reset(&pf, 0);
+	igb_pf_vf_reset(&vfh.pf, 0);
 	if (r->attached)
-		bmpt_dma_detach(&r->dma, vf_rid[0]);
+		bmpt_dma_detach(&r->dma, vfh.vf_rid[0]);
 	r->attached = false;
 	if (r->dma_up)
 		bmpt_dma_fini(&r->dma);
@@ -453,14 +333,14 @@ static int rig_vm(struct rig *r)
 	rc = rc ? rc : core_vm_map(&r->vm.core, 0, 0, SZ_1G, EPT_RWX | EPT_RAM, EPT_MT_WB);
 	/* Outside the guest: the hole and the peer's pages. */
 	rc = rc ? rc : core_vm_unmap(&r->vm.core, port_virt_to_phys(hole), PAGE_SZ);
-	rc = rc ? rc : core_vm_unmap(&r->vm.core, port_virt_to_phys(peer.ring), PAGE_SZ);
-	rc = rc ? rc : core_vm_unmap(&r->vm.core, port_virt_to_phys(peer.txbuf), BMVF_NDESC * BMVF_BUF);
-	rc = rc ? rc : core_vm_unmap(&r->vm.core, port_virt_to_phys(peer.rxbuf), BMVF_NDESC * BMVF_BUF);
+	rc = rc ? rc : core_vm_unmap(&r->vm.core, port_virt_to_phys(peer.q.ring), PAGE_SZ);
+	rc = rc ? rc : core_vm_unmap(&r->vm.core, port_virt_to_phys(peer.q.txbuf), BMVF_NDESC * BMVF_BUF);
+	rc = rc ? rc : core_vm_unmap(&r->vm.core, port_virt_to_phys(peer.q.rxbuf), BMVF_NDESC * BMVF_BUF);
 	/* RX buffers: GPA = the decoy's address, backed by `ram`. */
 	rc = rc ? rc : core_vm_map(&r->vm.core, port_virt_to_phys(decoy), port_virt_to_phys(ram),
 				   BMVF_NDESC * BMVF_BUF, EPT_R | EPT_W | EPT_RAM, EPT_MT_WB);
 	/* VF 0's BAR0 at GPA = HPA, uncached; BAR3 is bm_passthrough's trap. */
-	rc = rc ? rc : core_vm_map(&r->vm.core, vf_bar(0, 0), vf_bar(0, 0), vbars[0].size, EPT_R | EPT_W, EPT_MT_UC);
+	rc = rc ? rc : core_vm_map(&r->vm.core, vfh_vf_bar(0, 0), vfh_vf_bar(0, 0), vfh.vbars[0].size, EPT_R | EPT_W, EPT_MT_UC);
 	return rc;
 }
 
@@ -472,21 +352,9 @@ static void rig_fini(struct rig *r)
 
 static int rig_run(struct rig *r)
 {
-	struct svm_guest64 g = {
-		.rip = (uint64_t)(uintptr_t)guest_igbvf_entry,
-		.rsp = (uint64_t)(uintptr_t)(guest_igbvf_stack + sizeof(guest_igbvf_stack) - 8), .rflags = 0,
-		.cr3 = (uint64_t)(uintptr_t)boot_pml4,
-		.gdt_base = (uint64_t)(uintptr_t)guest_edu_gdt, .gdt_limit = GUEST_EDU_GDT_LIMIT,
-		.idt_base = 0, .idt_limit = 0xffff,
-		.tr_base = (uint64_t)(uintptr_t)guest_edu_tss,
-		.cs = GUEST_EDU_CS, .ds = GUEST_EDU_DS, .tr = GUEST_EDU_TR,
-	};
-	int rc = svm_vcpu_init(&r->v, &r->vm);
-	rc = rc ? rc : svm_vcpu_setup_long64(&r->v, &g);
-	if (rc)
-		return rc;
-	r->v.core.gpr[GPR_RDI] = (uint64_t)(uintptr_t)&prm;
-	return svm_vcpu_run(&r->v);
+	return svm_guest_run64(&r->v, &r->vm, (void (*)(void))guest_igbvf_entry,
+			       (uint64_t)(uintptr_t)(guest_igbvf_stack + sizeof(guest_igbvf_stack) - 8),
+			       (uint64_t)(uintptr_t)&prm);
 }
 
 /* Context entries present on the VFs' bus; IRTEs present in the table. */
@@ -495,7 +363,7 @@ static unsigned ctx_count(void)
 	unsigned n = 0;
 	for (unsigned devfn = 0; devfn < 256; devfn++) {
 		uint64_t lo = 0, hi = 0;
-		if (vtd_ctx_read(&unit, (uint8_t)(vf_rid[0] >> 8), (uint8_t)devfn, &lo, &hi) == 0 && (lo & 1))
+		if (vtd_ctx_read(&vfh.unit, (uint8_t)(vfh.vf_rid[0] >> 8), (uint8_t)devfn, &lo, &hi) == 0 && (lo & 1))
 			n++;
 	}
 	return n;
@@ -504,8 +372,8 @@ static unsigned ctx_count(void)
 static unsigned irte_count(void)
 {
 	unsigned n = 0;
-	for (unsigned i = 0; i < table.n_entries; i++)
-		n += (unsigned)(table.entries[i].lo & IRTE_LO_P);
+	for (unsigned i = 0; i < vfh.table.n_entries; i++)
+		n += (unsigned)(vfh.table.entries[i].lo & IRTE_LO_P);
 	return n;
 }
 
@@ -513,29 +381,29 @@ static unsigned irte_count(void)
 
 static void test_pf(void)
 {
-	uint32_t status = port_mmio_read32(pf_bar0 + IGB_STATUS);
-	uint32_t raw_id = port_mmio_read32(vcfg[0].dev.cfg);
-	uint32_t view_id = vf_cfg_read(&vcfg[0], 0, 4);
-	tap_ok(scap.vf_enable && scap.num_vfs == NUM_VFS && vbars[0].size && vbars[3].size &&
-	       vf_bar(0, 0) == VF_BAR0_BASE && vf_bar(3, 1) == VF_BAR3_BASE + vbars[3].size &&
-	       ((status >> 14) & 0xf) == NUM_VFS && raw_id == 0xffffffffu && view_id == 0x10ca8086u,
+	uint32_t status = port_mmio_read32(vfh.pf_bar0 + IGB_STATUS);
+	uint32_t raw_id = port_mmio_read32(vfh.vcfg[0].dev.cfg);
+	uint32_t view_id = vfh_cfg_read(&vfh.vcfg[0], 0, 4);
+	tap_ok(vfh.scap.vf_enable && vfh.scap.num_vfs == VFH_NUM_VFS && vfh.vbars[0].size && vfh.vbars[3].size &&
+	       vfh_vf_bar(0, 0) == VFH_VF_BAR0_BASE && vfh_vf_bar(3, 1) == VFH_VF_BAR3_BASE + vfh.vbars[3].size &&
+	       ((status >> 14) & 0xf) == VFH_NUM_VFS && raw_id == 0xffffffffu && view_id == 0x10ca8086u,
 	       "SR-IOV on: NumVFs %u (STATUS.NUM_VFS %u), VF offset %u stride %u, VF device 0x%04x; VF BAR0 %llu KiB "
 	       "per VF at 0x%llx, VF BAR3 %llu KiB at 0x%llx; VF 0 %02x:%02x.%u reads ID 0x%08x, synthesized 0x%08x",
-	       scap.num_vfs, (status >> 14) & 0xf, scap.vf_offset, scap.vf_stride, scap.vf_device_id,
-	       (unsigned long long)(vbars[0].size >> 10), (unsigned long long)vbars[0].base,
-	       (unsigned long long)(vbars[3].size >> 10), (unsigned long long)vbars[3].base, vf_rid[0] >> 8,
-	       (vf_rid[0] >> 3) & 31, vf_rid[0] & 7, raw_id, view_id);
-	uint32_t rah1 = port_mmio_read32(pf_bar0 + IGB_RAH(1)), rah2 = port_mmio_read32(pf_bar0 + IGB_RAH(2));
-	tap_ok((status & IGB_STATUS_LU) && port_mmio_read32(pf_bar0 + IGB_MRQC) == IGB_MRQC_VMDQ &&
-	       (port_mmio_read32(pf_bar0 + IGB_DTXSWC) & IGB_DTXSWC_LOOPBACK) && (rah1 & IGB_RAH_AV) &&
+	       vfh.scap.num_vfs, (status >> 14) & 0xf, vfh.scap.vf_offset, vfh.scap.vf_stride, vfh.scap.vf_device_id,
+	       (unsigned long long)(vfh.vbars[0].size >> 10), (unsigned long long)vfh.vbars[0].base,
+	       (unsigned long long)(vfh.vbars[3].size >> 10), (unsigned long long)vfh.vbars[3].base, vfh.vf_rid[0] >> 8,
+	       (vfh.vf_rid[0] >> 3) & 31, vfh.vf_rid[0] & 7, raw_id, view_id);
+	uint32_t rah1 = port_mmio_read32(vfh.pf_bar0 + IGB_RAH(1)), rah2 = port_mmio_read32(vfh.pf_bar0 + IGB_RAH(2));
+	tap_ok((status & IGB_STATUS_LU) && port_mmio_read32(vfh.pf_bar0 + IGB_MRQC) == IGB_MRQC_VMDQ &&
+	       (port_mmio_read32(vfh.pf_bar0 + IGB_DTXSWC) & IGB_DTXSWC_LOOPBACK) && (rah1 & IGB_RAH_AV) &&
 	       (rah1 & IGB_RAH_POOL(0)) && (rah2 & IGB_RAH_POOL(1)) &&
-	       (port_mmio_read32(pf_bar0 + IGB_CTRL_EXT) & IGB_CTRL_EXT_PFRSTD),
+	       (port_mmio_read32(vfh.pf_bar0 + IGB_CTRL_EXT) & IGB_CTRL_EXT_PFRSTD),
 	       "link up (STATUS 0x%08x), MRQC VMDq, DTXSWC loopback, RAH[1] 0x%08x (pool 0), RAH[2] 0x%08x (pool 1), "
 	       "CTRL_EXT.PFRSTD", status, rah1, rah2);
-	tap_ok(peer.up && (port_mmio_read32(pf_bar0 + IGB_VFRE) & 2u) && (port_mmio_read32(pf_bar0 + IGB_VFTE) & 2u) &&
-	       pf.vf[1].resets == 1 && peer.dma.mode == BMPT_SHARED,
+	tap_ok(peer.up && (port_mmio_read32(vfh.pf_bar0 + IGB_VFRE) & 2u) && (port_mmio_read32(vfh.pf_bar0 + IGB_VFTE) & 2u) &&
+	       vfh.pf.vf[1].resets == 1 && peer.q.dma.mode == BMPT_SHARED,
 	       "the peer VF 1 (%02x:%02x.%u): reset handshake answered by the PF (VFRE/VFTE bit 1 on), rings in its "
-	       "own domain (%s)", vf_rid[1] >> 8, (vf_rid[1] >> 3) & 31, vf_rid[1] & 7, peer.dma.why);
+	       "own domain (%s)", vfh.vf_rid[1] >> 8, (vfh.vf_rid[1] >> 3) & 31, vfh.vf_rid[1] & 7, peer.q.dma.why);
 }
 
 /* --- 2. the guest ----------------------------------------------------------------- */
@@ -551,7 +419,7 @@ static void pf_vec_handler(struct idt_frame *f, void *ctx)
 {
 	(void)f;
 	(void)ctx;
-	int n = igb_pf_mbx_irq(&pf);
+	int n = igb_pf_mbx_irq(&vfh.pf);
 	pf_irq_answered += n > 0 ? (uint32_t)n : 0;
 }
 
@@ -560,28 +428,28 @@ static int pf_irq_setup(void)
 	static const uint8_t hv[1] = { PF_HOST_VEC };
 	host_cpu = (struct ir_vcpu){ .virt_apic_id = lapic_id(), .host_apic_id = lapic_id() };
 	host_side = (struct ir_guest){ .name = "host", .vcpus = &host_cpu, .n_vcpus = 1 };
-	const struct ir_route_cfg rc = { .table = &table, .guest = &host_side,
-					 .source = { .sid = pf_rid, .svt = IRTE_SVT_SID }, .n_msgs = 1, .host_vectors = hv };
+	const struct ir_route_cfg rc = { .table = &vfh.table, .guest = &host_side,
+					 .source = { .sid = vfh.pf_rid, .svt = IRTE_SVT_SID }, .n_msgs = 1, .host_vectors = hv };
 	int err = ir_route_open(&pf_route, &rc);
 	/* The host's own message, compatibility format, then remapped by the route. */
 	const struct msi_msg m = { .addr_lo = 0xfee00000u | lapic_id() << 12, .data = PF_HOST_VEC };
 	err = err ? err : ir_route_update(&pf_route, &m, false);
 	if (err)
 		return err;
-	uint64_t e = pfdev.msix_bar;   /* PF MSI-X entry 0 (BAR3 + 0) */
+	uint64_t e = vfh.pfdev.msix_bar;   /* PF MSI-X entry 0 (BAR3 + 0) */
 	port_mmio_write32(e + PCI_MSIX_ENTRY_ADDR_LO, pf_route.shadow_msi.addr_lo);
 	port_mmio_write32(e + PCI_MSIX_ENTRY_ADDR_HI, pf_route.shadow_msi.addr_hi);
 	port_mmio_write32(e + PCI_MSIX_ENTRY_DATA, pf_route.shadow_msi.data);
 	port_mmio_write32(e + PCI_MSIX_ENTRY_VCTRL, 0);
-	uint16_t ctl = pci_read16(pfdev.pci, (uint16_t)(pfdev.msix_cap + PCI_MSIX_CTRL));
-	pci_write16(pfdev.pci, (uint16_t)(pfdev.msix_cap + PCI_MSIX_CTRL),
+	uint16_t ctl = pci_read16(vfh.pfdev.pci, (uint16_t)(vfh.pfdev.msix_cap + PCI_MSIX_CTRL));
+	pci_write16(vfh.pfdev.pci, (uint16_t)(vfh.pfdev.msix_cap + PCI_MSIX_CTRL),
 		    (uint16_t)((ctl & ~PCI_MSIX_CTRL_FMASK) | PCI_MSIX_CTRL_EN));
-	return igb_pf_mbx_irq_enable(&pf, 0);
+	return igb_pf_mbx_irq_enable(&vfh.pf, 0);
 }
 
 static uint64_t msix_phys(unsigned k, unsigned off)
 {
-	return port_mmio_read32(vf_bar(3, 0) + k * 16 + off);
+	return port_mmio_read32(vfh_vf_bar(3, 0) + k * 16 + off);
 }
 
 static void test_guest(bool mirror)
@@ -593,8 +461,8 @@ static void test_guest(bool mirror)
 	peer.rx_frames = peer.rx_good = peer.rx_bad = peer.echoed = 0;
 	host_irqs_foreign = 0;
 	for (unsigned k = 0; k < 3; k++)
-		idt_reset_count((uint8_t)(HOST_VEC0 + k));
-	unsigned ctx0 = ctx_count(), irte0 = irte_count(), used0 = table.n_used;
+		idt_reset_count((uint8_t)(VFH_HOST_VEC0 + k));
+	unsigned ctx0 = ctx_count(), irte0 = irte_count(), used0 = vfh.table.n_used;
 	for (unsigned i = 0; i < BMVF_NDESC * BMVF_BUF / 8; i++) {
 		((volatile uint64_t *)decoy)[i] = DECOY;
 		((volatile uint64_t *)ram)[i] = 0;
@@ -604,15 +472,15 @@ static void test_guest(bool mirror)
 	prm = (struct bmvf_params){
 		.cfg_gpa = VF_CFG_GPA, .ring_gpa = port_virt_to_phys(ring), .txbuf_gpa = port_virt_to_phys(txbuf),
 		.rxbuf_gpa = port_virt_to_phys(decoy), .hole_gpa = port_virt_to_phys(hole),
-		.foreign_gpa = port_virt_to_phys(peer.txbuf), .vec_rx = VEC_RX, .vec_tx = VEC_TX, .vec_mbx = VEC_MBX,
+		.foreign_gpa = port_virt_to_phys(peer.q.txbuf), .vec_rx = VEC_RX, .vec_tx = VEC_TX, .vec_mbx = VEC_MBX,
 		.apic_id = GUEST_APIC, .frames = FRAMES, .frame_len = FRAME_LEN, .seed = SEED,
 	};
 	for (unsigned i = 0; i < 6; i++)
 		prm.peer_mac[i] = vf_macs[1][i];
 	rc = rc ? rc : assign(r, mirror ? BMPT_FORCE_MIRROR : 0);
 	cur = r;
-	unsigned resets0 = pf.vf[0].resets, flr0 = pf.vf[0].flr_events;
-	uint32_t answered0 = pf_irq_answered, msgs0 = pf.mbx_msgs;
+	unsigned resets0 = vfh.pf.vf[0].resets, flr0 = vfh.pf.vf[0].flr_events;
+	uint32_t answered0 = pf_irq_answered, msgs0 = vfh.pf.mbx_msgs;
 	idt_reset_count(PF_HOST_VEC);
 	uint64_t t0 = clock_ns();
 	int run = rc ? rc : rig_run(r);
@@ -623,37 +491,37 @@ static void test_guest(bool mirror)
 		 "waits (%u timed out); %u host interrupts not the VF's; PF: %u polls, %u messages",
 		 rc, run, exits_total(&r->v), r->v.core.exits[CORE_EXIT_MMIO], r->v.core.exits[CORE_EXIT_HYPERCALL],
 		 r->v.core.exits[CORE_EXIT_HLT], r->v.core.exits[CORE_EXIT_EXTINT],
-		 r->v.core.exits[CORE_EXIT_INTR_WINDOW], r->hlt_waits, r->hlt_timeouts, host_irqs_foreign, pf.mbx_polls,
-		 pf.mbx_msgs);
+		 r->v.core.exits[CORE_EXIT_INTR_WINDOW], r->hlt_waits, r->hlt_timeouts, host_irqs_foreign, vfh.pf.mbx_polls,
+		 vfh.pf.mbx_msgs);
 
 	/* (a) its config page: the synthesized IDs, MSI-X, the BARs. */
 	tap_ok(ran && g[G_CFG_ID] == 0x10ca8086u && g[G_MSIX_CAP] == r->dev.msix && r->dev.msix &&
-	       g[G_BAR0] == vf_bar(0, 0) && g[G_BAR3] == vf_bar(3, 0) && g[G_MSIX_SIZE] == 3,
+	       g[G_BAR0] == vfh_vf_bar(0, 0) && g[G_BAR3] == vfh_vf_bar(3, 0) && g[G_MSIX_SIZE] == 3,
 	       "the guest read ID 0x%08llx (8086:10ca synthesized from the PF's SR-IOV capability) through its "
 	       "trapped config page, MSI-X at 0x%llx with %llu entries, BAR0 0x%llx, BAR3 0x%llx",
 	       (unsigned long long)g[G_CFG_ID], (unsigned long long)g[G_MSIX_CAP], (unsigned long long)g[G_MSIX_SIZE],
 	       (unsigned long long)g[G_BAR0], (unsigned long long)g[G_BAR3]);
 	/* (b) the reset handshake. */
-	uint64_t mac_lo = pf.vf[0].mac[0] | pf.vf[0].mac[1] << 8 | pf.vf[0].mac[2] << 16 |
-			  (uint64_t)pf.vf[0].mac[3] << 24;
-	uint64_t mac_hi = pf.vf[0].mac[4] | pf.vf[0].mac[5] << 8;
+	uint64_t mac_lo = vfh.pf.vf[0].mac[0] | vfh.pf.vf[0].mac[1] << 8 | vfh.pf.vf[0].mac[2] << 16 |
+			  (uint64_t)vfh.pf.vf[0].mac[3] << 24;
+	uint64_t mac_hi = vfh.pf.vf[0].mac[4] | vfh.pf.vf[0].mac[5] << 8;
 	tap_ok(ran && g[G_RESET_W0] == (IGB_VF_RESET | IGB_MSG_ACK) && g[G_MAC_LO] == mac_lo && g[G_MAC_HI] == mac_hi &&
-	       g[G_MC_TYPE] == 0 && pf.vf[0].resets == resets0 + 1 && pf.vf[0].flr_events > flr0,
+	       g[G_MC_TYPE] == 0 && vfh.pf.vf[0].resets == resets0 + 1 && vfh.pf.vf[0].flr_events > flr0,
 	       "VF reset handshake: the guest's CTRL.RST reached the PF as a VFLRE event (%u), its VF_RESET was answered "
-	       "0x%08llx (ACK) with MAC %02x:%02x:%02x:%02x:%02x:%02x and filter type %llu", pf.vf[0].flr_events - flr0,
-	       (unsigned long long)g[G_RESET_W0], pf.vf[0].mac[0], pf.vf[0].mac[1], pf.vf[0].mac[2], pf.vf[0].mac[3],
-	       pf.vf[0].mac[4], pf.vf[0].mac[5], (unsigned long long)g[G_MC_TYPE]);
-	tap_ok(ran && g[G_MC_W0] == (IGB_VF_SET_MULTICAST | 2u << 16 | IGB_MSG_ACK | IGB_MSG_CTS) && pf.vf[0].n_mc == 2 &&
+	       "0x%08llx (ACK) with MAC %02x:%02x:%02x:%02x:%02x:%02x and filter type %llu", vfh.pf.vf[0].flr_events - flr0,
+	       (unsigned long long)g[G_RESET_W0], vfh.pf.vf[0].mac[0], vfh.pf.vf[0].mac[1], vfh.pf.vf[0].mac[2], vfh.pf.vf[0].mac[3],
+	       vfh.pf.vf[0].mac[4], vfh.pf.vf[0].mac[5], (unsigned long long)g[G_MC_TYPE]);
+	tap_ok(ran && g[G_MC_W0] == (IGB_VF_SET_MULTICAST | 2u << 16 | IGB_MSG_ACK | IGB_MSG_CTS) && vfh.pf.vf[0].n_mc == 2 &&
 	       g[G_LPE_W0] == (IGB_VF_SET_LPE | IGB_MSG_ACK | IGB_MSG_CTS) &&
 	       g[G_API_W0] == (IGB_VF_API_NEGOTIATE | IGB_MSG_NACK | IGB_MSG_CTS),
 	       "mailbox: SET_MULTICAST (2 hashes) -> 0x%08llx ACK, SET_LPE 1518 -> 0x%08llx ACK, API negotiation -> "
 	       "0x%08llx NACK (the 82576 PF does not know it)", (unsigned long long)g[G_MC_W0],
 	       (unsigned long long)g[G_LPE_W0], (unsigned long long)g[G_API_W0]);
 	/* The PF's side ran on the PF's own MSI-X vector, through our IRTE. */
-	struct irte pe = table.entries[pf_route.base];
+	struct irte pe = vfh.table.entries[pf_route.base];
 	uint64_t pfv = idt_count(PF_HOST_VEC);
-	tap_ok(ran && pf_irq_answered - answered0 == 4 && pf.mbx_msgs - msgs0 == 4 && pfv >= 1 && (pe.lo & IRTE_LO_P) &&
-	       (pe.hi & 0xffffu) == pf_rid && irte_vector(&pe) == PF_HOST_VEC,
+	tap_ok(ran && pf_irq_answered - answered0 == 4 && vfh.pf.mbx_msgs - msgs0 == 4 && pfv >= 1 && (pe.lo & IRTE_LO_P) &&
+	       (pe.hi & 0xffffu) == vfh.pf_rid && irte_vector(&pe) == PF_HOST_VEC,
 	       "the PF answered the guest's 4 messages from its mailbox interrupt: host vector 0x%x arrived %llu times "
 	       "through IRTE %u (SID 0x%04x verified), no polling in the guest's HLT exits", PF_HOST_VEC,
 	       (unsigned long long)pfv, pf_route.base, (unsigned)(pe.hi & 0xffffu));
@@ -661,10 +529,10 @@ static void test_guest(bool mirror)
 	 * the vector number taken as a bit mask, so the guest's mailbox vector 2
 	 * (what Linux's igbvf programs) arrives on MSI-X entry 1; entry 2 stays
 	 * silent.  Counted per vector, not assumed. */
-	uint32_t vfre = port_mmio_read32(pf_bar0 + IGB_VFRE);
+	uint32_t vfre = port_mmio_read32(vfh.pf_bar0 + IGB_VFRE);
 	uint64_t hs = r->hs_injected[0] + r->hs_injected[1] + r->hs_injected[2];
-	tap_ok(ran && (vfre & 1u) && (port_mmio_read32(pf_bar0 + IGB_VFTE) & 1u) && hs >= 1 && r->hs_injected[1] >= 1 &&
-	       idt_count(HOST_VEC0 + 1) >= r->hs_injected[1],
+	tap_ok(ran && (vfre & 1u) && (port_mmio_read32(vfh.pf_bar0 + IGB_VFTE) & 1u) && hs >= 1 && r->hs_injected[1] >= 1 &&
+	       idt_count(VFH_HOST_VEC0 + 1) >= r->hs_injected[1],
 	       "the PF's mailbox replies raised the VF's interrupt through our IRTEs before any frame: %llu injected "
 	       "(entry 0: %llu, 1: %llu, 2: %llu; QEMU sends the mailbox cause of IVAR_MISC vector 2 on entry 1; the "
 	       "guest, polling with IF = 0, took %llu); VFRE 0x%x", (unsigned long long)hs,
@@ -674,13 +542,13 @@ static void test_guest(bool mirror)
 	/* (c) the three contexts of MSI-X entry 0 (RX). */
 	const struct bmpt_msix_entry *e0 = &r->dev.msix_entries[0];
 	uint16_t idx = e0->route.base;
-	struct irte hw = table.entries[idx];
+	struct irte hw = vfh.table.entries[idx];
 	uint32_t pa = (uint32_t)msix_phys(0, 0), pd = (uint32_t)msix_phys(0, 8);
 	struct msi_compat mc = { 0 };
 	int dec = msi_compat_decode(&r->dev.msix_state.vec[0].virt_msi, &mc);
 	unsigned vec = (unsigned)((hw.lo & IRTE_LO_VECTOR_MASK) >> IRTE_LO_VECTOR_SHIFT);
-	tap_ok(ran && dec == 0 && mc.vector == VEC_RX && (pa & MSI_ADDR_IF) && (hw.lo & IRTE_LO_P) && vec == HOST_VEC0 &&
-	       (hw.hi & 0xffffu) == vf_rid[0] && ((hw.hi >> 18) & 3u) == 1,
+	tap_ok(ran && dec == 0 && mc.vector == VEC_RX && (pa & MSI_ADDR_IF) && (hw.lo & IRTE_LO_P) && vec == VFH_HOST_VEC0 &&
+	       (hw.hi & 0xffffu) == vfh.vf_rid[0] && ((hw.hi >> 18) & 3u) == 1,
 	       "MSI-X entry 0: virtual 0x%08x/0x%08x (vector 0x%x, APIC %u); shadow: IRTE %u = 0x%016llx_%016llx "
 	       "(SID 0x%04x verified) and the VF's table holds 0x%08x/0x%08x (remappable); physical: host vector 0x%x",
 	       r->dev.msix_state.virt[0][0], r->dev.msix_state.virt[0][2], mc.vector, mc.dest_id, idx, (unsigned long long)hw.hi,
@@ -701,7 +569,7 @@ static void test_guest(bool mirror)
 		const uint8_t *f = ram + b * BMVF_BUF;
 		bool ok = true;
 		for (unsigned i = 0; i < 6; i++)
-			ok &= f[i] == pf.vf[0].mac[i] && f[6 + i] == vf_macs[1][i];
+			ok &= f[i] == vfh.pf.vf[0].mac[i] && f[6 + i] == vf_macs[1][i];
 		landed += ok;
 	}
 	bool decoy_ok = true;
@@ -714,20 +582,20 @@ static void test_guest(bool mirror)
 	       (unsigned long long)g[G_RX_GOOD], (unsigned long long)g[G_RX_BAD], (unsigned long long)prm.rxbuf_gpa,
 	       (unsigned long long)vt, landed);
 	/* (f) interrupts: the VF's RX/TX causes -> IRTE -> host vector -> guest vector. */
-	uint64_t h0 = idt_count(HOST_VEC0), h1 = idt_count(HOST_VEC0 + 1);
+	uint64_t h0 = idt_count(VFH_HOST_VEC0), h1 = idt_count(VFH_HOST_VEC0 + 1);
 	tap_ok(ran && g[G_RX_IRQS] >= FRAMES && r->dev.msix_entries[0].injected >= g[G_RX_IRQS] &&
 	       h0 == r->dev.msix_entries[0].injected && g[G_STRAY] == 0 && host_irqs_foreign == 0,
 	       "RX: host vector 0x%x arrived %llu times through IRTE %u, injected %llu times as guest vector 0x%x, "
-	       "taken %llu times by the guest's handler; no stray vectors", HOST_VEC0, (unsigned long long)h0, idx,
+	       "taken %llu times by the guest's handler; no stray vectors", VFH_HOST_VEC0, (unsigned long long)h0, idx,
 	       (unsigned long long)r->dev.msix_entries[0].injected, VEC_RX, (unsigned long long)g[G_RX_IRQS]);
 	tap_ok(ran && g[G_TX_IRQS] >= FRAMES && r->dev.msix_entries[1].injected >= g[G_TX_IRQS] &&
 	       h1 == r->dev.msix_entries[1].injected,
 	       "TX: host vector 0x%x arrived %llu times through IRTE %u, injected %llu times as guest vector 0x%x, "
-	       "taken %llu times", HOST_VEC0 + 1, (unsigned long long)h1, r->dev.msix_entries[1].route.base,
+	       "taken %llu times", VFH_HOST_VEC0 + 1, (unsigned long long)h1, r->dev.msix_entries[1].route.base,
 	       (unsigned long long)r->dev.msix_entries[1].injected, VEC_TX, (unsigned long long)g[G_TX_IRQS]);
 	tap_ok(ran && r->faults_in_traffic == 0, "no VT-d fault during the %u round trips", FRAMES);
 	/* (g) a descriptor naming a GPA outside the guest. */
-	tap_ok(ran && r->hole_faults == 1 && !r->hole_f.irq && r->hole_f.sid == vf_rid[0] && r->hole_f.write &&
+	tap_ok(ran && r->hole_faults == 1 && !r->hole_f.irq && r->hole_f.sid == vfh.vf_rid[0] && r->hole_f.write &&
 	       (r->hole_f.addr & ~(PAGE_SZ - 1)) == prm.hole_gpa && r->hole_hash_before == r->hole_hash_after &&
 	       r->hole_hash_after == fnv(hole, PAGE_SZ),
 	       "RX descriptor at GPA 0x%llx (outside the domain): VT-d fault reason 0x%x (%s), SID 0x%04x, write, "
@@ -735,7 +603,7 @@ static void test_guest(bool mirror)
 	       r->hole_f.reason, vtd_fault_reason_name(r->hole_f.reason), r->hole_f.sid,
 	       (unsigned long long)r->hole_f.addr);
 	/* (h) the other domain: the guest's VF cannot read the peer's buffer. */
-	tap_ok(ran && r->foreign_faults == 1 && r->foreign_f.sid == vf_rid[0] && !r->foreign_f.write &&
+	tap_ok(ran && r->foreign_faults == 1 && r->foreign_f.sid == vfh.vf_rid[0] && !r->foreign_f.write &&
 	       (r->foreign_f.addr & ~(PAGE_SZ - 1)) == prm.foreign_gpa &&
 	       r->peer_frames_after_foreign == r->peer_frames_before_foreign &&
 	       r->foreign_hash_before == r->foreign_hash_after,
@@ -744,8 +612,8 @@ static void test_guest(bool mirror)
 	       (unsigned long long)prm.foreign_gpa, r->foreign_f.reason, r->foreign_f.sid,
 	       r->peer_frames_before_foreign, r->peer_frames_after_foreign);
 	uint64_t lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0;
-	vtd_ctx_read(&unit, (uint8_t)(vf_rid[0] >> 8), (uint8_t)vf_rid[0], &lo0, &hi0);
-	vtd_ctx_read(&unit, (uint8_t)(vf_rid[1] >> 8), (uint8_t)vf_rid[1], &lo1, &hi1);
+	vtd_ctx_read(&vfh.unit, (uint8_t)(vfh.vf_rid[0] >> 8), (uint8_t)vfh.vf_rid[0], &lo0, &hi0);
+	vtd_ctx_read(&vfh.unit, (uint8_t)(vfh.vf_rid[1] >> 8), (uint8_t)vfh.vf_rid[1], &lo1, &hi1);
 	uint64_t pv = 0;
 	unsigned pfl = 0;
 	int pt = vtd_domain_translate(&r->dma.dom, prm.foreign_gpa, &pv, &pfl, NULL);
@@ -778,15 +646,15 @@ static void test_guest(bool mirror)
 	/* (j) release. */
 	release(r);
 	uint64_t lo = 0, hi = 0;
-	vtd_ctx_read(&unit, (uint8_t)(vf_rid[0] >> 8), (uint8_t)vf_rid[0], &lo, &hi);
-	uint32_t rxdctl = vf_rd(0, VF_RXDCTL), txdctl = vf_rd(0, VF_TXDCTL);
-	vfre = port_mmio_read32(pf_bar0 + IGB_VFRE);
+	vtd_ctx_read(&vfh.unit, (uint8_t)(vfh.vf_rid[0] >> 8), (uint8_t)vfh.vf_rid[0], &lo, &hi);
+	uint32_t rxdctl = vfh_vf_rd(0, VF_RXDCTL), txdctl = vfh_vf_rd(0, VF_TXDCTL);
+	vfre = port_mmio_read32(vfh.pf_bar0 + IGB_VFRE);
 	tap_ok(!(lo & 1) && !(rxdctl & VF_QUEUE_ENABLE) && !(txdctl & VF_QUEUE_ENABLE) && !(vfre & 1u) &&
-	       ctx_count() == ctx0 && irte_count() == irte0 && table.n_used == used0 &&
-	       !(pci_cfg_read(&vcfg[0].dev, r->dev.msix + PCI_MSIX_CTRL, 2) & PCI_MSIX_CTRL_EN),
+	       ctx_count() == ctx0 && irte_count() == irte0 && vfh.table.n_used == used0 &&
+	       !(pci_cfg_read(&vfh.vcfg[0].dev, r->dev.msix + PCI_MSIX_CTRL, 2) & PCI_MSIX_CTRL_EN),
 	       "release: VF 0 reset through VTCTRL (RXDCTL 0x%08x, TXDCTL 0x%08x, VFRE 0x%x), MSI-X off, context entry "
 	       "gone (%u on the bus, as before), IRTEs %u present / %u allocated (as before)", rxdctl, txdctl, vfre,
-	       ctx_count(), irte_count(), table.n_used);
+	       ctx_count(), irte_count(), vfh.table.n_used);
 	rig_fini(r);
 }
 
@@ -794,7 +662,7 @@ static void test_guest(bool mirror)
 
 static void test_cycles(void)
 {
-	unsigned ctx0 = ctx_count(), irte0 = irte_count(), used0 = table.n_used;
+	unsigned ctx0 = ctx_count(), irte0 = irte_count(), used0 = vfh.table.n_used;
 	unsigned ok = 0, peak_ctx = 0, peak_irte = 0;
 	/* One VM (the SVM backend hands out ASIDs without taking them back),
 	 * the VF assigned to it and released twenty times. */
@@ -802,27 +670,27 @@ static void test_cycles(void)
 	int vm_rc = rig_vm(r);
 	for (unsigned c = 0; c < CYCLES && !vm_rc; c++) {
 		int rc = assign(r, 0);
-		unsigned cc = ctx_count(), ic = table.n_used;
+		unsigned cc = ctx_count(), ic = vfh.table.n_used;
 		peak_ctx = cc > peak_ctx ? cc : peak_ctx;
 		peak_irte = ic > peak_irte ? ic : peak_irte;
 		release(r);
 		ok += rc == 0 && cc == ctx0 + 1 && ic == used0 + 3 && ctx_count() == ctx0 && irte_count() == irte0 &&
-		      table.n_used == used0 && core_vm_mmio_free(&r->vm.core) == CORE_MAX_MMIO;
+		      vfh.table.n_used == used0 && core_vm_mmio_free(&r->vm.core) == CORE_MAX_MMIO;
 	}
 	rig_fini(r);
-	tap_ok(ok == CYCLES && ctx_count() == ctx0 && irte_count() == irte0 && table.n_used == used0,
+	tap_ok(ok == CYCLES && ctx_count() == ctx0 && irte_count() == irte0 && vfh.table.n_used == used0,
 	       "%u assign/release cycles: each added 1 context entry and allocated 3 IRTEs (peaks %u and %u) and removed "
 	       "them; "
 	       "after: %u context entries, %u IRTEs present, %u allocated (baseline %u, %u, %u)", ok, peak_ctx,
-	       peak_irte, ctx_count(), irte_count(), table.n_used, ctx0, irte0, used0);
+	       peak_irte, ctx_count(), irte_count(), vfh.table.n_used, ctx0, irte0, used0);
 	/* The PF's mailbox state after it all: every request answered. */
 	unsigned msgs = 0, acks = 0, nacks = 0;
-	for (unsigned v = 0; v < NUM_VFS; v++) {
-		msgs += pf.vf[v].msgs;
-		acks += pf.vf[v].acks;
-		nacks += pf.vf[v].nacks;
+	for (unsigned v = 0; v < VFH_NUM_VFS; v++) {
+		msgs += vfh.pf.vf[v].msgs;
+		acks += vfh.pf.vf[v].acks;
+		nacks += vfh.pf.vf[v].nacks;
 	}
-	tap_ok(msgs == acks + nacks && msgs == pf.mbx_msgs && nacks == 2,
+	tap_ok(msgs == acks + nacks && msgs == vfh.pf.mbx_msgs && nacks == 2,
 	       "PF mailbox: %u messages, %u ACK, %u NACK (the API negotiation of each guest run), none unanswered", msgs, acks, nacks);
 }
 
@@ -835,36 +703,23 @@ void test_main(void)
 	break_echo = brk[0] == 'e';
 	tap_set_prefix("bm-vf");
 	tap_plan(BMVF_TESTS);
-	const struct acpi_header *t = acpi_find("DMAR", 0);
-	if (!t || dmar_parse(t, t->length, 0, &dmar) || !dmar.ndrhd)
+	enum vfh_find found = vfh_find();
+	if (found == VFH_NO_DMAR)
 		tap_bail("no ACPI DMAR: run with -device intel-iommu,intremap=on");
-	if (igb_find(&pfdev, 0))
+	if (found == VFH_NO_PF)
 		tap_bail("no igb PF: run with -device igb");
-	pf_bar0 = pfdev.mmio;
-	pf_rid = pci_rid(pfdev.pci);
-	int rc = vtd_unit_init(&unit, dmar.drhd[0].reg_base, 0);
-	rc = rc ? rc : vtd_unit_enable(&unit);
-	rc = rc ? rc : ir_table_init(&table, 256, 0);
-	rc = rc ? rc : ir_table_enable(&table, &unit);
-	tap_ok(rc == 0 && unit.caps.ir, "VT-d unit up with interrupt remapping; igb PF %02x:%02x.%u, BAR0 0x%llx",
-	       pf_rid >> 8, (pf_rid >> 3) & 31, pf_rid & 7, (unsigned long long)pf_bar0);
+	int rc = vfh_iommu_up();
+	tap_ok(rc == 0 && vfh.unit.caps.ir, "VT-d unit up with interrupt remapping; igb PF %02x:%02x.%u, BAR0 0x%llx",
+	       vfh.pf_rid >> 8, (vfh.pf_rid >> 3) & 31, vfh.pf_rid & 7, (unsigned long long)vfh.pf_bar0);
 	if (rc)
 		tap_bail("VT-d bring-up: %d", rc);
 	for (unsigned k = 0; k < 3; k++)
-		idt_set_handler((uint8_t)(HOST_VEC0 + k), host_vec_handler, NULL);
+		idt_set_handler((uint8_t)(VFH_HOST_VEC0 + k), host_vec_handler, NULL);
 
 	/* The PF: SR-IOV, link, switch, mailbox. */
-	const struct sriov_cfg_ops pcfg = { pf_cfg_read32, pf_cfg_write32, (void *)pfdev.pci };
-	rc = igb_pf_sriov_enable(&pcfg, NUM_VFS, VF_BAR0_BASE, VF_BAR3_BASE, &scap, vbars);
-	for (unsigned v = 0; !rc && v < NUM_VFS; v++) {
-		rc = sriov_vf_rid(&scap, pf_rid, (uint16_t)v, &vf_rid[v]);
-		vcfg[v].dev = (struct pci_dev){ .cfg = pfdev.pci->cfg + ((uint64_t)(vf_rid[v] - pf_rid) << 12) };
-		rc = rc ? rc : sriov_vf_view_init(&vcfg[v].view, IGB_VENDOR, &scap, vbars, (uint16_t)v);
-	}
-	struct igb_pf_regs regs = igb_pf_mmio_regs(&pf_bar0);
-	rc = rc ? rc : igb_pf_init(&pf, &regs, NUM_VFS, vf_macs);
-	int link = rc ? rc : igb_pf_link_up(&pf, 1u << 22);
-	rc = rc ? rc : igb_pf_switch_init(&pf);
+	rc = vfh_pf_init(vf_macs);
+	int link = rc ? rc : igb_pf_link_up(&vfh.pf, 1u << 22);
+	rc = rc ? rc : igb_pf_switch_init(&vfh.pf);
 	tap_diag("PF: setup %d, link %d after autoneg", rc, link);
 	if (rc)
 		tap_bail("PF bring-up: %d", rc);

@@ -26,6 +26,7 @@
 #include "pci/pci_cap.h"
 #include "tests/bmvf/igbvf.h"
 #include "tests/vmx/guest_edu.h"
+#include "tests/vmx/guest_io.h"
 
 uint8_t guest_igbvf_stack[8192] __attribute__((aligned(16)));
 static uint64_t idt[512] __attribute__((aligned(16)));
@@ -36,30 +37,6 @@ static unsigned halts;
 
 #define WAIT_ROUNDS 2000u
 
-static inline uint32_t rd8(uint64_t a)
-{
-	uint32_t v;
-	__asm__ volatile("movzbl (%1), %0" : "=r"(v) : "r"(a) : "memory");
-	return v;
-}
-static inline uint32_t rd16(uint64_t a)
-{
-	uint32_t v;
-	__asm__ volatile("movzwl (%1), %0" : "=r"(v) : "r"(a) : "memory");
-	return v;
-}
-static inline uint32_t rd32(uint64_t a)
-{
-	uint32_t v;
-	__asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(a) : "memory");
-	return v;
-}
-static inline void wr16(uint64_t a, uint32_t v) { __asm__ volatile("movw %w0, (%1)" : : "r"(v), "r"(a) : "memory"); }
-static inline void wr32(uint64_t a, uint32_t v) { __asm__ volatile("movl %0, (%1)" : : "r"(v), "r"(a) : "memory"); }
-static inline void vmcall(uint64_t cmd, uint64_t a, uint64_t b)
-{
-	__asm__ volatile("vmcall" : : "a"(cmd), "b"(a), "c"(b) : "memory");
-}
 static void report(enum bmvf_key k, uint64_t v) { vmcall(CMD_REPORT, k, v); }
 static uint32_t vrd(uint32_t off) { return rd32(bar0 + off); }
 static void vwr(uint32_t off, uint32_t v) { wr32(bar0 + off, v); }
@@ -76,15 +53,6 @@ void gvf_rx_isr(void);
 void gvf_tx_isr(void);
 void gvf_mbx_isr(void);
 void gvf_stray_isr(void);
-
-static void set_gate(unsigned vec, void (*fn)(void))
-{
-	uint64_t a = (uint64_t)(uintptr_t)fn;
-	/* 64-bit interrupt gate (SDM Vol. 3A §6.14.1): type 14, present, DPL 0. */
-	idt[2 * vec] = (a & 0xffff) | ((uint64_t)GUEST_EDU_CS << 16) | (0xeull << 40) | (1ull << 47) |
-		       (((a >> 16) & 0xffff) << 48);
-	idt[2 * vec + 1] = a >> 32;
-}
 
 /* Wait for an interrupt (the host runs the PF and the peer meanwhile). */
 static void wait_once(void)
@@ -147,12 +115,6 @@ static uint32_t mb_call(const uint32_t *w, unsigned n, uint32_t *reply, unsigned
 
 /* --- config page ------------------------------------------------------------ */
 
-static uint32_t cfg_acc_read(void *ctx, unsigned off, unsigned size)
-{
-	uint64_t a = (uint64_t)(uintptr_t)ctx + off;
-	return size == 1 ? rd8(a) : size == 2 ? rd16(a) : rd32(a);
-}
-
 static uint64_t bar64(uint64_t cfg, unsigned n)
 {
 	return (rd32(cfg + PCI_BAR0 + 4 * n) & ~0xfull) | (uint64_t)rd32(cfg + PCI_BAR0 + 4 * n + 4) << 32;
@@ -206,14 +168,14 @@ static void guest_igbvf_main(const struct bmvf_params *p)
 	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = { sizeof(idt) - 1,
 										    (uint64_t)(uintptr_t)idt };
 	for (unsigned v = 32; v < 256; v++)
-		set_gate(v, v == p->vec_rx ? gvf_rx_isr : v == p->vec_tx ? gvf_tx_isr
-						      : v == p->vec_mbx ? gvf_mbx_isr : gvf_stray_isr);
+		guest_idt_gate(idt, v, v == p->vec_rx ? gvf_rx_isr : v == p->vec_tx ? gvf_tx_isr
+								 : v == p->vec_mbx ? gvf_mbx_isr : gvf_stray_isr, GUEST_EDU_CS);
 	__asm__ volatile("cli; lidt %0" : : "m"(idtr) : "memory");
 
 	/* 1. The function through its config page. */
 	uint64_t cfg = p->cfg_gpa;
 	report(G_CFG_ID, rd32(cfg));
-	const struct pci_cfg_acc acc = { cfg_acc_read, (void *)(uintptr_t)cfg, PCI_CFG_SIZE };
+	const struct pci_cfg_acc acc = { guest_cfg_read, (void *)(uintptr_t)cfg, PCI_CFG_SIZE };
 	struct pci_cap c = { 0 };
 	unsigned msix = pci_cap_find(&acc, PCI_CAP_ID_MSIX, &c) == 0 ? c.off : 0;
 	report(G_MSIX_CAP, msix);

@@ -13,11 +13,7 @@
 #include <stdint.h>
 
 #include "tests/svm/svm_test.h"
-
-static inline void vmcall(uint64_t cmd, uint64_t a, uint64_t b)
-{
-	__asm__ volatile("vmcall" : : "a"(cmd), "b"(a), "c"(b) : "memory");
-}
+#include "tests/vmx/guest_io.h"
 
 static void report(enum probe_key k, uint64_t v) { vmcall(CMD_REPORT, k, v); }
 

@@ -45,6 +45,7 @@
 #include "irq_remap/irte.h"
 #include "irq_remap/msi.h"
 #include "port.h"
+#include "tests/svm/svm_guest.h"
 #include "tests/svm/svm_test.h"
 #include "tests/vmx/guest_edu.h"
 #include "vmm_glue/svm/svm.h"
@@ -186,20 +187,7 @@ static int rig_vm(struct rig *r)
 
 static int rig_run(struct rig *r, void (*entry)(void), uint64_t rsp, uint64_t arg)
 {
-	struct svm_guest64 g = {
-		.rip = (uint64_t)(uintptr_t)entry, .rsp = rsp, .rflags = 0,
-		.cr3 = (uint64_t)(uintptr_t)boot_pml4,
-		.gdt_base = (uint64_t)(uintptr_t)guest_edu_gdt, .gdt_limit = GUEST_EDU_GDT_LIMIT,
-		.idt_base = 0, .idt_limit = 0xffff,
-		.tr_base = (uint64_t)(uintptr_t)guest_edu_tss,
-		.cs = GUEST_EDU_CS, .ds = GUEST_EDU_DS, .tr = GUEST_EDU_TR,
-	};
-	int rc = svm_vcpu_init(&r->v, &r->vm);
-	rc = rc ? rc : svm_vcpu_setup_long64(&r->v, &g);
-	if (rc)
-		return rc;
-	r->v.core.gpr[GPR_RDI] = arg;   /* its one argument */
-	return svm_vcpu_run(&r->v);
+	return svm_guest_run64(&r->v, &r->vm, entry, rsp, arg);
 }
 
 static void rig_fini(struct rig *r)
@@ -371,22 +359,6 @@ struct edu_run {
 	struct bmpt_dma dma;
 };
 
-static unsigned pattern_bytes(const uint8_t *p, uint32_t len)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < len / 8; i++)
-		n += ((const volatile uint64_t *)p)[i] == guest_edu_pattern(EDU_SEED, i) ? 8 : 0;
-	return n;
-}
-
-static bool decoy_intact(const uint8_t *p)
-{
-	for (unsigned i = 0; i < 2 * PAGE_SZ / 8; i++)
-		if (((const volatile uint64_t *)p)[i] != DECOY)
-			return false;
-	return true;
-}
-
 static bool no_faults(void)
 {
 	struct vtd_fault f[4];
@@ -507,8 +479,9 @@ static void test_edu_guest(unsigned run_no, bool mirror)
 	unsigned fl_a = 0, fl_b = 0;
 	int ta = vtd_domain_translate(&e.dma.dom, e.p.src_gpa, &vt_a, &fl_a, NULL);
 	int tb = vtd_domain_translate(&e.dma.dom, e.p.dst_gpa, &vt_b, &fl_b, NULL);
-	unsigned at_a = pattern_bytes(e.ram, e.p.len), at_b = pattern_bytes(e.ram + PAGE_SZ, e.p.len);
-	bool decoys = decoy_intact(e.decoy);
+	unsigned at_a = guest_edu_pattern_bytes(e.ram, e.p.len, EDU_SEED);
+	unsigned at_b = guest_edu_pattern_bytes(e.ram + PAGE_SZ, e.p.len, EDU_SEED);
+	bool decoys = guest_edu_filled(e.decoy, 2 * PAGE_SZ, DECOY);
 	bool shared_ok = mirror ? e.dma.mode == BMPT_MIRROR && (void *)e.dma.dom.top != (void *)r.vm.core.ept.pml4
 				: e.dma.mode == BMPT_SHARED;
 	tap_ok(ran && shared_ok && ta == 0 && tb == 0 && vt_a == ram_pa && vt_b == ram_pa + PAGE_SZ &&

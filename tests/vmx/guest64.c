@@ -7,6 +7,7 @@
  */
 #include <stdint.h>
 
+#include "tests/vmx/guest_io.h"
 #include "tests/vmx/vmx_test.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
 
@@ -53,20 +54,6 @@ __asm__(
 void guest_isr_gp(void);
 void guest_isr_31(void);
 void guest_isr_32(void);
-
-static void set_gate(unsigned vec, void (*fn)(void))
-{
-	uint64_t a = (uint64_t)(uintptr_t)fn;
-	/* 64-bit interrupt gate (Vol. 3A §6.14.1): type 14, present, DPL 0. */
-	guest64_idt[2 * vec] = (a & 0xffff) | ((uint64_t)GUEST64_CS << 16) | (0xeull << 40) |
-			       (1ull << 47) | (((a >> 16) & 0xffff) << 48);
-	guest64_idt[2 * vec + 1] = a >> 32;
-}
-
-static inline void vmcall(uint64_t cmd, uint64_t a, uint64_t b)
-{
-	__asm__ volatile("vmcall" : : "a"(cmd), "b"(a), "c"(b) : "memory");
-}
 
 static void report(enum guest_key k, uint64_t v) { vmcall(CMD_REPORT, k, v); }
 
@@ -219,9 +206,9 @@ static void guest64_main(void)
 	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = {
 		sizeof(guest64_idt) - 1, (uint64_t)(uintptr_t)guest64_idt
 	};
-	set_gate(13, guest_isr_gp);
-	set_gate(VEC_WINDOW, guest_isr_31);
-	set_gate(VEC_HLT, guest_isr_32);
+	guest_idt_gate(guest64_idt, 13, guest_isr_gp, GUEST64_CS);
+	guest_idt_gate(guest64_idt, VEC_WINDOW, guest_isr_31, GUEST64_CS);
+	guest_idt_gate(guest64_idt, VEC_HLT, guest_isr_32, GUEST64_CS);
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 
 	test_cpuid();
@@ -312,11 +299,11 @@ static void guest64_apicv_main(void)
 	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = {
 		sizeof(guest64_idt) - 1, (uint64_t)(uintptr_t)guest64_idt
 	};
-	set_gate(13, guest_isr_gp);
-	set_gate(VEC_PI_A, guest_isr_51);
-	set_gate(VEC_PI_LOW, guest_isr_55);
-	set_gate(VEC_PI_B, guest_isr_62);
-	set_gate(VEC_PI_EOIX, guest_isr_70);
+	guest_idt_gate(guest64_idt, 13, guest_isr_gp, GUEST64_CS);
+	guest_idt_gate(guest64_idt, VEC_PI_A, guest_isr_51, GUEST64_CS);
+	guest_idt_gate(guest64_idt, VEC_PI_LOW, guest_isr_55, GUEST64_CS);
+	guest_idt_gate(guest64_idt, VEC_PI_B, guest_isr_62, GUEST64_CS);
+	guest_idt_gate(guest64_idt, VEC_PI_EOIX, guest_isr_70, GUEST64_CS);
 	__asm__ volatile("lidt %0; sti" : : "m"(idtr) : "memory");
 
 	/* One vector, then two at once (the higher must come first). */

@@ -33,6 +33,7 @@
 
 #include "pci/pci_cap.h"
 #include "tests/vmx/guest_edu.h"
+#include "tests/vmx/guest_io.h"
 
 uint8_t guest_edu_stack[8192] __attribute__((aligned(16)));
 uint64_t guest_edu_gdt[6] __attribute__((aligned(8))) = {
@@ -49,50 +50,6 @@ static uint64_t idt[512] __attribute__((aligned(16)));
 volatile uint64_t guest_edu_irq_count, guest_edu_stray;
 static volatile uint64_t irq_status_seen;
 static uint64_t bar;   /* BAR0's GPA */
-
-/* --- MMIO, one explicit instruction each ---------------------------------- */
-
-static inline uint32_t rd8(uint64_t a)
-{
-	uint32_t v;
-	__asm__ volatile("movzbl (%1), %0" : "=r"(v) : "r"(a) : "memory");
-	return v;
-}
-static inline uint32_t rd16(uint64_t a)
-{
-	uint32_t v;
-	__asm__ volatile("movzwl (%1), %0" : "=r"(v) : "r"(a) : "memory");
-	return v;
-}
-static inline uint32_t rd32(uint64_t a)
-{
-	uint32_t v;
-	__asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(a) : "memory");
-	return v;
-}
-static inline uint64_t rd64(uint64_t a)
-{
-	uint64_t v;
-	__asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(a) : "memory");
-	return v;
-}
-static inline void wr16(uint64_t a, uint32_t v)
-{
-	__asm__ volatile("movw %w0, (%1)" : : "r"(v), "r"(a) : "memory");
-}
-static inline void wr32(uint64_t a, uint32_t v)
-{
-	__asm__ volatile("movl %0, (%1)" : : "r"(v), "r"(a) : "memory");
-}
-static inline void wr64(uint64_t a, uint64_t v)
-{
-	__asm__ volatile("movq %0, (%1)" : : "r"(v), "r"(a) : "memory");
-}
-
-static inline void vmcall(uint64_t cmd, uint64_t a, uint64_t b)
-{
-	__asm__ volatile("vmcall" : : "a"(cmd), "b"(a), "c"(b) : "memory");
-}
 
 static void report(enum edu_key k, uint64_t v) { vmcall(CMD_REPORT, k, v); }
 
@@ -126,15 +83,6 @@ __asm__(
 void guest_edu_isr(void);
 void guest_edu_stray_isr(void);
 
-static void set_gate(unsigned vec, void (*fn)(void))
-{
-	uint64_t a = (uint64_t)(uintptr_t)fn;
-	/* 64-bit interrupt gate (Vol. 3A §6.14.1): type 14, present, DPL 0. */
-	idt[2 * vec] = (a & 0xffff) | ((uint64_t)GUEST_EDU_CS << 16) | (0xeull << 40) | (1ull << 47) |
-		       (((a >> 16) & 0xffff) << 48);
-	idt[2 * vec + 1] = a >> 32;
-}
-
 /* --- the driver ------------------------------------------------------------ */
 
 /* Bounds: the model finishes a transfer at the command's write; the real
@@ -144,15 +92,9 @@ static void set_gate(unsigned vec, void (*fn)(void))
 
 /* Its config page through the shared walker (pci/pci_cap), each read one
  * MMIO instruction. */
-static uint32_t cfg_acc_read(void *ctx, unsigned off, unsigned size)
-{
-	uint64_t a = (uint64_t)(uintptr_t)ctx + off;
-	return size == 1 ? rd8(a) : size == 2 ? rd16(a) : rd32(a);
-}
-
 static unsigned find_msi(uint64_t cfg)
 {
-	const struct pci_cfg_acc acc = { cfg_acc_read, (void *)(uintptr_t)cfg, PCI_CFG_SIZE };
+	const struct pci_cfg_acc acc = { guest_cfg_read, (void *)(uintptr_t)cfg, PCI_CFG_SIZE };
 	struct pci_cap c;
 	return pci_cap_find(&acc, PCI_CAP_ID_MSI, &c) == 0 ? c.off : 0;
 }
@@ -203,7 +145,7 @@ static void guest_edu_main(const struct guest_edu_params *p)
 		sizeof(idt) - 1, (uint64_t)(uintptr_t)idt
 	};
 	for (unsigned v = 32; v < 256; v++)
-		set_gate(v, v == p->vector ? guest_edu_isr : guest_edu_stray_isr);
+		guest_idt_gate(idt, v, v == p->vector ? guest_edu_isr : guest_edu_stray_isr, GUEST_EDU_CS);
 	__asm__ volatile("cli; lidt %0" : : "m"(idtr) : "memory");
 
 	/* The function, through its config page. */

@@ -13,6 +13,7 @@
 #ifndef VFS_TESTS_VMX_GUEST_EDU_H
 #define VFS_TESTS_VMX_GUEST_EDU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tests/vmx/vmx_test.h"
@@ -70,6 +71,24 @@ enum edu_key {
 static inline uint64_t guest_edu_pattern(uint32_t seed, unsigned i)
 {
 	return ((uint64_t)seed << 32 | i) * 0x9e3779b97f4a7c15ull;
+}
+
+/* Host side: bytes of `p` equal to the pattern of `seed` (len / 8 words). */
+static inline unsigned guest_edu_pattern_bytes(const uint8_t *p, uint32_t len, uint32_t seed)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < len / 8; i++)
+		n += ((const volatile uint64_t *)p)[i] == guest_edu_pattern(seed, i) ? 8 : 0;
+	return n;
+}
+
+/* Host side: every word of p[0 .. len) still `fill` (a decoy untouched). */
+static inline bool guest_edu_filled(const uint8_t *p, uint64_t len, uint64_t fill)
+{
+	for (uint64_t i = 0; i < len / 8; i++)
+		if (((const volatile uint64_t *)p)[i] != fill)
+			return false;
+	return true;
 }
 
 /* guest_edu.c */

@@ -337,23 +337,6 @@ static int rig_run(struct edu_rig *r)
 	return vmx_vcpu_run(&r->v);
 }
 
-/* Bytes of `p` equal to the guest's pattern. */
-static unsigned pattern_bytes(const uint8_t *p, uint32_t len)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < len / 8; i++)
-		n += ((const volatile uint64_t *)p)[i] == guest_edu_pattern(EDU_SEED, i) ? 8 : 0;
-	return n;
-}
-
-static bool decoy_intact(const uint8_t *p)
-{
-	for (unsigned i = 0; i < 2 * PAGE_SZ / 8; i++)
-		if (((const volatile uint64_t *)p)[i] != DECOY)
-			return false;
-	return true;
-}
-
 /* --- Bochs: the guest and the model ---------------------------------------- */
 
 static uint32_t exits_total(const struct vmx_vcpu *v)
@@ -426,8 +409,9 @@ static void edu_model_run(struct vmx_cpu *cpu, unsigned run_no)
 	/* (2) DMA with guest-physical addresses, translated through the EPT. */
 	uint64_t ram_pa = port_virt_to_phys(r.ram), a = r.p.src_gpa, b = r.p.dst_gpa;
 	const struct edu_dma_log *l0 = &m.log[0], *l1 = &m.log[1];
-	unsigned at_a = pattern_bytes(r.ram, r.p.len), at_b = pattern_bytes(r.ram + PAGE_SZ, r.p.len);
-	bool decoys = decoy_intact(r.decoy);
+	unsigned at_a = guest_edu_pattern_bytes(r.ram, r.p.len, EDU_SEED);
+	unsigned at_b = guest_edu_pattern_bytes(r.ram + PAGE_SZ, r.p.len, EDU_SEED);
+	bool decoys = guest_edu_filled(r.decoy, 2 * PAGE_SZ, DECOY);
 	tap_ok(run == VMX_STOP_HANDLER && m.dmas == 2 && l0->rc == 0 && l1->rc == 0 && !l0->to_ram && l1->to_ram &&
 	       l0->src == a && l0->dst == EDU_DEV_BUF && l0->len == r.p.len && l0->hpa == ram_pa && l0->hpa != a &&
 	       l1->src == EDU_DEV_BUF && l1->dst == b && l1->len == r.p.len && l1->hpa == ram_pa + PAGE_SZ &&
@@ -542,8 +526,8 @@ void vmx_edu_vtd_tests(void)
 	       (unsigned long long)r.reported[E_CFG_ID], (unsigned long long)r.reported[E_MSI_CAP],
 	       (unsigned long long)r.reported[E_BAR0], (unsigned long long)r.reported[E_MMIO_ID], mc.vector,
 	       mc.dest_id, phys_addr, phys_ctrl);
-	unsigned at_b = rc ? 0 : pattern_bytes(r.ram + PAGE_SZ, r.p.len);
-	bool decoys = !rc && decoy_intact(r.decoy);
+	unsigned at_b = rc ? 0 : guest_edu_pattern_bytes(r.ram + PAGE_SZ, r.p.len, EDU_SEED);
+	bool decoys = !rc && guest_edu_filled(r.decoy, 2 * PAGE_SZ, DECOY);
 	tap_ok(run == VMX_STOP_HANDLER && r.reported[E_DMA1_IDLE] == 1 && r.reported[E_DMA2_IDLE] == 1 &&
 	       r.reported[E_MATCH] == r.p.len && at_b == r.p.len && decoys,
 	       "edu guest, real edu DMA through the domain %s the EPT: the guest found %llu/%u pattern bytes at GPA "

@@ -8,13 +8,16 @@
  * bare-metal core's VMM (tests/bmlinux) uses it.
  *
  * (The hosted KVM path, vmm_glue/boot_linux.c, uses the 32-bit protocol
- * and an MP table; both read the same setup-header fields.)
+ * and an MP table; both write the setup header and e820 map through
+ * vmm_glue/core/bzimage.c.)
  */
 #ifndef VFS_LINUX_BOOT_H
 #define VFS_LINUX_BOOT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "vmm_glue/core/bzimage.h"
 
 /* Guest-physical layout (below 1 MiB but the kernel and the initrd). */
 #define LB_GDT_GPA     0x00000500u
@@ -27,9 +30,9 @@
 #define LB_BOOT_DS     0x18u
 
 /* e820 types (ACPI 6.5 Table 15-6). */
-#define LB_E820_RAM      1
-#define LB_E820_RESERVED 2
-#define LB_E820_ACPI     3
+#define LB_E820_RAM      BZ_E820_RAM
+#define LB_E820_RESERVED BZ_E820_RESERVED
+#define LB_E820_ACPI     BZ_E820_ACPI
 
 struct lb_e820 {
 	uint64_t addr, size;

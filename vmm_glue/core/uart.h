@@ -5,7 +5,8 @@
  * writes to THR handed to a line callback; no receiver, no interrupt line
  * (IIR always "none pending"); the scratch, line/modem control and divisor
  * registers hold what is written, loopback mode reflects MCR in MSR so
- * Linux's probe finds a 16550A.  The hosted model is vmm_glue/serial.c.
+ * Linux's probe finds a 16550A.  The registers are vmm_glue/dev/uart16550.c,
+ * which the hosted front end (vmm_glue/dev/serial.c) shares.
  */
 #ifndef VFS_UART_H
 #define VFS_UART_H
@@ -13,11 +14,12 @@
 #include <stdint.h>
 
 #include "vmm_glue/core/core_vm.h"
+#include "vmm_glue/dev/uart16550.h"
 
 #define UART_LINE_MAX 255
 
 struct uart {
-	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	struct uart16550 regs;
 	char line[UART_LINE_MAX + 1];
 	unsigned len;
 	uint64_t bytes;
