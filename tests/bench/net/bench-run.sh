@@ -1,12 +1,14 @@
 #!/bin/sh
-# bench-run.sh SECS [PATHS [DPDK_DIR]] — in the testbed host: set up the PF (10.0.2.15/24),
-# two VFs and the modules every path needs, run `vfctl bench`, print its table
+# bench-run.sh SECS [PATHS [ROUNDS [WARM [DPDK_DIR]]]] — in the testbed host: set up the PF
+# (10.0.2.15/24), two VFs (the paths' and the traffic peer's) and the modules every path needs, run `vfctl bench`, print its table
 # on stderr and its JSON on stdout between BENCH-JSON-BEGIN/END (run-in-vm
 # streams stdout; tests/bench/net/run-bench takes it from there).
 . /vfstack/lib/testbed.sh
 secs=${1:-5}
 paths=${2:-a,b,c,d,e}
-dpdk=${3:-}
+rounds=${3:-3}
+warm=${4:-2}
+dpdk=${5:-}
 # --dpdk: DPDK's EAL refuses plugins under a world-writable directory (the initramfs root)
 [ -z "$dpdk" ] || chmod go-w /
 pf=$(tb_pf 0)
@@ -16,7 +18,7 @@ tb_modprobe igbvf vfio_iommu_type1 vfio-pci ccp kvm kvm-amd tun >/dev/null || tb
 ulimit -l unlimited
 # the VFs bound to igbvf is the host's normal state (path e uses it)
 for vf in $(tb_vfs "$pf"); do [ -n "$(tb_driver "$vf")" ] || tb_bind "$vf" igbvf; done
-vfctl bench "$pf" --secs "$secs" --paths "$paths" ${dpdk:+--dpdk "$dpdk"} --out /tmp/bench >&2
+vfctl bench "$pf" --secs "$secs" --paths "$paths" --rounds "$rounds" --warm "$warm" ${dpdk:+--dpdk "$dpdk"} --out /tmp/bench >&2
 st=$?
 echo "BENCH-JSON-BEGIN"
 cat /tmp/bench/bench.json 2>/dev/null
