@@ -60,7 +60,9 @@ int bench_reap(pid_t pid, double timeout)
 	if (waitpid(pid, &st, WNOHANG) == 0) {
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
+		/* bounded: a child stuck in the kernel (D state) must not hang the bench */
+		for (int i = 0; i < 500 && waitpid(pid, &st, WNOHANG) == 0; i++)
+			usleep(20 * 1000);
 	}
 	return -ETIMEDOUT;
 }

@@ -18,7 +18,22 @@ tb_modprobe igbvf vfio_iommu_type1 vfio-pci ccp kvm kvm-amd tun >/dev/null || tb
 ulimit -l unlimited
 # the VFs bound to igbvf is the host's normal state (path e uses it)
 for vf in $(tb_vfs "$pf"); do [ -n "$(tb_driver "$vf")" ] || tb_bind "$vf" igbvf; done
-vfctl bench "$pf" --secs "$secs" --paths "$paths" --rounds "$rounds" --warm "$warm" ${dpdk:+--dpdk "$dpdk"} --out /tmp/bench >&2
+vfctl bench "$pf" --secs "$secs" --paths "$paths" --rounds "$rounds" --warm "$warm" ${dpdk:+--dpdk "$dpdk"} --out /tmp/bench >&2 &
+vpid=$!
+# a deadline of our own, before run-in-vm's: if vfctl bench hangs, say where (processes,
+# the newest logs, the kernel's last words), then end it by PID
+deadline=${BENCH_DEADLINE:-0} t=0
+while kill -0 $vpid 2>/dev/null; do
+  sleep 1; t=$((t + 1))
+  if [ "$deadline" -gt 0 ] && [ $t -ge "$deadline" ]; then
+    echo "bench-run.sh: vfctl bench still running after $t s; its state:" >&2
+    ps >&2
+    for f in $(ls -t /tmp/bench/*.log 2>/dev/null | head -n 3); do echo "== $f" >&2; tail -n 15 "$f" >&2; done
+    dmesg | tail -n 30 >&2
+    kill -TERM $vpid; sleep 10; kill -KILL $vpid 2>/dev/null
+  fi
+done
+wait $vpid
 st=$?
 echo "BENCH-JSON-BEGIN"
 cat /tmp/bench/bench.json 2>/dev/null
