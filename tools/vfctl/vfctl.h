@@ -149,26 +149,4 @@ struct vfctl_flag {
 int vfctl_parse_flags(const struct vfctl_cmd *cmd, int argc, char **argv, const struct vfctl_flag *flags,
 		      char ***args, int *nargs);
 
-/* --- the old JSON reader (json.c) ----------------------------------------
- * Only the old tools/vfctl/cmd_bench.c still reads JSON with it; every other
- * reader and every --json writer is jansson (apply_config.h, vjson.h).  Its
- * JSON_NULL… clash with jansson's json_type, so a file that includes
- * <jansson.h> (through vjson.h, first) does not see it.  json.c and this
- * block go when the bench moves to jansson. */
-#ifndef JANSSON_H
-enum json_type { JSON_NULL, JSON_BOOL, JSON_NUM, JSON_STR, JSON_ARR, JSON_OBJ };
-struct json_val {
-	enum json_type type;
-	bool b;
-	double num;
-	char *str;
-	size_t n;               /* items in an array/object */
-	struct json_val *items; /* array items, or object values */
-	char **keys;            /* object keys */
-};
-struct json_val *json_parse(const char *text, int *err_line, const char **err);
-void json_free(struct json_val *v);
-const struct json_val *json_get(const struct json_val *obj, const char *key);
-#endif
-
 #endif /* VFS_VFCTL_H */

@@ -12,9 +12,9 @@ tb_pf_up >/dev/null || tb_die "the PF's netdev did not come up"
 tb_modprobe igbvf vfio_iommu_type1 vfio-pci ccp kvm kvm-amd tun >/dev/null || tb_die "modules"
 ulimit -l unlimited
 for vf in $(tb_vfs "$pf"); do [ -n "$(tb_driver "$vf")" ] || tb_bind "$vf" igbvf; done
-echo "  one run, $secs s per workload, guests booted one after another (nested KVM under TCG: slow, compare ratios)"
+echo "  one round, $secs s per workload, guests booted one after another (nested KVM under TCG: slow, compare ratios; make bench repeats)"
 rm -f /tmp/demo-bench/bench.json
-vfctl bench "$pf" --secs "$secs" --out /tmp/demo-bench 2>/dev/null
+vfctl bench "$pf" --secs "$secs" --rounds 1 --warm 1 --out /tmp/demo-bench 2>/dev/null
 st=$?
 # The step fails only when no bench ran; a path that could not run is a row
 # in the table with its reason (e.g. the vNIC before the VMM integration).
