@@ -27,9 +27,10 @@ $(BML_BUILD)/bm-linux.elf: $(BML_OBJS) $$(BM_OBJS) $(LIB_FS) baremetal/linker.ld
 	@mkdir -p $(@D)
 	ld $(BM_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_FS)
 
-# The testbed's kernel (cached by tests/testbed/build-images; a copy of
-# /work/cache/testbed in build/testbed serves too).
-$(BUILD)/testbed/image/vmlinuz:
+# The testbed's kernel and guest initramfs, both made (and cached) by one
+# run of tests/testbed/build-images: on a clean clone this suite may be the
+# first to need them.
+$(BUILD)/testbed/image/vmlinuz $(BUILD)/testbed/image/guest.cpio.gz &:
 	@$(TB_ENV) tests/testbed/build-images
 
 $(BML_BUILD)/guest.blob: $(BUILD)/testbed/image/vmlinuz $(BUILD)/testbed/image/guest.cpio.gz tests/bmlinux/build-blob tests/bmlinux/init.sh
