@@ -72,16 +72,16 @@ tap_check "vfctl assign VF falls back to the vNIC when the VF is held, and says 
 tap_check "the fallback guest's vNIC works (ping)" grep -q "VNIC ping ok" /tmp/c2.log
 links_before=$(ip -o link | wc -l)
 assign "$vf" --guest refused --no-fallback > /tmp/c3.log 2> /tmp/e3.log; st=$?
-tap_check "--no-fallback refuses instead (status 1, one sentence)" \
-  sh -c "test $st = 1 && grep -q 'no-fallback' /tmp/e3.log && test \$(wc -l < /tmp/e3.log) = 1"
+tap_check "--no-fallback refuses instead (status 3, busy: one sentence)" \
+  sh -c "test $st = 3 && grep -q 'no-fallback' /tmp/e3.log && test \$(wc -l < /tmp/e3.log) = 1"
 assign "$pf" --guest pf-fallback > /tmp/c5.log 2> /tmp/e5.log; st=$?
 tap_check "vfctl assign PF with no free VF falls back to the vNIC, naming the busy VF" \
   sh -c "test $st = 0 && grep -q \"no VF of $pf is free: $vf is already bound to vfio-pci\" /tmp/e5.log && grep -q 'giving guest .pf-fallback. the emulated vNIC' /tmp/e5.log"
 tap_check "the PF fallback guest has only the vNIC, and it works (ping)" \
   sh -c 'grep -q "VNIC ping ok" /tmp/c5.log && ! grep -q "^NIC .* igbvf" /tmp/c5.log'
 assign "$pf" --guest pf-refused --no-fallback > /tmp/c6.log 2> /tmp/e6.log; st=$?
-tap_check "vfctl assign PF --no-fallback refuses (status 1), naming the busy VF and the fix" \
-  sh -c "test $st = 1 && grep -q \"no VF of $pf is free: $vf is already bound to vfio-pci\" /tmp/e6.log && grep -q 'sriov enable' /tmp/e6.log && test ! -s /tmp/c6.log"
+tap_check "vfctl assign PF --no-fallback refuses (status 3, busy), naming the busy VF and the fix" \
+  sh -c "test $st = 3 && grep -q \"no VF of $pf is free: $vf is already bound to vfio-pci\" /tmp/e6.log && grep -q 'sriov enable' /tmp/e6.log && test ! -s /tmp/c6.log"
 drv_now=$(tb_driver "$vf")
 tap_check "the refusals changed nothing: $vf still on vfio-pci, no registry entry, the same links ($links_before)" \
   sh -c "test '$drv_now' = vfio-pci && test ! -e /run/vfstack/assign/$vf && test \"\$(ip -o link | wc -l)\" = '$links_before'"
