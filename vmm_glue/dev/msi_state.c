@@ -12,6 +12,20 @@
 /* Bits of an entry the guest may set (§6.8.2.6-6.8.2.9): address 31:2
  * (DWORD aligned), upper address, data, vector control's mask bit (31:1
  * reserved). */
+/* Store a vector's decoded virtual message and effective mask; true (and one
+ * more update counted) when either changed since it was last acted on. */
+static bool vec_record(struct msi_vec *v, struct msi_msg m, bool masked, uint64_t *updates)
+{
+	if (v->acted && m.addr_lo == v->virt_msi.addr_lo && m.addr_hi == v->virt_msi.addr_hi &&
+	    m.data == v->virt_msi.data && masked == v->virt_masked)
+		return false;
+	v->virt_msi = m;
+	v->virt_masked = masked;
+	v->acted = true;
+	(*updates)++;
+	return true;
+}
+
 static const uint32_t entry_writable[4] = { 0xfffffffcu, 0xffffffffu, 0xffffffffu, PCI_MSIX_ENTRY_VCTRL_MASK };
 
 static bool decode(struct msix_state *st, unsigned k);
@@ -122,14 +136,7 @@ static bool decode(struct msix_state *st, unsigned k)
 	struct msi_msg m = { .addr_lo = st->virt[k][0], .addr_hi = st->virt[k][1], .data = st->virt[k][2] };
 	bool masked = (st->virt[k][3] & PCI_MSIX_ENTRY_VCTRL_MASK) || !(st->virt_ctrl & PCI_MSIX_CTRL_EN) ||
 		      (st->virt_ctrl & PCI_MSIX_CTRL_FMASK);
-	if (v->acted && m.addr_lo == v->virt_msi.addr_lo && m.addr_hi == v->virt_msi.addr_hi &&
-	    m.data == v->virt_msi.data && masked == v->virt_masked)
-		return false;
-	v->virt_msi = m;
-	v->virt_masked = masked;
-	v->acted = true;
-	st->updates++;
-	return true;
+	return vec_record(v, m, masked, &st->updates);
 }
 
 /* Routes [0, n) deleted. */
@@ -190,14 +197,7 @@ static bool msi_decode(struct msi_state *st, unsigned k, unsigned n)
 		.data = (data & ~(n - 1)) | k,
 	};
 	bool masked = !(ctrl & PCI_MSI_CTRL_EN) || (st->pvm && (cap_get(st, msi_mask_off(st), 4) >> k & 1));
-	if (v->acted && m.addr_lo == v->virt_msi.addr_lo && m.addr_hi == v->virt_msi.addr_hi &&
-	    m.data == v->virt_msi.data && masked == v->virt_masked)
-		return false;
-	v->virt_msi = m;
-	v->virt_masked = masked;
-	v->acted = true;
-	st->updates++;
-	return true;
+	return vec_record(v, m, masked, &st->updates);
 }
 
 int msi_state_init(struct msi_state *st, uint16_t phys_ctrl, unsigned max_vectors, const struct msi_route_ops *ops,
