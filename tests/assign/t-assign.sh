@@ -166,7 +166,7 @@ ok_n=0 bad=
 t0=$(date +%s)
 i=1
 while [ $i -le "$cycles" ]; do
-  timeout 60 vfctl assign "$vf1" --guest "cyc$i" --kernel "$files/mini-bzImage" --mem 64M > /tmp/cyc.console 2> /tmp/cyc.err
+  tb_guest_run timeout 60 vfctl assign "$vf1" --guest "cyc$i" --kernel "$files/mini-bzImage" --mem 64M > /tmp/cyc.console 2> /tmp/cyc.err
   st=$?
   if [ $st = 0 ] && grep -q 'VFS-MINI vendor=Y msix=Y table=Y' /tmp/cyc.console && [ "$(tb_driver "$vf1")" = igbvf ]; then
     ok_n=$((ok_n + 1))
@@ -190,7 +190,7 @@ procs=$(vmm_procs) h=$(vfio_holders) efd_after=$(eventfds)
 # --- cycles in one process: fds, eventfds, threads, pinned memory ------------------------
 if tb_bind "$vf1" vfio-pci; then
   t0=$(date +%s)
-  timeout $((cycles * 10 + 60)) vfs-vmm --vf "$vf1" --kernel "$files/mini-bzImage" --mem 64M --cycles "$cycles" \
+  tb_guest_run timeout $((cycles * 10 + 60)) vfs-vmm --vf "$vf1" --kernel "$files/mini-bzImage" --mem 64M --cycles "$cycles" \
     > /tmp/inproc.console 2> /tmp/inproc.err
   st=$?
   n_ok=$(grep -c 'VFS-MINI vendor=Y msix=Y table=Y' /tmp/inproc.console)

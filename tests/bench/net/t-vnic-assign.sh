@@ -43,7 +43,7 @@ fi
 G
 chmod +x /tmp/g/vfstack/guest-run
 tb_guest_initrd /tmp/g.img /tmp/g || tb_die "initrd"
-assign() { timeout 200 vfctl assign "$@" --initrd /tmp/g.img --cmdline "vfs.modules=virtio_net,igbvf" --tap vfsv0; }
+assign() { tb_guest_run timeout 200 vfctl assign "$@" --initrd /tmp/g.img --cmdline "vfs.modules=virtio_net,igbvf" --tap vfsv0; }
 
 # --- the vNIC alone -------------------------------------------------------------------
 assign --vnic --guest only-vnic > /tmp/c1.log 2> /tmp/e1.log; st=$?
@@ -97,7 +97,7 @@ vfctl release "$vf" >/dev/null 2>&1
 measure() { # idle|on|off
   flag=; [ "$1" = off ] && flag=--no-ioeventfd
   work=measure; [ "$1" = idle ] && work=idle
-  timeout 300 vfs-vmm --kernel "$TB_GUEST_KERNEL" --initrd /tmp/g.img --mem 256M --vnic vfsv0 $flag \
+  tb_guest_run timeout 300 vfs-vmm --kernel "$TB_GUEST_KERNEL" --initrd /tmp/g.img --mem 256M --vnic vfsv0 $flag \
     --cmdline "console=ttyS0 reboot=k panic=-1 vfs.modules=virtio_net vfs.work=$work" \
     > /tmp/m-$1.log 2> /tmp/m-$1.err
 }
