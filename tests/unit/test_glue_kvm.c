@@ -129,9 +129,11 @@ static void msi_routes_follow_mask_and_message(void **state)
 	uint64_t one = 1;
 	assert_int_equal(write(efd, &one, 8), 8);
 	assert_true(glue_eventfd_pending(efd));
+	assert_true(glue_msi_route_pending(g, r));   /* the contract's view of the same bit */
 	/* Unmasked with a new message: the pending event is delivered, the bit clears. */
 	assert_int_equal(glue_msi_route_update(g, r, 0xfee01000, 0x42, false), 0);
 	assert_false(glue_eventfd_pending(efd));
+	assert_false(glue_msi_route_pending(g, r));
 	assert_int_equal(glue_msi_route_update(g, r, 0xfee01000, 0x42, true), 0);
 	glue_msi_route_del(g, r);
 	assert_int_equal(glue_deliver_msi(g, 0xfee00000, 0x30), 0);

@@ -192,7 +192,7 @@ static int route_enable(void *ctx, unsigned n, bool on)
 static bool route_pending(void *ctx, unsigned k)
 {
 	struct pt_src *src = ctx;
-	return src->vecs[k].host_efd >= 0 && glue_eventfd_pending(src->vecs[k].host_efd);
+	return src->vecs[k].route && glue_msi_route_pending(src->pt->glue, src->vecs[k].route);
 }
 
 static const struct msi_route_ops glue_route_ops = {

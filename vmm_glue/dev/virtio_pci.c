@@ -206,7 +206,8 @@ static void vec_raise(struct virtio_pci *vp, uint16_t v)
 
 static bool vec_pending(const struct virtio_pci *vp, unsigned v)
 {
-	return msix_enabled(vp) && !vec_active(vp, v) && glue_eventfd_pending(vp->vec[v].efd);
+	return msix_enabled(vp) && !vec_active(vp, v) && vp->vec[v].route &&
+	       glue_msi_route_pending(vp->glue, vp->vec[v].route);
 }
 
 static void msix_table_access(struct virtio_pci *vp, unsigned off, uint8_t *data, unsigned size,
