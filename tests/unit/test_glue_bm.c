@@ -19,6 +19,7 @@
 #include "vmm_glue/glue.h"
 
 #define APIC_ID 2u
+#define LOGICAL_ID 0x04u   /* xAPIC flat model: LDR[31:24] */
 #define MSI(dest) (0xfee00000ull | (uint64_t)(dest) << 12)   /* physical destination mode */
 
 static unsigned flushes;
@@ -38,6 +39,9 @@ static const struct core_backend fake = { "fake", fake_flush, fake_trap_io, fake
 struct bm {
 	struct core_vm vm;
 	struct core_vcpu vcpu;
+	struct ir_vcpu ir_vcpu;
+	struct ir_guest guest;
+	struct core_vcpu *vcpus[1];
 	struct core_glue cg;
 	struct glue *g;
 	void *ram;           /* 2 pages of guest RAM at GPA 0x100000 */
@@ -47,7 +51,10 @@ static void bm_init(struct bm *b)
 {
 	assert_int_equal(core_vm_init(&b->vm, &fake, EPT_FMT_EPT, EPT_CAP_2M, NULL, NULL), 0);
 	core_vcpu_init(&b->vcpu, &b->vm);
-	assert_int_equal(core_glue_init(&b->cg, &b->vm, &b->vcpu, APIC_ID), 0);
+	b->ir_vcpu = (struct ir_vcpu){ .virt_apic_id = APIC_ID, .virt_logical_id = LOGICAL_ID };
+	b->guest = (struct ir_guest){ .name = "t", .vcpus = &b->ir_vcpu, .n_vcpus = 1 };
+	b->vcpus[0] = &b->vcpu;
+	assert_int_equal(core_glue_init(&b->cg, &b->vm, &b->guest, b->vcpus), 0);
 	b->g = &b->cg.glue;
 	b->ram = port_pages_alloc(2);
 	assert_non_null(b->ram);
@@ -258,8 +265,10 @@ static void deliver_msi_injects_the_guests_vector(void **state)
 	assert_int_equal(glue_deliver_msi(b.g, MSI(APIC_ID), 0x400 | 0x41), -PORT_ENOTSUP); /* NMI */
 	assert_int_equal(glue_deliver_msi(b.g, MSI(APIC_ID), 0x200 | 0x41), -PORT_ENOTSUP); /* SMI */
 	assert_int_equal(glue_deliver_msi(b.g, MSI(APIC_ID), 0xc041), -PORT_ENOTSUP);       /* level */
-	assert_int_equal(glue_deliver_msi(b.g, MSI(1) | 0x4, 0x41), -PORT_ENOTSUP);         /* logical */
+	assert_int_equal(glue_deliver_msi(b.g, MSI(1) | 0x4, 0x41), -PORT_EINVAL);          /* logical: no one's */
 	assert_int_equal(injected(&b), -1);
+	assert_int_equal(glue_deliver_msi(b.g, MSI(LOGICAL_ID) | 0x4, 0x54), 0);            /* logical: ours */
+	assert_int_equal(injected(&b), 0x54);
 	/* no IOAPIC, no ioeventfd on this core */
 	assert_int_equal(glue_set_irq_line(b.g, 4, true), -PORT_ENOTSUP);
 	assert_int_equal(glue_ioeventfd(b.g, 0xd0000000, 2, 3, true), -PORT_ENOTSUP);
@@ -341,8 +350,43 @@ static void routes_are_a_fixed_table(void **state)
 	assert_int_equal(n, CORE_GLUE_MAX_ROUTES);
 	assert_int_equal(glue_msi_route_add(b.g, 0xfe, MSI(APIC_ID), 0x40, true, &r), -PORT_ENOSPC);
 	struct core_glue cg;
-	assert_int_equal(core_glue_init(&cg, NULL, &b.vcpu, 0), -PORT_EINVAL);
-	assert_int_equal(core_glue_init(&cg, &b.vm, NULL, 0), -PORT_EINVAL);
+	assert_int_equal(core_glue_init(&cg, NULL, &b.guest, b.vcpus), -PORT_EINVAL);
+	assert_int_equal(core_glue_init(&cg, &b.vm, NULL, b.vcpus), -PORT_EINVAL);
+	assert_int_equal(core_glue_init(&cg, &b.vm, &b.guest, NULL), -PORT_EINVAL);
+	struct core_vm other;
+	struct core_vcpu stray;
+	core_vcpu_init(&stray, &other);
+	struct core_vcpu *strays[1] = { &stray };
+	assert_int_equal(core_glue_init(&cg, &b.vm, &b.guest, strays), -PORT_EINVAL);   /* another VM's */
+	bm_fini(&b);
+}
+
+/* Two vCPUs: a message reaches the one it names, never the other. */
+static void an_msi_reaches_the_vcpu_it_names(void **state)
+{
+	(void)state;
+	struct bm b;
+	bm_init(&b);
+	struct core_vcpu v1;
+	core_vcpu_init(&v1, &b.vm);
+	struct ir_vcpu irv[2] = { { .virt_apic_id = 0, .virt_logical_id = 1 }, { .virt_apic_id = 1, .virt_logical_id = 2 } };
+	struct ir_guest two = { .name = "two", .vcpus = irv, .n_vcpus = 2 };
+	struct core_vcpu *vcpus[2] = { &b.vcpu, &v1 };
+	struct core_glue cg;
+	assert_int_equal(core_glue_init(&cg, &b.vm, &two, vcpus), 0);
+	bool w;
+	assert_int_equal(glue_deliver_msi(&cg.glue, MSI(1), 0x61), 0);
+	assert_int_equal(core_vcpu_irq_to_inject(&v1, true, &w), 0x61);
+	assert_int_equal(injected(&b), -1);
+	assert_int_equal(glue_deliver_msi(&cg.glue, MSI(1) | 0x4, 0x62), 0);            /* logical 1: vCPU 0 */
+	assert_int_equal(injected(&b), 0x62);
+	assert_int_equal(core_vcpu_irq_to_inject(&v1, true, &w), -1);
+	assert_int_equal(glue_deliver_msi(&cg.glue, MSI(0xff), 0x63), -PORT_ENOTSUP);   /* fixed to both */
+	struct glue_msi_route *r;
+	assert_int_equal(glue_msi_route_add(&cg.glue, 0x70, MSI(1), 0x64, false, &r), 0);
+	assert_int_equal(core_glue_host_irq(&cg, 0x70), 0);
+	assert_int_equal(core_vcpu_irq_to_inject(&v1, true, &w), 0x64);
+	assert_int_equal(injected(&b), -1);
 	bm_fini(&b);
 }
 
@@ -370,6 +414,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(deliver_msi_injects_the_guests_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_route_follows_its_host_vector_and_mask, setup, teardown),
 		cmocka_unit_test_setup_teardown(routes_are_a_fixed_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_msi_reaches_the_vcpu_it_names, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("glue_bm", tests, NULL, NULL);
 }

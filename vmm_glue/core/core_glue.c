@@ -17,17 +17,22 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) { ret
 static bool overlaps_ram(const struct core_glue *cg, uint64_t gpa, uint64_t size);
 static bool overlaps_mmio_trap(const struct core_glue *cg, uint64_t gpa, uint64_t size);
 static struct glue_msi_route *route_of(struct core_glue *cg, struct glue_msi_route *r);
-static int msi_check(const struct core_glue *cg, uint64_t virt_addr, uint32_t virt_data, uint8_t *virt_vector);
+static int msi_target(const struct core_glue *cg, uint64_t virt_addr, uint32_t virt_data, unsigned *vcpu,
+		      uint8_t *virt_vector);
 static int mmio_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val);
 static int mmio_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val);
 static int pio_in(void *ctx, uint16_t port, unsigned size, uint32_t *val);
 static int pio_out(void *ctx, uint16_t port, unsigned size, uint32_t val);
 
-int core_glue_init(struct core_glue *cg, struct core_vm *vm, struct core_vcpu *v, uint8_t virt_apic_id)
+int core_glue_init(struct core_glue *cg, struct core_vm *vm, const struct ir_guest *guest,
+		   struct core_vcpu *const *vcpus)
 {
-	if (!cg || !vm || !v || v->vm != vm)
+	if (!cg || !vm || !guest || !guest->n_vcpus || !vcpus)
 		return -PORT_EINVAL;
-	*cg = (struct core_glue){ .glue = { &core_glue_ops }, .vm = vm, .vcpu = v, .virt_apic_id = virt_apic_id };
+	for (unsigned i = 0; i < guest->n_vcpus; i++)
+		if (!vcpus[i] || vcpus[i]->vm != vm)
+			return -PORT_EINVAL;
+	*cg = (struct core_glue){ .glue = { &core_glue_ops }, .vm = vm, .guest = guest, .vcpus = vcpus };
 	return 0;
 }
 
@@ -159,10 +164,11 @@ static int op_untrap(struct glue *g, int trap_id)
 static int op_deliver_msi(struct glue *g, uint64_t virt_addr, uint32_t virt_data)
 {
 	struct core_glue *cg = cg_of(g);
+	unsigned vcpu;
 	uint8_t virt_vector;
-	int rc = msi_check(cg, virt_addr, virt_data, &virt_vector);
+	int rc = msi_target(cg, virt_addr, virt_data, &vcpu, &virt_vector);
 	if (!rc)
-		core_vcpu_inject_irq(cg->vcpu, virt_vector);
+		core_vcpu_inject_irq(cg->vcpus[vcpu], virt_vector);
 	return rc;
 }
 
@@ -171,11 +177,12 @@ static int op_msi_route_add(struct glue *g, int host_src, uint64_t virt_addr, ui
 			    struct glue_msi_route **route)
 {
 	struct core_glue *cg = cg_of(g);
+	unsigned vcpu;
 	uint8_t virt_vector;
 	if (host_src < FIRST_HOST_VECTOR || host_src > 0xff)
 		return -PORT_EINVAL;
 	if (!masked) {
-		int rc = msi_check(cg, virt_addr, virt_data, &virt_vector);
+		int rc = msi_target(cg, virt_addr, virt_data, &vcpu, &virt_vector);
 		if (rc)
 			return rc;
 	}
@@ -201,11 +208,12 @@ static int op_msi_route_update(struct glue *g, struct glue_msi_route *route, uin
 {
 	struct core_glue *cg = cg_of(g);
 	struct glue_msi_route *r = route_of(cg, route);
-	uint8_t virt_vector;
+	unsigned vcpu = 0;
+	uint8_t virt_vector = 0;
 	if (!r)
 		return -PORT_ENOENT;
 	if (!masked) {
-		int rc = msi_check(cg, virt_addr, virt_data, &virt_vector);
+		int rc = msi_target(cg, virt_addr, virt_data, &vcpu, &virt_vector);
 		if (rc)
 			return rc;
 	}
@@ -214,7 +222,7 @@ static int op_msi_route_update(struct glue *g, struct glue_msi_route *route, uin
 	r->masked = masked;
 	if (!masked && r->pending) {
 		r->pending = false;
-		core_vcpu_inject_irq(cg->vcpu, virt_vector);
+		core_vcpu_inject_irq(cg->vcpus[vcpu], virt_vector);
 		r->injected++;
 	}
 	return 0;
@@ -282,24 +290,17 @@ static struct glue_msi_route *route_of(struct core_glue *cg, struct glue_msi_rou
 
 /* The guest's MSI, compatibility format (Intel SDM Vol. 3A §11.11.1
  * "Message Address Register Format", §11.11.2 "Message Data Register
- * Format"; VT-d 5.1.2.1): what this core can deliver is a fixed or
- * lowest-priority, edge-triggered interrupt, physical destination this vCPU
- * (or the broadcast ID 0xFF), vector 16-255 (vectors 0-15 are reserved,
- * §11.5.3 "Error Handling").  -PORT_EINVAL for a message that is not a valid
- * interrupt to this guest, -PORT_ENOTSUP for one this core does not model
- * (SMI, NMI, INIT, ExtINT, level-triggered, logical destination mode). */
-static int msi_check(const struct core_glue *cg, uint64_t virt_addr, uint32_t virt_data, uint8_t *virt_vector)
+ * Format"; VT-d 5.1.2.1), to one vCPU and guest vector by the rules the
+ * IRTE path applies (irq_remap/ir_route.h): -PORT_EINVAL for a message that
+ * is not a valid interrupt to this guest (not 0xFEExxxxx, a reserved
+ * vector, a destination no vCPU owns), -PORT_ENOTSUP for one this core
+ * cannot deliver (SMI, NMI, INIT, ExtINT, level-triggered, fixed to several
+ * vCPUs). */
+static int msi_target(const struct core_glue *cg, uint64_t virt_addr, uint32_t virt_data, unsigned *vcpu,
+		      uint8_t *virt_vector)
 {
-	const struct msi_msg m = { (uint32_t)virt_addr, (uint32_t)(virt_addr >> 32), virt_data };
-	struct msi_compat f;
-	if (msi_compat_decode(&m, &f))
-		return -PORT_EINVAL;
-	if ((f.delivery != MSI_DLM_FIXED && f.delivery != MSI_DLM_LOWPRI) || f.level || f.dest_logical)
-		return -PORT_ENOTSUP;
-	if ((f.dest_id != cg->virt_apic_id && f.dest_id != 0xff) || f.vector < 16)
-		return -PORT_EINVAL;
-	*virt_vector = f.vector;
-	return 0;
+	const struct msi_msg virt_msi = { (uint32_t)virt_addr, (uint32_t)(virt_addr >> 32), virt_data };
+	return ir_guest_msi_target(cg->guest, &virt_msi, vcpu, virt_vector);
 }
 
 /* --- trap adapters: core_vm's MMIO / port ops -> glue_trap_fn ------------------- */

@@ -15,9 +15,10 @@
  *   trap / untrap      MMIO: core_vm_trap_mmio (the range leaves the map;
  *                      whole pages only: an EPT violation / #NPF is per
  *                      page); PIO: core_vm_trap_pio
- *   deliver_msi        the guest's compatibility-format MSI decoded
- *                      (fixed or lowest-priority, edge, to this vCPU), its
- *                      vector injected (core_vcpu_inject_irq)
+ *   deliver_msi        the guest's compatibility-format MSI resolved to
+ *                      one vCPU and guest vector by the rules the IRTE path
+ *                      uses (ir_guest_msi_target: fixed or lowest-priority,
+ *                      edge), the vector injected (core_vcpu_inject_irq)
  *   msi_route_*        host_src is the host vector our IRTE delivers to;
  *                      core_glue_host_irq, called from the VMM's
  *                      external-interrupt handler, injects the route's guest
@@ -35,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "irq_remap/ir_route.h"
 #include "vmm_glue/core/core_vm.h"
 #include "vmm_glue/glue.h"
 
@@ -66,8 +68,10 @@ struct core_glue_trap {
 struct core_glue {
 	struct glue glue;              /* hand &cg->glue to device models */
 	struct core_vm *vm;
-	struct core_vcpu *vcpu;        /* the guest's one vCPU */
-	uint8_t virt_apic_id;          /* virtual: its xAPIC ID, the MSI destination */
+	/* virtual: the guest's vCPUs as its MSIs name them (APIC IDs, logical
+	 * IDs, destination model) ... */
+	const struct ir_guest *guest;
+	struct core_vcpu *const *vcpus;   /* ... and the core's, same order */
 	struct glue_ram_region ram[CORE_GLUE_MAX_RAM];
 	unsigned n_ram;
 	struct { uint64_t gpa, size; } maps[CORE_GLUE_MAX_MAPS];   /* size 0: free */
@@ -75,9 +79,11 @@ struct core_glue {
 	struct glue_msi_route routes[CORE_GLUE_MAX_ROUTES];
 };
 
-/* The contract over vm and its vCPU v (virtual APIC ID virt_apic_id).
- * 0 or -PORT_EINVAL. */
-int core_glue_init(struct core_glue *cg, struct core_vm *vm, struct core_vcpu *v, uint8_t virt_apic_id);
+/* The contract over vm and its vCPUs: vcpus[i] is guest->vcpus[i]
+ * (guest->n_vcpus of each, all of vm; both kept by pointer).  0 or
+ * -PORT_EINVAL. */
+int core_glue_init(struct core_glue *cg, struct core_vm *vm, const struct ir_guest *guest,
+		   struct core_vcpu *const *vcpus);
 /* Guest RAM [gpa, gpa+size) the VMM mapped (core_vm_map with EPT_RAM), for
  * ram_regions.  -PORT_EINVAL (empty, wrapping, or not mapped as RAM there),
  * -PORT_EEXIST (overlaps a region), -PORT_ENOSPC. */
