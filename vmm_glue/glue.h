@@ -36,10 +36,13 @@ struct glue_ram_region {
 
 /* An access the core trapped.  `addr` is the GPA (MMIO) or port (PIO);
  * `size` is 1, 2, 4 or 8; `data` is little-endian, filled by the handler
- * on reads. */
+ * on reads.  The handler returns 0, or a negative error for an access the
+ * device refuses (out of its range, a width it does not take): the
+ * bare-metal core fails that access as it fails one it cannot emulate; the
+ * KVM core has no way to refuse one (a read returns what `data` holds). */
 enum glue_space { GLUE_MMIO, GLUE_PIO };
-typedef void (*glue_trap_fn)(void *ctx, uint64_t addr, uint8_t *data,
-			     unsigned size, bool is_write);
+typedef int (*glue_trap_fn)(void *ctx, uint64_t addr, uint8_t *data,
+			    unsigned size, bool is_write);
 
 /* A passed-through device's interrupt route: `host_src` is the physical
  * interrupt source, opaque to the device model — on the KVM core the

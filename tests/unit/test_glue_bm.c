@@ -149,8 +149,9 @@ struct dev {
 	unsigned size;
 	bool is_write;
 	uint64_t answer;
+	int rc;             /* what the handler returns */
 };
-static void dev_fn(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool is_write)
+static int dev_fn(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool is_write)
 {
 	struct dev *d = ctx;
 	d->calls++;
@@ -161,6 +162,7 @@ static void dev_fn(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool 
 		d->data = glue_get_le(data, size);
 	else
 		glue_put_le(data, size, d->answer);
+	return d->rc;
 }
 
 static void a_trapped_mmio_access_reaches_the_handler(void **state)
@@ -188,6 +190,10 @@ static void a_trapped_mmio_access_reaches_the_handler(void **state)
 	val = 0;
 	assert_int_equal(core_vm_mmio_access(&b.vm, 0xd0000002, false, 2, &val), 0);
 	assert_int_equal(val, 0x7788);
+	d.rc = -PORT_EINVAL;                                                    /* the device refuses */
+	assert_int_equal(core_vm_mmio_access(&b.vm, 0xd0000003, true, 1, &val), -PORT_EINVAL);
+	assert_int_equal(core_vm_mmio_access(&b.vm, 0xd0000003, false, 1, &val), -PORT_EINVAL);
+	d.rc = 0;
 	/* refused: an overlapping trap, an empty one, a bad handler */
 	assert_int_equal(glue_trap(b.g, GLUE_MMIO, 0xcffff000, 0x2000, dev_fn, &d, &other), -PORT_EEXIST);
 	assert_int_equal(glue_trap(b.g, GLUE_MMIO, 0xd0004000, 0, dev_fn, &d, &other), -PORT_EINVAL);
@@ -196,7 +202,7 @@ static void a_trapped_mmio_access_reaches_the_handler(void **state)
 	assert_int_equal(other, -7);
 	assert_int_equal(glue_untrap(b.g, id), 0);
 	assert_int_equal(core_vm_mmio_access(&b.vm, 0xd0000010, false, 4, &val), -PORT_ENOENT);
-	assert_int_equal(d.calls, 3);
+	assert_int_equal(d.calls, 5);
 	assert_int_equal(glue_untrap(b.g, id), -PORT_ENOENT);
 	assert_int_equal(glue_untrap(b.g, -1), -PORT_ENOENT);
 	/* the slot is free again */

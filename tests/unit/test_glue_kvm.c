@@ -32,13 +32,14 @@ static const uint8_t guest_code[] = {
 static const uint8_t spin_code[] = { 0xeb, 0xfe };  /* jmp . */
 
 static uint32_t written;
-static void mmio(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr)
+static int mmio(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr)
 {
 	(void)ctx;
 	if (wr && addr == 0xd0000004)
 		written = (uint32_t)glue_get_le(data, size);
 	else if (!wr)
 		glue_put_le(data, size, addr == 0xd0000000 ? 0x12345678 : 0);
+	return 0;
 }
 
 static int have_kvm(void)

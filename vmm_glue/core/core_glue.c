@@ -311,9 +311,9 @@ static int mmio_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 	uint8_t d[8] = { 0 };
 	if (size == 0 || size > 8)
 		return -PORT_EINVAL;
-	t->fn(t->ctx, gpa, d, size, false);
+	int rc = t->fn(t->ctx, gpa, d, size, false);
 	*val = glue_get_le(d, size);
-	return 0;
+	return rc;
 }
 
 static int mmio_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
@@ -323,8 +323,7 @@ static int mmio_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 	if (size == 0 || size > 8)
 		return -PORT_EINVAL;
 	glue_put_le(d, size, val);
-	t->fn(t->ctx, gpa, d, size, true);
-	return 0;
+	return t->fn(t->ctx, gpa, d, size, true);
 }
 
 static int pio_in(void *ctx, uint16_t port, unsigned size, uint32_t *val)

@@ -650,7 +650,7 @@ static void dispatch(struct kvm_vm *vm, enum glue_space space, uint64_t addr, ui
 	for (unsigned i = 0; i < MAX_TRAPS; i++) {
 		struct trap *t = &vm->traps[i];
 		if (t->used && t->space == space && addr >= t->base && addr + size <= t->base + t->len) {
-			t->fn(t->ctx, addr, data, size, wr);
+			(void)t->fn(t->ctx, addr, data, size, wr);   /* KVM cannot refuse an access */
 			pthread_mutex_unlock(&vm->lock);
 			return;
 		}
