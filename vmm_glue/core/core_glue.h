@@ -1,6 +1,6 @@
 /*
  * core_glue.h — the bare-metal core implements the device-model contract
- * (vmm_glue/glue.h) over a struct core_vm and its vCPU, so a device model
+ * (vmm_glue/glue.h) over a struct core_vm and its vCPUs, so a device model
  * written on glue.h runs on this core as on the KVM core.  Freestanding: all
  * state lives in struct core_glue (fixed tables, no allocation).
  *
