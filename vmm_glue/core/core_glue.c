@@ -77,8 +77,8 @@ static int op_ram_regions(struct glue *g, const struct glue_ram_region **regions
 }
 
 /* A host range is device memory (a BAR): readable, writable unless
- * read_only, never executed, uncached (SDM Vol. 3C §28.3.7: EPT memory type
- * UC; NPT's equivalent). */
+ * read_only, never executed, uncached (SDM Vol. 3C §28.2.6.2: the leaf's
+ * memory type UC; ept.c writes NPT's equivalent). */
 static int op_map_host_range(struct glue *g, uint64_t gpa, void *hva, uint64_t size, bool read_only, int *slot)
 {
 	struct core_glue *cg = cg_of(g);
