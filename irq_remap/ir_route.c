@@ -9,16 +9,16 @@
 #define FIRST_HOST_VECTOR 32     /* below are exceptions */
 #define DEST_BROADCAST 0xffu
 
-static int check_message(const struct ir_route *rt, const struct msi_msg *virt_msi,
+static int check_message(const struct ir_guest *g, const struct msi_msg *virt_msi,
 			 struct msi_compat *m);
-static int resolve_vcpu(const struct ir_route *rt, const struct msi_compat *m, unsigned *vcpu);
+static int resolve_vcpu(const struct ir_guest *g, const struct msi_compat *m, unsigned *vcpu);
 static int build_irte(const struct ir_route *rt, struct ir_msg *msg, struct irte *irte);
 static int write_block(struct ir_route *rt, const struct irte *irtes);
 static void block_route(struct ir_route *rt);
 static bool vcpu_is_destination(const struct ir_guest *g, const struct ir_vcpu *v,
 				const struct msi_compat *m);
 static const char *delivery_name(uint8_t dlm);
-static const char *guest_name(const struct ir_route *rt);
+static const char *guest_name(const struct ir_guest *g);
 static bool is_pow2(unsigned v);
 static bool can_post(const struct ir_route *rt, const struct ir_vcpu *v);
 
@@ -69,9 +69,9 @@ int ir_route_update(struct ir_route *rt, const struct msi_msg *virt_msi, bool vi
 	}
 	struct msi_compat m;
 	unsigned vcpu = 0;
-	int rc = check_message(rt, virt_msi, &m);
+	int rc = check_message(rt->guest, virt_msi, &m);
 	if (!rc)
-		rc = resolve_vcpu(rt, &m, &vcpu);
+		rc = resolve_vcpu(rt->guest, &m, &vcpu);
 	struct ir_msg next[IR_ROUTE_MAX_MSGS];
 	struct irte irtes[IR_ROUTE_MAX_MSGS];
 	const struct ir_vcpu *v = &rt->guest->vcpus[vcpu];
@@ -138,6 +138,20 @@ int ir_route_lookup_host_vector(const struct ir_route *rt, uint8_t host_vector,
 	return -PORT_ENOENT;
 }
 
+int ir_guest_msi_target(const struct ir_guest *g, const struct msi_msg *virt_msi, unsigned *vcpu,
+			uint8_t *virt_vector)
+{
+	struct msi_compat m;
+	if (!g || !g->n_vcpus)
+		return -PORT_EINVAL;
+	int rc = check_message(g, virt_msi, &m);
+	if (!rc)
+		rc = resolve_vcpu(g, &m, vcpu);
+	if (!rc)
+		*virt_vector = m.vector;
+	return rc;
+}
+
 void ir_route_close(struct ir_route *rt)
 {
 	if (rt->table)
@@ -147,31 +161,31 @@ void ir_route_close(struct ir_route *rt)
 
 /* --- virtual context: is the guest's message acceptable, and for whom? --- */
 
-static int check_message(const struct ir_route *rt, const struct msi_msg *virt_msi,
+static int check_message(const struct ir_guest *g, const struct msi_msg *virt_msi,
 			 struct msi_compat *m)
 {
 	if (msi_compat_decode(virt_msi, m)) {
 		port_log("ir: guest %s: MSI refused: %08x:%08x/%08x is not a compatibility-format "
-			 "interrupt message", guest_name(rt), virt_msi->addr_hi, virt_msi->addr_lo,
+			 "interrupt message", guest_name(g), virt_msi->addr_hi, virt_msi->addr_lo,
 			 virt_msi->data);
 		return -PORT_EINVAL;
 	}
 	if (m->delivery == MSI_DLM_RESERVED3 || m->delivery == MSI_DLM_RESERVED6) {
-		port_log("ir: guest %s: MSI refused: delivery mode %s", guest_name(rt),
+		port_log("ir: guest %s: MSI refused: delivery mode %s", guest_name(g),
 			 delivery_name(m->delivery));
 		return -PORT_EINVAL;
 	}
 	if (m->delivery != MSI_DLM_FIXED && m->delivery != MSI_DLM_LOWPRI) {
 		port_log("ir: guest %s: MSI refused: %s delivery is not passed through to a guest",
-			 guest_name(rt), delivery_name(m->delivery));
+			 guest_name(g), delivery_name(m->delivery));
 		return -PORT_ENOTSUP;
 	}
 	if (m->level) {
-		port_log("ir: guest %s: MSI refused: level-triggered message", guest_name(rt));
+		port_log("ir: guest %s: MSI refused: level-triggered message", guest_name(g));
 		return -PORT_ENOTSUP;
 	}
 	if (m->vector < FIRST_LEGAL_VECTOR) {
-		port_log("ir: guest %s: MSI refused: illegal vector %u", guest_name(rt), m->vector);
+		port_log("ir: guest %s: MSI refused: illegal vector %u", guest_name(g), m->vector);
 		return -PORT_EINVAL;
 	}
 	return 0;
@@ -185,9 +199,8 @@ static const char *delivery_name(uint8_t dlm)
 }
 
 /* Pick the one vCPU the message goes to, or refuse it. */
-static int resolve_vcpu(const struct ir_route *rt, const struct msi_compat *m, unsigned *vcpu)
+static int resolve_vcpu(const struct ir_guest *g, const struct msi_compat *m, unsigned *vcpu)
 {
-	const struct ir_guest *g = rt->guest;
 	unsigned matches = 0, first = 0;
 	for (unsigned i = 0; i < g->n_vcpus; i++) {
 		if (!vcpu_is_destination(g, &g->vcpus[i], m))
@@ -197,17 +210,17 @@ static int resolve_vcpu(const struct ir_route *rt, const struct msi_compat *m, u
 	}
 	if (!matches) {
 		port_log("ir: guest %s: MSI refused: %s destination 0x%x is owned by no vCPU of the guest",
-			 guest_name(rt), m->dest_logical ? "logical" : "physical", m->dest_id);
+			 guest_name(g), m->dest_logical ? "logical" : "physical", m->dest_id);
 		return -PORT_EINVAL;
 	}
 	if (matches > 1 && m->delivery == MSI_DLM_FIXED) {
 		port_log("ir: guest %s: MSI refused: fixed delivery to %u vCPUs (destination 0x%x) "
-			 "cannot be remapped to one CPU", guest_name(rt), matches, m->dest_id);
+			 "cannot be remapped to one CPU", guest_name(g), matches, m->dest_id);
 		return -PORT_ENOTSUP;
 	}
 	if (matches > 1)
 		port_log("ir: guest %s: lowest-priority MSI to %u vCPUs delivered to vCPU %u",
-			 guest_name(rt), matches, first);
+			 guest_name(g), matches, first);
 	*vcpu = first;
 	return 0;
 }
@@ -256,7 +269,7 @@ static int build_irte(const struct ir_route *rt, struct ir_msg *msg, struct irte
 	int rc = irte_compose_remapped(&r, rt->table->eim, irte);
 	if (rc == -PORT_ERANGE)
 		port_log("ir: guest %s: host APIC ID 0x%x does not fit an xAPIC IRTE (table not in x2APIC mode)",
-			 guest_name(rt), v->host_apic_id);
+			 guest_name(rt->guest), v->host_apic_id);
 	return rc;
 }
 
@@ -294,13 +307,13 @@ static bool can_post(const struct ir_route *rt, const struct ir_vcpu *v)
 	if (u && u->caps.pi)
 		return true;
 	port_log("ir: guest %s: posted delivery needs a unit with CAP.PI; using remapped delivery",
-		 guest_name(rt));
+		 guest_name(rt->guest));
 	return false;
 }
 
-static const char *guest_name(const struct ir_route *rt)
+static const char *guest_name(const struct ir_guest *g)
 {
-	return rt->guest->name ? rt->guest->name : "?";
+	return g->name ? g->name : "?";
 }
 
 static bool is_pow2(unsigned v) { return v && !(v & (v - 1)); }

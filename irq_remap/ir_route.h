@@ -124,6 +124,15 @@ int ir_route_vcpu_moved(struct ir_route *rt, unsigned vcpu);
 int ir_route_lookup_host_vector(const struct ir_route *rt, uint8_t host_vector,
 				unsigned *vcpu, uint8_t *virt_vector);
 
+/* The one vCPU (index in g->vcpus) and guest vector a guest's
+ * compatibility-format MSI names, by the rules ir_route_update applies
+ * (fixed or lowest-priority, edge, vector >= 16; physical, logical flat or
+ * cluster, or x2APIC destination; lowest priority to several vCPUs: the
+ * first).  For a core that injects a guest's MSI itself (core_glue).  0, or
+ * -PORT_EINVAL / -PORT_ENOTSUP, logged, as ir_route_update. */
+int ir_guest_msi_target(const struct ir_guest *g, const struct msi_msg *virt_msi, unsigned *vcpu,
+			uint8_t *virt_vector);
+
 /* Make the IRTEs not present, invalidate, and free the block. */
 void ir_route_close(struct ir_route *rt);
 

@@ -1,21 +1,29 @@
 /*
- * glue.h — the VMX-core contract: what a core (Linux KVM here; the bare-metal
- * VMX core later) provides to the device models above it.  The passthrough
- * device, the PCI bus and the emulated vNIC use only this header, so they run
- * on either core.  See docs/vmm_glue.md.
+ * glue.h — the core contract: what a core provides to the device models
+ * above it.  Two cores implement it: the hosted Linux KVM core
+ * (vmm_glue/kvm/kvm_core.c) and the bare-metal core
+ * (vmm_glue/core/core_glue.c, over core_vm.h and a VMX or SVM backend).
+ * Device models use only this header, so they run on either core.  See
+ * docs/vmm_glue.md.
+ *
+ * CPU- and OS-neutral: only <stdint.h> <stddef.h> <stdbool.h> and the
+ * port's error numbers (-PORT_E*, Linux's values), so freestanding code
+ * includes it too.
  *
  * Contexts (DESIGN.md): a GPA and the MSI address/data the guest programmed
  * are *virtual*; what the core installs for them (a memslot, a KVM GSI route,
- * an IRTE) is *shadow*; host addresses, host eventfds and host vectors are
- * *physical*.  Names below say which.
+ * an IRTE, an NPT/EPT leaf) is *shadow*; host addresses and a route's host
+ * interrupt source (a host eventfd, a host vector) are *physical*.  Names
+ * below say which.
  */
 #ifndef VFS_GLUE_H
 #define VFS_GLUE_H
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "port.h"
 
 struct glue;
 
@@ -28,15 +36,21 @@ struct glue_ram_region {
 
 /* An access the core trapped.  `addr` is the GPA (MMIO) or port (PIO);
  * `size` is 1, 2, 4 or 8; `data` is little-endian, filled by the handler
- * on reads. */
+ * on reads.  The handler returns 0, or a negative error for an access the
+ * device refuses (out of its range, a width it does not take): the
+ * bare-metal core fails that access as it fails one it cannot emulate; the
+ * KVM core has no way to refuse one (a read returns what `data` holds). */
 enum glue_space { GLUE_MMIO, GLUE_PIO };
-typedef void (*glue_trap_fn)(void *ctx, uint64_t addr, uint8_t *data,
-			     unsigned size, bool is_write);
+typedef int (*glue_trap_fn)(void *ctx, uint64_t addr, uint8_t *data,
+			    unsigned size, bool is_write);
 
-/* A passed-through device's interrupt route: `host_eventfd` is the eventfd
- * VFIO signals (physical context); `virt_addr/virt_data` the MSI the guest
+/* A passed-through device's interrupt route: `host_src` is the physical
+ * interrupt source, opaque to the device model — on the KVM core the
+ * eventfd VFIO signals, on the bare-metal core the host vector our IRTE
+ * delivers to (physical context); `virt_addr/virt_data` the MSI the guest
  * programmed (virtual context); the core keeps whatever it needs (shadow
- * context: on KVM a GSI route plus an irqfd, on bare metal an IRTE). */
+ * context: on KVM a GSI route plus an irqfd, on bare metal the route from
+ * host vector to guest vector). */
 struct glue_msi_route;
 
 struct glue_ops {
@@ -52,15 +66,20 @@ struct glue_ops {
 	int (*untrap)(struct glue *g, int trap_id);
 	/* Inject one MSI now (an emulated device's interrupt). */
 	int (*deliver_msi)(struct glue *g, uint64_t virt_addr, uint32_t virt_data);
-	/* Route a passed-through vector: host_eventfd -> the guest's MSI.
-	 * `masked` routes keep the eventfd but inject nothing (pending stays in
-	 * the eventfd, readable by glue_msi_route_pending). */
-	int (*msi_route_add)(struct glue *g, int host_eventfd, uint64_t virt_addr,
+	/* Route a passed-through vector: host_src -> the guest's MSI.
+	 * `masked` routes keep the source but inject nothing: what fires while
+	 * masked stays pending (msi_route_pending) and is delivered once on
+	 * unmask. */
+	int (*msi_route_add)(struct glue *g, int host_src, uint64_t virt_addr,
 			     uint32_t virt_data, bool masked, struct glue_msi_route **route);
 	int (*msi_route_update)(struct glue *g, struct glue_msi_route *route,
 				uint64_t virt_addr, uint32_t virt_data, bool masked);
 	void (*msi_route_del)(struct glue *g, struct glue_msi_route *route);
-	/* Level-triggered legacy line (serial, INTx). */
+	/* Whether a masked route's host source has fired since it was masked
+	 * (the PBA bit the guest reads). */
+	bool (*msi_route_pending)(struct glue *g, struct glue_msi_route *route);
+	/* Level-triggered legacy line (serial, INTx); -PORT_ENOTSUP on a core
+	 * without an IOAPIC model (the bare-metal core). */
 	int (*set_irq_line)(struct glue *g, unsigned gsi, bool level);
 	/* Signal `fd` (an eventfd) instead of exiting to a trap handler when
 	 * the guest writes `len` bytes at MMIO `gpa`, whatever the value (an
@@ -87,21 +106,20 @@ static inline int glue_untrap(struct glue *g, int id)
 { return g->ops->untrap(g, id); }
 static inline int glue_deliver_msi(struct glue *g, uint64_t virt_addr, uint32_t virt_data)
 { return g->ops->deliver_msi(g, virt_addr, virt_data); }
-static inline int glue_msi_route_add(struct glue *g, int host_eventfd, uint64_t virt_addr,
+static inline int glue_msi_route_add(struct glue *g, int host_src, uint64_t virt_addr,
 				     uint32_t virt_data, bool masked, struct glue_msi_route **r)
-{ return g->ops->msi_route_add(g, host_eventfd, virt_addr, virt_data, masked, r); }
+{ return g->ops->msi_route_add(g, host_src, virt_addr, virt_data, masked, r); }
 static inline int glue_msi_route_update(struct glue *g, struct glue_msi_route *r,
 					uint64_t virt_addr, uint32_t virt_data, bool masked)
 { return g->ops->msi_route_update(g, r, virt_addr, virt_data, masked); }
 static inline void glue_msi_route_del(struct glue *g, struct glue_msi_route *r)
 { g->ops->msi_route_del(g, r); }
+static inline bool glue_msi_route_pending(struct glue *g, struct glue_msi_route *r)
+{ return g->ops->msi_route_pending(g, r); }
 static inline int glue_set_irq_line(struct glue *g, unsigned gsi, bool level)
 { return g->ops->set_irq_line(g, gsi, level); }
 static inline int glue_ioeventfd(struct glue *g, uint64_t gpa, unsigned len, int fd, bool assign)
-{ return g->ops->ioeventfd ? g->ops->ioeventfd(g, gpa, len, fd, assign) : -ENOTSUP; }
-
-/* Whether a masked route's eventfd has fired since (the PBA bit). */
-bool glue_eventfd_pending(int host_eventfd);
+{ return g->ops->ioeventfd ? g->ops->ioeventfd(g, gpa, len, fd, assign) : -PORT_ENOTSUP; }
 
 /* Little-endian helpers for trap handlers. */
 static inline uint64_t glue_get_le(const uint8_t *d, unsigned size)

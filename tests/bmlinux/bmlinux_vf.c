@@ -16,6 +16,7 @@
 #include "sriov/sriov_cap.h"
 #include "tests/bmvf/igbvf.h"
 #include "tests/bmvf/vf_host.h"
+#include "vmm_glue/core/core_glue.h"
 
 #define PAGE_SZ 4096ull
 #define VF_CFG_GPA 0xd0000000ull     /* bm_passthrough's config page (its trap removed: pci_host calls it) */
@@ -38,6 +39,7 @@ static bool pf_up, dma_up, attached, dev_up;
  * raises in the vlapic. */
 static struct core_vcpu shim;
 static struct core_vcpu *shim_list[1] = { &shim };
+static struct core_glue glue;   /* the core, as bm_passthrough's device side reaches it */
 static struct ir_vcpu ir_vcpu;
 static struct ir_guest irg;
 static volatile uint64_t pend[4];
@@ -257,19 +259,23 @@ int bmlvf_assign(struct core_vm *vm, struct pci_host *h, bool badmap)
 	attached = !rc;
 	if (rc)
 		return rc;
-	shim = (struct core_vcpu){ .pending_irq = -1 };
+	/* The shim's pending vector (SVM has no backend injection) is moved
+	 * into the guest's vlapic by host_vec_handler. */
+	shim = (struct core_vcpu){ .vm = vm, .pending_irq = -1 };
 	ir_vcpu = (struct ir_vcpu){ .virt_apic_id = 0, .host_apic_id = lapic_id() };
 	irg = (struct ir_guest){ .name = "linux", .vcpus = &ir_vcpu, .n_vcpus = 1 };
 	struct bmpt_dev_cfg dc;
-	vfh_dev_cfg(&dc, VF_CFG_GPA, &bmlvf_dma, &irg, shim_list);
-	rc = bmpt_dev_init(&bmlvf_dev, vm, &dc);
+	vfh_dev_cfg(&dc, VF_CFG_GPA, &bmlvf_dma, &irg);
+	rc = core_glue_init(&glue, vm, &irg, shim_list);
+	rc = rc ? rc : bmpt_dev_init(&bmlvf_dev, &glue.glue, &dc);
 	dev_up = !rc;
 	if (rc)
 		return rc;
 	/* Its traps at the config page and the physical table page go: the
 	 * config comes through pci_host, the table through the window. */
-	core_vm_untrap_mmio(vm, VF_CFG_GPA);
-	core_vm_untrap_mmio(vm, bmlvf_dev.msix_trap_gpa);
+	glue_untrap(&glue.glue, bmlvf_dev.cfg_trap);
+	glue_untrap(&glue.glue, bmlvf_dev.msix_trap);
+	bmlvf_dev.cfg_trap = bmlvf_dev.msix_trap = -1;
 	rc = core_vm_trap_mmio(vm, BMLVF_WIN, BMLVF_WIN_SIZE, &win_ops);
 	bmlvf_bars = (struct vbars){ .win_base = BMLVF_WIN, .win_size = BMLVF_WIN_SIZE, .moved = bar_moved, .ctx = vm };
 	rc = rc ? rc : vbar_add(&bmlvf_bars, 0, vfh.vbars[0].size, true, true, BMLVF_BAR0_GPA);

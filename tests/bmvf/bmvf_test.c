@@ -41,6 +41,7 @@
 #include "tests/bmvf/vf_host.h"
 #include "tests/svm/svm_guest.h"
 #include "tests/vmx/guest_edu.h"
+#include "vmm_glue/core/core_glue.h"
 #include "vmm_glue/svm/svm.h"
 #include "vmm_glue/dev/bm_passthrough.h"
 
@@ -283,6 +284,7 @@ static uint32_t exits_total(const struct svm_vcpu *v)
 static struct ir_vcpu ir_vcpu;
 static struct ir_guest irg;
 static struct core_vcpu *vcpus[1];
+static struct core_glue glue;   /* the core, as bm_passthrough's device side reaches it */
 
 /* Assign VF 0 to r's VM: the domain (sharing the NPT, or BMPT_FORCE_MIRROR:
  * a table of its own), the context entry, bm_passthrough. */
@@ -299,8 +301,9 @@ static int assign(struct rig *r, unsigned flags)
 	vcpus[0] = &r->v.core;
 	r->v.core.vm = &r->vm.core;
 	struct bmpt_dev_cfg dc;
-	vfh_dev_cfg(&dc, VF_CFG_GPA, &r->dma, &irg, vcpus);
-	rc = bmpt_dev_init(&r->dev, &r->vm.core, &dc);
+	vfh_dev_cfg(&dc, VF_CFG_GPA, &r->dma, &irg);
+	rc = core_glue_init(&glue, &r->vm.core, &irg, vcpus);
+	rc = rc ? rc : bmpt_dev_init(&r->dev, &glue.glue, &dc);
 	r->dev_up = !rc;
 	return rc;
 }

@@ -69,12 +69,11 @@ void vfh_cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
 		pci_cfg_write(&c->dev, off, size, val);
 }
 
-void vfh_dev_cfg(struct bmpt_dev_cfg *dc, uint64_t virt_cfg_gpa, struct bmpt_dma *dma, struct ir_guest *guest,
-		 struct core_vcpu **vcpus)
+void vfh_dev_cfg(struct bmpt_dev_cfg *dc, uint64_t virt_cfg_gpa, struct bmpt_dma *dma, struct ir_guest *guest)
 {
 	*dc = (struct bmpt_dev_cfg){
 		.rid = vfh.vf_rid[0], .cfg = { vfh_cfg_read, vfh_cfg_write, &vfh.vcfg[0] },
-		.virt_cfg_gpa = virt_cfg_gpa, .dma = dma, .table = &vfh.table, .guest = guest, .vcpus = vcpus,
+		.virt_cfg_gpa = virt_cfg_gpa, .dma = dma, .table = &vfh.table, .guest = guest,
 		.host_vector = 0x5f, .msix_host_vectors = host_vecs, .n_msix_host_vectors = 3,
 	};
 	dc->bar_size[0] = vfh.vbars[0].size;

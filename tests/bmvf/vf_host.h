@@ -78,8 +78,7 @@ void vfh_cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val);
 
 /* bm_passthrough's configuration for VF 0: its RID and config, the IR
  * table, host vector 0x5f and VFH_HOST_VEC0..+2 for its MSI-X entries. */
-void vfh_dev_cfg(struct bmpt_dev_cfg *dc, uint64_t virt_cfg_gpa, struct bmpt_dma *dma, struct ir_guest *guest,
-		 struct core_vcpu **vcpus);
+void vfh_dev_cfg(struct bmpt_dev_cfg *dc, uint64_t virt_cfg_gpa, struct bmpt_dma *dma, struct ir_guest *guest);
 
 /* VF 1's rings: allocated, mapped identity in a domain of their own (an
  * NPT-only VM on `cpu`, its ctx `ctx`), the PF's reset handshake served in

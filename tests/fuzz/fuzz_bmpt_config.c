@@ -1,6 +1,7 @@
 /* libFuzzer target for the bare-metal passthrough glue's config-space and
  * MSI-X table traps (vmm_glue/dev/bm_passthrough.c), on the host as
- * tests/unit/test_vmx_bmpt.c runs it: the VMX core's calls stood in for,
+ * tests/unit/test_vmx_bmpt.c runs it: the VMX core's calls stood in for
+ * (under the real core_glue, which bm_passthrough's device side calls),
  * the device's config space and BARs modelled here, the IR table real.
  * The input is a device and a guest:
  *
@@ -27,6 +28,7 @@
 #include "pci/pci_regs.h"
 #include "port.h"
 #include "port/host/port_host.h"
+#include "vmm_glue/core/core_glue.h"
 #include "vmm_glue/dev/bm_passthrough.h"
 
 #define CFG_GPA 0xb0018000ull
@@ -68,7 +70,31 @@ int core_vm_trap_mmio(struct core_vm *vm, uint64_t gpa, uint64_t size, const str
 	return 0;
 }
 
-unsigned core_vm_mmio_free(const struct core_vm *vm) { return CORE_MAX_MMIO - vm->nr_mmio; }
+int core_vm_untrap_mmio(struct core_vm *vm, uint64_t gpa)
+{
+	for (unsigned i = n_traps; i-- > 0;)
+		if (traps[i].size && traps[i].gpa == gpa) {
+			traps[i].size = 0;
+			vm->nr_mmio--;
+			return 0;
+		}
+	return -PORT_ENOENT;
+}
+
+/* The rest of what core_glue calls (bm_passthrough's device side never
+ * maps, unmaps or traps ports). */
+int core_vm_unmap(struct core_vm *vm, uint64_t gpa, uint64_t size) { (void)vm, (void)gpa, (void)size; return 0; }
+int core_vm_lookup(const struct core_vm *vm, uint64_t gpa, uint64_t *hpa, uint64_t *entry)
+{
+	(void)vm, (void)gpa, (void)hpa, (void)entry;
+	return -PORT_ENOENT;
+}
+int core_vm_trap_pio(struct core_vm *vm, uint16_t port, unsigned count, const struct core_pio_ops *ops)
+{
+	(void)vm, (void)port, (void)count, (void)ops;
+	return -PORT_ENOTSUP;
+}
+int core_vm_untrap_pio(struct core_vm *vm, uint16_t port) { (void)vm, (void)port; return -PORT_ENOENT; }
 const struct ept *core_vm_table(const struct core_vm *vm) { return &vm->ept; }
 void core_vm_flush(struct core_vm *vm) { ept_reclaim(&vm->ept); }
 
@@ -197,6 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ir_guest guest;
 	static struct core_vcpu vcpu;
 	static struct core_vcpu *vcpus[1] = { &vcpu };
+	static struct core_glue cg;
 	static uint8_t host_vectors[BMPT_MSIX_MAX];
 	if (size < PCI_CFG_SIZE + 7)
 		return 0;
@@ -224,22 +251,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (unsigned i = 0; i < PCI_NUM_BARS; i++)
 			c.bar_size[i] = bar_size[i];
 	bool ir = flags & 2;
+	/* The core bm_passthrough reaches through glue.h: the real core_glue. */
+	irv[0] = (struct ir_vcpu){ .virt_apic_id = 0, .host_apic_id = 2 };
+	guest = (struct ir_guest){ .name = "fuzz", .vcpus = irv, .n_vcpus = 1 };
+	vcpu = (struct core_vcpu){ .vm = &vm, .pending_irq = -1 };
+	if (core_glue_init(&cg, &vm, &guest, vcpus))
+		abort();
 	if (ir) {
 		if (ir_table_init(&table, 256, 0))
 			abort();
-		irv[0] = (struct ir_vcpu){ .virt_apic_id = 0, .host_apic_id = 2 };
-		guest = (struct ir_guest){ .name = "fuzz", .vcpus = irv, .n_vcpus = 1 };
-		vcpu = (struct core_vcpu){ .vm = &vm, .pending_irq = -1 };
 		for (unsigned k = 0; k < BMPT_MSIX_MAX; k++)
 			host_vectors[k] = (uint8_t)(0x40 + k);
 		c.table = &table;
 		c.guest = &guest;
-		c.vcpus = vcpus;
 		c.host_vector = 0x30;
 		c.msix_host_vectors = host_vectors;
 		c.n_msix_host_vectors = BMPT_MSIX_MAX;
 	}
-	if (bmpt_dev_init(&dev, &vm, &c) == 0) {
+	if (bmpt_dev_init(&dev, &cg.glue, &c) == 0) {
 		if (memcmp(cfg + PCI_BAR0, bar0_regs, sizeof(bar0_regs)))
 			fail("init left the BARs changed", 0, 0);
 		for (size_t at = PCI_CFG_SIZE + 7; at + 8 <= size; at += 8) {

@@ -16,6 +16,7 @@
 #include "vmm_glue/dev/virtio_net.c"   /* do_tx, do_rx and struct virtio_net */
 
 #include <stdint.h>
+#include <poll.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -34,7 +35,7 @@ enum { DFSEL = 0, DF = 4, GFSEL = 8, GF = 12, STATUS = 20, QSEL = 22, QSIZE = 24
        QDESC = 32, QDRV = 40, QDEV = 48 };
 
 struct trap { bool used; enum glue_space space; uint64_t base, len; glue_trap_fn fn; void *ctx; };
-struct glue_msi_route { bool used; };
+struct glue_msi_route { bool used; int efd; };
 
 static struct {
 	struct glue glue;
@@ -87,10 +88,10 @@ static int f_untrap(struct glue *g, int id) { (void)g; F.traps[id].used = false;
 static int f_msi(struct glue *g, uint64_t a, uint32_t d) { (void)g; (void)a; (void)d; return 0; }
 static int f_route_add(struct glue *g, int efd, uint64_t a, uint32_t d, bool m, struct glue_msi_route **r)
 {
-	(void)g; (void)efd; (void)a; (void)d; (void)m;
+	(void)g; (void)a; (void)d; (void)m;
 	for (int i = 0; i < 4; i++)
 		if (!F.routes[i].used) {
-			F.routes[i].used = true;
+			F.routes[i] = (struct glue_msi_route){ true, efd };
 			*r = &F.routes[i];
 			return 0;
 		}
@@ -102,13 +103,20 @@ static int f_route_update(struct glue *g, struct glue_msi_route *r, uint64_t a, 
 	return 0;
 }
 static void f_route_del(struct glue *g, struct glue_msi_route *r) { (void)g; r->used = false; }
+/* As the KVM core: the route's host source is the device's eventfd. */
+static bool f_route_pending(struct glue *g, struct glue_msi_route *r)
+{
+	(void)g;
+	struct pollfd p = { .fd = r->efd, .events = POLLIN };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
 static int f_irq(struct glue *g, unsigned gsi, bool level) { (void)g; (void)gsi; (void)level; return 0; }
 
 static const struct glue_ops fake_ops = {
 	.ram_regions = f_ram, .map_host_range = f_map, .unmap_host_range = f_unmap,
 	.trap = f_trap, .untrap = f_untrap, .deliver_msi = f_msi,
 	.msi_route_add = f_route_add, .msi_route_update = f_route_update,
-	.msi_route_del = f_route_del, .set_irq_line = f_irq,
+	.msi_route_del = f_route_del, .msi_route_pending = f_route_pending, .set_irq_line = f_irq,
 };
 
 static uint64_t guest_access(enum glue_space s, uint64_t addr, unsigned size, uint64_t val, bool wr)

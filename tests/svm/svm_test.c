@@ -48,6 +48,7 @@
 #include "tests/svm/svm_guest.h"
 #include "tests/svm/svm_test.h"
 #include "tests/vmx/guest_edu.h"
+#include "vmm_glue/core/core_glue.h"
 #include "vmm_glue/svm/svm.h"
 #include "vmm_glue/dev/bm_passthrough.h"
 
@@ -403,6 +404,7 @@ static void test_edu_guest(unsigned run_no, bool mirror)
 	static struct ir_vcpu ir_vcpu;
 	static struct ir_guest guest;
 	static struct core_vcpu *vcpus[1];
+	static struct core_glue glue;   /* the core, as bm_passthrough's device side reaches it */
 	const char *mode = mirror ? "mirror" : "share";
 
 	stage = 0;
@@ -437,12 +439,13 @@ static void test_edu_guest(unsigned run_no, bool mirror)
 		vcpus[0] = &r.v.core;
 		const struct bmpt_dev_cfg dc = {
 			.rid = edu_rid, .cfg = { pci_cfg_read, pci_cfg_write, (void *)edu.pci },
-			.virt_cfg_gpa = EDU_CFG_GPA, .dma = &e.dma, .table = &table, .guest = &guest, .vcpus = vcpus,
+			.virt_cfg_gpa = EDU_CFG_GPA, .dma = &e.dma, .table = &table, .guest = &guest,
 			.host_vector = EDU_HOST_VEC,
 		};
 		/* The vCPU's core part must exist before a host vector can name it. */
 		r.v.core.vm = &r.vm.core;
-		rc = bmpt_dev_init(&r.dev, &r.vm.core, &dc);
+		rc = core_glue_init(&glue, &r.vm.core, &guest, vcpus);
+		rc = rc ? rc : bmpt_dev_init(&r.dev, &glue.glue, &dc);
 		r.dev_up = !rc;
 	}
 	cur = &r;

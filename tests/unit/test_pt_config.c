@@ -3,6 +3,7 @@
  * for; every device access checked against the probed sizes): capabilities
  * at the end of the 256 bytes, loops, MSI-X structures outside their BAR,
  * and the COMMAND filter under every layout (issue 13 items 1 and 2). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -100,13 +100,20 @@ static int f_route_update(struct glue *g, struct glue_msi_route *r, uint64_t a, 
 	return 0;
 }
 static void f_route_del(struct glue *g, struct glue_msi_route *r) { (void)g; r->used = false; }
+/* As the KVM core: the route's host source is the device's eventfd. */
+static bool f_route_pending(struct glue *g, struct glue_msi_route *r)
+{
+	(void)g;
+	struct pollfd p = { .fd = r->efd, .events = POLLIN };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
 static int f_irq(struct glue *g, unsigned gsi, bool level) { (void)g; (void)gsi; (void)level; return 0; }
 
 static const struct glue_ops fake_ops = {
 	.ram_regions = f_ram, .map_host_range = f_map, .unmap_host_range = f_unmap,
 	.trap = f_trap, .untrap = f_untrap, .deliver_msi = f_msi,
 	.msi_route_add = f_route_add, .msi_route_update = f_route_update,
-	.msi_route_del = f_route_del, .set_irq_line = f_irq,
+	.msi_route_del = f_route_del, .msi_route_pending = f_route_pending, .set_irq_line = f_irq,
 	/* no .ioeventfd: the device falls back to a trapped notify write */
 };
 
@@ -136,7 +143,7 @@ static const struct glue_ops fake_ops_iofd = {
 	.ram_regions = f_ram, .map_host_range = f_map, .unmap_host_range = f_unmap,
 	.trap = f_trap, .untrap = f_untrap, .deliver_msi = f_msi,
 	.msi_route_add = f_route_add, .msi_route_update = f_route_update,
-	.msi_route_del = f_route_del, .set_irq_line = f_irq, .ioeventfd = f_ioeventfd,
+	.msi_route_del = f_route_del, .msi_route_pending = f_route_pending, .set_irq_line = f_irq, .ioeventfd = f_ioeventfd,
 };
 
 static int iofds_used(const struct fake *f)

@@ -19,6 +19,7 @@
 #include "irq_remap/msi.h"
 #include "port.h"
 #include "port/host/port_host.h"
+#include "vmm_glue/core/core_glue.h"
 #include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/vmx/vmx.h"
 #include "vtd_model.h"
@@ -57,7 +58,32 @@ int core_vm_trap_mmio(struct core_vm *vm, uint64_t gpa, uint64_t size, const str
 	return 0;
 }
 
-unsigned core_vm_mmio_free(const struct core_vm *vm) { return CORE_MAX_MMIO - vm->nr_mmio; }
+/* The most recent trap at gpa goes (bm_passthrough removes its traps in
+ * the reverse order it made them). */
+int core_vm_untrap_mmio(struct core_vm *vm, uint64_t gpa)
+{
+	for (unsigned i = vm->nr_mmio; i-- > 0;)
+		if (traps[i].size && traps[i].gpa == gpa) {
+			traps[i].size = 0;
+			vm->nr_mmio--;
+			return 0;
+		}
+	return -PORT_ENOENT;
+}
+
+/* The rest of what core_glue calls: bm_passthrough's device side never
+ * maps, unmaps or traps ports. */
+int core_vm_unmap(struct core_vm *vm, uint64_t gpa, uint64_t size) { return ept_unmap(&vm->ept, gpa, size); }
+int core_vm_lookup(const struct core_vm *vm, uint64_t gpa, uint64_t *hpa, uint64_t *entry)
+{
+	return ept_lookup(&vm->ept, gpa, hpa, entry, NULL);
+}
+int core_vm_trap_pio(struct core_vm *vm, uint16_t port, unsigned count, const struct core_pio_ops *ops)
+{
+	(void)vm, (void)port, (void)count, (void)ops;
+	return -PORT_ENOTSUP;
+}
+int core_vm_untrap_pio(struct core_vm *vm, uint16_t port) { (void)vm, (void)port; return -PORT_ENOENT; }
 const struct ept *core_vm_table(const struct core_vm *vm) { return &vm->ept; }
 
 /* What an EPT violation reaches (core_vm_mmio_access). */
@@ -88,6 +114,23 @@ static struct vtd_unit unit;
 static struct vmx_cpu cpu;
 static struct vmx_vm vm;
 static struct bmpt_dma dma;
+
+/* bm_passthrough reaches the core through its glue (core_glue over the
+ * test's VM): the cfg's guest and the vCPUs the test gives it (one vCPU
+ * when the cfg has no guest). */
+static struct core_glue cglue;
+static struct vmx_vcpu lone;
+static struct ir_vcpu lone_irv;
+static const struct ir_guest lone_guest = { .name = "t", .vcpus = &lone_irv, .n_vcpus = 1 };
+static struct core_vcpu *const lone_vcpus[1] = { &lone.core };
+
+static int dev_init_on(struct bmpt_dev *dev, const struct bmpt_dev_cfg *c, struct core_vcpu *const *vcpus)
+{
+	const struct ir_guest *g = c->guest ? c->guest : &lone_guest;
+	lone = (struct vmx_vcpu){ .core = { &vm.core, -1 }, .vm = &vm };
+	assert_int_equal(core_glue_init(&cglue, &vm.core, g, c->guest ? vcpus : lone_vcpus), 0);
+	return bmpt_dev_init(dev, &cglue.glue, c);
+}
 
 static void start(uint64_t cap, uint64_t ept_caps)
 {
@@ -305,7 +348,7 @@ static void virtual_capability_without_remapping(void **state)
 	vm = (struct vmx_vm){ .cpu = &cpu };
 	assert_int_equal(ept_init(&vm.core.ept, EPT_ALL), 0);
 	const struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA };
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
+	assert_int_equal(dev_init_on(&dev, &c, NULL), 0);
 	assert_int_equal(dev.msi, 0x60);
 	assert_false(dev.msi_64);
 	assert_true(dev.msi_pvm);
@@ -360,8 +403,8 @@ static void msi_becomes_an_irte_and_a_remappable_message(void **state)
 			v1 = { .core = { &vm.core, -1 }, .vm = &vm };
 	struct core_vcpu *vcpus[2] = { &v0.core, &v1.core };
 	const struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA,
-					.table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = 0x61 };
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
+					.table = &table, .guest = &guest, .host_vector = 0x61 };
+	assert_int_equal(dev_init_on(&dev, &c, vcpus), 0);
 
 	/* Guest: vector 0x45 to APIC 1, unmask, enable. */
 	wr(0x64, 4, 0xfee01000);
@@ -576,6 +619,7 @@ static struct ir_vcpu mirv[2];
 static struct ir_guest mguest;
 static struct vmx_vcpu mv0, mv1;
 static struct core_vcpu *mvcpus[2] = { &mv0.core, &mv1.core };
+static int dev_init(struct bmpt_dev *dev, const struct bmpt_dev_cfg *c) { return dev_init_on(dev, c, mvcpus); }
 static const uint8_t hv[40] = { 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d,
 				0x7e, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b,
 				0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97 };
@@ -610,7 +654,7 @@ static void msix_stop(void)
 static struct bmpt_dev_cfg msix_cfg(unsigned n_vectors)
 {
 	return (struct bmpt_dev_cfg){ .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA,
-				      .table = &mtable, .guest = &mguest, .vcpus = mvcpus, .host_vector = 0x61,
+				      .table = &mtable, .guest = &mguest, .host_vector = 0x61,
 				      .msix_host_vectors = hv, .n_msix_host_vectors = n_vectors,
 				      .bar_size = { [3] = BAR_SIZE } };
 }
@@ -623,7 +667,7 @@ static void msix_up(struct bmpt_dev *dev, unsigned n, bool with_msi)
 	msix_start(256);
 	device_msix(n, with_msi);
 	struct bmpt_dev_cfg c = msix_cfg(n);
-	assert_int_equal(bmpt_dev_init(dev, &vm.core, &c), 0);
+	assert_int_equal(dev_init(dev, &c), 0);
 	irq_dev = dev;
 }
 
@@ -1024,7 +1068,7 @@ static void msix_init_failures_leave_nothing(void **state)
 	msix_start(4);
 	device_msix(4, true);
 	struct bmpt_dev_cfg c = msix_cfg(4);
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_ENOSPC);
+	assert_int_equal(dev_init(&dev, &c), -PORT_ENOSPC);
 	assert_int_equal(mtable.n_used, 0);
 	assert_int_equal(vm.core.nr_mmio, 0);
 	assert_int_equal(dev.msix_routes, 0);
@@ -1037,29 +1081,29 @@ static void msix_init_failures_leave_nothing(void **state)
 	/* No host vectors for MSI-X; a duplicate host vector; MSI's vector reused. */
 	device_msix(4, true);
 	c = msix_cfg(0);
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
+	assert_int_equal(dev_init(&dev, &c), -PORT_EINVAL);
 	static const uint8_t dup[4] = { 0x70, 0x71, 0x70, 0x72 }, msi_dup[2] = { 0x70, 0x61 };
 	c = msix_cfg(4);
 	c.msix_host_vectors = dup;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
+	assert_int_equal(dev_init(&dev, &c), -PORT_EINVAL);
 	c.msix_host_vectors = msi_dup;
 	c.n_msix_host_vectors = 2;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
+	assert_int_equal(dev_init(&dev, &c), -PORT_EINVAL);
 	/* A host vector below 32: the route refuses it after others opened. */
 	static const uint8_t low[4] = { 0x70, 0x71, 0x10, 0x72 };
 	c.msix_host_vectors = low;
 	c.n_msix_host_vectors = 4;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
+	assert_int_equal(dev_init(&dev, &c), -PORT_EINVAL);
 	assert_int_equal(mtable.n_used, 0);
 	/* The table in an unassigned BAR, or an I/O BAR. */
 	memset(cfg + 0x1c, 0, 8);
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, (c = msix_cfg(4), &c)), -PORT_EINVAL);
+	assert_int_equal(dev_init(&dev, (c = msix_cfg(4), &c)), -PORT_EINVAL);
 	cfg[0x1c] = 0x01;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, (c = msix_cfg(4), &c)), -PORT_EINVAL);
+	assert_int_equal(dev_init(&dev, (c = msix_cfg(4), &c)), -PORT_EINVAL);
 	/* Only one MMIO slot left: MSI-X needs two. */
 	device_msix(4, true);
 	vm.core.nr_mmio = CORE_MAX_MMIO - 1;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, (c = msix_cfg(4), &c)), -PORT_ENOSPC);
+	assert_int_equal(dev_init(&dev, (c = msix_cfg(4), &c)), -PORT_ENOSPC);
 	assert_int_equal(vm.core.nr_mmio, CORE_MAX_MMIO - 1);
 	vm.core.nr_mmio = 0;
 	assert_int_equal(mtable.n_used, 0);
@@ -1067,7 +1111,7 @@ static void msix_init_failures_leave_nothing(void **state)
 	/* Neither MSI nor MSI-X. */
 	cfg[0x34] = 0;
 	cfg[6] = 0;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, (c = msix_cfg(4), &c)), -PORT_ENODEV);
+	assert_int_equal(dev_init(&dev, (c = msix_cfg(4), &c)), -PORT_ENODEV);
 	msix_stop();
 }
 
@@ -1081,7 +1125,7 @@ static void msix_without_remapping_records_only(void **state)
 	device_msix(4, false);
 	struct bmpt_dev_cfg c = { .rid = RID, .cfg = { cfg_read, cfg_write, NULL }, .virt_cfg_gpa = CFG_GPA,
 				  .bar_size = { [3] = BAR_SIZE } };
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
+	assert_int_equal(dev_init(&dev, &c), 0);
 	assert_int_equal(dev.msix_size, 4);
 	assert_int_equal(dev.msix_routes, 0);
 	assert_false(phys_enabled());
@@ -1124,7 +1168,7 @@ static void msix_structures_outside_the_bar_are_refused(void **state)
 		memcpy(before, cfg, sizeof(before));
 		struct bmpt_dev_cfg c = msix_cfg(8);
 		c.bar_size[3] = bad[i].probed;
-		assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
+		assert_int_equal(dev_init(&dev, &c), -PORT_EINVAL);
 		assert_int_equal(mtable.n_used, 0);
 		assert_int_equal(vm.core.nr_mmio, 0);
 		assert_memory_equal(cfg, before, sizeof(before));   /* BARs, Command restored */
@@ -1141,7 +1185,7 @@ static void msix_structures_outside_the_bar_are_refused(void **state)
 	memcpy(cfg + MSIX_CAP + 4, &table4, 4);
 	struct bmpt_dev_cfg c4 = msix_cfg(8);
 	c4.bar_size[4] = BAR_SIZE;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c4), -PORT_EINVAL);
+	assert_int_equal(dev_init(&dev, &c4), -PORT_EINVAL);
 	assert_int_equal(vm.core.nr_mmio, 0);
 	msix_stop();
 	/* In bounds, sized here: taken, with the size the device decodes. */
@@ -1149,7 +1193,7 @@ static void msix_structures_outside_the_bar_are_refused(void **state)
 	device_msix(8, false);
 	struct bmpt_dev_cfg c = msix_cfg(8);
 	c.bar_size[3] = 0;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
+	assert_int_equal(dev_init(&dev, &c), 0);
 	assert_int_equal(dev.msix_bar_size[0], BAR_SIZE);
 	assert_int_equal(dev.msix_bar_base[0], BAR_HPA);
 	assert_int_equal(cfg[4], 0x06);
@@ -1169,7 +1213,7 @@ static void msix_page_beyond_a_small_bar_is_refused(void **state)
 	memcpy(cfg + MSIX_CAP + 8, &pba, 4);
 	struct bmpt_dev_cfg c = msix_cfg(4);
 	c.bar_size[3] = 0x800;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
+	assert_int_equal(dev_init(&dev, &c), 0);
 	assert_int_equal(traps[1].size, 0x1000);
 	uint64_t v = 0;
 	assert_int_equal(guest_mmio(BAR_HPA + 0x400, false, 4, &v), 0);   /* the PBA: inside */
@@ -1195,7 +1239,7 @@ static void capability_past_the_end_is_refused(void **state)
 	cfg[0xf0] = 0x05;
 	cfg[0xf2] = 0x80;        /* 64-bit */
 	cfg[0xf3] = 0x01;        /* per-vector masking: 24 bytes, to 0x108 */
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
+	assert_int_equal(dev_init(&dev, &c), -PORT_EINVAL);
 	assert_int_equal(cfg_writes, 0);
 	assert_int_equal(vm.core.nr_mmio, 0);
 	/* The same capability at 0xe8 ends at 0x100: taken. */
@@ -1204,7 +1248,7 @@ static void capability_past_the_end_is_refused(void **state)
 	cfg[0xe8] = 0x05;
 	cfg[0xea] = 0x80;
 	cfg[0xeb] = 0x01;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), 0);
+	assert_int_equal(dev_init(&dev, &c), 0);
 	assert_int_equal(dev.msi, 0xe8);
 	assert_int_equal(dev.msi_len, 24);
 	bmpt_dev_fini(&dev);
@@ -1213,7 +1257,7 @@ static void capability_past_the_end_is_refused(void **state)
 	cfg[0x61] = 0x6c;
 	cfg[0x6c] = 0x11;
 	vm.core.nr_mmio = 0;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
+	assert_int_equal(dev_init(&dev, &c), -PORT_EINVAL);
 	assert_int_equal(cfg_writes, 0);
 	/* MSI-X at 0xf8 (to 0x104); a loop back to it from 0x60 is walked once. */
 	device_32bit_pvm();
@@ -1221,7 +1265,7 @@ static void capability_past_the_end_is_refused(void **state)
 	cfg[0xf8] = 0x11;
 	cfg[0xf9] = 0x60;
 	vm.core.nr_mmio = 0;
-	assert_int_equal(bmpt_dev_init(&dev, &vm.core, &c), -PORT_EINVAL);
+	assert_int_equal(dev_init(&dev, &c), -PORT_EINVAL);
 	assert_int_equal(cfg_writes, 0);
 	ept_destroy(&vm.core.ept);
 }

@@ -49,6 +49,7 @@
 #include "pci/pci_cap.h"
 #include "port.h"
 #include "tests/vmx/vmx_test.h"
+#include "vmm_glue/core/core_glue.h"
 #include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/vmx/vmx.h"
 
@@ -378,6 +379,19 @@ static void test_ept_change(void)
 static struct ir_vcpu ir_vcpu;
 static struct ir_guest guest;
 static struct core_vcpu *vcpus[1] = { &vcpu.core };
+/* The core as bm_passthrough's device side reaches it (glue.h), one for
+ * both devices of the VM: made once, over the guest test_dev_init sets. */
+static struct core_glue glue;
+static bool glue_up;
+
+static int glue_init(void)
+{
+	if (glue_up)
+		return 0;
+	int rc = core_glue_init(&glue, &vm.core, &guest, vcpus);
+	glue_up = !rc;
+	return rc;
+}
 
 static void test_dev_init(void)
 {
@@ -385,9 +399,10 @@ static void test_dev_init(void)
 	guest = (struct ir_guest){ .name = "bmpt", .vcpus = &ir_vcpu, .n_vcpus = 1 };
 	struct bmpt_dev_cfg c = {
 		.rid = rid, .cfg = { pci_cfg_read, pci_cfg_write, (void *)edu.pci }, .virt_cfg_gpa = VIRT_CFG_GPA,
-		.dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = VEC_HOST,
+		.dma = &dma, .table = &table, .guest = &guest, .host_vector = VEC_HOST,
 	};
-	int r = bmpt_dev_init(&dev, &vm.core, &c);
+	int r = glue_init();
+	r = r ? r : bmpt_dev_init(&dev, &glue.glue, &c);
 	idt_set_handler(VEC_HOST, host_irq, &dev);
 	uint64_t hpa = 0;
 	bool hole = ept_lookup(&vm.core.ept, VIRT_CFG_GPA, &hpa, NULL, NULL) == -PORT_ENOENT;
@@ -574,10 +589,11 @@ static void test_igb_init(void)
 	int m3 = bmpt_vm_map(&dma, igb.msix_bar, igb.msix_bar, igb.msix_bar_size, EPT_R | EPT_W, EPT_MT_UC);
 	struct bmpt_dev_cfg c = {
 		.rid = igb_rid, .cfg = { pci_cfg_read, pci_cfg_write, (void *)igb.pci }, .virt_cfg_gpa = IGB_CFG_GPA,
-		.dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus, .host_vector = IGB_VEC_MSI,
+		.dma = &dma, .table = &table, .guest = &guest, .host_vector = IGB_VEC_MSI,
 		.msix_host_vectors = igb_host_vec, .n_msix_host_vectors = IGB_ENTRIES,
 	};
-	int r = bmpt_dev_init(&igb_dev, &vm.core, &c);
+	int r = glue_init();
+	r = r ? r : bmpt_dev_init(&igb_dev, &glue.glue, &c);
 	for (unsigned k = 0; k < IGB_ENTRIES; k++)
 		idt_set_handler(igb_host_vec[k], host_irq, &igb_dev);
 	uint64_t hpa = 0;

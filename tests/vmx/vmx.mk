@@ -83,8 +83,9 @@ $(CORE_UNIT_BINS): HOST_LIBS += $(CORE_SAN_OBJS)
 # test_vmx_bmpt also links bm_passthrough, which needs the freestanding
 # libraries: its object goes before them on the command line (the pattern
 # rule would put it after, in HOST_LIBS, where the archives are already
-# scanned).  The core's EPT-side calls are stood in for by the test itself.
-BMPT_SAN_OBJ := $(BUILD)/san/vmm_glue/dev/bm_passthrough.o
+# scanned).  The core's EPT-side calls are stood in for by the test itself;
+# its glue (core_glue, what bm_passthrough's device side calls) is the real one.
+BMPT_SAN_OBJ := $(BUILD)/san/vmm_glue/dev/bm_passthrough.o $(BUILD)/san/vmm_glue/core/core_glue.o
 $(BUILD)/unit/test_vmx_bmpt: tests/unit/test_vmx_bmpt.c $(BMPT_SAN_OBJ) $(UNIT_SUPPORT:%.c=$(BUILD)/san/%.o) \
 		$(LIB_FS_SAN) $(LIB_HOST_SAN)
 	@mkdir -p $(@D)

@@ -39,6 +39,7 @@
 #include "irq_remap/msi.h"
 #include "port.h"
 #include "tests/vmx/guest_edu.h"
+#include "vmm_glue/core/core_glue.h"
 #include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmx.h"
@@ -250,6 +251,7 @@ static int m_bar_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 struct edu_rig {
 	struct vmx_vm vm;
 	struct vmx_vcpu v;
+	struct core_glue glue;         /* the core as bm_passthrough's device side reaches it */
 	struct bmpt_dev dev;
 	struct guest_edu_params p;
 	uint8_t *ram, *decoy;          /* HPA of A/B (what the EPT names) / HPA = GPA */
@@ -295,6 +297,22 @@ static const struct vmx_vm_ops rig_ops = { .core = { .hypercall = rig_vmcall, .e
  * remapped (GPA = decoy's HPA -> ram's HPA), the guest's vCPU set up.
  * What stands behind the edu (the model's traps, or the real one) is the
  * caller's. */
+/* The rig's glue (glue.h on this core) over its VM and vCPU: the vCPU as
+ * `guest` names it, or (NULL: no interrupt remapping) at EDU_APIC. */
+static int rig_glue_init(struct edu_rig *r, const struct ir_guest *guest)
+{
+	static struct ir_vcpu irv;
+	static struct ir_guest lone;
+	static struct core_vcpu *vcpus[1];
+	if (!guest) {
+		irv = (struct ir_vcpu){ .virt_apic_id = EDU_APIC };
+		lone = (struct ir_guest){ .name = "edu", .vcpus = &irv, .n_vcpus = 1 };
+		guest = &lone;
+	}
+	vcpus[0] = &r->v.core;
+	return core_glue_init(&r->glue, &r->vm.core, guest, vcpus);
+}
+
 static int rig_init(struct edu_rig *r, struct vmx_cpu *cpu)
 {
 	if (!r->ram)
@@ -372,7 +390,8 @@ static void edu_model_run(struct vmx_cpu *cpu, unsigned run_no)
 	if (!rc) {
 		const struct bmpt_dev_cfg dc = { .rid = EDU_RID, .cfg = { m_cfg_read, m_cfg_write, &m },
 						 .virt_cfg_gpa = EDU_CFG_GPA };
-		rc = bmpt_dev_init(&r.dev, &r.vm.core, &dc);
+		rc = rig_glue_init(&r, NULL);
+		rc = rc ? rc : bmpt_dev_init(&r.dev, &r.glue.glue, &dc);
 	}
 	unsigned cmd_writes_at_init = m.command_writes;
 	uint16_t phys_msi_ctrl_init = (uint16_t)m_cfg_read(&m, M_CAP_MSI + 2, 2);
@@ -472,7 +491,6 @@ void vmx_edu_vtd_tests(void)
 	static struct bmpt_dma dma;
 	static struct ir_vcpu ir_vcpu;
 	static struct ir_guest guest;
-	static struct core_vcpu *vcpus[1] = { &r.v.core };
 	tap_set_prefix("vmx+vt-d");
 
 	/* Each step only after the one before it; `stage` says what to undo. */
@@ -500,10 +518,11 @@ void vmx_edu_vtd_tests(void)
 		guest = (struct ir_guest){ .name = "edu", .vcpus = &ir_vcpu, .n_vcpus = 1 };
 		const struct bmpt_dev_cfg dc = {
 			.rid = pci_rid(edu.pci), .cfg = { pci_cfg_read, pci_cfg_write, (void *)edu.pci },
-			.virt_cfg_gpa = EDU_CFG_GPA, .dma = &dma, .table = &table, .guest = &guest, .vcpus = vcpus,
+			.virt_cfg_gpa = EDU_CFG_GPA, .dma = &dma, .table = &table, .guest = &guest,
 			.host_vector = EDU_HOST_VEC,
 		};
-		rc = bmpt_dev_init(&r.dev, &r.vm.core, &dc);
+		rc = rig_glue_init(&r, &guest);
+		rc = rc ? rc : bmpt_dev_init(&r.dev, &r.glue.glue, &dc);
 		if (!rc)
 			r.irq_dev = &r.dev;
 	}

@@ -18,6 +18,7 @@
 #include "tests/vmx/vmx_test.h"
 #include "irq_remap/msi.h"
 #include "irq_remap/posted.h"
+#include "vmm_glue/core/core_glue.h"
 #include "vmm_glue/dev/bm_passthrough.h"
 #include "vmm_glue/core/ept.h"
 #include "vmm_glue/vmx/vmcs_fields.h"
@@ -278,11 +279,17 @@ static void test_guest64(void)
 		rc = ept_set_raw_4k(&vm.core.ept, pa, pa | EPT_W | ((uint64_t)EPT_MT_WB << EPT_MT_SHIFT));
 	}
 	static struct bmpt_dev msi_dev;
+	static struct core_glue glue;   /* the core as bm_passthrough's device side reaches it */
+	static struct ir_vcpu irv;
+	static const struct ir_guest lone = { .name = "g64", .vcpus = &irv, .n_vcpus = 1 };
+	static struct core_vcpu *const vcpus[1] = { &v.core };
 	if (!rc) {
 		fake_cfg_init();
 		const struct bmpt_dev_cfg dc = { .rid = 0x0018, .cfg = { fake_cfg_read, fake_cfg_write, NULL },
 						 .virt_cfg_gpa = MSI_CFG_GPA };
-		rc = bmpt_dev_init(&msi_dev, &vm.core, &dc);
+		core_vcpu_init(&v.core, &vm.core);   /* bound now; vmx_vcpu_init below sets it up */
+		rc = core_glue_init(&glue, &vm.core, &lone, vcpus);
+		rc = rc ? rc : bmpt_dev_init(&msi_dev, &glue.glue, &dc);
 	}
 	unsigned cfg_writes_at_init = fake_cfg_writes;
 	rc = rc ? rc : vmx_vm_trap_msr(&vm, TEST_MSR, true, true);

@@ -821,22 +821,32 @@ static int open_routes(struct bmpt_dev *dev)
 	return rc;
 }
 
-static int trap(struct bmpt_dev *dev, struct core_vm *vm, uint64_t gpa, uint64_t size,
-		int (*rd)(void *, uint64_t, unsigned, uint64_t *), int (*wr)(void *, uint64_t, unsigned, uint64_t))
+/* The config page and the MSI-X table pages, trapped through the core
+ * contract (glue.h); the domain follows the holes they leave in the map. */
+static int cfg_trap(void *ctx, uint64_t gpa, uint8_t *data, unsigned size, bool is_write);
+static int msix_trap(void *ctx, uint64_t gpa, uint8_t *data, unsigned size, bool is_write);
+
+static int trap(struct bmpt_dev *dev, uint64_t gpa, uint64_t size, glue_trap_fn fn, int *id)
 {
-	const struct core_mmio_ops ops = { rd, wr, dev };
-	int rc = core_vm_trap_mmio(vm, gpa, size, &ops);
+	int rc = glue_trap(dev->glue, GLUE_MMIO, gpa, size, fn, dev, id);
 	if (!rc && dev->c.dma)
 		rc = bmpt_dma_sync(dev->c.dma, gpa, size);
 	return rc;
 }
 
-int bmpt_dev_init(struct bmpt_dev *dev, struct core_vm *vm, const struct bmpt_dev_cfg *cfg)
+static void untrap(struct bmpt_dev *dev, int *id)
 {
-	if (!dev || !vm || !cfg || !cfg->cfg.read || !cfg->cfg.write || (cfg->virt_cfg_gpa & (PAGE - 1)) ||
-	    (cfg->table && (!cfg->guest || !cfg->vcpus)))
+	if (*id >= 0)
+		glue_untrap(dev->glue, *id);
+	*id = -1;
+}
+
+int bmpt_dev_init(struct bmpt_dev *dev, struct glue *g, const struct bmpt_dev_cfg *cfg)
+{
+	if (!dev || !g || !cfg || !cfg->cfg.read || !cfg->cfg.write || (cfg->virt_cfg_gpa & (PAGE - 1)) ||
+	    (cfg->table && !cfg->guest))
 		return -PORT_EINVAL;
-	*dev = (struct bmpt_dev){ .c = *cfg };
+	*dev = (struct bmpt_dev){ .c = *cfg, .glue = g, .cfg_trap = -1, .msix_trap = -1 };
 	const struct pt_config_phys phys = { cfg_acc_read, cfg_acc_write, dev };
 	pt_config_init(&dev->cfgv, &phys, PT_CFG_LIVE_RD);
 	dev->msi = find_cap(dev, PCI_CAP_ID_MSI);
@@ -850,37 +860,41 @@ int bmpt_dev_init(struct bmpt_dev *dev, struct core_vm *vm, const struct bmpt_de
 		rc = msix_probe(dev);
 	if (!rc)
 		rc = check_vectors(dev);
-	unsigned slots = dev->msix ? 2 : 1;
-	if (!rc && core_vm_mmio_free(vm) < slots) {
-		port_log("bmpt: " BDF_FMT " needs %u MMIO trap(s), the VM has %u of %u free", BDF(dev), slots,
-			 core_vm_mmio_free(vm), CORE_MAX_MMIO);
-		rc = -PORT_ENOSPC;
-	}
 	if (!rc && cfg->table)
 		rc = open_routes(dev);
 	if (rc)
 		return rc;
-	/* The device starts with MSI and MSI-X off, every MSI-X entry masked. */
-	if (dev->msi && (rc = msi_init_virtual(dev)) != 0) {
-		close_routes(dev);
-		return rc;
-	}
-	if (dev->msix)
-		msix_phys_off(dev);
-	rc = trap(dev, vm, cfg->virt_cfg_gpa, PAGE, bmpt_cfg_read, bmpt_cfg_write);
+	/* The traps before the device: a core that cannot make them (no slot
+	 * left: -PORT_ENOSPC) leaves the device untouched. */
+	rc = trap(dev, cfg->virt_cfg_gpa, PAGE, cfg_trap, &dev->cfg_trap);
 	if (!rc && dev->msix)
-		rc = trap(dev, vm, dev->msix_trap_gpa, dev->msix_trap_size, bmpt_msix_read, bmpt_msix_write);
+		rc = trap(dev, dev->msix_trap_gpa, dev->msix_trap_size, msix_trap, &dev->msix_trap);
 	if (rc)
-		bmpt_dev_fini(dev);
+		port_log("bmpt: " BDF_FMT " needs %u MMIO trap(s), the core made %u (%d)", BDF(dev),
+			 dev->msix ? 2u : 1u, (dev->cfg_trap >= 0) + (dev->msix_trap >= 0), rc);
+	/* The device starts with MSI and MSI-X off, every MSI-X entry masked. */
+	if (!rc && dev->msi)
+		rc = msi_init_virtual(dev);
+	if (!rc && dev->msix)
+		msix_phys_off(dev);
+	if (rc) {
+		untrap(dev, &dev->msix_trap);
+		untrap(dev, &dev->cfg_trap);
+		close_routes(dev);
+	}
 	dev->c.msix_host_vectors = NULL;   /* read at init only (the routes copied them) */
 	return rc;
 }
 
-static int inject(struct bmpt_dev *dev, unsigned vcpu, uint8_t virt_vector, uint64_t *count)
+/* The source's guest vector, delivered as the guest's own message names it
+ * (its destination; the vector the IRTE stood for) through the core. */
+static int inject(struct bmpt_dev *dev, const struct ir_route *rt, uint8_t virt_vector, uint64_t *count)
 {
-	if (vcpu >= dev->c.guest->n_vcpus || !dev->c.vcpus[vcpu])
-		return -PORT_ENOENT;
-	core_vcpu_inject_irq(dev->c.vcpus[vcpu], virt_vector);
+	const struct msi_msg *m = &rt->virt_msi;
+	int rc = glue_deliver_msi(dev->glue, (uint64_t)m->addr_hi << 32 | m->addr_lo,
+				  (m->data & ~(uint32_t)MSI_DATA_VECTOR_MASK) | virt_vector);
+	if (rc)
+		return rc;
 	dev->injected++;
 	if (count)
 		(*count)++;
@@ -892,11 +906,11 @@ int bmpt_dev_host_irq(struct bmpt_dev *dev, uint8_t host_vector)
 	unsigned vcpu;
 	uint8_t virt_vector;
 	if (dev->route_open && !ir_route_lookup_host_vector(&dev->route, host_vector, &vcpu, &virt_vector))
-		return inject(dev, vcpu, virt_vector, NULL);
+		return inject(dev, &dev->route, virt_vector, NULL);
 	for (unsigned k = 0; k < dev->msix_routes; k++) {
 		struct bmpt_msix_entry *e = &dev->msix_entries[k];
 		if (!ir_route_lookup_host_vector(&e->route, host_vector, &vcpu, &virt_vector))
-			return inject(dev, vcpu, virt_vector, &e->injected);
+			return inject(dev, &e->route, virt_vector, &e->injected);
 	}
 	return -PORT_ENOENT;
 }
@@ -910,4 +924,24 @@ void bmpt_dev_fini(struct bmpt_dev *dev)
 	if (dev->msix_phys_size)
 		msix_phys_off(dev);
 	close_routes(dev);
+}
+
+/* --- glue_trap_fn adapters ------------------------------------------------------ */
+
+static int cfg_trap(void *ctx, uint64_t gpa, uint8_t *data, unsigned size, bool is_write)
+{
+	uint64_t val = glue_get_le(data, size);
+	int rc = is_write ? bmpt_cfg_write(ctx, gpa, size, val) : bmpt_cfg_read(ctx, gpa, size, &val);
+	if (!is_write)
+		glue_put_le(data, size, rc ? ~0ull : val);
+	return rc;
+}
+
+static int msix_trap(void *ctx, uint64_t gpa, uint8_t *data, unsigned size, bool is_write)
+{
+	uint64_t val = glue_get_le(data, size);
+	int rc = is_write ? bmpt_msix_write(ctx, gpa, size, val) : bmpt_msix_read(ctx, gpa, size, &val);
+	if (!is_write)
+		glue_put_le(data, size, rc ? ~0ull : val);
+	return rc;
 }

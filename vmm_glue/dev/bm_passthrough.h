@@ -18,7 +18,7 @@
  *   struct bmpt_dev   one per passed-through function: its requester id
  *                     attached to the domain (context entry, VT-d 9.3), and
  *                     its config space trapped in the guest (an EPT hole at
- *                     the guest's ECAM page, core_vm_trap_mmio) so the guest's
+ *                     the guest's ECAM page, glue_trap) so the guest's
  *                     MSI / MSI-X capability writes land here, and the
  *                     page(s) of its MSI-X table trapped too (BARs are not
  *                     virtualized: the guest sees the host's BAR values and
@@ -35,12 +35,22 @@
  *             the IRTE, and the remappable-format message written into the
  *             real capability or physical table entry;
  *   physical  the host vector the IRTE targets on the host CPU; when it
- *             arrives, bmpt_dev_host_irq() injects the guest vector into the
- *             vCPU the guest named (core_vcpu_inject_irq).
+ *             arrives, bmpt_dev_host_irq() delivers the guest's message
+ *             with the guest vector it stands for (glue_deliver_msi: the
+ *             core injects it into the vCPU the guest named).
  *
- * The guest-physical layout, the EPT, and every change of it stay the VMX
- * core's (core_vm_map / core_vm_trap_mmio); after a change the VMM calls
- * bmpt_dma_sync() for the range (or uses bmpt_vm_map, which does both).
+ * Two sides, two ways to reach the core:
+ *   device side (struct bmpt_dev): only the core contract, vmm_glue/glue.h
+ *     (on this core a struct core_glue, vmm_glue/core/core_glue.h) — its
+ *     pages trapped with glue_trap, its interrupts delivered with
+ *     glue_deliver_msi — as the hosted passthrough device does on KVM;
+ *   DMA side (struct bmpt_dma): the bare-metal analogue of VFIO's IOMMU
+ *     container.  Our VT-d domain shares or mirrors the guest's NPT/EPT
+ *     table, so it reads that table through the core's table API
+ *     (core_vm_table) and maps through core_vm_map (bmpt_vm_map).  The
+ *     guest-physical layout and every change of it stay the core's; after a
+ *     change the VMM calls bmpt_dma_sync() for the range (or uses
+ *     bmpt_vm_map, which does both).
  */
 #ifndef VFS_VMX_BM_PASSTHROUGH_H
 #define VFS_VMX_BM_PASSTHROUGH_H
@@ -55,6 +65,7 @@
 #include "vmm_glue/core/core_vm.h"
 #include "vmm_glue/dev/msi_state.h"
 #include "vmm_glue/dev/pt_config.h"
+#include "vmm_glue/glue.h"
 
 enum bmpt_mode {
 	BMPT_SHARED = 1, /* domain tables = EPT tables */
@@ -115,8 +126,9 @@ struct bmpt_dev_cfg {
 	/* Interrupt remapping; table NULL: the virtual MSI is only recorded
 	 * (no IRTE, the device untouched) — for a core without a VT-d unit. */
 	struct ir_table *table;
-	const struct ir_guest *guest;  /* its vCPUs (virtual APIC ids -> host CPUs) */
-	struct core_vcpu *const *vcpus; /* guest->n_vcpus, same order: where to inject */
+	/* its vCPUs (virtual APIC ids -> host CPUs): the same the core's glue
+	 * delivers to (core_glue_init) */
+	const struct ir_guest *guest;
 	uint8_t host_vector;           /* physical, MSI: reserved on every host CPU */
 	/* Physical, MSI-X: entry k's interrupts arrive on msix_host_vectors[k]
 	 * (>= 32, reserved on every host CPU, distinct from each other and from
@@ -171,6 +183,8 @@ struct bmpt_msix_entry {
 
 struct bmpt_dev {
 	struct bmpt_dev_cfg c;
+	struct glue *glue;           /* the core, device side */
+	int cfg_trap, msix_trap;     /* glue trap ids, -1 when none */
 	unsigned msi;                /* MSI capability offset; 0 when none */
 	unsigned msi_len;            /* its length: 10, 14, 20 or 24 */
 	bool msi_64, msi_pvm;
@@ -203,23 +217,21 @@ struct bmpt_dev {
 
 /* Find the function's MSI and MSI-X capabilities (either or both), open
  * their interrupt routes when cfg->table is set (one for MSI, one per
- * virtual MSI-X entry), turn MSI and MSI-X off on the device with every
- * physical MSI-X entry masked, and trap the guest's config page at
- * cfg->virt_cfg_gpa and the page(s) holding the MSI-X table in vm (two MMIO
- * slots with MSI-X, one without).  `dev` must stay where it is (the traps
+ * virtual MSI-X entry), trap the guest's config page at cfg->virt_cfg_gpa
+ * and the page(s) holding the MSI-X table through g (two MMIO traps with
+ * MSI-X, one without), then turn MSI and MSI-X off on the device with every
+ * physical MSI-X entry masked.  `dev` must stay where it is (the traps
  * keep a pointer).  0, -PORT_ENODEV (neither capability), -PORT_EINVAL (bad
  * cfg; an MSI or MSI-X capability running past the 256-byte config space;
  * an MSI-X table or PBA in an I/O or unassigned BAR, or not inside its BAR's
  * probed size; no MSI-X host vectors),
- * -PORT_ENOSPC (the VM's MMIO slots or the IR table are full), or the
- * route's / trap's error.  Every check, and every route, comes before the
- * device and the EPT are touched: on error the routes it opened are closed
- * (all IRTEs free), and only a trap failing midway (EPT or domain out of
- * memory) leaves a trap made — the core cannot remove one — serving the
- * virtual state of a device left masked. */
-int bmpt_dev_init(struct bmpt_dev *dev, struct core_vm *vm, const struct bmpt_dev_cfg *cfg);
+ * -PORT_ENOSPC (the core's MMIO traps or the IR table are full), or the
+ * route's / trap's error.  Every check, every route and every trap comes
+ * before the device is touched: on error the traps it made are removed and
+ * the routes it opened are closed (all IRTEs free). */
+int bmpt_dev_init(struct bmpt_dev *dev, struct glue *g, const struct bmpt_dev_cfg *cfg);
 /* The trapped config page's device model (what an EPT violation at
- * virt_cfg_gpa reaches through core_vm_mmio_access); exposed for tests. */
+ * virt_cfg_gpa reaches through the core's trap); exposed for tests. */
 int bmpt_cfg_read(void *dev, uint64_t gpa, unsigned size, uint64_t *val);
 int bmpt_cfg_write(void *dev, uint64_t gpa, unsigned size, uint64_t val);
 /* The trapped MSI-X table pages' device model: 4- or 8-byte aligned
@@ -231,13 +243,14 @@ int bmpt_cfg_write(void *dev, uint64_t gpa, unsigned size, uint64_t val);
 int bmpt_msix_read(void *dev, uint64_t gpa, unsigned size, uint64_t *val);
 int bmpt_msix_write(void *dev, uint64_t gpa, unsigned size, uint64_t val);
 /* Host vector `host_vector` arrived (IDT handler, or the core's
- * external-interrupt exit): inject the guest vector the MSI route or an
- * MSI-X entry's route says it stands for into that vCPU.  0, or
- * -PORT_ENOENT when it is not this device's. */
+ * external-interrupt exit): deliver the guest vector the MSI route or an
+ * MSI-X entry's route says it stands for, to the vCPU the guest's message
+ * names (glue_deliver_msi).  0, -PORT_ENOENT when it is not this device's,
+ * or the core's refusal. */
 int bmpt_dev_host_irq(struct bmpt_dev *dev, uint8_t host_vector);
 /* Mask the device (MSI off; every MSI-X entry masked, MSI-X off), close
- * every route.  The traps stay (the core cannot remove one): they keep
- * serving the virtual state, the device stays masked. */
+ * every route.  The traps stay: they keep serving the virtual state, the
+ * device stays masked. */
 void bmpt_dev_fini(struct bmpt_dev *dev);
 
 #endif

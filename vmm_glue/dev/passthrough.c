@@ -192,7 +192,7 @@ static int route_enable(void *ctx, unsigned n, bool on)
 static bool route_pending(void *ctx, unsigned k)
 {
 	struct pt_src *src = ctx;
-	return src->vecs[k].host_efd >= 0 && glue_eventfd_pending(src->vecs[k].host_efd);
+	return src->vecs[k].route && glue_msi_route_pending(src->pt->glue, src->vecs[k].route);
 }
 
 static const struct msi_route_ops glue_route_ops = {
@@ -253,7 +253,7 @@ static void bar_unplace(struct pt_dev *pt, struct pt_bar *b)
 	b->virt_gpa = 0;
 }
 
-static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr);
+static int bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr);
 
 /* Map what may be mapped, trap the whole BAR (mapped pages never exit). */
 static int bar_place(struct pt_dev *pt, unsigned idx, uint64_t gpa)
@@ -331,7 +331,7 @@ static void msix_pba_read(struct pt_dev *pt, uint64_t off, uint8_t *data, unsign
 		data[i] = byte;
 	}
 }
-static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr)
+static int bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr)
 {
 	struct pt_bar *b = ctx;
 	struct pt_dev *pt = b->pt;
@@ -340,13 +340,13 @@ static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, boo
 	if (pt->msix_cap && idx == pt->msix_table_bar && off >= pt->msix_table_off &&
 	    off + size <= (uint64_t)pt->msix_table_off + pt->msix_n * PCI_MSIX_ENTRY_SIZE) {
 		msix_table_access(pt, off - pt->msix_table_off, data, size, wr);
-		return;
+		return 0;
 	}
 	if (pt->msix_cap && idx == pt->msix_pba_bar && off >= pt->msix_pba_off &&
 	    off + size <= (uint64_t)pt->msix_pba_off + PCI_MSIX_PBA_BYTES(pt->msix_n)) {
 		if (!wr)
 			msix_pba_read(pt, off - pt->msix_pba_off, data, size);
-		return;
+		return 0;
 	}
 	/* Anything else in a trapped page goes to the device (slow path),
 	 * inside the region VFIO reported; the rest of a page reads as ones. */
@@ -355,6 +355,7 @@ static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, boo
 		     : vfio_dev_region_read(pt->vdev, idx, off, data, size);
 	if (err && !wr)
 		memset(data, 0xff, size);
+	return 0;
 }
 
 /* --- config space ----------------------------------------------------------------- */

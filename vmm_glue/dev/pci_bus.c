@@ -53,22 +53,23 @@ static struct pci_dev *target(struct pci_bus *bus, unsigned *reg)
 	return bus->slots[CFG_DEVFN(a) >> 3];
 }
 
-static void cfg_addr_trap(void *ctx, uint64_t port, uint8_t *data, unsigned size, bool is_write)
+static int cfg_addr_trap(void *ctx, uint64_t port, uint8_t *data, unsigned size, bool is_write)
 {
 	struct pci_bus *bus = ctx;
 	if (port != CFG_ADDR_PORT || size != 4) {
 		/* 0xCF9 (reset control) and byte accesses are not CONFIG_ADDRESS. */
 		if (!is_write)
 			memset(data, 0, size);
-		return;
+		return 0;
 	}
 	if (is_write)
 		bus->cfg_addr = (uint32_t)glue_get_le(data, 4);
 	else
 		glue_put_le(data, 4, bus->cfg_addr);
+	return 0;
 }
 
-static void cfg_data_trap(void *ctx, uint64_t port, uint8_t *data, unsigned size, bool is_write)
+static int cfg_data_trap(void *ctx, uint64_t port, uint8_t *data, unsigned size, bool is_write)
 {
 	struct pci_bus *bus = ctx;
 	unsigned reg;
@@ -79,12 +80,13 @@ static void cfg_data_trap(void *ctx, uint64_t port, uint8_t *data, unsigned size
 	if (!dev) {
 		if (!is_write)
 			memset(data, 0xff, size); /* no device: all ones (master abort) */
-		return;
+		return 0;
 	}
 	if (is_write)
 		dev->ops->cfg_write(dev, reg + off, size, (uint32_t)glue_get_le(data, size));
 	else
 		glue_put_le(data, size, dev->ops->cfg_read(dev, reg + off, size));
+	return 0;
 }
 
 int pci_bus_create(struct glue *g, uint64_t mmio_base, uint64_t mmio_size, struct pci_bus **out)

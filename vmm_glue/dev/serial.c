@@ -70,7 +70,7 @@ static void update_irq(struct serial *s)
 	}
 }
 
-static void serial_trap(void *ctx, uint64_t port, uint8_t *data, unsigned size, bool wr)
+static int serial_trap(void *ctx, uint64_t port, uint8_t *data, unsigned size, bool wr)
 {
 	struct serial *s = ctx;
 	unsigned reg = (unsigned)(port & 7);
@@ -81,6 +81,7 @@ static void serial_trap(void *ctx, uint64_t port, uint8_t *data, unsigned size, 
 			data[i] = uart16550_read(&s->regs, reg);
 	}
 	update_irq(s);
+	return 0;
 }
 
 int serial_create(struct glue *g, uint16_t base, unsigned gsi, int out_fd, int in_fd,

@@ -206,7 +206,8 @@ static void vec_raise(struct virtio_pci *vp, uint16_t v)
 
 static bool vec_pending(const struct virtio_pci *vp, unsigned v)
 {
-	return msix_enabled(vp) && !vec_active(vp, v) && glue_eventfd_pending(vp->vec[v].efd);
+	return msix_enabled(vp) && !vec_active(vp, v) && vp->vec[v].route &&
+	       glue_msi_route_pending(vp->glue, vp->vec[v].route);
 }
 
 static void msix_table_access(struct virtio_pci *vp, unsigned off, uint8_t *data, unsigned size,
@@ -488,7 +489,7 @@ static void bar0_access_locked(struct virtio_pci *vp, unsigned off, uint8_t *dat
 	}
 }
 
-static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr)
+static int bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, bool wr)
 {
 	struct vp_bar *b = ctx;
 	struct virtio_pci *vp = b->vp;
@@ -496,14 +497,14 @@ static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, boo
 	if (off64 >= b->size || size > b->size - off64) {
 		if (!wr)
 			memset(data, 0xff, size);
-		return;
+		return 0;
 	}
 	unsigned off = (unsigned)off64;
 	/* The data path: a notification is a wakeup, taken without the lock. */
 	if (b->idx == 0 && wr &&
 	    within(off, size, VIRTIO_PCI_NOTIFY_OFF, VIRTIO_PCI_NOTIFY_MULT * vp->p.num_queues)) {
 		notify(vp, off - VIRTIO_PCI_NOTIFY_OFF);
-		return;
+		return 0;
 	}
 	pthread_mutex_lock(&vp->lock);
 	if (b->idx == 0) {
@@ -517,6 +518,7 @@ static void bar_trap(void *ctx, uint64_t addr, uint8_t *data, unsigned size, boo
 		memset(data, 0, size);
 	}
 	pthread_mutex_unlock(&vp->lock);
+	return 0;
 }
 
 /* --- BAR placement (PCI 3.0 §6.2.5) ------------------------------------------------ */

@@ -254,6 +254,8 @@ static int irqfd(struct kvm_vm *vm, struct glue_msi_route *r, bool on)
 	return 0;
 }
 
+/* On KVM the route's host source is an eventfd (VFIO's, or an emulated
+ * device's). */
 static int op_msi_route_add(struct glue *g, int host_eventfd, uint64_t virt_addr,
 			    uint32_t virt_data, bool masked, struct glue_msi_route **out)
 {
@@ -329,6 +331,13 @@ bool glue_eventfd_pending(int host_eventfd)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
+/* A masked route's source is the eventfd VFIO signals: it holds what fired. */
+static bool op_msi_route_pending(struct glue *g, struct glue_msi_route *r)
+{
+	(void)g;
+	return glue_eventfd_pending(r->host_eventfd);
+}
+
 static const struct glue_ops kvm_glue_ops = {
 	.ram_regions = op_ram_regions,
 	.map_host_range = op_map_host_range,
@@ -339,6 +348,7 @@ static const struct glue_ops kvm_glue_ops = {
 	.msi_route_add = op_msi_route_add,
 	.msi_route_update = op_msi_route_update,
 	.msi_route_del = op_msi_route_del,
+	.msi_route_pending = op_msi_route_pending,
 	.set_irq_line = op_set_irq_line,
 	.ioeventfd = op_ioeventfd,
 };
@@ -640,7 +650,7 @@ static void dispatch(struct kvm_vm *vm, enum glue_space space, uint64_t addr, ui
 	for (unsigned i = 0; i < MAX_TRAPS; i++) {
 		struct trap *t = &vm->traps[i];
 		if (t->used && t->space == space && addr >= t->base && addr + size <= t->base + t->len) {
-			t->fn(t->ctx, addr, data, size, wr);
+			(void)t->fn(t->ctx, addr, data, size, wr);   /* KVM cannot refuse an access */
 			pthread_mutex_unlock(&vm->lock);
 			return;
 		}

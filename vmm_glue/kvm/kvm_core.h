@@ -6,6 +6,7 @@
 #ifndef VFS_KVM_CORE_H
 #define VFS_KVM_CORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,10 @@ int kvm_vm_create(uint64_t mem_bytes, unsigned ncpus, struct kvm_vm **out,
 		  char *why, size_t why_len);
 void kvm_vm_destroy(struct kvm_vm *vm);
 struct glue *kvm_vm_glue(struct kvm_vm *vm);
+/* Whether eventfd `host_eventfd` has fired (a count not yet read): on this
+ * core a route's host source (glue.h's host_src) is an eventfd, and this is
+ * its msi_route_pending. */
+bool glue_eventfd_pending(int host_eventfd);
 /* Guest RAM (GPA 0 .. size) as the host sees it. */
 uint8_t *kvm_vm_ram(struct kvm_vm *vm, uint64_t *size);
 unsigned kvm_vm_ncpus(const struct kvm_vm *vm);

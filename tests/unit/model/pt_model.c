@@ -5,6 +5,7 @@
 #include "tests/unit/model/pt_model.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,14 @@ static void route_del(struct glue *g, struct glue_msi_route *r)
 	free(r);
 }
 
+/* As the KVM core: the route's host source is the eventfd VFIO signals. */
+static bool route_pending(struct glue *g, struct glue_msi_route *r)
+{
+	(void)g;
+	struct pollfd p = { .fd = r->efd, .events = POLLIN };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 static int set_irq_line(struct glue *g, unsigned gsi, bool level)
 {
 	(void)g, (void)gsi, (void)level;
@@ -222,7 +231,8 @@ static int set_irq_line(struct glue *g, unsigned gsi, bool level)
 static const struct glue_ops model_ops = {
 	.ram_regions = ram_regions, .map_host_range = map_host_range, .unmap_host_range = unmap_host_range,
 	.trap = trap, .untrap = untrap, .deliver_msi = deliver_msi, .msi_route_add = route_add,
-	.msi_route_update = route_update, .msi_route_del = route_del, .set_irq_line = set_irq_line,
+	.msi_route_update = route_update, .msi_route_del = route_del, .msi_route_pending = route_pending,
+	.set_irq_line = set_irq_line,
 };
 
 void pt_model_init(struct pt_model *m)
