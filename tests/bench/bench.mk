@@ -43,4 +43,4 @@ bench: $(BUILD)/bin/vfctl $(BUILD)/bin/vfs-vmm $(BENCH_UDPECHO)
 
 test-bench-smoke: $(BUILD)/bin/vfctl $(BUILD)/bin/vfs-vmm $(BENCH_UDPECHO)
 	@VFS_BUILD=$(abspath $(BUILD)) tests/testbed/build-images >&2
-	@VFS_BUILD=$(abspath $(BUILD)) tests/lib/run-suite bench-smoke 3000 -- tests/bench/net/smoke
+	@VFS_BUILD=$(abspath $(BUILD)) tests/lib/run-suite bench-smoke 3900 -- tests/bench/net/smoke

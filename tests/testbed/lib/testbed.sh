@@ -147,10 +147,10 @@ tb_guest_initrd() {
 }
 
 # --- the vehicle's stalls ----------------------------------------------------------------
-# QEMU TCG (the vehicle, docs/testbed.md) sometimes stops giving the host VM its own timer
-# interrupt for minutes while a nested KVM guest runs (seen: 281-438 s, about once per
-# `make test`); the host VM's kernel logs a soft lockup or an RCU stall when time resumes,
-# and every timeout in the host VM fires at once.  That is the emulator, not the code
+# QEMU TCG (the vehicle, docs/testbed.md "The vehicle stalls") sometimes stops delivering
+# interrupts to the host VM for minutes while nested KVM guests run (seen: 129-438 s, about
+# once per 10-15 nested boots); the host VM's kernel logs a soft lockup or an RCU stall when
+# time resumes, and timeouts in the host VM may fire at once.  That is the emulator, not the code
 # under test: a guest run that failed across such a stall is run once more, and only then.
 
 # tb_stall_mark: a mark for tb_stalled_since (the kernel log's length now).
