@@ -34,8 +34,8 @@
 export TB_GUEST_KERNEL=/vfstack/guest/vmlinuz
 export TB_GUEST_INITRD=/vfstack/guest/guest.cpio.gz
 _tap_n=0 _tap_pass=0 _tap_fail=0 _tap_skip=0
-export TB_RERUNS=/tmp/vfs-tb-reruns
-: > "$TB_RERUNS"
+# (sourced again in a subshell: the list of re-runs is kept)
+[ -n "${TB_RERUNS:-}" ] || { export TB_RERUNS=/tmp/vfs-tb-reruns; : > "$TB_RERUNS"; }
 
 tb_log() { echo "# $*" >&2; }
 tb_die() { echo "# FATAL: $*" >&2; exit 1; }

@@ -81,4 +81,19 @@ mkdir -p /tmp/gtree/vfstack && printf '#!/bin/sh\necho hi\n' > /tmp/gtree/vfstac
 tap_check "tb_guest_initrd appends a test's tree to the guest initramfs (busybox cpio + gzip)" \
   sh -c ". /vfstack/lib/testbed.sh; tb_guest_initrd /tmp/g.cpio.gz /tmp/gtree && tail -c +\$((\$(stat -c %s \$TB_GUEST_INITRD) + 1)) /tmp/g.cpio.gz | zcat | cpio -t 2>/dev/null | grep -x vfstack/guest-run"
 
+# --- tb_guest_run: a run that fails across a vehicle stall is run once more, only then ---------
+# (the stall is a line written to the kernel log, the one tb_stalled_since looks for)
+_flaky() { _k=$(cat /tmp/flaky.n 2>/dev/null || echo 0); _k=$((_k + 1)); echo $_k > /tmp/flaky.n
+  echo "attempt $_k out"; echo "attempt $_k err" >&2
+  [ $_k = 1 ] && { echo "watchdog: BUG: soft lockup - CPU#0 stuck for 1s! [testbed-smoke]" > /dev/kmsg; return 7; }
+  return 0; }
+rm -f /tmp/flaky.n; tb_guest_run _flaky > /tmp/gr.out 2> /tmp/gr.err; _st=$?
+tap_check "tb_guest_run: a run that failed across a host VM stall runs once more; only the second attempt's output and status count" \
+  sh -c "test $_st = 0 && grep -qx 'attempt 2 out' /tmp/gr.out && grep -qx 'attempt 2 err' /tmp/gr.err && ! grep -q 'attempt 1' /tmp/gr.out /tmp/gr.err && grep -q \"'_flaky' ended with status 7 across a host VM stall\" $TB_RERUNS"
+: > "$TB_RERUNS"
+_fails() { echo once; return 5; }
+tb_guest_run _fails > /tmp/gr.out 2>&1; _st=$?
+tap_check "tb_guest_run: a failure with no stall is not run again (status 5 kept, one attempt)" \
+  sh -c "test $_st = 5 && test \$(grep -c once /tmp/gr.out) = 1 && test ! -s $TB_RERUNS"
+
 tap_done
