@@ -131,7 +131,7 @@ static void host_vec_handler(struct idt_frame *f, void *ctx)
 	(void)ctx;
 	bmlvf.host_irqs++;
 	shim.pending_irq = -1;
-	if (!dev_up || bmpt_dev_host_irq(&bmlvf_dev, (uint8_t)f->vector)) {
+	if (!dev_up || bmpt_dev_host_irq(&bmlvf_dev, (uint8_t)f->vector) < 0) {
 		bmlvf.foreign++;
 		return;
 	}

@@ -916,6 +916,23 @@ static void msix_mask_transitions_keep_the_irte_order(void **state)
 	assert_int_equal(grd(BAR_HPA + PBA_OFF, 4) & 1, 0);
 	assert_int_equal(mv0.core.pending_irq, 0x50);
 
+	/* One in flight when the guest masked reaches the host vector after
+	 * the mask: the core's route (core_glue_host_irq) records it pending,
+	 * the guest's PBA shows it though the device's bit is clear, and the
+	 * unmask delivers it once. */
+	uint64_t routed_before = dev.msix_entries[0].groute->injected;
+	gwr(ENTRY(0, 12), 4, 1);
+	mv0.core.pending_irq = -1;
+	assert_int_equal(bmpt_dev_host_irq(&dev, 0x70), 1);
+	assert_int_equal(mv0.core.pending_irq, -1);
+	assert_false(pba_pending(0));
+	assert_int_equal(grd(BAR_HPA + PBA_OFF, 4) & 1, 1);
+	gwr(ENTRY(0, 12), 4, 0);
+	assert_int_equal(mv0.core.pending_irq, 0x50);
+	assert_int_equal(dev.msix_entries[0].groute->injected, routed_before + 1);
+	assert_int_equal(grd(BAR_HPA + PBA_OFF, 4) & 1, 0);
+	assert_int_equal(delivered, 1);
+
 	/* Function Mask: every entry masked on the device (its own FM stays
 	 * clear, MSI-X stays on); pending, then sent when it clears. */
 	guest_msix_ctrl(BMPT_MSIX_CTRL_EN | BMPT_MSIX_CTRL_FMASK);

@@ -284,7 +284,7 @@ static int rig_extint(struct core_vcpu *v, int vector)
 {
 	struct edu_rig *r = v->vm->ctx;
 	r->host_irqs++;
-	if (!r->irq_dev || bmpt_dev_host_irq(r->irq_dev, (uint8_t)vector))
+	if (!r->irq_dev || bmpt_dev_host_irq(r->irq_dev, (uint8_t)vector) < 0)
 		r->host_irqs_foreign++;
 	lapic_eoi();
 	return VMX_CONTINUE;

@@ -67,6 +67,11 @@ int core_glue_host_irq(struct core_glue *cg, uint8_t host_vector)
 	return -PORT_ENOENT;
 }
 
+struct core_glue *core_glue_of(struct glue *g)
+{
+	return g && g->ops == &core_glue_ops ? cg_of(g) : NULL;
+}
+
 /* --- the ops ------------------------------------------------------------------ */
 
 static int op_ram_regions(struct glue *g, const struct glue_ram_region **regions, size_t *n)

@@ -93,5 +93,7 @@ int core_glue_add_ram(struct core_glue *cg, uint64_t gpa, uint64_t size);
  * records it pending while masked (1).  -PORT_ENOENT: no route has it;
  * a route whose guest MSI cannot be delivered: deliver_msi's error. */
 int core_glue_host_irq(struct core_glue *cg, uint8_t host_vector);
+/* The core_glue whose glue g is, or NULL when g is another core's. */
+struct core_glue *core_glue_of(struct glue *g);
 
 #endif

@@ -3,7 +3,9 @@
  * trapped MSI capability and MSI-X table entries turned into IRTEs (see
  * bm_passthrough.h): an adapter over the shared config virtualizer
  * (pt_config, every byte live but MSI / MSI-X) and MSI/MSI-X state machine
- * (msi_state), whose routes here are IRTEs and the device's physical table.
+ * (msi_state), whose routes here are IRTEs and the device's physical table,
+ * each with the core's glue MSI route (host vector -> the guest's message)
+ * through which the host vector's arrival is delivered.
  *
  * Sharing the EPT with VT-d (bmpt_dma_init), from the formats:
  *   EPT entry (SDM Vol. 3C §28.2.2, Tables 28-1..28-6): R 0, W 1, X 2,
@@ -38,6 +40,7 @@
 #include "iommu/vtd_regs.h"
 #include "pci/pci_cap.h"
 #include "port.h"
+#include "vmm_glue/core/core_glue.h"
 #include "vmm_glue/vmx/vmx_caps.h"
 
 #define PAGE 4096ull
@@ -305,6 +308,10 @@ static int caps_fit(const struct bmpt_dev *dev)
 	return 0;
 }
 
+static void follow_route(struct bmpt_dev *dev, struct glue_msi_route *groute, const struct ir_route *rt);
+static void close_route(struct bmpt_dev *dev, struct ir_route *rt, struct glue_msi_route **groute);
+static uint64_t pba_pending(const struct bmpt_dev *dev, uint64_t gpa, unsigned size);
+
 /* --- MSI: the capability ---------------------------------------------------- */
 
 /* Where the data register sits (PCI 3.0 §6.8.1.4-6.8.1.6). */
@@ -337,6 +344,7 @@ static int msi_route_update(void *ctx, unsigned k, const struct msi_msg *virt_ms
 	if (!dev->route_open || k != 0)
 		return 0;
 	dev->last_update = ir_route_update(&dev->route, virt_msi, masked);
+	follow_route(dev, dev->groute, &dev->route);
 	shadow_to_device(dev);
 	return 0;
 }
@@ -442,6 +450,7 @@ static int msix_route_update(void *ctx, unsigned k, const struct msi_msg *virt_m
 	if (e->last_update)
 		port_log("bmpt: " BDF_FMT " MSI-X entry %u stays masked: the guest's message 0x%08x/0x%x was refused (%d)",
 			 BDF(dev), k, virt_msi->addr_lo, virt_msi->data, e->last_update);
+	follow_route(dev, e->groute, &e->route);
 	shadow_to_entry(dev, k);
 	return 0;
 }
@@ -660,7 +669,7 @@ int bmpt_msix_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 	if (k < 0) {   /* the PBA or another register: the device's, GPA = HPA */
 		if (msix_passthrough_check(dev, gpa, size))
 			return -PORT_EINVAL;
-		*val = size == 8 ? port_mmio_read64(gpa) : port_mmio_read32(gpa);
+		*val = (size == 8 ? port_mmio_read64(gpa) : port_mmio_read32(gpa)) | pba_pending(dev, gpa, size);
 		return 0;
 	}
 	uint64_t v = msix_state_read(&dev->msix_state, (unsigned)k, dw);
@@ -692,6 +701,20 @@ int bmpt_msix_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 	dev->msix_writes++;
 	msix_state_write(&dev->msix_state, (unsigned)k, dw, dwords, size / 4);
 	return 0;
+}
+
+/* The core's pending bits over the device's PBA: an interrupt that reached
+ * its host vector while the guest had the entry masked (PCI 3.0 §6.8.2.10:
+ * bit k of the PBA is entry k's Pending Bit). */
+static uint64_t pba_pending(const struct bmpt_dev *dev, uint64_t gpa, unsigned size)
+{
+	uint64_t bits = 0;
+	for (unsigned k = 0; k < dev->msix_routes; k++) {
+		uint64_t byte = dev->msix_pba + k / 8;
+		if (byte >= gpa && byte < gpa + size && glue_msi_route_pending(dev->glue, dev->msix_entries[k].groute))
+			bits |= 1ull << ((byte - gpa) * 8 + k % 8);
+	}
+	return bits;
 }
 
 /* --- config space accesses ---------------------------------------------------- */
@@ -780,24 +803,54 @@ static int check_vectors(const struct bmpt_dev *dev)
 	return 0;
 }
 
-static int open_route(struct bmpt_dev *dev, struct ir_route *rt, const uint8_t *host_vector)
+/* A source's two halves: its IRTE (ir_route) and the core's route from
+ * its host vector to the guest's message (glue.h), masked until the guest
+ * programs it. */
+static int open_route(struct bmpt_dev *dev, struct ir_route *rt, struct glue_msi_route **groute,
+		      const uint8_t *host_vector)
 {
 	const struct ir_route_cfg cfg = {
 		.table = dev->c.table, .guest = dev->c.guest,
 		.source = { .sid = dev->c.rid, .sq = IRTE_SQ_ALL, .svt = IRTE_SVT_SID },
 		.n_msgs = 1, .host_vectors = host_vector,
 	};
-	return ir_route_open(rt, &cfg);
+	int rc = ir_route_open(rt, &cfg);
+	if (rc)
+		return rc;
+	rc = glue_msi_route_add(dev->glue, *host_vector, 0, 0, true, groute);
+	if (rc)
+		close_route(dev, rt, groute);
+	return rc;
+}
+
+static void close_route(struct bmpt_dev *dev, struct ir_route *rt, struct glue_msi_route **groute)
+{
+	if (*groute)
+		glue_msi_route_del(dev->glue, *groute);
+	*groute = NULL;
+	ir_route_close(rt);
 }
 
 static void close_routes(struct bmpt_dev *dev)
 {
 	if (dev->route_open)
-		ir_route_close(&dev->route);
+		close_route(dev, &dev->route, &dev->groute);
 	dev->route_open = false;
 	for (unsigned k = 0; k < dev->msix_routes; k++)
-		ir_route_close(&dev->msix_entries[k].route);
+		close_route(dev, &dev->msix_entries[k].route, &dev->msix_entries[k].groute);
 	dev->msix_routes = 0;
+}
+
+/* The core's route follows the IRTE: the guest's message, masked while the
+ * shadow is (masked by the guest, or refused: the IRTE blocked). */
+static void follow_route(struct bmpt_dev *dev, struct glue_msi_route *groute, const struct ir_route *rt)
+{
+	const struct msi_msg *m = &rt->virt_msi;
+	int rc = glue_msi_route_update(dev->glue, groute, (uint64_t)m->addr_hi << 32 | m->addr_lo, m->data,
+				       rt->shadow_masked);
+	if (rc)
+		port_log("bmpt: " BDF_FMT " the core refused the route of host vector 0x%x (%d)", BDF(dev),
+			 rt->host_vectors[0], rc);
 }
 
 /* One route for MSI, one per MSI-X entry the guest sees; all or none. */
@@ -805,11 +858,12 @@ static int open_routes(struct bmpt_dev *dev)
 {
 	int rc = 0;
 	if (dev->msi) {
-		rc = open_route(dev, &dev->route, &dev->c.host_vector);
+		rc = open_route(dev, &dev->route, &dev->groute, &dev->c.host_vector);
 		dev->route_open = rc == 0;
 	}
 	for (unsigned k = 0; !rc && k < dev->msix_size; k++) {
-		rc = open_route(dev, &dev->msix_entries[k].route, &dev->c.msix_host_vectors[k]);
+		rc = open_route(dev, &dev->msix_entries[k].route, &dev->msix_entries[k].groute,
+				&dev->c.msix_host_vectors[k]);
 		if (!rc)
 			dev->msix_routes = k + 1;
 	}
@@ -886,33 +940,27 @@ int bmpt_dev_init(struct bmpt_dev *dev, struct glue *g, const struct bmpt_dev_cf
 	return rc;
 }
 
-/* The source's guest vector, delivered as the guest's own message names it
- * (its destination; the vector the IRTE stood for) through the core. */
-static int inject(struct bmpt_dev *dev, const struct ir_route *rt, uint8_t virt_vector, uint64_t *count)
-{
-	const struct msi_msg *m = &rt->virt_msi;
-	int rc = glue_deliver_msi(dev->glue, (uint64_t)m->addr_hi << 32 | m->addr_lo,
-				  (m->data & ~(uint32_t)MSI_DATA_VECTOR_MASK) | virt_vector);
-	if (rc)
-		return rc;
-	dev->injected++;
-	if (count)
-		(*count)++;
-	return 0;
-}
-
 int bmpt_dev_host_irq(struct bmpt_dev *dev, uint8_t host_vector)
 {
 	unsigned vcpu;
 	uint8_t virt_vector;
-	if (dev->route_open && !ir_route_lookup_host_vector(&dev->route, host_vector, &vcpu, &virt_vector))
-		return inject(dev, &dev->route, virt_vector, NULL);
-	for (unsigned k = 0; k < dev->msix_routes; k++) {
+	uint64_t *count = NULL;
+	bool ours = dev->route_open && !ir_route_lookup_host_vector(&dev->route, host_vector, &vcpu, &virt_vector);
+	for (unsigned k = 0; !ours && k < dev->msix_routes; k++) {
 		struct bmpt_msix_entry *e = &dev->msix_entries[k];
-		if (!ir_route_lookup_host_vector(&e->route, host_vector, &vcpu, &virt_vector))
-			return inject(dev, &e->route, virt_vector, &e->injected);
+		ours = !ir_route_lookup_host_vector(&e->route, host_vector, &vcpu, &virt_vector);
+		count = &e->injected;
 	}
-	return -PORT_ENOENT;
+	struct core_glue *cg = core_glue_of(dev->glue);
+	if (!ours || !cg)
+		return -PORT_ENOENT;
+	int rc = core_glue_host_irq(cg, host_vector);
+	if (!rc) {
+		dev->injected++;
+		if (count)
+			(*count)++;
+	}
+	return rc;
 }
 
 void bmpt_dev_fini(struct bmpt_dev *dev)

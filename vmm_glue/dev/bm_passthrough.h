@@ -34,16 +34,18 @@
  *   shadow    dev->route / msix_entries[k].route (irq_remap/ir_route.h):
  *             the IRTE, and the remappable-format message written into the
  *             real capability or physical table entry;
- *   physical  the host vector the IRTE targets on the host CPU; when it
- *             arrives, bmpt_dev_host_irq() delivers the guest's message
- *             with the guest vector it stands for (glue_deliver_msi: the
- *             core injects it into the vCPU the guest named).
+ *   physical  the host vector the IRTE targets on the host CPU, the
+ *             host_src of the source's glue MSI route (dev->groute /
+ *             msix_entries[k].groute, kept beside the IRTE); when it
+ *             arrives, bmpt_dev_host_irq() has the core deliver the route's
+ *             guest message (core_glue_host_irq), or, masked, record it
+ *             pending.
  *
  * Two sides, two ways to reach the core:
  *   device side (struct bmpt_dev): only the core contract, vmm_glue/glue.h
  *     (on this core a struct core_glue, vmm_glue/core/core_glue.h) — its
- *     pages trapped with glue_trap, its interrupts delivered with
- *     glue_deliver_msi — as the hosted passthrough device does on KVM;
+ *     pages trapped with glue_trap, its interrupts delivered through
+ *     glue_msi_route_* — as the hosted passthrough device does on KVM;
  *   DMA side (struct bmpt_dma): the bare-metal analogue of VFIO's IOMMU
  *     container.  Our VT-d domain shares or mirrors the guest's NPT/EPT
  *     table, so it reads that table through the core's table API
@@ -178,6 +180,7 @@ struct bmpt_msix_entry {
 	/* shadow + physical (one message; route.msgs[0].host_vector) */
 	struct ir_route route;
 	int last_update;             /* ir_route_update's result, 0 if none yet */
+	struct glue_msi_route *groute; /* the core's route: host vector -> guest MSI */
 	uint64_t injected;           /* guest vectors injected from its host vector */
 };
 
@@ -195,6 +198,7 @@ struct bmpt_dev {
 	struct ir_route route;
 	bool route_open;
 	int last_update;             /* ir_route_update's result, 0 if none yet */
+	struct glue_msi_route *groute; /* the core's route for MSI (route_open) */
 	/* MSI-X: the capability, and the physical table (= the guest's: GPA = HPA) */
 	unsigned msix;               /* MSI-X capability offset; 0 when none */
 	unsigned msix_phys_size;     /* the device's Table Size (entries) */
@@ -243,10 +247,11 @@ int bmpt_cfg_write(void *dev, uint64_t gpa, unsigned size, uint64_t val);
 int bmpt_msix_read(void *dev, uint64_t gpa, unsigned size, uint64_t *val);
 int bmpt_msix_write(void *dev, uint64_t gpa, unsigned size, uint64_t val);
 /* Host vector `host_vector` arrived (IDT handler, or the core's
- * external-interrupt exit): deliver the guest vector the MSI route or an
- * MSI-X entry's route says it stands for, to the vCPU the guest's message
- * names (glue_deliver_msi).  0, -PORT_ENOENT when it is not this device's,
- * or the core's refusal. */
+ * external-interrupt exit): when the MSI route's or an MSI-X entry's IRTE
+ * targets it, core_glue_host_irq (dev's glue is a core_glue) injects the
+ * guest message of the core's route for it (0, counted here) or, the entry
+ * masked, records it pending (1).  -PORT_ENOENT when it is not this
+ * device's, or the core's refusal. */
 int bmpt_dev_host_irq(struct bmpt_dev *dev, uint8_t host_vector);
 /* Mask the device (MSI off; every MSI-X entry masked, MSI-X off), close
  * every route.  The traps stay: they keep serving the virtual state, the
