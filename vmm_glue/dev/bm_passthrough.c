@@ -976,20 +976,25 @@ void bmpt_dev_fini(struct bmpt_dev *dev)
 
 /* --- glue_trap_fn adapters ------------------------------------------------------ */
 
-static int cfg_trap(void *ctx, uint64_t gpa, uint8_t *data, unsigned size, bool is_write)
+/* One access in glue's byte form to a read/write pair in value form; a
+ * refused read returns all-ones, as a master abort would. */
+static int trap_access(int (*rd)(void *, uint64_t, unsigned, uint64_t *),
+		       int (*wr)(void *, uint64_t, unsigned, uint64_t),
+		       void *ctx, uint64_t gpa, uint8_t *data, unsigned size, bool is_write)
 {
 	uint64_t val = glue_get_le(data, size);
-	int rc = is_write ? bmpt_cfg_write(ctx, gpa, size, val) : bmpt_cfg_read(ctx, gpa, size, &val);
+	int rc = is_write ? wr(ctx, gpa, size, val) : rd(ctx, gpa, size, &val);
 	if (!is_write)
 		glue_put_le(data, size, rc ? ~0ull : val);
 	return rc;
 }
 
+static int cfg_trap(void *ctx, uint64_t gpa, uint8_t *data, unsigned size, bool is_write)
+{
+	return trap_access(bmpt_cfg_read, bmpt_cfg_write, ctx, gpa, data, size, is_write);
+}
+
 static int msix_trap(void *ctx, uint64_t gpa, uint8_t *data, unsigned size, bool is_write)
 {
-	uint64_t val = glue_get_le(data, size);
-	int rc = is_write ? bmpt_msix_write(ctx, gpa, size, val) : bmpt_msix_read(ctx, gpa, size, &val);
-	if (!is_write)
-		glue_put_le(data, size, rc ? ~0ull : val);
-	return rc;
+	return trap_access(bmpt_msix_read, bmpt_msix_write, ctx, gpa, data, size, is_write);
 }
