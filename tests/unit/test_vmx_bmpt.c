@@ -71,6 +71,16 @@ int core_vm_untrap_mmio(struct core_vm *vm, uint64_t gpa)
 	return -PORT_ENOENT;
 }
 
+/* Whether a trap made above covers part of [gpa, gpa+size). */
+bool core_vm_mmio_overlaps(const struct core_vm *vm, uint64_t gpa, uint64_t size)
+{
+	(void)vm;
+	for (unsigned i = 0; i < CORE_MAX_MMIO; i++)
+		if (traps[i].size && gpa < traps[i].gpa + traps[i].size && traps[i].gpa < gpa + size)
+			return true;
+	return false;
+}
+
 /* The rest of what core_glue calls: bm_passthrough's device side never
  * maps, unmaps or traps ports. */
 int core_vm_unmap(struct core_vm *vm, uint64_t gpa, uint64_t size) { return ept_unmap(&vm->ept, gpa, size); }

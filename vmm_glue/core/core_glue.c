@@ -15,7 +15,6 @@ static const struct glue_ops core_glue_ops;
 static struct core_glue *cg_of(struct glue *g) { return (struct core_glue *)g; }
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) { return a < b + blen && b < a + alen; }
 static bool overlaps_ram(const struct core_glue *cg, uint64_t gpa, uint64_t size);
-static bool overlaps_mmio_trap(const struct core_glue *cg, uint64_t gpa, uint64_t size);
 static struct glue_msi_route *route_of(struct core_glue *cg, struct glue_msi_route *r);
 static int msi_target(const struct core_glue *cg, uint64_t virt_addr, uint32_t virt_data, unsigned *vcpu,
 		      uint8_t *virt_vector);
@@ -99,7 +98,7 @@ static int op_map_host_range(struct glue *g, uint64_t gpa, void *hva, uint64_t s
 			return -PORT_EEXIST;
 		}
 	}
-	if (overlaps_ram(cg, gpa, size) || overlaps_mmio_trap(cg, gpa, size))
+	if (overlaps_ram(cg, gpa, size) || core_vm_mmio_overlaps(cg->vm, gpa, size))
 		return -PORT_EEXIST;
 	if (free_slot < 0)
 		return -PORT_ENOSPC;
@@ -273,14 +272,6 @@ static bool overlaps_ram(const struct core_glue *cg, uint64_t gpa, uint64_t size
 {
 	for (unsigned i = 0; i < cg->n_ram; i++)
 		if (overlaps(gpa, size, cg->ram[i].gpa, cg->ram[i].size))
-			return true;
-	return false;
-}
-
-static bool overlaps_mmio_trap(const struct core_glue *cg, uint64_t gpa, uint64_t size)
-{
-	for (unsigned i = 0; i < CORE_MAX_MMIO; i++)
-		if (cg->vm->mmio[i].size && overlaps(gpa, size, cg->vm->mmio[i].gpa, cg->vm->mmio[i].size))
 			return true;
 	return false;
 }

@@ -27,19 +27,24 @@ int core_vm_unmap(struct core_vm *vm, uint64_t gpa, uint64_t size)
 	return ept_unmap(&vm->ept, gpa, size);
 }
 
+bool core_vm_mmio_overlaps(const struct core_vm *vm, uint64_t gpa, uint64_t size)
+{
+	for (unsigned i = 0; i < CORE_MAX_MMIO; i++)
+		if (vm->mmio[i].size && gpa < vm->mmio[i].gpa + vm->mmio[i].size && vm->mmio[i].gpa < gpa + size)
+			return true;
+	return false;
+}
+
 int core_vm_trap_mmio(struct core_vm *vm, uint64_t gpa, uint64_t size, const struct core_mmio_ops *ops)
 {
 	if (!size || gpa + size < gpa || !ops)
 		return -PORT_EINVAL;
+	if (core_vm_mmio_overlaps(vm, gpa, size))
+		return -PORT_EEXIST;
 	int slot = -1;
-	for (unsigned i = 0; i < CORE_MAX_MMIO; i++) {
-		if (!vm->mmio[i].size) {
-			if (slot < 0)
-				slot = (int)i;
-		} else if (gpa < vm->mmio[i].gpa + vm->mmio[i].size && vm->mmio[i].gpa < gpa + size) {
-			return -PORT_EEXIST;
-		}
-	}
+	for (unsigned i = 0; i < CORE_MAX_MMIO && slot < 0; i++)
+		if (!vm->mmio[i].size)
+			slot = (int)i;
 	if (slot < 0)
 		return -PORT_ENOSPC;
 	int rc = ept_unmap(&vm->ept, gpa, size);

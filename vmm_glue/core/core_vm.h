@@ -177,6 +177,8 @@ int core_vm_trap_pio(struct core_vm *vm, uint16_t port, unsigned count, const st
 int core_vm_untrap_pio(struct core_vm *vm, uint16_t port);
 /* The trap covering gpa, or NULL. */
 const struct core_mmio_ops *core_vm_mmio_find(const struct core_vm *vm, uint64_t gpa);
+/* Whether any trap covers part of [gpa, gpa+size). */
+bool core_vm_mmio_overlaps(const struct core_vm *vm, uint64_t gpa, uint64_t size);
 /* One access to the trap covering gpa (*val in for a write, out for a
  * read).  -PORT_ENOENT when no trap covers it. */
 int core_vm_mmio_access(struct core_vm *vm, uint64_t gpa, bool write, unsigned size, uint64_t *val);
