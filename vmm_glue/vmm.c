@@ -73,6 +73,7 @@ int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, si
 	bool ram_mapped = false;
 	if (stats)
 		memset(stats, 0, sizeof(*stats));
+	const double t_setup = now_s();
 	if (why_len)
 		why[0] = '\0';
 
@@ -100,7 +101,11 @@ int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, si
 			goto out;
 		}
 		uint64_t need = 0;
-		if ((err = pt_map_guest_ram(g, iommu, &need)) != 0) {
+		const double t_map = now_s();
+		err = pt_map_guest_ram(g, iommu, &need);
+		if (stats)
+			stats->dma_map_s = now_s() - t_map;
+		if (err) {
 			if (err == -ENOMEM && need)
 				FAIL(err, "mapping guest memory for DMA by %s needs %llu MiB of locked memory; "
 				     "raise the limit (ulimit -l %llu) or run with CAP_IPC_LOCK", cfg->vf_bdf,
@@ -166,6 +171,8 @@ int vmm_run(const struct vmm_config *cfg, struct vmm_stats *stats, char *why, si
 	if (atomic_load(&stop_requested))
 		kvm_vm_request_stop(vm);
 	double t0 = now_s();
+	if (stats)
+		stats->setup_s = t0 - t_setup;
 	enum kvm_vm_stop how = kvm_vm_run(vm, why, why_len);
 	atomic_store(&running_vm, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

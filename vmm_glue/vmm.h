@@ -38,6 +38,8 @@ struct vmm_config {
 };
 
 struct vmm_stats {
+	double setup_s;           /* from vmm_run's start to the vCPUs' start */
+	double dma_map_s;         /* of it: guest RAM mapped (and pinned) for the VF's DMA */
 	double boot_to_exit_s;
 	uint64_t exits;           /* VM exits to user space */
 	uint64_t mmio_exits;      /* of which MMIO (emulated device registers) */

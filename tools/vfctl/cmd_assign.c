@@ -399,9 +399,10 @@ static int assign_main(int argc, char **argv)
 			 "%llu in", tap_name, (double)st.vnic_bytes / (1 << 20),
 			 (unsigned long long)st.vnic_tx_frames, (unsigned long long)st.vnic_rx_frames);
 	if (have_vf)
-		fprintf(stderr, "vfctl: guest '%s' %s after %.1f s (%llu VM exits, %u DMA mapping(s), "
-			"%llu MiB%s); %s is back on %s\n", guest, err ? "stopped" : "powered off",
-			st.boot_to_exit_s, (unsigned long long)st.exits, st.dma_maps_peak,
+		fprintf(stderr, "vfctl: guest '%s' %s after %.1f s (set up in %.2f s, of it %.2f s mapping "
+			"guest RAM for DMA; %llu VM exits, %u DMA mapping(s), %llu MiB%s); %s is back on %s\n",
+			guest, err ? "stopped" : "powered off", st.boot_to_exit_s, st.setup_s, st.dma_map_s,
+			(unsigned long long)st.exits, st.dma_maps_peak,
 			(unsigned long long)(st.dma_bytes_peak >> 20), vnic_note, bdf,
 			now[0] ? now : "no driver");
 	else
