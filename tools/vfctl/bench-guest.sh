@@ -20,7 +20,7 @@ done
 [ -n "$dev" ] || { say "error no $B_drv network device in the guest"; exit 3; }
 ip link set "$dev" up; ip addr add "$B_ip" dev "$dev"
 i=0; while [ "$(cat /sys/class/net/$dev/carrier 2>/dev/null)" != 1 ] && [ $i -lt 600 ]; do sleep 0.02; i=$((i+1)); done
-say "link-up $dev carrier=$(cat /sys/class/net/$dev/carrier 2>/dev/null)"
+say "link-up $dev carrier=$(cat /sys/class/net/$dev/carrier 2>/dev/null) uptime=$(cut -d' ' -f1 /proc/uptime)"
 [ -n "$B_gw" ] && ip route add default via "$B_gw"
 i=0; until ping -c 1 -W 1 "$B_server" >/dev/null 2>&1 || [ $i -ge 30 ]; do i=$((i+1)); done
 

@@ -10,6 +10,7 @@
  *   bench_proc.c    child processes (spawn, reap by PID), PATH lookup, sysfs reads
  *   bench_result.c  samples -> {min, median, max, n}; bench.json written and read (jansson)
  *   bench_render.c  the table and the gnuplot plot
+ *   bench_trace.c   exits by hardware exit reason and MSR writes (tracefs histograms)
  *   bench-guest.sh  the guest side (/vfstack/guest-run), embedded at build time
  *   bench-testpmd.sh  testpmd's runner for --dpdk (guest and host), embedded too
  */
@@ -26,6 +27,7 @@
 #define BENCH_NPATHS   5
 #define BENCH_MAXR     16          /* rounds at most */
 #define BENCH_NREASONS 8           /* exit reasons kept (bench_reason_key) */
+#define BENCH_NHW      10          /* hardware exit classes kept (bench_hw_key) */
 #define BENCH_BDF_LEN  16
 
 /* One figure's samples (one per round) and their summary. */
@@ -39,23 +41,30 @@ struct bench_fig {
 struct bench_sample {
 	bool ok;                   /* tcp and udp measured */
 	double tcp_mbps, udp_kpps, udp_mbps, link_up_s;
+	double start_s;            /* link_up_s minus the guest's uptime then; <0: none */
 	double rtt_min_us, rtt_med_us, rtt_p99_us;
 	double mib;                /* moved during the TCP phase (the costs' unit) */
 	bool costs;                /* the KVM and CPU snapshots below are real */
 	double exits, irqs, host_cpu_ms, guest_cpu_ms;
 	double reason[BENCH_NREASONS];
+	bool hw_ok;                /* hw[] below is real (tracefs) */
+	double hw[BENCH_NHW];
 	double dpdk_kpps;          /* <0: none */
 	char note[200];
 };
 
 enum bench_figs {
-	FIG_TCP, FIG_UDP, FIG_LINK, FIG_RTT, FIG_RTT_MIN, FIG_RTT_P99, FIG_EXITS, FIG_IRQS,
+	FIG_TCP, FIG_UDP, FIG_LINK, FIG_START, FIG_RTT, FIG_RTT_MIN, FIG_RTT_P99, FIG_EXITS, FIG_IRQS,
 	FIG_CPU, FIG_GUEST_SHARE, FIG_DPDK, FIG_N
 };
 extern const char *const bench_fig_key[FIG_N];
 /* KVM's per-VM debugfs statistics counted by reason; the last, "other", is
  * "exits" minus the rest (NPT faults, MSRs, CPUID, ...). */
 extern const char *const bench_reason_key[BENCH_NREASONS];
+/* Exits by hardware exit reason (bench_trace.c): host interrupt, interrupt window,
+ * WRMSR of the x2APIC EOI, of the timer (TSC deadline or x2APIC initial count), other
+ * MSR accesses, nested page faults, port I/O, HLT, CPUID, the rest. */
+extern const char *const bench_hw_key[BENCH_NHW];
 
 struct bench_path {
 	char id;
@@ -68,6 +77,7 @@ struct bench_path {
 	char peer[120];            /* where its traffic goes */
 	struct bench_fig fig[FIG_N];
 	struct bench_fig reason[BENCH_NREASONS];
+	struct bench_fig hw[BENCH_NHW];
 	char dpdk_note[120];
 };
 
@@ -85,6 +95,8 @@ struct bench {
 	double udp_kpps_offered;
 	pid_t server, echo;
 	bool tap_made, peer_made, forward_set;
+	bool trace_on;                      /* bench_trace_start worked */
+	char trace_note[200];               /* why not */
 	/* results */
 	char when[32];
 	char order[BENCH_MAXR][BENCH_NPATHS + 1];   /* each round's order, e.g. "bcdea" */
@@ -119,6 +131,12 @@ void bench_guest_cmdline(const struct bench *b, char *out, size_t len, const cha
 void bench_parse_lines(struct bench_sample *s, const char *file, const char *prefix);
 void bench_parse_dpdk(struct bench_sample *s, char *note, size_t len, const char *file);
 extern const char bench_guest_script[], bench_testpmd_script[];
+
+/* bench_trace.c */
+int bench_trace_start(char *note, size_t len);
+void bench_trace_stop(void);
+bool bench_trace_snap(pid_t pid, double hw[BENCH_NHW]);
+void bench_trace_delta(const double before[BENCH_NHW], const double after[BENCH_NHW], double out[BENCH_NHW]);
 
 /* bench_result.c */
 void bench_add_sample(struct bench *b, struct bench_path *p, const struct bench_sample *s);

@@ -29,6 +29,8 @@ struct snap {
 	bool ok;
 	double exits, reason[BENCH_NREASONS];
 	double cpu_ms, guest_ms;
+	bool hw_ok;
+	double hw[BENCH_NHW];
 };
 
 static bool read_num(const char *dir, const char *name, double *v)
@@ -105,6 +107,7 @@ static void take_snap(struct snap *sn)
 			named += sn->reason[i];
 	sn->reason[BENCH_NREASONS - 1] = sn->exits > named ? sn->exits - named : 0;
 	sn->ok = proc_cpu(pid, &sn->cpu_ms, &sn->guest_ms);
+	sn->hw_ok = bench_trace_snap(pid, sn->hw);
 }
 
 /* The guest image: the testbed's initramfs plus an archive holding the guest
@@ -164,8 +167,14 @@ static void watch(const char *console, long *off, struct bench_sample *s, double
 			if (line[n - 1] != '\n' && n + 1 < sizeof(line))
 				break; /* not complete yet: read it again next time */
 			*off += (long)n;
-			if (strstr(line, "VFS-BENCH link-up") && strstr(line, "carrier=1") && s->link_up_s < 0)
+			if (strstr(line, "VFS-BENCH link-up") && strstr(line, "carrier=1") && s->link_up_s < 0) {
 				s->link_up_s = bench_now() - t0;
+				/* the guest's uptime then: the rest of link-up was before its kernel */
+				const char *u = strstr(line, "uptime=");
+				double up;
+				if (u && sscanf(u + 7, "%lf", &up) == 1 && up >= 0 && up <= s->link_up_s)
+					s->start_s = s->link_up_s - up;
+			}
 			else if (strstr(line, "VFS-BENCH mark tcp-begin"))
 				take_snap(&sn[0]);
 			else if (strstr(line, "VFS-BENCH mark tcp-end"))
@@ -209,6 +218,9 @@ void bench_guest_run(struct bench *b, struct bench_path *p, char *const argv[], 
 		s->exits = sn[1].exits - sn[0].exits;
 		for (int i = 0; i < BENCH_NREASONS; i++)
 			s->reason[i] = sn[1].reason[i] - sn[0].reason[i];
+		s->hw_ok = sn[0].hw_ok && sn[1].hw_ok;
+		if (s->hw_ok)
+			bench_trace_delta(sn[0].hw, sn[1].hw, s->hw);
 		double cpu = sn[1].cpu_ms - sn[0].cpu_ms, guest = sn[1].guest_ms - sn[0].guest_ms;
 		s->guest_cpu_ms = guest;
 		s->host_cpu_ms = cpu - guest;

@@ -83,6 +83,8 @@ int bench_setup(struct bench *b)
 	/* KVM's per-VM statistics (the costs) live in debugfs. */
 	if (access("/sys/kernel/debug/kvm", R_OK) != 0)
 		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	/* ... and the exits by hardware reason in tracefs histograms (optional) */
+	b->trace_on = bench_trace_start(b->trace_note, sizeof(b->trace_note)) == 0;
 	/* the peer: the second VF, on igbvf, in its own namespace */
 	char *rel[] = { b->self, "release", b->peer_vf, "igbvf", NULL };
 	bench_run(30, b->log, rel);
@@ -127,6 +129,7 @@ int bench_setup(struct bench *b)
 void bench_teardown(struct bench *b)
 {
 	bench_interrupted = 0; /* cleanup runs to its end */
+	bench_trace_stop();
 	pid_t *kids[] = { &b->server, &b->echo };
 	for (unsigned i = 0; i < 2; i++)
 		if (*kids[i] > 0) {

@@ -50,6 +50,8 @@ static void target(FILE *f, const struct bench *b, const char *what, int k, char
 	fprintf(f, "  %-26s (%c)/(%c) = %.3f   target %s %.2f: %s\n", what, x, y, r, op, t, met ? "met" : "missed");
 }
 
+static void hw_table(const struct bench *b, FILE *f);
+
 void bench_table(const struct bench *b, FILE *f)
 {
 	const struct bench_path *a = &b->p[0];
@@ -60,12 +62,12 @@ void bench_table(const struct bench *b, FILE *f)
 	for (int r = 0; r < BENCH_MAXR && b->order[r][0]; r++)
 		fprintf(f, " %s", b->order[r]);
 	fprintf(f, "), UDP 64-byte at %.1f kpps offered; medians [min-max]\n", b->udp_kpps_offered);
-	fprintf(f, "%-31s %2s %22s %6s %20s %6s %22s %24s", "path", "n", "TCP Mbit/s", "vs(a)", "UDP64 kpps",
-		"vs(a)", "link-up s", "RTT us (p99)");
+	fprintf(f, "%-31s %2s %22s %6s %20s %6s %22s %20s %24s", "path", "n", "TCP Mbit/s", "vs(a)", "UDP64 kpps",
+		"vs(a)", "link-up s", "of it pre-kernel s", "RTT us (p99)");
 	if (b->dpdk_on)
 		fprintf(f, " %24s", "DPDK64 kpps");
 	fputc('\n', f);
-	char x1[80], x2[80], x3[80], x4[80], r1[16], r2[16], x5[80];
+	char x1[80], x2[80], x3[80], x4[80], r1[16], r2[16], x5[80], x6[80];
 	for (int i = 0; i < BENCH_NPATHS; i++) {
 		const struct bench_path *p = &b->p[i];
 		if (!p->wanted)
@@ -76,12 +78,13 @@ void bench_table(const struct bench *b, FILE *f)
 		if (p->fig[FIG_RTT].n)
 			snprintf(rtt, sizeof(rtt), "%s (%.0f)", fmt_fig(x4, sizeof(x4), &p->fig[FIG_RTT], "%.0f"),
 				 p->fig[FIG_RTT_P99].median);
-		fprintf(f, "%-31s %2d %22s %6s %20s %6s %22s %24s", label, p->fig[FIG_TCP].n,
+		fprintf(f, "%-31s %2d %22s %6s %20s %6s %22s %20s %24s", label, p->fig[FIG_TCP].n,
 			fmt_fig(x1, sizeof(x1), &p->fig[FIG_TCP], "%.1f"),
 			fmt_ratio(r1, sizeof(r1), &p->fig[FIG_TCP], &a->fig[FIG_TCP]),
 			fmt_fig(x2, sizeof(x2), &p->fig[FIG_UDP], "%.2f"),
 			fmt_ratio(r2, sizeof(r2), &p->fig[FIG_UDP], &a->fig[FIG_UDP]),
-			fmt_fig(x3, sizeof(x3), &p->fig[FIG_LINK], "%.1f"), rtt);
+			fmt_fig(x3, sizeof(x3), &p->fig[FIG_LINK], "%.1f"),
+			fmt_fig(x6, sizeof(x6), &p->fig[FIG_START], "%.1f"), rtt);
 		if (b->dpdk_on)
 			fprintf(f, " %24s", fmt_fig(x5, sizeof(x5), &p->fig[FIG_DPDK], "%.1f"));
 		if (p->note[0])
@@ -111,15 +114,50 @@ void bench_table(const struct bench *b, FILE *f)
 				fprintf(f, " %s %.1f", bench_reason_key[k], p->reason[k].median);
 		fputc('\n', f);
 	}
+	hw_table(b, f);
 	fprintf(f, "ratios of medians (targets from issue 18):\n");
 	target(f, b, "VM exits per MiB", FIG_EXITS, 'a', 'b', "<=", 0.05);
 	target(f, b, "host CPU per MiB", FIG_CPU, 'a', 'b', "<=", 0.5);
 	target(f, b, "TCP Mbit/s", FIG_TCP, 'a', 'c', ">=", 1.0);
 	target(f, b, "link-up time", FIG_LINK, 'a', 'c', "<=", 0.5);
+	target(f, b, "link-up before the kernel", FIG_START, 'a', 'c', NULL, 0);
 	target(f, b, "TCP Mbit/s vs the roof", FIG_TCP, 'a', 'e', NULL, 0);
 	target(f, b, "UDP kpps vs the roof", FIG_UDP, 'a', 'e', NULL, 0);
 	if (!a->measured)
 		fprintf(f, "no ratios to (a): path (a) was not measured\n");
+}
+
+/* The costs' exits again, by hardware exit reason (bench_trace.c); rows only when measured. */
+static void hw_table(const struct bench *b, FILE *f)
+{
+	bool any = false;
+	for (int i = 0; i < BENCH_NPATHS; i++)
+		any |= b->p[i].wanted && b->p[i].hw[0].n > 0;
+	if (!any) {
+		fprintf(f, "exits/MiB by hardware exit reason: not measured%s%s\n", b->trace_note[0] ? ": " : "",
+			b->trace_note);
+		return;
+	}
+	fprintf(f, "exits/MiB by hardware exit reason (tracefs histograms of kvm:kvm_exit and kvm:kvm_msr; medians):\n");
+	fprintf(f, "%-31s", "path");
+	for (int k = 0; k < BENCH_NHW; k++)
+		fprintf(f, " %9s", bench_hw_key[k]);
+	fputc('\n', f);
+	for (int i = 0; i < BENCH_NPATHS; i++) {
+		const struct bench_path *p = &b->p[i];
+		if (!p->wanted)
+			continue;
+		char label[48];
+		snprintf(label, sizeof(label), "(%c) %s", p->id, p->name);
+		fprintf(f, "%-31s", label);
+		if (!p->hw[0].n) {
+			fprintf(f, " %s\n", p->guest ? "-" : "no guest");
+			continue;
+		}
+		for (int k = 0; k < BENCH_NHW; k++)
+			fprintf(f, " %9.1f", p->hw[k].median);
+		fputc('\n', f);
+	}
 }
 
 /* --- the plot ------------------------------------------------------------------------------ */

@@ -10,7 +10,7 @@
 #include "tools/vfctl/bench.h"
 
 const char *const bench_fig_key[FIG_N] = {
-	"tcp_mbps", "udp_kpps", "link_up_s", "rtt_us", "rtt_min_us", "rtt_p99_us", "exits_per_mib",
+	"tcp_mbps", "udp_kpps", "link_up_s", "start_s", "rtt_us", "rtt_min_us", "rtt_p99_us", "exits_per_mib",
 	"irqs_per_mib", "host_cpu_ms_per_mib", "guest_mode_share", "dpdk_kpps",
 };
 
@@ -43,6 +43,8 @@ void bench_add_sample(struct bench *b, struct bench_path *p, const struct bench_
 	push(&p->fig[FIG_UDP], s->udp_kpps);
 	if (s->link_up_s >= 0)
 		push(&p->fig[FIG_LINK], s->link_up_s);
+	if (s->start_s >= 0)
+		push(&p->fig[FIG_START], s->start_s);
 	if (s->rtt_med_us >= 0) {
 		push(&p->fig[FIG_RTT], s->rtt_med_us);
 		push(&p->fig[FIG_RTT_MIN], s->rtt_min_us);
@@ -58,6 +60,8 @@ void bench_add_sample(struct bench *b, struct bench_path *p, const struct bench_
 			push(&p->fig[FIG_GUEST_SHARE], s->guest_cpu_ms / all);
 		for (int i = 0; i < BENCH_NREASONS; i++)
 			push(&p->reason[i], s->reason[i] / s->mib);
+		for (int i = 0; s->hw_ok && i < BENCH_NHW; i++)
+			push(&p->hw[i], s->hw[i] / s->mib);
 	} else if (p->guest && s->note[0] && !p->note[0]) {
 		bench_note(p->note, sizeof(p->note), "%s", s->note);
 	}
@@ -90,6 +94,8 @@ void bench_summarise(struct bench *b)
 			summarise(&b->p[i].fig[k]);
 		for (int k = 0; k < BENCH_NREASONS; k++)
 			summarise(&b->p[i].reason[k]);
+		for (int k = 0; k < BENCH_NHW; k++)
+			summarise(&b->p[i].hw[k]);
 	}
 }
 
@@ -126,6 +132,11 @@ static json_t *path_json(const struct bench *b, const struct bench_path *p)
 		if (p->reason[k].n)
 			json_object_set_new(r, bench_reason_key[k], fig_json(&p->reason[k]));
 	json_object_set_new(o, "exits_by_reason_per_mib", json_object_size(r) ? r : (json_decref(r), json_null()));
+	json_t *hw = json_object();
+	for (int k = 0; k < BENCH_NHW; k++)
+		if (p->hw[k].n)
+			json_object_set_new(hw, bench_hw_key[k], fig_json(&p->hw[k]));
+	json_object_set_new(o, "exits_by_hw_reason_per_mib", json_object_size(hw) ? hw : (json_decref(hw), json_null()));
 	/* the medians' ratios to (a) */
 	json_t *ra = json_object();
 	for (int k = 0; k < FIG_N; k++)
@@ -150,6 +161,7 @@ int bench_json_write(const struct bench *b, FILE *f)
 				 "rtt_count", (json_int_t)b->rtt_n, "order", order, "dpdk", b->dpdk_on);
 	if (!root)
 		return -1;
+	json_object_set_new(root, "hw_exits_note", json_string(b->trace_on ? "" : b->trace_note));
 	json_t *paths = json_array();
 	for (int i = 0; i < BENCH_NPATHS; i++)
 		if (b->p[i].wanted)
@@ -214,6 +226,8 @@ int bench_json_read(struct bench *b, const char *file, char *err, size_t len)
 	b->rounds = (long)json_number_value(json_object_get(root, "rounds"));
 	b->udp_kpps_offered = json_number_value(json_object_get(root, "udp_offered_kpps"));
 	b->dpdk_on = json_is_true(json_object_get(root, "dpdk"));
+	str_of(root, "hw_exits_note", b->trace_note, sizeof(b->trace_note));
+	b->trace_on = !b->trace_note[0];
 	json_t *order = json_object_get(root, "order");
 	for (size_t r = 0; json_is_array(order) && r < json_array_size(order) && r < BENCH_MAXR; r++) {
 		const char *s = json_string_value(json_array_get(order, r));
@@ -242,6 +256,9 @@ int bench_json_read(struct bench *b, const char *file, char *err, size_t len)
 		json_t *r = json_object_get(o, "exits_by_reason_per_mib");
 		for (int k = 0; k < BENCH_NREASONS; k++)
 			fig_of(json_object_get(r, bench_reason_key[k]), &p->reason[k]);
+		json_t *hw = json_object_get(o, "exits_by_hw_reason_per_mib");
+		for (int k = 0; k < BENCH_NHW; k++)
+			fig_of(json_object_get(hw, bench_hw_key[k]), &p->hw[k]);
 	}
 	json_decref(root);
 	return 0;

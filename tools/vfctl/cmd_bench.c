@@ -164,7 +164,7 @@ static int run(int argc, char **argv)
 		b.order[r][nw] = '\0';
 		for (int k = 0; k < nw && !bench_interrupted; k++) {
 			struct bench_path *p = &b.p[b.order[r][k] - 'a'];
-			struct bench_sample s = { .link_up_s = -1, .rtt_min_us = -1, .rtt_med_us = -1,
+			struct bench_sample s = { .link_up_s = -1, .start_s = -1, .rtt_min_us = -1, .rtt_med_us = -1,
 						  .rtt_p99_us = -1, .irqs = -1, .dpdk_kpps = -1 };
 			fprintf(stderr, "vfctl bench: round %d/%ld, (%c) %s ...\n", r + 1, b.rounds, p->id, p->name);
 			bench_run_path(&b, p, r, &s);
@@ -174,7 +174,7 @@ static int run(int argc, char **argv)
 			for (int again = 0; !s.ok && p->guest && !bench_interrupted && again < BENCH_RERUNS; again++) {
 				fprintf(stderr, "vfctl bench: (%c) %s; running it again (%d of %d)\n", p->id, s.note,
 					again + 1, BENCH_RERUNS);
-				s = (struct bench_sample){ .link_up_s = -1, .rtt_min_us = -1, .rtt_med_us = -1,
+				s = (struct bench_sample){ .link_up_s = -1, .start_s = -1, .rtt_min_us = -1, .rtt_med_us = -1,
 							   .rtt_p99_us = -1, .irqs = -1, .dpdk_kpps = -1 };
 				bench_run_path(&b, p, r, &s);
 			}
