@@ -120,6 +120,7 @@ void bench_note(char *dst, size_t len, const char *fmt, ...) __attribute__((form
 /* bench_paths.c */
 int bench_setup(struct bench *b);
 void bench_teardown(struct bench *b);
+void bench_restart_server(struct bench *b);
 void bench_run_path(struct bench *b, struct bench_path *p, int round, struct bench_sample *s);
 
 /* bench_guest.c */

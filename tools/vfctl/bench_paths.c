@@ -78,6 +78,24 @@ static int vf_into_netns(const struct bench *b, const char *vf, const char *ns, 
 	return 0;
 }
 
+static void start_server(struct bench *b)
+{
+	char *srv[] = { "ip", "netns", "exec", PEER_NETNS, b->iperf, "-s", "-p", IPERF_PORT, "-B", b->peer_ip, NULL };
+	b->server = bench_spawn(srv, b->log);
+}
+
+/* After a failed run: a guest ended mid-test leaves iperf3's one-test server "busy"
+ * until its connection times out, so the next run would fail too. Start it afresh. */
+void bench_restart_server(struct bench *b)
+{
+	if (b->server > 0) {
+		kill(b->server, SIGTERM);
+		bench_reap(b->server, 5);
+	}
+	start_server(b);
+	usleep(300 * 1000);
+}
+
 int bench_setup(struct bench *b)
 {
 	/* KVM's per-VM statistics (the costs) live in debugfs. */
@@ -96,8 +114,7 @@ int bench_setup(struct bench *b)
 		return -EIO;
 	if (!ns_ping(b, PEER_NETNS, b->pf_ip, 30))
 		return -EHOSTUNREACH;
-	char *srv[] = { "ip", "netns", "exec", PEER_NETNS, b->iperf, "-s", "-p", IPERF_PORT, "-B", b->peer_ip, NULL };
-	b->server = bench_spawn(srv, b->log);
+	start_server(b);
 	char *echo[] = { "ip", "netns", "exec", PEER_NETNS, b->udpecho, "serve", ECHO_PORT, NULL };
 	b->echo = bench_spawn(echo, b->log);
 	if (b->server < 0 || b->echo < 0)

@@ -174,10 +174,13 @@ static int run(int argc, char **argv)
 			for (int again = 0; !s.ok && p->guest && !bench_interrupted && again < BENCH_RERUNS; again++) {
 				fprintf(stderr, "vfctl bench: (%c) %s; running it again (%d of %d)\n", p->id, s.note,
 					again + 1, BENCH_RERUNS);
+				bench_restart_server(&b);
 				s = (struct bench_sample){ .link_up_s = -1, .start_s = -1, .rtt_min_us = -1, .rtt_med_us = -1,
 							   .rtt_p99_us = -1, .irqs = -1, .dpdk_kpps = -1 };
 				bench_run_path(&b, p, r, &s);
 			}
+			if (!s.ok && !bench_interrupted)
+				bench_restart_server(&b); /* the next path starts with a free server */
 			bench_add_sample(&b, p, &s);
 			if (s.ok)
 				fprintf(stderr, "vfctl bench: (%c) TCP %.1f Mbit/s, UDP %.2f kpps, RTT %.0f us, %s\n",
