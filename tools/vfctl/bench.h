@@ -114,6 +114,7 @@ bool bench_in_path(const char *name, char *out, size_t len);
 bool bench_netdev_of(const char *bdf, char *out, size_t len);
 bool bench_link_name(const char *path, char *out, size_t len);
 int bench_write_file(const char *path, const char *text);
+int bench_append_file(const char *path, const char *text);   /* tracefs triggers */
 double bench_now(void);
 void bench_note(char *dst, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -14,6 +14,8 @@
 
 #include "tools/vfctl/bench.h"
 
+static int put_text(const char *path, const char *text, const char *mode);
+
 volatile sig_atomic_t bench_interrupted;
 
 /* Start argv with stdin /dev/null and stdout+stderr appended to `log`, in a
@@ -143,9 +145,12 @@ bool bench_link_name(const char *path, char *out, size_t len)
 	return true;
 }
 
-int bench_write_file(const char *path, const char *text)
+int bench_write_file(const char *path, const char *text) { return put_text(path, text, "w"); }
+int bench_append_file(const char *path, const char *text) { return put_text(path, text, "a"); }
+
+static int put_text(const char *path, const char *text, const char *mode)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(path, mode);
 	if (!f)
 		return -errno;
 	int rc = fputs(text, f) < 0 ? -EIO : 0;

@@ -9,6 +9,12 @@
 
 #include "tools/vfctl/bench.h"
 
+/* "(a) VF via vfstack": a row's first column */
+static void path_label(const struct bench_path *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "(%c) %s", p->id, p->name);
+}
+
 static double ratio(double x, double base) { return base > 0 ? x / base : 0; }
 
 /* "median [min-max]" or "-" */
@@ -73,7 +79,7 @@ void bench_table(const struct bench *b, FILE *f)
 		if (!p->wanted)
 			continue;
 		char label[48];
-		snprintf(label, sizeof(label), "(%c) %s", p->id, p->name);
+		path_label(p, label, sizeof(label));
 		char rtt[112] = "-";
 		if (p->fig[FIG_RTT].n)
 			snprintf(rtt, sizeof(rtt), "%s (%.0f)", fmt_fig(x4, sizeof(x4), &p->fig[FIG_RTT], "%.0f"),
@@ -101,7 +107,7 @@ void bench_table(const struct bench *b, FILE *f)
 		if (!p->wanted)
 			continue;
 		char label[48];
-		snprintf(label, sizeof(label), "(%c) %s", p->id, p->name);
+		path_label(p, label, sizeof(label));
 		if (!p->guest) {
 			fprintf(f, "%-31s %24s %22s %22s %18s  no guest\n", label, "-", "-", "-", "-");
 			continue;
@@ -148,7 +154,7 @@ static void hw_table(const struct bench *b, FILE *f)
 		if (!p->wanted)
 			continue;
 		char label[48];
-		snprintf(label, sizeof(label), "(%c) %s", p->id, p->name);
+		path_label(p, label, sizeof(label));
 		fprintf(f, "%-31s", label);
 		if (!p->hw[0].n) {
 			fprintf(f, " %s\n", p->guest ? "-" : "no guest");

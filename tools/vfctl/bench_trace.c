@@ -32,13 +32,7 @@ static int write_trigger(const char *event, const char *text)
 {
 	char path[128];
 	snprintf(path, sizeof(path), TRACEFS "/events/kvm/%s/trigger", event);
-	FILE *f = fopen(path, "a");
-	if (!f)
-		return -errno;
-	int err = fputs(text, f) < 0 ? -EIO : 0;
-	if (fclose(f) != 0 && !err)
-		err = -errno;
-	return err;
+	return bench_append_file(path, text);
 }
 
 /* Install the two histograms; a note says why not (no tracefs, no hist triggers, not KVM). */
